@@ -1,0 +1,30 @@
+// swift-tools-version:6.0
+// Strata: an embeddable log-and-index storage engine (Kafka-format log + full-text index).
+import PackageDescription
+
+let package = Package(
+    name: "Strata",
+    products: [
+        .library(name: "StrataIO", targets: ["StrataIO"]),
+        .library(name: "StrataLog", targets: ["StrataLog"]),
+        .executable(name: "strata", targets: ["strata"]),
+        .executable(name: "strata-fuzz", targets: ["StrataFuzz"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "CStrataSupport"),
+        .target(name: "StrataIO", dependencies: ["CLZ4", "CZlib", "CStrataSupport"]),
+        .target(name: "StrataLog", dependencies: ["StrataIO"]),
+        .executableTarget(
+            name: "strata",
+            dependencies: ["StrataLog", "StrataIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "StrataFuzz", dependencies: ["StrataLog", "StrataIO", "CStrataSupport"], path: "Fuzz/StrataFuzz"),
+        .testTarget(name: "StrataIOTests", dependencies: ["StrataIO"]),
+        .testTarget(name: "StrataLogTests", dependencies: ["StrataLog", "StrataIO"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,34 @@
+#ifndef STRATA_SUPPORT_H
+#define STRATA_SUPPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) continued from `crc`.
+/// Pass 0 to start; the value returned is final (pre- and post-inverted internally),
+/// so `strata_crc32c(strata_crc32c(0, a), b)` equals the CRC of a followed by b.
+/// Uses the SSE4.2 `crc32` instruction when the CPU has it, a slicing-by-8 table otherwise.
+uint32_t strata_crc32c(uint32_t crc, const void *data, size_t length);
+
+/// Portable table-driven CRC-32C, always available (used to cross-check the hardware path).
+uint32_t strata_crc32c_portable(uint32_t crc, const void *data, size_t length);
+
+/// 1 when the hardware path is used.
+int strata_crc32c_is_hardware(void);
+
+/// XXH32 of `length` bytes with `seed` (used for LZ4 frame header checksums).
+uint32_t strata_xxh32(const void *data, size_t length, uint32_t seed);
+
+/// libFuzzer's driver entry point; only linked in fuzzing builds (-sanitize=fuzzer).
+int LLVMFuzzerRunDriver(int *argc, char ***argv,
+                        int (*UserCb)(const uint8_t *Data, size_t Size));
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,188 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An open file descriptor with positioned I/O. Calls retry on EINTR and finish partial
+/// transfers; failures become `StrataError.io` naming the file.
+///
+/// Thread-safety: positioned reads and writes do not share a file position, so concurrent
+/// `pread`s are safe; the single-writer discipline of the layers above keeps writes ordered.
+public final class DataFile: @unchecked Sendable {
+    public let path: String
+    public private(set) var fd: Int32
+
+    /// Opens `path` with `flags` (e.g. `O_RDWR | O_CREAT`).
+    public init(path: String, flags: Int32, mode: mode_t = 0o644) throws {
+        self.path = path
+        let fd = open(path, flags | O_CLOEXEC, mode)
+        if fd < 0 { throw StrataError.io(operation: "open", path: path, errno: errno) }
+        self.fd = fd
+    }
+
+    deinit { if fd >= 0 { Glibc.close(fd) } }
+
+    public func close() {
+        if fd >= 0 { Glibc.close(fd); fd = -1 }
+    }
+
+    /// Current size in bytes.
+    public func size() throws -> Int64 {
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw StrataError.io(operation: "fstat", path: path, errno: errno) }
+        return Int64(st.st_size)
+    }
+
+    /// Writes all of `bytes` at `offset`. On failure nothing is promised about the bytes
+    /// past `offset`; callers that must keep the file clean truncate back (see `Log`).
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw StrataError.io(operation: "pwrite", path: path, errno: errno)
+            }
+            if n == 0 { throw StrataError.io(operation: "pwrite", path: path, errno: EIO) }
+            done += n
+        }
+    }
+
+    /// Reads exactly `buffer.count` bytes at `offset`, or throws (a short file is `corrupt`).
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws {
+        var done = 0
+        while done < buffer.count {
+            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw StrataError.io(operation: "pread", path: path, errno: errno)
+            }
+            if n == 0 {
+                throw StrataError.corrupt(file: path, position: offset + Int64(done), reason: "file ends \(buffer.count - done) bytes early")
+            }
+            done += n
+        }
+    }
+
+    /// Reads the whole file (tools and tests; hot paths use `MappedRegion`).
+    public func readAll() throws -> [UInt8] {
+        let n = Int(try size())
+        var out = [UInt8](repeating: 0, count: n)
+        if n > 0 { try out.withUnsafeMutableBytes { try read(into: $0, at: 0) } }
+        return out
+    }
+
+    public func truncate(to length: Int64) throws {
+        while ftruncate(fd, off_t(length)) != 0 {
+            if errno == EINTR { continue }
+            throw StrataError.io(operation: "ftruncate to \(length)", path: path, errno: errno)
+        }
+    }
+
+    /// Flushes file data (not necessarily metadata) to stable storage.
+    public func syncData() throws {
+        while fdatasync(fd) != 0 {
+            if errno == EINTR { continue }
+            throw StrataError.io(operation: "fdatasync", path: path, errno: errno)
+        }
+    }
+
+    /// Flushes data and metadata.
+    public func sync() throws {
+        while fsync(fd) != 0 {
+            if errno == EINTR { continue }
+            throw StrataError.io(operation: "fsync", path: path, errno: errno)
+        }
+    }
+}
+
+/// Directory-level helpers: create, list, fsync, atomic replace.
+public enum FileSystem {
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    public static func fileSize(_ path: String) -> Int64? {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int64(st.st_size) : nil
+    }
+
+    /// Creates `path` and missing parents.
+    public static func createDirectory(_ path: String) throws {
+        if isDirectory(path) { return }
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for part in path.split(separator: "/") {
+            prefix += part
+            if !isDirectory(prefix) {
+                if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                    throw StrataError.io(operation: "mkdir", path: prefix, errno: errno)
+                }
+            }
+            prefix += "/"
+        }
+    }
+
+    /// Names in a directory (no `.`/`..`), sorted.
+    public static func list(_ path: String) throws -> [String] {
+        guard let dir = opendir(path) else { throw StrataError.io(operation: "opendir", path: path, errno: errno) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// fsync on a directory, so that creates, renames and deletes inside it are durable.
+    public static func syncDirectory(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd < 0 { throw StrataError.io(operation: "open directory", path: path, errno: errno) }
+        defer { close(fd) }
+        if fsync(fd) != 0 && errno != EINVAL { throw StrataError.io(operation: "fsync directory", path: path, errno: errno) }
+    }
+
+    public static func remove(_ path: String) throws {
+        if unlink(path) != 0 && errno != ENOENT { throw StrataError.io(operation: "unlink", path: path, errno: errno) }
+    }
+
+    /// Removes a directory tree (tests and tools).
+    public static func removeTree(_ path: String) throws {
+        if isDirectory(path) {
+            for name in try list(path) { try removeTree(path + "/" + name) }
+            if rmdir(path) != 0 { throw StrataError.io(operation: "rmdir", path: path, errno: errno) }
+        } else if exists(path) {
+            try remove(path)
+        }
+    }
+
+    public static func rename(_ from: String, _ to: String) throws {
+        if Glibc.rename(from, to) != 0 { throw StrataError.io(operation: "rename to \(to)", path: from, errno: errno) }
+    }
+
+    /// Writes `bytes` to `path` atomically: a temp file in the same directory, fsync, rename,
+    /// fsync of the directory. A crash leaves either the old or the new content.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+        let tmp = path + ".tmp"
+        let file = try DataFile(path: tmp, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        try bytes.withUnsafeBytes { try file.write($0, at: 0) }
+        try file.sync()
+        file.close()
+        try rename(tmp, path)
+        try syncDirectory(parent(of: path))
+    }
+
+    public static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    public static func lastComponent(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+}

@@ -1,0 +1,117 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import StrataIO
+import Synchronization
+
+/// The mechanics shared by `.index` and `.timeindex` files (Kafka's `AbstractIndex`): a file of
+/// fixed-size big-endian entries, preallocated to `maxBytes` while its segment is active and
+/// mapped read-write; trimmed to its entries when the segment is closed or rolled.
+///
+/// One writer appends; readers may search concurrently. The entry count is published with
+/// release ordering after the entry's bytes are stored, so a reader never sees a half-written
+/// entry.
+final class IndexFile: @unchecked Sendable {
+    let path: String
+    let entrySize: Int
+    let file: DataFile
+    private(set) var mapping: WritableMapping?
+    /// Entries the mapping has room for.
+    private(set) var maxEntries: Int
+    private let published = Atomic<Int>(0)
+
+    /// Opens or creates the file. An existing file's entries are `size / entrySize` (a file
+    /// left preallocated by an unclean stop is detected by the caller via `fileSizeOnOpen`).
+    /// When `writable`, the file is grown to `maxBytes` (rounded down to whole entries).
+    init(path: String, entrySize: Int, maxBytes: Int, writable: Bool) throws {
+        self.path = path
+        self.entrySize = entrySize
+        file = try DataFile(path: path, flags: writable ? (O_RDWR | O_CREAT) : O_RDONLY)
+        let size = Int(try file.size())
+        fileSizeOnOpen = size
+        let existing = size / entrySize
+        let capacity = writable ? max(maxBytes / entrySize, existing) : existing
+        maxEntries = capacity
+        if writable && capacity * entrySize != size {
+            try file.truncate(to: Int64(capacity * entrySize))
+        }
+        if capacity > 0 {
+            mapping = try WritableMapping(file: file, length: capacity * entrySize, writable: writable)
+        }
+        published.store(existing, ordering: .releasing)
+    }
+
+    /// The file's size when it was opened.
+    let fileSizeOnOpen: Int
+
+    var count: Int { published.load(ordering: .acquiring) }
+    var isFull: Bool { count >= maxEntries }
+
+    @inline(__always)
+    func entry(_ i: Int) -> UnsafeRawPointer { UnsafeRawPointer(mapping!.base + i * entrySize) }
+
+    /// Stores the next entry through `write` and publishes it. Caller checks `isFull`.
+    func append(_ write: (UnsafeMutableRawPointer) -> Void) {
+        let n = count
+        precondition(n < maxEntries, "index full")
+        write(mapping!.base + n * entrySize)
+        published.store(n + 1, ordering: .releasing)
+    }
+
+    /// Drops entries from `keep` on (recovery and truncation).
+    func truncate(toEntries keep: Int) {
+        let n = count
+        if keep < n {
+            if let m = mapping { (m.base + keep * entrySize).initializeMemory(as: UInt8.self, repeating: 0, count: (n - keep) * entrySize) }
+            published.store(keep, ordering: .releasing)
+        }
+    }
+
+    /// Largest `i` with `key(i) <= target`, or nil when every entry is larger (or none exist).
+    @inline(__always)
+    func largestLowerBound(_ target: Int64, key: (UnsafeRawPointer) -> Int64) -> Int? {
+        var lo = 0
+        var hi = count - 1
+        if hi < 0 || key(entry(0)) > target { return nil }
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if key(entry(mid)) <= target { lo = mid } else { hi = mid - 1 }
+        }
+        return lo
+    }
+
+    /// Sets the count without touching the bytes.
+    func truncateCount(_ n: Int) { published.store(n, ordering: .releasing) }
+
+    /// Shrinks the file to its entries (segment closed or rolled). The mapping stays valid for
+    /// the entries; nothing past them is read.
+    func trimToValidSize() throws {
+        try file.truncate(to: Int64(count * entrySize))
+        maxEntries = count
+    }
+
+    func flush() throws {
+        try mapping?.sync()
+    }
+
+    /// Deletes the file (the mapping stays valid until released).
+    func delete() throws { try FileSystem.remove(path) }
+}
+
+extension IndexFile {
+    /// Counts entries as the longest prefix of entries that pass `isValid` (a preallocated file
+    /// left by an unclean stop, or an active writer's file seen read-only, has zero-filled slots
+    /// after its real entries). Binary search: validity is a prefix property.
+    func trimToValidPrefix(isValid: (UnsafeRawPointer) -> Bool) {
+        let n = count
+        if n == 0 || isValid(entry(n - 1)) { return }
+        var lo = 0
+        var hi = n - 1 // entry(hi) is invalid
+        if !isValid(entry(0)) { truncateCount(0); return }
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2
+            if isValid(entry(mid)) { lo = mid } else { hi = mid }
+        }
+        truncateCount(lo + 1)
+    }
+}

@@ -1,0 +1,335 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import StrataIO
+
+/// The files of one segment: `<base>.log`, `<base>.index`, `<base>.timeindex` (see
+/// Formats/log-segment.md). The `.log` is written with `pwrite` and read through a shared
+/// read-only mapping that reserves room for the whole segment, so readers never remap.
+///
+/// Writer state (`size`, `nextOffset`, index bookkeeping) is touched only by the single writer
+/// under the log's lock; readers use only the mapping and the indexes, bounded by a size the
+/// log published.
+public final class LogSegment: @unchecked Sendable {
+    public let baseOffset: Int64
+    public let directory: String
+    let logFile: DataFile
+    let mapping: MappedRegion
+    public let offsetIndex: OffsetIndex
+    public let timeIndex: TimeIndex
+    let config: LogConfig
+    public let writable: Bool
+
+    /// Bytes of whole batches in the `.log`.
+    public internal(set) var size: Int
+    /// One past the last offset in the segment (== baseOffset when empty).
+    public internal(set) var nextOffset: Int64
+    /// Largest batch maxTimestamp so far, and the last offset of the batch that carried it.
+    public internal(set) var maxTimestampSoFar: Int64 = -1
+    var offsetOfMaxTimestampSoFar: Int64 = -1
+    var bytesSinceLastIndexEntry = 0
+    /// Wall-clock creation time, for `segmentMs` rolling.
+    let createdAtMs: Int64
+
+    public static func fileName(_ baseOffset: Int64, _ suffix: String) -> String {
+        let digits = String(baseOffset)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + suffix
+    }
+
+    /// Parses `NNNNNNNNNNNNNNNNNNNN.log` into its base offset.
+    public static func baseOffset(ofLogFile name: String) -> Int64? {
+        guard name.hasSuffix(".log"), name.count == 24 else { return nil }
+        let digits = name.prefix(20)
+        guard digits.allSatisfy({ $0 >= "0" && $0 <= "9" }) else { return nil }
+        return Int64(digits)
+    }
+
+    public var logPath: String { directory + "/" + Self.fileName(baseOffset, ".log") }
+    public var indexPath: String { directory + "/" + Self.fileName(baseOffset, ".index") }
+    public var timeIndexPath: String { directory + "/" + Self.fileName(baseOffset, ".timeindex") }
+
+    private init(directory: String, baseOffset: Int64, config: LogConfig, writable: Bool) throws {
+        self.directory = directory
+        self.baseOffset = baseOffset
+        self.config = config
+        self.writable = writable
+        let logPath = directory + "/" + Self.fileName(baseOffset, ".log")
+        logFile = try DataFile(path: logPath, flags: writable ? (O_RDWR | O_CREAT) : O_RDONLY)
+        let fileSize = Int(try logFile.size())
+        mapping = try MappedRegion(file: logFile, length: max(fileSize, config.segmentBytes))
+        offsetIndex = try OffsetIndex(path: directory + "/" + Self.fileName(baseOffset, ".index"), baseOffset: baseOffset,
+                                      maxBytes: config.maxIndexBytes, writable: writable)
+        timeIndex = try TimeIndex(path: directory + "/" + Self.fileName(baseOffset, ".timeindex"), baseOffset: baseOffset,
+                                  maxBytes: config.maxIndexBytes, writable: writable)
+        size = fileSize
+        nextOffset = baseOffset
+        createdAtMs = currentTimeMillis()
+    }
+
+    /// Creates an empty segment.
+    static func create(directory: String, baseOffset: Int64, config: LogConfig) throws -> LogSegment {
+        let s = try LogSegment(directory: directory, baseOffset: baseOffset, config: config, writable: true)
+        if s.size != 0 {
+            throw StrataError.corrupt(file: s.logPath, position: 0, reason: "a new segment's file already holds \(s.size) bytes")
+        }
+        try FileSystem.syncDirectory(directory)
+        return s
+    }
+
+    /// What opening found and repaired.
+    public struct OpenReport: Sendable, Equatable {
+        /// Bytes cut from the end of the `.log` (a torn or invalid tail).
+        public var truncatedBytes = 0
+        /// Why the indexes were rebuilt, if they were.
+        public var rebuiltIndexReason: String?
+    }
+
+    /// Opens an existing segment. The indexes are checked against the log; when they are
+    /// missing, untrimmed, or inconsistent they are rebuilt by scanning the log. The tail after
+    /// the last index entry is scanned (structure and CRC); a torn or corrupt tail is cut off
+    /// when `writable` (read-only opens just stop before it).
+    static func open(directory: String, baseOffset: Int64, config: LogConfig, writable: Bool) throws -> (LogSegment, OpenReport) {
+        let indexExisted = FileSystem.exists(directory + "/" + fileName(baseOffset, ".index"))
+        let timeIndexExisted = FileSystem.exists(directory + "/" + fileName(baseOffset, ".timeindex"))
+        if !writable && (!indexExisted || !timeIndexExisted) {
+            // Read-only and no index: scan everything.
+            let s = try LogSegment(directoryForReadOnlyWithoutIndexes: directory, baseOffset: baseOffset, config: config)
+            var report = OpenReport()
+            report.rebuiltIndexReason = "index files missing (read-only open: scanned the log instead)"
+            try s.scanTail(from: 0, nextOffset: baseOffset, repair: false, report: &report)
+            return (s, report)
+        }
+        let s = try LogSegment(directory: directory, baseOffset: baseOffset, config: config, writable: writable)
+        var report = OpenReport()
+        s.offsetIndex.storage.trimToValidPrefix(isValid: { $0.loadBE(at: 4, as: Int32.self) > 0 })
+        s.timeIndex.storage.trimToValidPrefix(isValid: { $0.loadBE(at: 0, as: Int64.self) != 0 || $0.loadBE(at: 8, as: Int32.self) != 0 })
+        var reason: String? = nil
+        if !indexExisted || !timeIndexExisted {
+            reason = "index file missing"
+        } else if let why = s.offsetIndex.inconsistency(logSize: s.size) {
+            reason = "offset index: \(why)"
+        } else if let last = s.offsetIndex.lastEntry, !s.batchAt(position: last.position, hasLastOffset: last.offset) {
+            reason = "offset index: last entry (\(last.offset) at \(last.position)) does not point at that batch"
+        }
+        if let reason {
+            guard writable else { throw StrataError.corrupt(file: s.indexPath, position: 0, reason: reason) }
+            report.rebuiltIndexReason = reason
+            try s.rebuildIndexes(report: &report)
+            return (s, report)
+        }
+        // Scan the tail after the last offset-index entry to find the next offset and to make
+        // sure the tail holds only whole, valid batches.
+        let start = s.offsetIndex.lastEntry?.position ?? 0
+        let startOffset = s.offsetIndex.lastEntry.map { _ in s.baseOffset } ?? s.baseOffset
+        if let tl = s.timeIndex.lastEntry { s.maxTimestampSoFar = tl.timestamp; s.offsetOfMaxTimestampSoFar = tl.offset }
+        try s.scanTail(from: start, nextOffset: startOffset, repair: writable, report: &report)
+        if let why = s.timeIndex.inconsistency(nextOffset: s.nextOffset) {
+            guard writable else { throw StrataError.corrupt(file: s.timeIndexPath, position: 0, reason: why) }
+            report.rebuiltIndexReason = "time index: \(why)"
+            try s.rebuildIndexes(report: &report)
+        }
+        return (s, report)
+    }
+
+    private init(directoryForReadOnlyWithoutIndexes directory: String, baseOffset: Int64, config: LogConfig) throws {
+        // Used only when a read-only open finds no index files: in-memory empty indexes.
+        self.directory = directory
+        self.baseOffset = baseOffset
+        self.config = config
+        writable = false
+        logFile = try DataFile(path: directory + "/" + Self.fileName(baseOffset, ".log"), flags: O_RDONLY)
+        let fileSize = Int(try logFile.size())
+        mapping = try MappedRegion(file: logFile, length: max(fileSize, config.segmentBytes))
+        let tmp = "/dev/null"
+        offsetIndex = try OffsetIndex(path: tmp, baseOffset: baseOffset, maxBytes: 0, writable: false)
+        timeIndex = try TimeIndex(path: tmp, baseOffset: baseOffset, maxBytes: 0, writable: false)
+        size = fileSize
+        nextOffset = baseOffset
+        createdAtMs = currentTimeMillis()
+    }
+
+    /// The readable bytes `[0, size)`.
+    @inline(__always)
+    public func bytes(upTo size: Int) -> UnsafeRawBufferPointer { mapping.bytes(count: size) }
+
+    func batchAt(position: Int, hasLastOffset offset: Int64) -> Bool {
+        guard position >= 0, position < size,
+              case .batch(let b)? = try? RecordBatchView.probe(bytes(upTo: size), at: position) else { return false }
+        return b.header.lastOffset == offset
+    }
+
+    /// Validates batches from `position` to the end of the file. Sets `size`, `nextOffset`
+    /// and the index bookkeeping. An invalid or torn tail is truncated when `repair`.
+    func scanTail(from position: Int, nextOffset startOffset: Int64, repair: Bool, report: inout OpenReport) throws {
+        let fileSize = Int(try logFile.size())
+        let data = bytes(upTo: fileSize)
+        var pos = position
+        var next = startOffset
+        bytesSinceLastIndexEntry = 0
+        while pos < fileSize {
+            var good: RecordBatchView?
+            do {
+                if case .batch(let b) = try RecordBatchView.probe(data, at: pos, file: logPath), b.isChecksumValid,
+                   b.header.baseOffset >= next || pos == position {
+                    good = b
+                }
+            } catch let e as StrataError {
+                if case .unsupported = e { throw e }
+            }
+            guard let b = good else { break }
+            if b.header.maxTimestamp > maxTimestampSoFar {
+                maxTimestampSoFar = b.header.maxTimestamp
+                offsetOfMaxTimestampSoFar = b.header.lastOffset
+            }
+            // Kafka resets the counter when it indexes a batch, then adds that batch's size:
+            // so the counter is the bytes from the last indexed batch (inclusive) to the end.
+            bytesSinceLastIndexEntry += b.header.sizeInBytes
+            next = b.header.nextOffset
+            pos += b.header.sizeInBytes
+        }
+        if pos < fileSize {
+            report.truncatedBytes += fileSize - pos
+            if repair { try logFile.truncate(to: Int64(pos)) }
+        }
+        size = pos
+        nextOffset = max(next, baseOffset)
+    }
+
+    /// Rebuilds `.index` and `.timeindex` by scanning every batch (Kafka's `LogSegment.recover`).
+    func rebuildIndexes(report: inout OpenReport) throws {
+        offsetIndex.removeAll()
+        timeIndex.removeAll()
+        maxTimestampSoFar = -1
+        offsetOfMaxTimestampSoFar = -1
+        bytesSinceLastIndexEntry = 0
+        let fileSize = Int(try logFile.size())
+        let data = bytes(upTo: fileSize)
+        var pos = 0
+        var next = baseOffset
+        while pos < fileSize {
+            guard case .batch(let b)? = try? RecordBatchView.probe(data, at: pos, file: logPath), b.isChecksumValid,
+                  b.header.baseOffset >= next else { break }
+            if offsetIndex.isFull || timeIndex.isFull { break }
+            indexBatch(lastOffset: b.header.lastOffset, maxTimestamp: b.header.maxTimestamp, position: pos, size: b.header.sizeInBytes)
+            next = b.header.nextOffset
+            pos += b.header.sizeInBytes
+        }
+        if pos < fileSize {
+            report.truncatedBytes += fileSize - pos
+            try logFile.truncate(to: Int64(pos))
+        }
+        size = pos
+        nextOffset = next
+    }
+
+    /// Kafka's indexing rule for one appended batch: remember the largest timestamp; when more
+    /// than `indexIntervalBytes` were appended since the last entry, index this batch (its last
+    /// offset → its position) and the largest timestamp so far.
+    @inline(__always)
+    func indexBatch(lastOffset: Int64, maxTimestamp: Int64, position: Int, size batchSize: Int) {
+        if maxTimestamp > maxTimestampSoFar {
+            maxTimestampSoFar = maxTimestamp
+            offsetOfMaxTimestampSoFar = lastOffset
+        }
+        if bytesSinceLastIndexEntry > config.indexIntervalBytes {
+            offsetIndex.append(offset: lastOffset, position: position)
+            timeIndex.maybeAppend(timestamp: maxTimestampSoFar, offset: offsetOfMaxTimestampSoFar)
+            bytesSinceLastIndexEntry = 0
+        }
+        bytesSinceLastIndexEntry += batchSize
+    }
+
+    /// Whether a batch of `batchSize` bytes ending at `lastOffset` must go to a new segment.
+    func shouldRoll(batchSize: Int, lastOffset: Int64, now: Int64) -> Bool {
+        if size == 0 { return lastOffset - baseOffset > Int64(Int32.max) }
+        return size + batchSize > config.segmentBytes
+            || now - createdAtMs > config.segmentMs
+            || offsetIndex.isFull || timeIndex.isFull
+            || lastOffset - baseOffset > Int64(Int32.max)
+    }
+
+    /// Writes whole batches (bytes `data`, described by `batches`) at the end of the segment and
+    /// indexes them. On a write error the file is cut back to its previous size.
+    func append(_ data: UnsafeRawBufferPointer, batches: ArraySlice<BuiltBatch>, dataStart: Int) throws {
+        do {
+            try logFile.write(data, at: Int64(size))
+        } catch {
+            try? logFile.truncate(to: Int64(size))
+            throw error
+        }
+        for b in batches {
+            indexBatch(lastOffset: b.lastOffset, maxTimestamp: b.maxTimestamp, position: size + (b.position - dataStart), size: b.size)
+            nextOffset = b.lastOffset + 1
+        }
+        size += data.count
+    }
+
+    /// The segment stops being active: write the final time-index entry and trim the indexes.
+    func onBecomeInactive() throws {
+        if maxTimestampSoFar >= 0 { timeIndex.maybeAppend(timestamp: maxTimestampSoFar, offset: offsetOfMaxTimestampSoFar, force: true) }
+        try offsetIndex.trimToValidSize()
+        try timeIndex.trimToValidSize()
+    }
+
+    /// Flushes the `.log` and indexes to disk.
+    func flush() throws {
+        try logFile.syncData()
+        try offsetIndex.flush()
+        try timeIndex.flush()
+    }
+
+    func close() throws {
+        if writable {
+            try onBecomeInactive()
+            try flush()
+        }
+        logFile.close()
+        offsetIndex.close()
+        timeIndex.close()
+    }
+
+    /// Position of the first batch whose last offset is ≥ `target`, scanning from the offset
+    /// index's hint; nil when no such batch is below `readable`.
+    public func position(ofOffset target: Int64, readable: Int) throws -> Int? {
+        let hint = target <= baseOffset ? (offset: baseOffset, position: 0) : offsetIndex.lookup(target)
+        let data = bytes(upTo: readable)
+        var pos = hint.position
+        while pos < readable {
+            guard case .batch(let b) = try RecordBatchView.probe(data, at: pos, file: logPath) else { return nil }
+            if b.header.lastOffset >= target { return pos }
+            pos += b.header.sizeInBytes
+        }
+        return nil
+    }
+
+    /// The first offset whose batch's maxTimestamp is ≥ `timestamp`, as (position, batch);
+    /// the caller then finds the first record with timestamp ≥ `timestamp` in it.
+    public func position(ofTimestamp timestamp: Int64, readable: Int) throws -> Int? {
+        let hint = timeIndex.lookup(timestamp)
+        var pos = try position(ofOffset: hint.offset, readable: readable) ?? readable
+        let data = bytes(upTo: readable)
+        while pos < readable {
+            guard case .batch(let b) = try RecordBatchView.probe(data, at: pos, file: logPath) else { return nil }
+            if b.header.maxTimestamp >= timestamp { return pos }
+            pos += b.header.sizeInBytes
+        }
+        return nil
+    }
+
+    /// Deletes the segment's files.
+    func deleteFiles() throws {
+        logFile.close()
+        offsetIndex.close()
+        timeIndex.close()
+        try FileSystem.remove(logPath)
+        try FileSystem.remove(indexPath)
+        try FileSystem.remove(timeIndexPath)
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+public func currentTimeMillis() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+}

@@ -1,0 +1,149 @@
+import CLZ4
+import Testing
+@testable import StrataIO
+
+func sampleData(_ n: Int, compressible: Bool, seed: UInt64 = 1) -> [UInt8] {
+    var x = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+    var out = [UInt8](repeating: 0, count: n)
+    let words = Array("INFO dfs.DataNode: Receiving block blk_-1608999687919862906 src: /10.250.19.102:54106 dest: /10.250.19.102:50010\n".utf8)
+    for i in 0 ..< n {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17
+        out[i] = compressible ? (x % 8 == 0 ? UInt8(truncatingIfNeeded: x >> 8) : words[i % words.count]) : UInt8(truncatingIfNeeded: x >> 24)
+    }
+    return out
+}
+
+func roundTrip(_ codec: CompressionCodec, _ data: [UInt8], codecs: Codecs = Codecs()) throws -> [UInt8] {
+    let c = ByteWriter(), d = ByteWriter()
+    try data.withUnsafeBytes { try codecs.compress(codec, $0, into: c) }
+    try codecs.decompress(codec, c.bytes, into: d)
+    return d.toArray()
+}
+
+@Suite struct CodecTests {
+    @Test(arguments: [CompressionCodec.none, .gzip, .lz4])
+    func roundTripsManySizes(codec: CompressionCodec) throws {
+        let codecs = Codecs()
+        for n in [0, 1, 100, 65535, 65536, 65537, 200_000, 1 << 20] {
+            for compressible in [true, false] {
+                let data = sampleData(n, compressible: compressible, seed: UInt64(n))
+                #expect(try roundTrip(codec, data, codecs: codecs) == data, "codec \(codec) size \(n)")
+            }
+        }
+    }
+
+    @Test func lz4FrameIsKafkasShape() throws {
+        let data = sampleData(150_000, compressible: true)
+        let out = ByteWriter()
+        try data.withUnsafeBytes { try Codecs().compress(.lz4, $0, into: out) }
+        let b = out.toArray()
+        #expect(Array(b[0 ..< 4]) == [0x04, 0x22, 0x4D, 0x18])
+        #expect(b[4] == 0x60 && b[5] == 0x40)
+        // The header checksum byte equals what liblz4 itself writes for the same descriptor.
+        var prefs = LZ4F_preferences_t()
+        prefs.frameInfo.blockSizeID = LZ4F_max64KB
+        prefs.frameInfo.blockMode = LZ4F_blockIndependent
+        let ref = [UInt8](unsafeUninitializedCapacity: 64) { buf, n in
+            n = LZ4F_compressFrame(buf.baseAddress, 64, nil, 0, &prefs)
+        }
+        #expect(ref[4] == 0x60 && ref[5] == 0x40)
+        #expect(b[6] == ref[6])
+        #expect(Array(b.suffix(4)) == [0, 0, 0, 0])
+        // Three 64 KiB blocks: walk them.
+        var pos = 7, blocks = 0
+        while true {
+            let size = UInt32(b[pos]) | UInt32(b[pos + 1]) << 8 | UInt32(b[pos + 2]) << 16 | UInt32(b[pos + 3]) << 24
+            pos += 4
+            if size == 0 { break }
+            pos += Int(size & 0x7fff_ffff)
+            blocks += 1
+        }
+        #expect(blocks == 3 && pos == b.count)
+    }
+
+    @Test func incompressibleLZ4BlocksAreStoredWithTheHighBit() throws {
+        let data = sampleData(1000, compressible: false)
+        let out = ByteWriter()
+        try data.withUnsafeBytes { try Codecs().compress(.lz4, $0, into: out) }
+        let b = out.toArray()
+        #expect(b[10] & 0x80 == 0x80)
+        #expect(Array(b[11 ..< 1011]) == data)
+    }
+
+    /// Frames written by liblz4 with every option our encoder does not use.
+    @Test func lz4DecoderAcceptsAnyValidFrame() throws {
+        let data = sampleData(300_000, compressible: true)
+        for (mode, checksums, contentSize) in [(LZ4F_blockLinked, true, true), (LZ4F_blockIndependent, false, true), (LZ4F_blockLinked, false, false)] {
+            var prefs = LZ4F_preferences_t()
+            prefs.frameInfo.blockSizeID = LZ4F_max256KB
+            prefs.frameInfo.blockMode = mode
+            prefs.frameInfo.contentChecksumFlag = checksums ? LZ4F_contentChecksumEnabled : LZ4F_noContentChecksum
+            prefs.frameInfo.blockChecksumFlag = checksums ? LZ4F_blockChecksumEnabled : LZ4F_noBlockChecksum
+            prefs.frameInfo.contentSize = contentSize ? UInt64(data.count) : 0
+            let bound = LZ4F_compressFrameBound(data.count, &prefs)
+            var frame = [UInt8](repeating: 0, count: bound)
+            let n = data.withUnsafeBytes { src in frame.withUnsafeMutableBytes { LZ4F_compressFrame($0.baseAddress, bound, src.baseAddress, data.count, &prefs) } }
+            frame.removeLast(bound - n)
+            let twice = frame + frame // several frames back to back
+            let out = ByteWriter()
+            try twice.withUnsafeBytes { try Codecs().decompress(.lz4, $0, into: out) }
+            #expect(out.toArray() == data + data)
+        }
+    }
+
+    @Test(arguments: [CompressionCodec.gzip, .lz4])
+    func truncatedAndGarbageInputIsATypedError(codec: CompressionCodec) throws {
+        let codecs = Codecs()
+        let c = ByteWriter()
+        let data = sampleData(100_000, compressible: true)
+        try data.withUnsafeBytes { try codecs.compress(codec, $0, into: c) }
+        let full = c.toArray()
+        for cut in [0, 1, 5, 11, full.count / 2, full.count - 1] {
+            let out = ByteWriter()
+            #expect(throws: StrataError.self, "cut at \(cut)") {
+                try Array(full[0 ..< cut]).withUnsafeBytes { try codecs.decompress(codec, $0, into: out) }
+            }
+        }
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0 ..< 200 {
+            var junk = full
+            for _ in 0 ..< 3 { junk[Int.random(in: 0 ..< junk.count, using: &rng)] ^= UInt8.random(in: 1 ... 255, using: &rng) }
+            let out = ByteWriter()
+            _ = try? junk.withUnsafeBytes { try codecs.decompress(codec, $0, into: out) } // must not crash
+        }
+        // The codec still works after errors.
+        #expect(try roundTrip(codec, data, codecs: codecs) == data)
+    }
+
+    @Test(arguments: [CompressionCodec.gzip, .lz4])
+    func decompressionBombsHitTheLimit(codec: CompressionCodec) throws {
+        let zeros = [UInt8](repeating: 0, count: 8 << 20)
+        let c = ByteWriter()
+        try zeros.withUnsafeBytes { try Codecs().compress(codec, $0, into: c) }
+        #expect(c.count < 100_000)
+        let small = Codecs(maxDecompressedBytes: 1 << 20)
+        let out = ByteWriter()
+        #expect(throws: StrataError.decompressionLimitExceeded(codec: codec.description, limit: 1 << 20)) {
+            try small.decompress(codec, c.bytes, into: out)
+        }
+        let exact = Codecs(maxDecompressedBytes: 8 << 20)
+        try exact.decompress(codec, c.bytes, into: out)
+        #expect(out.count == 8 << 20)
+    }
+
+    @Test func gzipAcceptsConcatenatedMembers() throws {
+        let codecs = Codecs()
+        let a = sampleData(5000, compressible: true, seed: 3), b = sampleData(7000, compressible: false, seed: 4)
+        let c = ByteWriter()
+        try a.withUnsafeBytes { try codecs.compress(.gzip, $0, into: c) }
+        try b.withUnsafeBytes { try codecs.compress(.gzip, $0, into: c) }
+        let out = ByteWriter()
+        try codecs.decompress(.gzip, c.bytes, into: out)
+        #expect(out.toArray() == a + b)
+    }
+
+    @Test func unsupportedCodecsSayWhat() {
+        #expect(throws: StrataError.self) { try [UInt8]([1, 2]).withUnsafeBytes { try Codecs().decompress(.zstd, $0, into: ByteWriter()) } }
+        #expect(throws: StrataError.self) { try [UInt8]([1, 2]).withUnsafeBytes { try Codecs().compress(.snappy, $0, into: ByteWriter()) } }
+    }
+}
