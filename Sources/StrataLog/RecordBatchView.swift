@@ -104,6 +104,8 @@ public struct BatchRecordIterator {
     private let file: String
     private let compressed: Bool
     private let batchPosition: Int64
+    /// Keeps the decompression buffer alive while views point into it.
+    private let storage: ByteWriter?
 
     /// Prepares iteration. Throws for unknown codecs, undecodable compressed data, or a
     /// decompression bomb.
@@ -116,9 +118,11 @@ public struct BatchRecordIterator {
         }
         if codec == .none {
             compressed = false
+            storage = nil
             reader = ByteReader(batch.recordsSection, base: batch.position + Int64(RecordBatchHeader.size))
         } else {
             compressed = true
+            storage = buffer
             buffer.removeAll()
             do {
                 try codecs.decompress(codec, batch.recordsSection, into: buffer)

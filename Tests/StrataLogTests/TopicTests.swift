@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+import StrataIO
+@testable import StrataLog
+
+@Suite struct TopicTests {
+    @Test func topicNamesFollowKafkasRules() throws {
+        for ok in ["a", "events", "my.topic_v2-x", String(repeating: "x", count: 249), "..."] {
+            try TopicName.validate(ok)
+        }
+        for bad in ["", ".", "..", String(repeating: "x", count: 250), "a b", "a/b", "tópico", "a\u{0}"] {
+            #expect(throws: StrataError.self, "\(bad.prefix(20))") { try TopicName.validate(bad) }
+        }
+        #expect(TopicName.parseDirectoryName("my-topic-12")! == ("my-topic", 12))
+        #expect(TopicName.parseDirectoryName("nope") == nil)
+    }
+
+    /// Values computed by Kafka's Java implementation (Utils.murmur2), as listed in Kafka's own tests.
+    @Test func murmur2MatchesKafka() {
+        let cases: [(String, Int32)] = [
+            ("21", -973_932_308), ("foobar", -790_332_482), ("a-little-bit-long-string", -985_981_536),
+            ("a-little-bit-longer-string", -1_486_304_829), ("lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58_897_971),
+        ]
+        for (key, hash) in cases { #expect(Murmur2.hash(Array(key.utf8)) == hash, "\(key)") }
+        #expect(Murmur2.hash([0x61, 0x62, 0x63]) == 479_470_107)
+    }
+
+    @Test func storePartitionsByKeyAndReopens() throws {
+        let dir = TempDir()
+        do {
+            let store = try LogStore(root: dir.path)
+            let topic = try store.topic("events", create: TopicConfig(partitions: 4))
+            let records = makeRecords(400)
+            try topic.append(records)
+            var total = 0
+            for p in 0 ..< Int32(4) {
+                let got = try readAll(topic.log(p))
+                total += got.count
+                for (_, r) in got where r.key != nil {
+                    #expect(Murmur2.partition(forKey: r.key!, partitions: 4) == p)
+                }
+            }
+            #expect(total == 400)
+            #expect(try store.topicNames() == ["events"])
+            #expect(FileSystem.isDirectory(dir.path + "/topics/events-3"))
+            #expect(throws: StrataError.self) { try store.topic("bad name", create: TopicConfig()) }
+            #expect(throws: StrataError.self) { try store.topic("missing") }
+            try store.close()
+        }
+        let again = try LogStore(root: dir.path)
+        let topic = try again.topic("events")
+        #expect(topic.partitions.count == 4)
+        #expect(try topic.partitions.map { try readAll($0).count }.reduce(0, +) == 400)
+    }
+
+    @Test func secondWriterIsRefusedWithTheHolder() throws {
+        let dir = TempDir()
+        let first = try LogStore(root: dir.path)
+        #expect {
+            _ = try LogStore(root: dir.path)
+        } throws: { e in
+            "\(e)".contains("already open for writing by pid \(getpid())")
+        }
+        _ = try LogStore(root: dir.path, readOnly: true)
+        _ = first
+    }
+}
