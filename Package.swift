@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "StrataLog", targets: ["StrataLog"]),
         .executable(name: "strata", targets: ["strata"]),
         .executable(name: "strata-fuzz", targets: ["StrataFuzz"]),
+        .executable(name: "strata-bench", targets: ["StrataBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -23,6 +24,7 @@ let package = Package(
             name: "strata",
             dependencies: ["StrataLog", "StrataIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "StrataFuzz", dependencies: ["StrataLog", "StrataIO", "CStrataSupport"], path: "Fuzz/StrataFuzz"),
+        .executableTarget(name: "StrataBench", dependencies: ["StrataLog", "StrataIO"], path: "Benchmarks/StrataBench"),
         .testTarget(name: "StrataIOTests", dependencies: ["StrataIO"]),
         .testTarget(name: "StrataLogTests", dependencies: ["StrataLog", "StrataIO"]),
     ],

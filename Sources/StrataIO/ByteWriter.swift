@@ -1,77 +1,102 @@
 /// A growable byte buffer for building on-disk structures without per-write allocation.
 /// The storage is reused across `removeAll()` calls. Not thread-safe: one owner at a time.
+///
+/// The cursor state lives behind a pointer rather than in stored properties, so hot loops pay
+/// no dynamic exclusivity checks on every byte appended.
 public final class ByteWriter {
-    public private(set) var base: UnsafeMutableRawPointer
-    public private(set) var capacity: Int
-    /// Bytes written so far.
-    public var count: Int
+    @usableFromInline
+    struct State {
+        @usableFromInline var base: UnsafeMutableRawPointer
+        @usableFromInline var count: Int
+        @usableFromInline var capacity: Int
+        @usableFromInline init(base: UnsafeMutableRawPointer, count: Int, capacity: Int) {
+            self.base = base
+            self.count = count
+            self.capacity = capacity
+        }
+    }
+
+    @usableFromInline let state: UnsafeMutablePointer<State>
 
     public init(capacity: Int = 4096) {
         let c = max(capacity, 64)
-        base = UnsafeMutableRawPointer.allocate(byteCount: c, alignment: 16)
-        self.capacity = c
-        count = 0
+        state = .allocate(capacity: 1)
+        state.initialize(to: State(base: .allocate(byteCount: c, alignment: 16), count: 0, capacity: c))
     }
 
-    deinit { base.deallocate() }
+    deinit {
+        state.pointee.base.deallocate()
+        state.deallocate()
+    }
+
+    /// Start of the buffer (moves when the buffer grows).
+    @inlinable public var base: UnsafeMutableRawPointer { state.pointee.base }
+    @inlinable public var capacity: Int { state.pointee.capacity }
+
+    /// Bytes written so far.
+    @inlinable public var count: Int {
+        get { state.pointee.count }
+        set { state.pointee.count = newValue }
+    }
 
     /// The bytes written so far (valid until the next write or `removeAll`).
-    @inlinable public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+    @inlinable public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: state.pointee.base, count: state.pointee.count) }
 
-    public func removeAll() { count = 0 }
+    @inlinable public func removeAll() { state.pointee.count = 0 }
 
     /// Makes room for `n` more bytes and returns a pointer to where they go.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func reserve(_ n: Int) -> UnsafeMutableRawPointer {
-        if count + n > capacity { grow(count + n) }
-        return base + count
+        let s = state
+        if s.pointee.count + n > s.pointee.capacity { grow(s.pointee.count + n) }
+        return s.pointee.base + s.pointee.count
     }
 
-    @inline(never)
+    @usableFromInline @inline(never)
     func grow(_ needed: Int) {
-        var newCapacity = capacity * 2
+        var newCapacity = state.pointee.capacity * 2
         while newCapacity < needed { newCapacity *= 2 }
         let p = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
-        p.copyMemory(from: base, byteCount: count)
-        base.deallocate()
-        base = p
-        capacity = newCapacity
+        p.copyMemory(from: state.pointee.base, byteCount: state.pointee.count)
+        state.pointee.base.deallocate()
+        state.pointee.base = p
+        state.pointee.capacity = newCapacity
     }
 
-    @inline(__always) public func append(_ v: UInt8) {
+    @inlinable @inline(__always) public func append(_ v: UInt8) {
         reserve(1).storeBytes(of: v, as: UInt8.self)
-        count += 1
+        state.pointee.count += 1
     }
 
-    @inline(__always) public func appendBE<T: FixedWidthInteger>(_ v: T) {
+    @inlinable @inline(__always) public func appendBE<T: FixedWidthInteger>(_ v: T) {
         reserve(MemoryLayout<T>.size).storeBytes(of: v.bigEndian, as: T.self)
-        count += MemoryLayout<T>.size
+        state.pointee.count += MemoryLayout<T>.size
     }
 
-    @inline(__always) public func appendVarint(_ v: Int64) {
+    @inlinable @inline(__always) public func appendVarint(_ v: Int64) {
         let n = Varint.write(v, to: reserve(10))
-        count += n
+        state.pointee.count += n
     }
 
-    @inline(__always) public func append(_ bytes: UnsafeRawBufferPointer) {
+    @inlinable @inline(__always) public func append(_ bytes: UnsafeRawBufferPointer) {
         guard let src = bytes.baseAddress, bytes.count > 0 else { return }
         reserve(bytes.count).copyMemory(from: src, byteCount: bytes.count)
-        count += bytes.count
+        state.pointee.count += bytes.count
     }
 
     public func append(_ bytes: [UInt8]) { bytes.withUnsafeBytes { append($0) } }
 
     /// Appends `n` zero bytes (a slot to patch later) and returns its position.
-    @inline(__always) public func appendZeros(_ n: Int) -> Int {
-        let at = count
+    @inlinable @inline(__always) public func appendZeros(_ n: Int) -> Int {
+        let at = state.pointee.count
         reserve(n).initializeMemory(as: UInt8.self, repeating: 0, count: n)
-        count += n
+        state.pointee.count += n
         return at
     }
 
-    @inline(__always) public func setBE<T: FixedWidthInteger>(_ v: T, at position: Int) {
-        precondition(position >= 0 && position + MemoryLayout<T>.size <= count)
-        (base + position).storeBytes(of: v.bigEndian, as: T.self)
+    @inlinable @inline(__always) public func setBE<T: FixedWidthInteger>(_ v: T, at position: Int) {
+        precondition(position >= 0 && position + MemoryLayout<T>.size <= state.pointee.count)
+        (state.pointee.base + position).storeBytes(of: v.bigEndian, as: T.self)
     }
 
     /// A copy of the bytes (for tests and tools, not hot paths).

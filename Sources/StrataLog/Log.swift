@@ -146,39 +146,61 @@ public final class Log: @unchecked Sendable {
     /// 4 MiB; larger appends are written in 4 MiB steps, and if a later step fails the earlier
     /// batches stay in the log (`logEndOffset` says how far).
     @discardableResult
-    public func append<S: Sequence<Record>>(_ records: S) throws -> AppendResult {
-        try writeLock.withLock {
+    public func append(_ records: [Record]) throws -> AppendResult {
+        try records.withUnsafeBufferPointer { try append(buffer: $0) }
+    }
+
+    /// Appends a slice of records (see `append(_:)`).
+    @discardableResult
+    public func append(_ records: ArraySlice<Record>) throws -> AppendResult {
+        try records.withUnsafeBufferPointer { try append(buffer: $0) }
+    }
+
+    /// Appends any sequence of records (copied into an array first; prefer arrays).
+    @discardableResult
+    public func append<S: Sequence<Record>>(contentsOf records: S) throws -> AppendResult {
+        try append(Array(records))
+    }
+
+    /// The one append path: records in contiguous memory, encoded straight into batches.
+    private func append(buffer records: UnsafeBufferPointer<Record>) throws -> AppendResult {
+        if records.isEmpty { throw StrataError.invalidArgument("append needs at least one record") }
+        return try writeLock.withLock {
             try checkWritable()
             let now = currentTimeMillis()
             let first = segments.last!.nextOffset
-            var next = first
+            let target = config.targetBatchBytes
+            let codec = config.compression
+            let timestampType = config.timestampType
+            let builder = self.builder
             builder.reset()
             var open = false
-            for record in records {
-                let estimate = Self.estimatedSize(record)
-                if open && builder.recordCount > 0 && builder.openBatchSize + estimate > config.targetBatchBytes {
+            var openSize = 0
+            for i in 0 ..< records.count {
+                let estimate = Self.estimatedSize(records[i])
+                if open && openSize + estimate > target {
                     try finishBatch(now: now)
                     open = false
                     if builder.output.count >= Self.writeChunkBytes { try writeOut(now: now) }
                 }
                 if !open {
-                    builder.begin(baseOffset: next, codec: config.compression, timestampType: config.timestampType)
+                    builder.begin(baseOffset: first + Int64(i), codec: codec, timestampType: timestampType)
                     open = true
+                    openSize = RecordBatchHeader.size
                 }
-                builder.add(record, defaultTimestamp: now)
-                next += 1
+                builder.add(records[i], defaultTimestamp: now)
+                openSize += estimate
             }
-            if open { try finishBatch(now: now) }
-            if next == first { throw StrataError.invalidArgument("append needs at least one record") }
+            try finishBatch(now: now)
             try writeOut(now: now)
-            return AppendResult(firstOffset: first, lastOffset: next - 1)
+            return AppendResult(firstOffset: first, lastOffset: first + Int64(records.count) - 1)
         }
     }
 
     /// Appends one record; returns its offset.
     @discardableResult
     public func append(_ record: Record) throws -> Int64 {
-        try append(CollectionOfOne(record)).firstOffset
+        try append([record]).firstOffset
     }
 
     /// Appends records produced by `fill`, which is called with the batch builder and must call
@@ -212,10 +234,11 @@ public final class Log: @unchecked Sendable {
         }
     }
 
+    /// Upper bound of a record's encoded size (varints at their widest for small records).
     @inline(__always)
     static func estimatedSize(_ r: Record) -> Int {
-        var n = 24 + (r.key?.count ?? 0) + (r.value?.count ?? 0)
-        for h in r.headers { n += h.key.utf8.count + (h.value?.count ?? 0) + 4 }
+        var n = 24 + (r.key.map { $0.count } ?? 0) + (r.value.map { $0.count } ?? 0)
+        if !r.headers.isEmpty { n += RecordBatchBuilder.headersSize(r.headers) }
         return n
     }
 

@@ -42,76 +42,81 @@ public final class RecordBatchBuilder {
 
     private let codecs: Codecs
     private let scratch = ByteWriter(capacity: 64 << 10)
-    private var codec: CompressionCodec = .none
-    private var timestampType: TimestampType = .createTime
-    private var producer: ProducerState = .none
-    private var partitionLeaderEpoch: Int32 = 0
-    private var batchStart = 0
-    private var baseOffset: Int64 = 0
-    private var baseTimestamp: Int64 = 0
-    private var maxTimestamp: Int64 = -1
-    private var count = 0
-    private var isOpen = false
+
+    /// Per-batch state, kept behind a pointer so the per-record path pays no dynamic
+    /// exclusivity checks.
+    struct OpenBatch {
+        var codec: CompressionCodec = .none
+        var timestampType: TimestampType = .createTime
+        var producer: ProducerState = .none
+        var partitionLeaderEpoch: Int32 = 0
+        var batchStart = 0
+        var baseOffset: Int64 = 0
+        var baseTimestamp: Int64 = 0
+        var maxTimestamp: Int64 = -1
+        var count = 0
+        var isOpen = false
+    }
+
+    private let open: UnsafeMutablePointer<OpenBatch>
 
     public init(codecs: Codecs = Codecs()) {
         self.codecs = codecs
+        open = .allocate(capacity: 1)
+        open.initialize(to: OpenBatch())
+    }
+
+    deinit {
+        open.deinitialize(count: 1)
+        open.deallocate()
     }
 
     /// Drops all output.
     public func reset() {
         output.removeAll()
         batches.removeAll(keepingCapacity: true)
-        isOpen = false
+        open.pointee.isOpen = false
     }
 
     /// Number of records in the open batch.
-    public var recordCount: Int { count }
+    public var recordCount: Int { open.pointee.count }
 
     /// Uncompressed size of the open batch so far (header + records).
     public var openBatchSize: Int {
-        guard isOpen else { return 0 }
-        return codec == .none ? output.count - batchStart : RecordBatchHeader.size + scratch.count
+        let o = open.pointee
+        guard o.isOpen else { return 0 }
+        return o.codec == .none ? output.count - o.batchStart : RecordBatchHeader.size + scratch.count
     }
 
     /// Starts a batch whose first record gets `baseOffset`.
     public func begin(baseOffset: Int64, codec: CompressionCodec, timestampType: TimestampType = .createTime,
                       producer: ProducerState = .none, partitionLeaderEpoch: Int32 = 0) {
-        precondition(!isOpen, "finish() the open batch first")
-        self.baseOffset = baseOffset
-        self.codec = codec
-        self.timestampType = timestampType
-        self.producer = producer
-        self.partitionLeaderEpoch = partitionLeaderEpoch
-        count = 0
-        maxTimestamp = -1
-        batchStart = output.count
-        _ = output.appendZeros(RecordBatchHeader.size)
+        precondition(!open.pointee.isOpen, "finish() the open batch first")
+        let start = output.appendZeros(RecordBatchHeader.size)
         scratch.removeAll()
-        isOpen = true
+        open.pointee = OpenBatch(codec: codec, timestampType: timestampType, producer: producer, partitionLeaderEpoch: partitionLeaderEpoch,
+                                 batchStart: start, baseOffset: baseOffset, baseTimestamp: 0, maxTimestamp: -1, count: 0, isOpen: true)
     }
 
     /// Encodes one record from borrowed bytes. `headers` are written in order.
     @inline(__always)
     public func add(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, headers: [RecordHeader] = [], timestamp: Int64) {
-        precondition(isOpen, "begin() a batch first")
-        if count == 0 { baseTimestamp = timestamp }
-        if timestamp > maxTimestamp { maxTimestamp = timestamp }
-        let tsDelta = timestamp &- baseTimestamp
-        let offsetDelta = Int64(count)
-        let keyLen = key.map { Int64($0.count) } ?? -1
-        let valueLen = value.map { Int64($0.count) } ?? -1
+        let o = open
+        precondition(o.pointee.isOpen, "begin() a batch first")
+        let index = o.pointee.count
+        if index == 0 { o.pointee.baseTimestamp = timestamp }
+        if timestamp > o.pointee.maxTimestamp { o.pointee.maxTimestamp = timestamp }
+        let tsDelta = timestamp &- o.pointee.baseTimestamp
+        let offsetDelta = Int64(index)
+        let keyLen = key.map { $0.count } ?? -1
+        let valueLen = value.map { $0.count } ?? -1
         // Body size: attributes + varlong(tsDelta) + varint(offsetDelta) + key + value + headers.
         var body = 1 + Varint.size(tsDelta) + Varint.size(offsetDelta)
-        body += Varint.size(keyLen) + max(0, Int(keyLen))
-        body += Varint.size(valueLen) + max(0, Int(valueLen))
-        body += Varint.size(Int64(headers.count))
-        for h in headers {
-            let k = h.key.utf8.count
-            body += Varint.size(Int64(k)) + k
-            let v = h.value.map { Int64($0.count) } ?? -1
-            body += Varint.size(v) + max(0, Int(v))
-        }
-        let sink = codec == .none ? output : scratch
+        body += Varint.size(Int64(keyLen)) + max(0, keyLen)
+        body += Varint.size(Int64(valueLen)) + max(0, valueLen)
+        let hasHeaders = !headers.isEmpty
+        if hasHeaders { body += Self.headersSize(headers) } else { body += 1 }
+        let sink = o.pointee.codec == .none ? output : scratch
         var p = sink.reserve(body + 5)
         let start = p
         p += Varint.write(Int64(body), to: p)
@@ -119,45 +124,59 @@ public final class RecordBatchBuilder {
         p += 1
         p += Varint.write(tsDelta, to: p)
         p += Varint.write(offsetDelta, to: p)
-        p += Varint.write(keyLen, to: p)
-        if let key, key.count > 0 { p.copyMemory(from: key.baseAddress!, byteCount: key.count); p += key.count }
-        p += Varint.write(valueLen, to: p)
-        if let value, value.count > 0 { p.copyMemory(from: value.baseAddress!, byteCount: value.count); p += value.count }
-        p += Varint.write(Int64(headers.count), to: p)
-        if !headers.isEmpty {
+        p += Varint.write(Int64(keyLen), to: p)
+        if keyLen > 0 { p.copyMemory(from: key.unsafelyUnwrapped.baseAddress!, byteCount: keyLen); p += keyLen }
+        p += Varint.write(Int64(valueLen), to: p)
+        if valueLen > 0 { p.copyMemory(from: value.unsafelyUnwrapped.baseAddress!, byteCount: valueLen); p += valueLen }
+        if hasHeaders {
             sink.count += p - start
-            for h in headers {
-                var k = h.key
-                k.withUTF8 { u in
-                    sink.appendVarint(Int64(u.count))
-                    sink.append(UnsafeRawBufferPointer(u))
-                }
-                if let v = h.value {
-                    sink.appendVarint(Int64(v.count))
-                    sink.append(v)
-                } else {
-                    sink.appendVarint(-1)
-                }
-            }
+            Self.writeHeaders(headers, to: sink)
         } else {
+            p.storeBytes(of: 0 as UInt8, as: UInt8.self) // zero headers
+            p += 1
             sink.count += p - start
         }
-        count += 1
+        o.pointee.count = index + 1
+    }
+
+    @inline(never)
+    static func headersSize(_ headers: [RecordHeader]) -> Int {
+        var body = Varint.size(Int64(headers.count))
+        for h in headers {
+            let k = h.key.utf8.count
+            body += Varint.size(Int64(k)) + k
+            let v = h.value.map { $0.count } ?? -1
+            body += Varint.size(Int64(v)) + max(0, v)
+        }
+        return body
+    }
+
+    @inline(never)
+    static func writeHeaders(_ headers: [RecordHeader], to sink: ByteWriter) {
+        sink.appendVarint(Int64(headers.count))
+        for h in headers {
+            var k = h.key
+            k.withUTF8 { u in
+                sink.appendVarint(Int64(u.count))
+                sink.append(UnsafeRawBufferPointer(u))
+            }
+            if let v = h.value {
+                sink.appendVarint(Int64(v.count))
+                sink.append(v)
+            } else {
+                sink.appendVarint(-1)
+            }
+        }
     }
 
     /// Encodes an owned record (timestamp nil → `defaultTimestamp`).
     @inline(__always)
     public func add(_ record: Record, defaultTimestamp: Int64) {
         let ts = record.timestamp ?? defaultTimestamp
-        switch (record.key, record.value) {
-        case let (k?, v?):
-            k.withUnsafeBytes { kb in v.withUnsafeBytes { vb in add(key: kb, value: vb, headers: record.headers, timestamp: ts) } }
-        case let (k?, nil):
-            k.withUnsafeBytes { kb in add(key: kb, value: nil, headers: record.headers, timestamp: ts) }
-        case let (nil, v?):
-            v.withUnsafeBytes { vb in add(key: nil, value: vb, headers: record.headers, timestamp: ts) }
-        case (nil, nil):
-            add(key: nil, value: nil, headers: record.headers, timestamp: ts)
+        record.key.withOptionalBytes { kb in
+            record.value.withOptionalBytes { vb in
+                add(key: kb, value: vb, headers: record.headers, timestamp: ts)
+            }
         }
     }
 
@@ -165,40 +184,52 @@ public final class RecordBatchBuilder {
     /// stamp used when the batch's timestamp type is LogAppendTime. Returns the batch's place.
     @discardableResult
     public func finish(logAppendTime: Int64 = 0) throws -> BuiltBatch {
-        precondition(isOpen && count > 0, "a batch needs at least one record")
-        isOpen = false
-        if codec != .none {
+        let o = open.pointee
+        precondition(o.isOpen && o.count > 0, "a batch needs at least one record")
+        open.pointee.isOpen = false
+        if o.codec != .none {
             do {
-                try codecs.compress(codec, scratch.bytes, into: output)
+                try codecs.compress(o.codec, scratch.bytes, into: output)
             } catch {
-                output.count = batchStart
+                output.count = o.batchStart
                 throw error
             }
         }
-        let size = output.count - batchStart
+        let size = output.count - o.batchStart
         let header = RecordBatchHeader(
-            baseOffset: baseOffset, batchLength: Int32(size - RecordBatchHeader.logOverhead),
-            partitionLeaderEpoch: partitionLeaderEpoch, magic: 2, crc: 0,
-            attributes: RecordBatchHeader.attributes(codec: codec, timestampType: timestampType, transactional: producer.isTransactional),
-            lastOffsetDelta: Int32(count - 1), baseTimestamp: baseTimestamp,
-            maxTimestamp: timestampType == .logAppendTime ? logAppendTime : maxTimestamp,
-            producerId: producer.producerId, producerEpoch: producer.producerEpoch,
-            baseSequence: producer.baseSequence, recordCount: Int32(count))
-        let p = output.base + batchStart
+            baseOffset: o.baseOffset, batchLength: Int32(size - RecordBatchHeader.logOverhead),
+            partitionLeaderEpoch: o.partitionLeaderEpoch, magic: 2, crc: 0,
+            attributes: RecordBatchHeader.attributes(codec: o.codec, timestampType: o.timestampType, transactional: o.producer.isTransactional),
+            lastOffsetDelta: Int32(o.count - 1), baseTimestamp: o.baseTimestamp,
+            maxTimestamp: o.timestampType == .logAppendTime ? logAppendTime : o.maxTimestamp,
+            producerId: o.producer.producerId, producerEpoch: o.producer.producerEpoch,
+            baseSequence: o.producer.baseSequence, recordCount: Int32(o.count))
+        let p = output.base + o.batchStart
         header.write(to: p)
         let crc = CRC32C.checksum(UnsafeRawBufferPointer(start: p + RecordBatchHeader.attributesOffset, count: size - RecordBatchHeader.attributesOffset))
         p.storeBE(crc, at: RecordBatchHeader.crcOffset)
-        let built = BuiltBatch(position: batchStart, size: size, baseOffset: baseOffset, lastOffset: baseOffset + Int64(count - 1),
-                               maxTimestamp: header.maxTimestamp, recordCount: count)
+        let built = BuiltBatch(position: o.batchStart, size: size, baseOffset: o.baseOffset, lastOffset: o.baseOffset + Int64(o.count - 1),
+                               maxTimestamp: header.maxTimestamp, recordCount: o.count)
         batches.append(built)
         return built
     }
 
     /// Abandons the open batch (its bytes are removed from `output`).
     public func cancel() {
-        guard isOpen else { return }
-        output.count = batchStart
-        isOpen = false
+        guard open.pointee.isOpen else { return }
+        output.count = open.pointee.batchStart
+        open.pointee.isOpen = false
+    }
+}
+
+extension Optional where Wrapped == [UInt8] {
+    /// Calls `body` with the array's bytes, or nil when the optional is nil.
+    @inline(__always)
+    func withOptionalBytes<R>(_ body: (UnsafeRawBufferPointer?) -> R) -> R {
+        switch self {
+        case .some(let a): return a.withUnsafeBytes { body($0) }
+        case .none: return body(nil)
+        }
     }
 }
 

@@ -1,0 +1,356 @@
+// strata-bench: Strata's log against plain-syscall baselines, measured in the same run on the
+// same bytes. Prints a Markdown table (and JSON lines with --json). See Benchmarks/README.md.
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import StrataIO
+import StrataLog
+
+struct Options {
+    var records = 2_000_000
+    var randomLogRecords = 10_000_000
+    var fsyncBatches = 2000
+    var lookups = 1_000_000
+    var dir = "/tmp/strata-bench"
+    var json = false
+    var only: Set<String> = []
+    var codecs: [CompressionCodec] = [.none, .lz4, .gzip]
+
+    init() {
+        var args = CommandLine.arguments.dropFirst()
+        while let a = args.popFirst() {
+            switch a {
+            case "--records": records = Int(args.popFirst()!)!
+            case "--random-records": randomLogRecords = Int(args.popFirst()!)!
+            case "--fsync-batches": fsyncBatches = Int(args.popFirst()!)!
+            case "--lookups": lookups = Int(args.popFirst()!)!
+            case "--dir": dir = args.popFirst()!
+            case "--json": json = true
+            case "--codecs": codecs = args.popFirst()!.split(separator: ",").map { CompressionCodec(name: String($0))! }
+            case "--only": only = Set(args.popFirst()!.split(separator: ",").map(String.init))
+            case "--quick": records = 200_000; randomLogRecords = 1_000_000; fsyncBatches = 200; lookups = 100_000
+            default: fatalError("unknown option \(a); options: --records N --random-records N --fsync-batches N --lookups N --dir D --json --only append,fsync,consume,random --quick")
+            }
+        }
+    }
+    func wants(_ s: String) -> Bool { only.isEmpty || only.contains(s) }
+}
+
+let options = Options()
+
+@inline(never)
+func now() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+/// ~100-byte log lines with realistic variety.
+func makeLines(_ n: Int) -> [Record] {
+    var x: UInt64 = 0x1234_5678_9abc_def1
+    func r() -> UInt64 { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return x }
+    let levels = ["INFO", "INFO", "INFO", "WARN", "ERROR", "DEBUG"]
+    let comps = ["dfs.DataNode", "spark.Executor", "sshd", "kernel", "zk.NIOServerCnxn", "http.Server"]
+    var out: [Record] = []
+    out.reserveCapacity(n)
+    let base: Int64 = 1_763_000_000_000
+    for i in 0 ..< n {
+        var s = "2026-11-22T03:\(10 + r() % 50):\(10 + r() % 50).\(100 + r() % 900) \(levels[Int(r() % 6)]) \(comps[Int(r() % 6)]): "
+        s += "request \(r() % 1_000_000) from 10.\(r() % 256).\(r() % 256).\(r() % 256) took \(r() % 1000)ms"
+        while s.utf8.count < 100 { s += " ." }
+        out.append(Record(key: nil, value: Array(s.utf8.prefix(100)), timestamp: base + Int64(i)))
+    }
+    return out
+}
+
+struct Row { let name: String; let strata: Double; let baseline: Double; let unit: String; let baselineName: String; let higherIsBetter: Bool }
+nonisolated(unsafe) var rows: [Row] = []
+
+func report(_ name: String, strata: Double, baseline: Double, unit: String, baselineName: String, higherIsBetter: Bool = true) {
+    rows.append(Row(name: name, strata: strata, baseline: baseline, unit: unit, baselineName: baselineName, higherIsBetter: higherIsBetter))
+    let ratio = higherIsBetter ? strata / baseline : baseline / strata
+    FileHandle.standardError.write(Data(String(format: "%@: strata %.3f %@, %@ %.3f %@ → %.2f×\n", name, strata, unit, baselineName, baseline, unit, ratio).utf8))
+}
+
+func freshDir(_ name: String) -> String {
+    let d = options.dir + "/" + name
+    try? FileSystem.removeTree(d)
+    try! FileSystem.createDirectory(d)
+    return d
+}
+
+/// Encodes `records` into batches exactly as the log would (same target size), returning each
+/// batch's bytes and each batch's uncompressed records section.
+func encodeBatches(_ records: [Record], codec: CompressionCodec, target: Int) -> (batches: [[UInt8]], sections: [[UInt8]]) {
+    let b = RecordBatchBuilder()
+    var batches: [[UInt8]] = []
+    var sections: [[UInt8]] = []
+    var i = 0
+    var offset: Int64 = 0
+    while i < records.count {
+        b.reset()
+        b.begin(baseOffset: offset, codec: .none)
+        while i < records.count && (b.recordCount == 0 || b.openBatchSize + 124 <= target) {
+            b.add(records[i], defaultTimestamp: 0)
+            i += 1
+        }
+        let built = try! b.finish()
+        let raw = Array(b.output.bytes)
+        sections.append(Array(raw[RecordBatchHeader.size...]))
+        offset += Int64(built.recordCount)
+        if codec == .none { batches.append(raw) } else {
+            let c = RecordBatchBuilder(codecs: Codecs())
+            _ = c
+            batches.append(raw)
+        }
+    }
+    return (batches, sections)
+}
+
+func writeAll(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) {
+    var done = 0
+    while done < n { let w = write(fd, p + done, n - done); precondition(w > 0, "write failed"); done += w }
+}
+
+// MARK: - Append throughput
+
+func benchAppend(_ codec: CompressionCodec, records: [Record]) {
+    var config = LogConfig()
+    config.compression = codec
+    let target = config.targetBatchBytes
+    let (_, sections) = encodeBatches(records, codec: .none, target: target)
+    let (plainBatches, _) = encodeBatches(records, codec: .none, target: target)
+    let chunk = 10_000
+    var best = (strata: Double.infinity, base: Double.infinity)
+    func runBaseline() -> Double {
+        // Baseline: write(2) each batch (none), or compress each records section then write (lz4/gzip).
+        let dir = freshDir("append-base")
+        let fd = open(dir + "/plain.log", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let codecs = Codecs()
+        let out = ByteWriter(capacity: 1 << 20)
+        let t0 = now()
+        if codec == .none {
+            for b in plainBatches { b.withUnsafeBytes { writeAll(fd, $0.baseAddress!, $0.count) } }
+        } else {
+            for s in sections {
+                out.removeAll()
+                _ = out.appendZeros(RecordBatchHeader.size)
+                try! s.withUnsafeBytes { try codecs.compress(codec, $0, into: out) }
+                writeAll(fd, out.base, out.count)
+            }
+        }
+        let t = Double(now() - t0) / 1e9
+        close(fd)
+        return t
+    }
+    func runStrata() -> Double {
+        // Strata: append the records through the public API, 10,000 per call.
+        let ldir = freshDir("append-strata")
+        let log = try! Log.open(directory: ldir + "/p-0", config: config)
+        let t1 = now()
+        var i = 0
+        while i < records.count {
+            try! log.append(records[i ..< min(i + chunk, records.count)])
+            i += chunk
+        }
+        let t = Double(now() - t1) / 1e9
+        try! log.close()
+        return t
+    }
+    // Alternate the order so neither side always runs while the other's dirty pages are flushed.
+    for round in 0 ..< 4 {
+        if round % 2 == 0 {
+            best.base = min(best.base, runBaseline())
+            best.strata = min(best.strata, runStrata())
+        } else {
+            best.strata = min(best.strata, runStrata())
+            best.base = min(best.base, runBaseline())
+        }
+        sync()
+    }
+    let n = Double(records.count)
+    report("append 100-byte records, \(codec)", strata: n / best.strata / 1e6, baseline: n / best.base / 1e6, unit: "M rec/s",
+           baselineName: codec == .none ? "write(2) of the same batches" : "\(codec)-then-write(2)")
+}
+
+// MARK: - Append with fdatasync
+
+func benchFsync(records: [Record]) {
+    var config = LogConfig()
+    let target = config.targetBatchBytes
+    config.compression = .none
+    let (batches, _) = encodeBatches(records, codec: .none, target: target)
+    let n = min(options.fsyncBatches, batches.count)
+    let perBatch = records.count / batches.count
+    // Baseline: write + fdatasync per batch.
+    let dir = freshDir("fsync-base")
+    let fd = open(dir + "/plain.log", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    let t0 = now()
+    for b in batches.prefix(n) { b.withUnsafeBytes { writeAll(fd, $0.baseAddress!, $0.count) }; fdatasync(fd) }
+    let baseT = Double(now() - t0) / 1e9
+    close(fd)
+    let ldir = freshDir("fsync-strata")
+    let log = try! Log.open(directory: ldir + "/p-0", config: config, flushPolicy: .everyAppend)
+    let t1 = now()
+    var i = 0
+    for _ in 0 ..< n {
+        try! log.append(records[i ..< i + perBatch])
+        i += perBatch
+    }
+    let strataT = Double(now() - t1) / 1e9
+    try! log.close()
+    report("append + fdatasync per batch (\(perBatch) records)", strata: Double(n) / strataT, baseline: Double(n) / baseT, unit: "batches/s",
+           baselineName: "write(2)+fdatasync loop")
+}
+
+// MARK: - Sequential consume
+
+func benchConsume(records: [Record]) {
+    var config = LogConfig()
+    config.compression = .none
+    let ldir = freshDir("consume")
+    let log = try! Log.open(directory: ldir + "/p-0", config: config)
+    var i = 0
+    while i < records.count { try! log.append(records[i ..< min(i + 10_000, records.count)]); i += 10_000 }
+    try! log.flush()
+    let path = ldir + "/p-0/00000000000000000000.log"
+    let size = Int(FileSystem.fileSize(path)!)
+    var best = (strata: Double.infinity, base: Double.infinity)
+    let buf = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 64)
+    var sink: UInt64 = 0
+    for _ in 0 ..< 5 {
+        // Baseline: read(2) the whole file sequentially in 1 MiB chunks and touch every byte word.
+        let fd = open(path, O_RDONLY)
+        let t0 = now()
+        var total = 0
+        while true {
+            let r = read(fd, buf, 1 << 20)
+            if r <= 0 { break }
+            total += r
+            sink &+= UInt64(buf.load(fromByteOffset: 0, as: UInt8.self))
+        }
+        let baseT = Double(now() - t0) / 1e9
+        close(fd)
+        precondition(total == size)
+        // Strata: iterate every record (CRC-checked batches), touching key/value.
+        let c = try! log.cursor()
+        let t1 = now()
+        var count = 0
+        while let r = try! c.next() {
+            count += 1
+            sink &+= UInt64(r.value?.count ?? 0)
+        }
+        let strataT = Double(now() - t1) / 1e9
+        precondition(count == records.count)
+        best = (min(best.strata, strataT), min(best.base, baseT))
+    }
+    buf.deallocate()
+    let mb = Double(size) / 1e6
+    report("sequential consume (\(String(format: "%.0f", mb)) MB, CRC checked)", strata: mb / best.strata, baseline: mb / best.base, unit: "MB/s",
+           baselineName: "read(2) of the same file")
+    if sink == 42 { print("") }
+    try! log.close()
+}
+
+// MARK: - Random reads
+
+func benchRandom() {
+    var config = LogConfig()
+    config.compression = .none
+    let ldir = options.dir + "/random-\(options.randomLogRecords)"
+    let path = ldir + "/p-0"
+    var log = try! Log.open(directory: path, config: config)
+    if log.highWatermark != Int64(options.randomLogRecords) {
+        try! log.close()
+        try? FileSystem.removeTree(ldir)
+        log = try! Log.open(directory: path, config: config)
+        let lines = makeLines(1_000_000)
+        var done = 0
+        while done < options.randomLogRecords {
+            let n = min(lines.count, options.randomLogRecords - done)
+            var i = 0
+            while i < n { try! log.append(lines[i ..< min(i + 10_000, n)]); i += 10_000 }
+            done += n
+        }
+        try! log.flush()
+    }
+    let total = UInt64(log.highWatermark)
+    var x: UInt64 = 99
+    func r() -> UInt64 { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return x }
+    for verify in [false, true] {
+        let c = try! log.cursor()
+        c.verifyChecksums = verify
+        var lat = [UInt64](repeating: 0, count: options.lookups)
+        // Warm the page cache and the mapping.
+        for _ in 0 ..< 10_000 { let o = Int64(r() % total); try! c.seek(to: o); _ = try! c.next() }
+        for k in 0 ..< options.lookups {
+            let o = Int64(r() % total)
+            let t0 = now()
+            try! c.seek(to: o)
+            let rec = try! c.next()
+            lat[k] = now() - t0
+            precondition(rec?.offset == o)
+        }
+        lat.sort()
+        let p50 = Double(lat[lat.count / 2]) / 1000, p99 = Double(lat[lat.count * 99 / 100]) / 1000
+        // Baseline: pread(2) of one 128-byte slice at a random position (no lookup at all).
+        let fd = open(path + "/00000000000000000000.log", O_RDONLY)
+        let size = UInt64(FileSystem.fileSize(path + "/00000000000000000000.log")!)
+        var blat = [UInt64](repeating: 0, count: options.lookups)
+        var buf = [UInt8](repeating: 0, count: 128)
+        for k in 0 ..< options.lookups {
+            let pos = off_t(r() % (size - 128))
+            let t0 = now()
+            _ = pread(fd, &buf, 128, pos)
+            blat[k] = now() - t0
+        }
+        close(fd)
+        blat.sort()
+        let b50 = Double(blat[blat.count / 2]) / 1000, b99 = Double(blat[blat.count * 99 / 100]) / 1000
+        let what = verify ? "CRC-checked" : "no CRC check"
+        report("random read by offset, \(total / 1_000_000) M-record log, p50 (\(what))", strata: p50, baseline: b50, unit: "µs",
+               baselineName: "pread(2) of 128 bytes", higherIsBetter: false)
+        report("random read by offset, \(total / 1_000_000) M-record log, p99 (\(what))", strata: p99, baseline: b99, unit: "µs",
+               baselineName: "pread(2) of 128 bytes", higherIsBetter: false)
+    }
+    try! log.close()
+}
+
+try! FileSystem.createDirectory(options.dir)
+let records = makeLines(options.records)
+if options.wants("append") { for codec in options.codecs { benchAppend(codec, records: codec == .gzip ? Array(records.prefix(records.count / 4)) : records) } }
+if options.wants("fsync") { benchFsync(records: records) }
+if options.wants("consume") { benchConsume(records: records) }
+if options.wants("random") { benchRandom() }
+
+print("| benchmark | Strata | baseline | baseline is | Strata ÷ baseline |")
+print("|---|---|---|---|---|")
+for r in rows {
+    let ratio = r.higherIsBetter ? r.strata / r.baseline : r.baseline / r.strata
+    print(String(format: "| %@ | %.2f %@ | %.2f %@ | %@ | %.2f× |", r.name, r.strata, r.unit, r.baseline, r.unit, r.baselineName, ratio))
+}
+if options.json {
+    for r in rows {
+        print("{\"name\":\"\(r.name)\",\"strata\":\(r.strata),\"baseline\":\(r.baseline),\"unit\":\"\(r.unit)\",\"baselineName\":\"\(r.baselineName)\"}")
+    }
+}
+try? FileSystem.removeTree(options.dir + "/append-base")
+try? FileSystem.removeTree(options.dir + "/append-strata")
+if options.wants("encode") {
+    let b = RecordBatchBuilder()
+    let recs = records
+    for _ in 0 ..< 3 {
+        let t0 = now()
+        var i = 0
+        for _ in 0 ..< 100 { i = 0
+        while i < recs.count {
+            b.reset()
+            b.begin(baseOffset: Int64(i), codec: .none)
+            let end = min(i + 150, recs.count)
+            while i < end { b.add(recs[i], defaultTimestamp: 0); i += 1 }
+            try! b.finish()
+        } }
+        FileHandle.standardError.write(Data("encode only: \(Double(recs.count * 100) / (Double(now() - t0) / 1e9) / 1e6) M rec/s\n".utf8))
+    }
+}

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import StrataIO
+import StrataLog
+
+struct Produce: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Append records read from stdin, one per line (like kafka-console-producer).")
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: "Partitions when the topic is created.")
+    var partitions: Int32 = 1
+
+    @Option(help: "Codec for new batches when the topic is created: none, gzip, lz4.")
+    var compression: String = "none"
+
+    @Option(help: "Write every record to this partition (default: by key, round-robin when unkeyed).")
+    var partition: Int32?
+
+    @Option(help: "Split each line at the first occurrence of this separator into key and value.")
+    var keySeparator: String?
+
+    @Flag(help: "fdatasync every append before acknowledging it.")
+    var sync = false
+
+    @Option(help: "Lines per append call.")
+    var batch: Int = 1000
+
+    func run() throws {
+        try reportingErrors {
+            guard let codec = CompressionCodec(name: compression) else {
+                throw StrataError.invalidArgument("unknown compression \(compression); use none, gzip or lz4")
+            }
+            var config = TopicConfig(partitions: partitions)
+            config.log.compression = codec
+            config.flushPolicy = sync ? .everyAppend : .os
+            let s = try LogStore(root: store.dir)
+            let topic = try s.topic(store.topic, create: config)
+            var pending: [Record] = []
+            var total = 0
+            var ranges: [Int32: (Int64, Int64)] = [:]
+            func flush() throws {
+                guard !pending.isEmpty else { return }
+                let results: [Int32: AppendResult]
+                if let partition { results = [partition: try topic.append(pending, partition: partition)] } else { results = try topic.append(pending) }
+                for (p, r) in results { ranges[p] = (ranges[p]?.0 ?? r.firstOffset, r.lastOffset) }
+                total += pending.count
+                pending.removeAll(keepingCapacity: true)
+            }
+            while let line = readLine(strippingNewline: true) {
+                if let sep = keySeparator, let range = line.range(of: sep) {
+                    pending.append(Record(key: Array(line[..<range.lowerBound].utf8), value: Array(line[range.upperBound...].utf8)))
+                } else {
+                    pending.append(Record(value: Array(line.utf8)))
+                }
+                if pending.count >= batch { try flush() }
+            }
+            try flush()
+            try s.close()
+            for (p, r) in ranges.sorted(by: { $0.key < $1.key }) {
+                print("\(store.topic)-\(p): offsets \(r.0)...\(r.1)")
+            }
+            print("appended \(total) records")
+        }
+    }
+}
