@@ -90,12 +90,12 @@ public struct ByteReader {
         return slice
     }
 
-    /// A Kafka varint length followed by that many bytes; length -1 is null.
+    /// A Kafka varint length followed by that many bytes; a negative length is null (Kafka
+    /// writes -1 and reads any negative length as null).
     @inlinable @inline(__always)
     public mutating func readNullableBytes(_ what: @autoclosure () -> String) throws -> UnsafeRawBufferPointer? {
         let len = try readVarint()
-        if len == -1 { return nil }
-        if len < -1 { throw fail("negative length \(len) for \(what())") }
+        if len < 0 { return nil }
         return try readBytes(Int(len), what())
     }
 }

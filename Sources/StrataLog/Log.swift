@@ -262,7 +262,7 @@ public final class Log: @unchecked Sendable {
         var i = 0
         while i < batches.count {
             var active = segments.last!
-            if active.shouldRoll(batchSize: batches[i].size, lastOffset: batches[i].lastOffset, now: now) {
+            if active.shouldRoll(batchSize: batches[i].size, lastOffset: batches[i].lastOffset, maxTimestamp: batches[i].maxTimestamp, now: now) {
                 active = try roll(newBaseOffset: batches[i].baseOffset)
             }
             // Group the batches that fit in this segment into one write.

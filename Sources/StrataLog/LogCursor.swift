@@ -17,6 +17,9 @@ public final class LogCursor {
     private let buffer = ByteWriter(capacity: 64 << 10)
     /// Verify batch CRCs on read (default true).
     public var verifyChecksums = true
+    /// Return the records of control batches (transaction markers, leader-change records).
+    /// Kafka consumers never see them; neither do cursors by default.
+    public var includeControlBatches = false
 
     init(log: Log) {
         self.log = log
@@ -84,6 +87,10 @@ public final class LogCursor {
             case let .batch(b):
                 position += b.header.sizeInBytes
                 if b.header.lastOffset < nextOffset { continue }
+                if b.header.isControl && !includeControlBatches {
+                    nextOffset = b.header.nextOffset
+                    continue
+                }
                 if verifyChecksums { try b.validateChecksum(file: segment.logPath) }
                 iterator = try BatchRecordIterator(batch: b, codecs: codecs, buffer: buffer, file: segment.logPath)
             }

@@ -28,8 +28,10 @@ public final class LogSegment: @unchecked Sendable {
     public internal(set) var maxTimestampSoFar: Int64 = -1
     var offsetOfMaxTimestampSoFar: Int64 = -1
     var bytesSinceLastIndexEntry = 0
-    /// Wall-clock creation time, for `segmentMs` rolling.
+    /// Wall-clock creation time, for `segmentMs` rolling of segments without timestamps.
     let createdAtMs: Int64
+    /// The max timestamp of the segment's first batch (Kafka's `rollingBasedTimestamp`).
+    var firstBatchMaxTimestamp: Int64?
 
     public static func fileName(_ baseOffset: Int64, _ suffix: String) -> String {
         let digits = String(baseOffset)
@@ -158,6 +160,29 @@ public final class LogSegment: @unchecked Sendable {
         return b.header.lastOffset == offset
     }
 
+    /// The batch at `pos` when it is whole, structurally valid, CRC-valid, in offset order
+    /// (base offset ≥ `next`) and addressable from this segment's base offset; nil when the
+    /// data from `pos` on is a torn or damaged tail. Throws `unsupported` for old message
+    /// formats (magic 0/1) so legacy data is never mistaken for a tail and cut — except when
+    /// everything from `pos` on is zero bytes (a preallocated or crash-zeroed tail).
+    func validBatch(in data: UnsafeRawBufferPointer, at pos: Int, next: Int64) throws -> RecordBatchView? {
+        let b: RecordBatchView
+        do {
+            guard case .batch(let found) = try RecordBatchView.probe(data, at: pos, file: logPath) else { return nil }
+            b = found
+        } catch let e as StrataError {
+            if case .unsupported = e {
+                let rest = UnsafeRawBufferPointer(rebasing: data[pos...])
+                if rest.allSatisfy({ $0 == 0 }) { return nil }
+                throw e
+            }
+            return nil
+        }
+        guard b.isChecksumValid, b.header.baseOffset >= next,
+              b.header.lastOffset - baseOffset <= Int64(Int32.max), b.header.baseOffset >= baseOffset else { return nil }
+        return b
+    }
+
     /// Validates batches from `position` to the end of the file. Sets `size`, `nextOffset`
     /// and the index bookkeeping. An invalid or torn tail is truncated when `repair`.
     func scanTail(from position: Int, nextOffset startOffset: Int64, repair: Bool, report: inout OpenReport) throws {
@@ -166,17 +191,8 @@ public final class LogSegment: @unchecked Sendable {
         var pos = position
         var next = startOffset
         bytesSinceLastIndexEntry = 0
-        while pos < fileSize {
-            var good: RecordBatchView?
-            do {
-                if case .batch(let b) = try RecordBatchView.probe(data, at: pos, file: logPath), b.isChecksumValid,
-                   b.header.baseOffset >= next || pos == position {
-                    good = b
-                }
-            } catch let e as StrataError {
-                if case .unsupported = e { throw e }
-            }
-            guard let b = good else { break }
+        while pos < fileSize, let b = try validBatch(in: data, at: pos, next: next) {
+            if firstBatchMaxTimestamp == nil { firstBatchMaxTimestamp = b.header.maxTimestamp }
             if b.header.maxTimestamp > maxTimestampSoFar {
                 maxTimestampSoFar = b.header.maxTimestamp
                 offsetOfMaxTimestampSoFar = b.header.lastOffset
@@ -193,23 +209,27 @@ public final class LogSegment: @unchecked Sendable {
         }
         size = pos
         nextOffset = max(next, baseOffset)
+        if firstBatchMaxTimestamp == nil && size > 0 {
+            if case .batch(let first)? = try? RecordBatchView.probe(data, at: 0) { firstBatchMaxTimestamp = first.header.maxTimestamp }
+        }
     }
 
     /// Rebuilds `.index` and `.timeindex` by scanning every batch (Kafka's `LogSegment.recover`).
+    /// Stops at the first invalid batch and cuts the file there. When an index fills, the scan
+    /// goes on without adding entries (lookups then scan further, nothing is lost).
     func rebuildIndexes(report: inout OpenReport) throws {
         offsetIndex.removeAll()
         timeIndex.removeAll()
         maxTimestampSoFar = -1
         offsetOfMaxTimestampSoFar = -1
         bytesSinceLastIndexEntry = 0
+        firstBatchMaxTimestamp = nil
         let fileSize = Int(try logFile.size())
         let data = bytes(upTo: fileSize)
         var pos = 0
         var next = baseOffset
-        while pos < fileSize {
-            guard case .batch(let b)? = try? RecordBatchView.probe(data, at: pos, file: logPath), b.isChecksumValid,
-                  b.header.baseOffset >= next else { break }
-            if offsetIndex.isFull || timeIndex.isFull { break }
+        while pos < fileSize, let b = try validBatch(in: data, at: pos, next: next) {
+            if firstBatchMaxTimestamp == nil { firstBatchMaxTimestamp = b.header.maxTimestamp }
             indexBatch(lastOffset: b.header.lastOffset, maxTimestamp: b.header.maxTimestamp, position: pos, size: b.header.sizeInBytes)
             next = b.header.nextOffset
             pos += b.header.sizeInBytes
@@ -231,7 +251,7 @@ public final class LogSegment: @unchecked Sendable {
             maxTimestampSoFar = maxTimestamp
             offsetOfMaxTimestampSoFar = lastOffset
         }
-        if bytesSinceLastIndexEntry > config.indexIntervalBytes {
+        if bytesSinceLastIndexEntry > config.indexIntervalBytes && !offsetIndex.isFull && !timeIndex.isFull {
             offsetIndex.append(offset: lastOffset, position: position)
             timeIndex.maybeAppend(timestamp: maxTimestampSoFar, offset: offsetOfMaxTimestampSoFar)
             bytesSinceLastIndexEntry = 0
@@ -239,11 +259,15 @@ public final class LogSegment: @unchecked Sendable {
         bytesSinceLastIndexEntry += batchSize
     }
 
-    /// Whether a batch of `batchSize` bytes ending at `lastOffset` must go to a new segment.
-    func shouldRoll(batchSize: Int, lastOffset: Int64, now: Int64) -> Bool {
+    /// Whether a batch of `batchSize` bytes ending at `lastOffset` must go to a new segment
+    /// (Kafka's `shouldRoll`). Age is measured like Kafka: the incoming batch's max timestamp
+    /// minus the first batch's, or wall-clock time since creation when there are no timestamps.
+    func shouldRoll(batchSize: Int, lastOffset: Int64, maxTimestamp: Int64, now: Int64) -> Bool {
         if size == 0 { return lastOffset - baseOffset > Int64(Int32.max) }
+        let age: Int64
+        if let first = firstBatchMaxTimestamp, first >= 0, maxTimestamp >= 0 { age = maxTimestamp - first } else { age = now - createdAtMs }
         return size + batchSize > config.segmentBytes
-            || now - createdAtMs > config.segmentMs
+            || age > config.segmentMs
             || offsetIndex.isFull || timeIndex.isFull
             || lastOffset - baseOffset > Int64(Int32.max)
     }
@@ -258,6 +282,7 @@ public final class LogSegment: @unchecked Sendable {
             throw error
         }
         for b in batches {
+            if firstBatchMaxTimestamp == nil { firstBatchMaxTimestamp = b.maxTimestamp }
             indexBatch(lastOffset: b.lastOffset, maxTimestamp: b.maxTimestamp, position: size + (b.position - dataStart), size: b.size)
             nextOffset = b.lastOffset + 1
         }

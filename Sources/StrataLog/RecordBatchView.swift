@@ -128,9 +128,12 @@ public struct BatchRecordIterator {
                 try codecs.decompress(codec, batch.recordsSection, into: buffer)
             } catch let error as StrataError {
                 switch error {
-                case .corrupt(_, _, let reason), .unsupported(_, _, let reason):
+                case .corrupt(_, _, let reason):
                     throw StrataError.corrupt(file: file, position: batch.position + Int64(RecordBatchHeader.size),
                                               reason: "\(codec) records section of the batch at offset \(batch.header.baseOffset): \(reason)")
+                case .unsupported(_, _, let reason):
+                    throw StrataError.unsupported(file: file, position: batch.position + 21,
+                                                  reason: "batch at offset \(batch.header.baseOffset): \(reason)")
                 default: throw error
                 }
             }

@@ -30,7 +30,9 @@ public final class TimeIndex: @unchecked Sendable {
     /// Appends `(timestamp, offset)` only if `timestamp` is above the last entry's (Kafka's
     /// `maybeAppend`); `force` ignores a full index (the final entry written on roll/close).
     public func maybeAppend(timestamp: Int64, offset: Int64, force: Bool = false) {
-        if let last = lastEntry, timestamp <= last.timestamp { return }
+        // An empty index behaves as if its last entry were (-1, baseOffset): timestamps ≤ -1
+        // (batches without timestamps) are never indexed.
+        if timestamp <= (lastEntry?.timestamp ?? -1) { return }
         if storage.isFull || (!force && isFull) { return }
         let rel = Int32(offset - baseOffset)
         storage.append { p in

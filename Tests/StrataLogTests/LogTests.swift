@@ -212,6 +212,50 @@ import StrataIO
         #expect(try readAll(reopened).count == 103)
     }
 
+    /// A zero-filled tail (preallocation, or a crash on some file systems) is cut off; a
+    /// legacy magic v1 batch is refused and the file is left alone.
+    @Test func zeroTailIsCutButLegacyDataIsRefused() throws {
+        let dir = TempDir()
+        let path = dir.path + "/p-0"
+        let config = smallConfig { $0.segmentBytes = 1 << 20 }
+        var log = try Log.open(directory: path, config: config)
+        try log.append(makeRecords(50))
+        try log.close()
+        let logPath = path + "/00000000000000000000.log"
+        let file = try DataFile(path: logPath, flags: O_RDWR)
+        let size = try file.size()
+        try [UInt8](repeating: 0, count: 4096).withUnsafeBytes { try file.write($0, at: size) }
+        log = try Log.open(directory: path, config: config)
+        #expect(log.openReports[0]?.truncatedBytes == 4096)
+        #expect(try readAll(log).count == 50)
+        try log.close()
+        // A v1 message (magic 1) after the v2 data: refuse, do not truncate.
+        var legacy = [UInt8](repeating: 0, count: 40)
+        legacy[11] = 28 // size
+        legacy[16] = 1 // magic
+        legacy[30] = 0xff
+        try legacy.withUnsafeBytes { try file.write($0, at: size) }
+        #expect {
+            _ = try Log.open(directory: path, config: config)
+        } throws: { e in
+            guard case let StrataError.unsupported(f, position, reason) = e else { return false }
+            return f == logPath && position == size && reason.contains("v1")
+        }
+        #expect(try file.size() == size + 40, "legacy bytes left untouched")
+        file.close()
+    }
+
+    /// Segments roll by age measured on record timestamps, like Kafka's segment.ms.
+    @Test func rollsByTimestampAge() throws {
+        let dir = TempDir()
+        let log = try Log.open(directory: dir.path + "/p-0", config: smallConfig { $0.segmentBytes = 1 << 20; $0.segmentMs = 1000 })
+        for t in stride(from: Int64(0), to: 5000, by: 100) {
+            try log.append(Record(value: Array("at \(t)".utf8), timestamp: 1_000_000 + t))
+        }
+        #expect(log.segmentCount == 5, "one segment per 1000 ms of record time: \(log.segmentBaseOffsets)")
+        #expect(log.segmentBaseOffsets == [0, 11, 22, 33, 44])
+    }
+
     /// A read-only open sees only whole batches while a writer is mid-batch, and `refresh`
     /// picks up what the writer adds, including new segments.
     @Test func readOnlyOpenSeesWholeBatchesAndRefreshes() throws {
