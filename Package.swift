@@ -23,7 +23,8 @@ let package = Package(
         .executableTarget(
             name: "strata",
             dependencies: ["StrataLog", "StrataIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "StrataFuzz", dependencies: ["StrataLog", "StrataIO", "CStrataSupport"], path: "Fuzz/StrataFuzz"),
+        .target(name: "CStrataFuzzSupport", path: "Fuzz/CStrataFuzzSupport"),
+        .executableTarget(name: "StrataFuzz", dependencies: ["StrataLog", "StrataIO", "CStrataFuzzSupport"], path: "Fuzz/StrataFuzz"),
         .executableTarget(name: "StrataBench", dependencies: ["StrataLog", "StrataIO"], path: "Benchmarks/StrataBench"),
         .testTarget(name: "StrataIOTests", dependencies: ["StrataIO"]),
         .testTarget(name: "StrataLogTests", dependencies: ["StrataLog", "StrataIO"]),

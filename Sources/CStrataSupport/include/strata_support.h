@@ -23,10 +23,6 @@ int strata_crc32c_is_hardware(void);
 /// XXH32 of `length` bytes with `seed` (used for LZ4 frame header checksums).
 uint32_t strata_xxh32(const void *data, size_t length, uint32_t seed);
 
-/// libFuzzer's driver entry point; only linked in fuzzing builds (-sanitize=fuzzer).
-int LLVMFuzzerRunDriver(int *argc, char ***argv,
-                        int (*UserCb)(const uint8_t *Data, size_t Size));
-
 #ifdef __cplusplus
 }
 #endif

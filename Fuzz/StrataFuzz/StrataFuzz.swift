@@ -1,0 +1,161 @@
+// libFuzzer targets for Strata's decoders. Build (see Fuzz/README.md):
+//   swift build -c debug --product strata-fuzz --scratch-path .build-fuzz \
+//     -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -use-ld=lld \
+//     -Xcc -fsanitize=fuzzer-no-link,address
+// Run: strata-fuzz batch|segment CORPUS_DIR [libFuzzer flags]
+// Without -DFUZZING the same binary replays corpus files (regression mode) and `seed DIR`
+// writes the seed corpus.
+#if canImport(Glibc)
+import Glibc
+#endif
+import CStrataFuzzSupport
+import StrataIO
+import StrataLog
+
+nonisolated(unsafe) var fuzzDirectory = ""
+nonisolated(unsafe) var sharedCodecs = Codecs(maxDecompressedBytes: 1 << 20)
+nonisolated(unsafe) var sharedBuffer = ByteWriter()
+
+/// Decodes every batch in `data` the way a cursor would, ignoring CRC mismatches so the record
+/// decoder sees mutated bytes. Must never crash, whatever the input.
+func fuzzBatches(_ data: UnsafeRawBufferPointer) {
+    var pos = 0
+    while pos < data.count {
+        guard case .batch(let b)? = try? RecordBatchView.probe(data, at: pos) else { return }
+        _ = b.isChecksumValid
+        if var it = try? BatchRecordIterator(batch: b, codecs: sharedCodecs, buffer: sharedBuffer) {
+            while let r = try? it.next() {
+                _ = r.headers()
+                _ = r.key?.count
+                _ = r.value?.count
+            }
+        }
+        pos += b.header.sizeInBytes
+    }
+}
+
+/// Treats the input as a segment: [u16 index length][index bytes][u16 timeindex length]
+/// [timeindex bytes][log bytes]. Writes the files, opens the partition (which validates,
+/// repairs and rebuilds), reads everything, seeks and looks up timestamps.
+func fuzzSegment(_ data: UnsafeRawBufferPointer) {
+    var r = ByteReader(data)
+    func part() -> [UInt8] {
+        guard let n = try? r.readBE(UInt16.self), let bytes = try? r.readBytes(min(Int(n), r.remaining)) else { return [] }
+        return Array(bytes)
+    }
+    let index = part()
+    let time = part()
+    let log = Array(UnsafeRawBufferPointer(rebasing: data[r.position...]))
+    let dir = fuzzDirectory + "/p-0"
+    try? FileSystem.removeTree(dir)
+    try? FileSystem.createDirectory(dir)
+    func put(_ bytes: [UInt8], _ name: String) {
+        guard let f = try? DataFile(path: dir + "/" + name, flags: O_WRONLY | O_CREAT | O_TRUNC) else { return }
+        if !bytes.isEmpty { try? bytes.withUnsafeBytes { try f.write($0, at: 0) } }
+    }
+    put(log, "00000000000000000000.log")
+    if !index.isEmpty { put(index, "00000000000000000000.index") }
+    if !time.isEmpty { put(time, "00000000000000000000.timeindex") }
+    var config = LogConfig()
+    config.segmentBytes = 1 << 20
+    config.maxIndexBytes = 4096
+    config.maxDecompressedBytes = 1 << 20
+    for readOnly in [true, false] {
+        guard let l = try? Log.open(directory: dir, config: config, readOnly: readOnly) else { continue }
+        if let c = try? l.cursor() {
+            var n = 0
+            while n < 10_000, let rec = try? c.next() { _ = rec.value?.count; n += 1 }
+            let hw = l.highWatermark
+            for o in [l.logStartOffset, hw / 2, hw - 1, hw] where o >= l.logStartOffset { try? c.seek(to: o); _ = try? c.next() }
+        }
+        _ = try? l.offset(forTimestamp: 0)
+        _ = try? l.offset(forTimestamp: Int64.max)
+        if !readOnly { _ = try? l.append(Record(value: [1, 2, 3], timestamp: 5)) }
+        try? l.close()
+    }
+}
+
+nonisolated(unsafe) var segmentMode = false
+
+func target(_ data: UnsafeRawBufferPointer) {
+    if segmentMode { fuzzSegment(data) } else { fuzzBatches(data) }
+}
+
+/// Seed inputs: real batches of every codec, and a small segment.
+func seeds() throws -> [(String, [UInt8])] {
+    var out: [(String, [UInt8])] = []
+    for codec in [CompressionCodec.none, .gzip, .lz4] {
+        let b = RecordBatchBuilder()
+        b.begin(baseOffset: 0, codec: codec)
+        b.add(key: nil, value: UnsafeRawBufferPointer(start: nil, count: 0), headers: [RecordHeader(key: "h", value: [1])], timestamp: 1)
+        [UInt8]("hello fuzz".utf8).withUnsafeBytes { b.add(key: $0, value: $0, timestamp: 2) }
+        try b.finish()
+        out.append(("batch-\(codec)", b.output.toArray()))
+    }
+    let dir = "/tmp/strata-fuzz-seed-\(getpid())"
+    try? FileSystem.removeTree(dir)
+    var config = LogConfig()
+    config.indexIntervalBytes = 10
+    let log = try Log.open(directory: dir, config: config)
+    for i in 0 ..< 6 { try log.append([Record(key: [UInt8(i)], value: Array("record \(i)".utf8), timestamp: Int64(100 * i))]) }
+    try log.close()
+    let idx = try DataFile(path: dir + "/00000000000000000000.index", flags: O_RDONLY).readAll()
+    let tim = try DataFile(path: dir + "/00000000000000000000.timeindex", flags: O_RDONLY).readAll()
+    let lg = try DataFile(path: dir + "/00000000000000000000.log", flags: O_RDONLY).readAll()
+    var seg: [UInt8] = [UInt8(idx.count >> 8), UInt8(idx.count & 0xff)] + idx
+    seg += [UInt8(tim.count >> 8), UInt8(tim.count & 0xff)] + tim + lg
+    out.append(("segment", seg))
+    try? FileSystem.removeTree(dir)
+    return out
+}
+
+@main
+struct StrataFuzz {
+    static func main() throws {
+        var args = CommandLine.arguments
+        guard args.count >= 3, ["batch", "segment", "seed"].contains(args[1]) else {
+            print("usage: strata-fuzz batch|segment CORPUS_DIR [libFuzzer flags]   |   strata-fuzz seed DIR")
+            exit(2)
+        }
+        let mode = args.remove(at: 1)
+        if mode == "seed" {
+            let dir = args[1]
+            try FileSystem.createDirectory(dir + "/batch")
+            try FileSystem.createDirectory(dir + "/segment")
+            for (name, bytes) in try seeds() {
+                try FileSystem.writeAtomically(bytes, to: dir + (name == "segment" ? "/segment/" : "/batch/") + name)
+            }
+            return
+        }
+        fuzzDirectory = "/tmp/strata-fuzz-\(getpid())"
+        try FileSystem.createDirectory(fuzzDirectory)
+        segmentMode = mode == "segment"
+        #if FUZZING
+        var argc = Int32(args.count)
+        var cargs = args.map { strdup($0) } + [nil]
+        let rc = cargs.withUnsafeMutableBufferPointer { buf -> Int32 in
+            var argv = buf.baseAddress
+            let callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32 = { data, size in
+                target(UnsafeRawBufferPointer(start: data, count: size))
+                return 0
+            }
+            strata_fuzz_set_callback(callback)
+            return LLVMFuzzerRunDriver(&argc, &argv, callback)
+        }
+        try? FileSystem.removeTree(fuzzDirectory)
+        exit(rc)
+        #else
+        // Regression mode: run every file in the corpus directories given.
+        var count = 0
+        for dir in args.dropFirst() where !dir.hasPrefix("-") {
+            for name in try FileSystem.list(dir) {
+                let bytes = try DataFile(path: dir + "/" + name, flags: O_RDONLY).readAll()
+                bytes.withUnsafeBytes { target($0) }
+                count += 1
+            }
+        }
+        try? FileSystem.removeTree(fuzzDirectory)
+        print("replayed \(count) inputs without a crash")
+        #endif
+    }
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what Strata needs when it is missing: liblz4-dev and zlib1g-dev (Debian), and with
+# --interop the Python packages of the interop tests (kafka-python, lz4, crc32c).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else "$@"; fi; }
+
+need=()
+[ -f /usr/include/lz4frame.h ] || need+=(liblz4-dev)
+[ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "ensure-deps: installing ${need[*]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if [ "${1:-}" = "--interop" ]; then
+  if ! python3 -c "import kafka, lz4, crc32c" 2>/dev/null; then
+    echo "ensure-deps: installing Python interop packages (Tests/Interop/requirements.txt)"
+    python3 -m pip install -q -r Tests/Interop/requirements.txt 2>&1 | grep -v "WARNING: Running pip as the 'root' user" || true
+  fi
+fi
