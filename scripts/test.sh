@@ -10,7 +10,7 @@ log=/tmp/strata-test.log
 swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]'
 swift test >"$log" 2>&1
 status=$?
-grep -vE '^(Test Case|\[[0-9]+/[0-9]+\]|.*✔ Test |◇ Test)' "$log"
+grep -vP '^(Test Case|\[[0-9]+/[0-9]+\]|.*✔ Test (?!run with)|◇ )' "$log"
 passed=$(grep -oE 'Test run with [0-9]+ tests' "$log" | grep -oE '[0-9]+' | tail -1)
 failed=$(grep -cE '✘ Test .* (failed|recorded an issue)' "$log" || true)
 if [ "$status" -ne 0 ] || [ -z "$passed" ] || grep -qE '✘ Test run' "$log"; then

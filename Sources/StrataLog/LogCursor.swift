@@ -29,7 +29,9 @@ public final class LogCursor {
 
     /// Moves to `offset`. Throws `offsetOutOfRange` unless `logStartOffset ≤ offset ≤ highWatermark`.
     public func seek(to offset: Int64) throws {
-        snapshot = log.snapshot()
+        // The snapshot stays valid (segments only grow or are added); refresh it only when the
+        // target lies beyond what it shows.
+        if offset > snapshot.highWatermark || offset < snapshot.logStartOffset { snapshot = log.snapshot() }
         if offset < snapshot.logStartOffset || offset > snapshot.highWatermark {
             throw StrataError.offsetOutOfRange(requested: offset, logStart: snapshot.logStartOffset, logEnd: snapshot.highWatermark)
         }
@@ -93,6 +95,7 @@ public final class LogCursor {
                 }
                 if verifyChecksums { try b.validateChecksum(file: segment.logPath) }
                 iterator = try BatchRecordIterator(batch: b, codecs: codecs, buffer: buffer, file: segment.logPath)
+                if nextOffset > b.header.baseOffset { try iterator!.skip(toOffset: nextOffset) }
             }
         }
     }

@@ -46,7 +46,7 @@ public final class LogSegment: @unchecked Sendable {
         return Int64(digits)
     }
 
-    public var logPath: String { directory + "/" + Self.fileName(baseOffset, ".log") }
+    public let logPath: String
     public var indexPath: String { directory + "/" + Self.fileName(baseOffset, ".index") }
     public var timeIndexPath: String { directory + "/" + Self.fileName(baseOffset, ".timeindex") }
 
@@ -55,7 +55,7 @@ public final class LogSegment: @unchecked Sendable {
         self.baseOffset = baseOffset
         self.config = config
         self.writable = writable
-        let logPath = directory + "/" + Self.fileName(baseOffset, ".log")
+        logPath = directory + "/" + Self.fileName(baseOffset, ".log")
         logFile = try DataFile(path: logPath, flags: writable ? (O_RDWR | O_CREAT) : O_RDONLY)
         let fileSize = Int(try logFile.size())
         mapping = try MappedRegion(file: logFile, length: max(fileSize, config.segmentBytes))
@@ -139,7 +139,8 @@ public final class LogSegment: @unchecked Sendable {
         self.baseOffset = baseOffset
         self.config = config
         writable = false
-        logFile = try DataFile(path: directory + "/" + Self.fileName(baseOffset, ".log"), flags: O_RDONLY)
+        logPath = directory + "/" + Self.fileName(baseOffset, ".log")
+        logFile = try DataFile(path: logPath, flags: O_RDONLY)
         let fileSize = Int(try logFile.size())
         mapping = try MappedRegion(file: logFile, length: max(fileSize, config.segmentBytes))
         let tmp = "/dev/null"
@@ -316,8 +317,15 @@ public final class LogSegment: @unchecked Sendable {
     /// Position of the first batch whose last offset is ≥ `target`, scanning from the offset
     /// index's hint; nil when no such batch is below `readable`.
     public func position(ofOffset target: Int64, readable: Int) throws -> Int? {
-        let hint = target <= baseOffset ? (offset: baseOffset, position: 0) : offsetIndex.lookup(target)
         let data = bytes(upTo: readable)
+        // Fast path: when batches are indexed densely, the first entry at or after the target
+        // points straight at the batch holding it (one header read instead of two).
+        if target > baseOffset, let up = offsetIndex.ceiling(target), up.position < readable,
+           case .batch(let b) = try RecordBatchView.probe(data, at: up.position, file: logPath),
+           b.header.baseOffset <= target, b.header.lastOffset >= target {
+            return up.position
+        }
+        let hint = target <= baseOffset ? (offset: baseOffset, position: 0) : offsetIndex.lookup(target)
         var pos = hint.position
         while pos < readable {
             guard case .batch(let b) = try RecordBatchView.probe(data, at: pos, file: logPath) else { return nil }

@@ -47,6 +47,14 @@ public final class OffsetIndex: @unchecked Sendable {
         return entry(i)
     }
 
+    /// The entry with the smallest offset ≥ `target`, if any: the batch it points at ends at
+    /// or after `target`, and holds it when its base offset is ≤ `target`.
+    public func ceiling(_ target: Int64) -> (offset: Int64, position: Int)? {
+        let rel = target - baseOffset
+        let i = storage.largestLowerBound(rel - 1, key: { Int64($0.loadBE(at: 0, as: Int32.self)) }).map { $0 + 1 } ?? 0
+        return i < count ? entry(i) : nil
+    }
+
     /// Drops entries whose offset is ≥ `offset`.
     public func truncate(fromOffset offset: Int64) {
         var keep = count

@@ -1,3 +1,4 @@
+import CStrataSupport
 import StrataIO
 
 /// A record batch borrowed from mapped memory or a buffer: its header and its bytes.
@@ -188,27 +189,47 @@ public struct BatchRecordIterator {
         }
     }
 
-    /// Skips to the next record without decoding it; returns its offset delta, or nil at the end.
-    /// Used by offset lookups inside a batch.
-    public mutating func skipRecord() throws -> Int32? {
-        if index >= header.recordCount { return nil }
-        let start = reader.position
-        let length = try reader.readVarint()
-        if length < 0 { throw fail("negative record length \(length)", at: start) }
-        let body = try reader.readBytes(Int(length), "record body")
-        var r = ByteReader(body)
-        _ = try r.readUInt8()
-        _ = try r.readVarlong()
-        let delta = try r.readVarint()
-        reader.position = start
-        index += 0
-        return delta
-    }
-
-    /// Advances past one record (after `skipRecord` peeked it).
-    public mutating func advance() throws {
-        let length = try reader.readVarint()
-        _ = try reader.readBytes(Int(length), "record body")
-        index += 1
+    /// Skips records whose offset is below `target`, reading only each record's length and
+    /// offset delta (the fast path of a seek inside a batch). Bounds are still checked.
+    public mutating func skip(toOffset target: Int64) throws {
+        let base = header.baseOffset
+        // A dense batch (never compacted: one record per offset) places offset `base + i` at
+        // record i, so only the length prefixes need reading.
+        if header.lastOffsetDelta == header.recordCount - 1 {
+            let k = Int32(clamping: min(target - base, Int64(header.recordCount))) - index
+            // Records have similar sizes: fetch every line up to a little past the estimated
+            // target position at once instead of missing the cache record by record.
+            if k > 4, let start = reader.bytes.baseAddress {
+                let estimate = min(reader.bytes.count, Int(Int64(reader.bytes.count) * Int64(index + k) / Int64(max(1, header.recordCount))) + 512)
+                strata_prefetch(start + reader.position, max(0, estimate - reader.position))
+            }
+            var i: Int32 = 0
+            while i < k {
+                let start = reader.position
+                let length = try reader.readVarint()
+                if length < 0 { throw fail("negative record length \(length)", at: start) }
+                try reader.require(Int(length), "record body")
+                reader.position += Int(length)
+                i += 1
+            }
+            index += max(0, k)
+            return
+        }
+        while index < header.recordCount {
+            let start = reader.position
+            let length = try reader.readVarint()
+            if length < 0 { throw fail("negative record length \(length)", at: start) }
+            let bodyStart = reader.position
+            try reader.require(Int(length), "record body")
+            _ = try reader.readUInt8()
+            _ = try reader.readVarlong()
+            let delta = try reader.readVarint()
+            if base + Int64(delta) >= target {
+                reader.position = start
+                return
+            }
+            reader.position = bodyStart + Int(length)
+            index += 1
+        }
     }
 }

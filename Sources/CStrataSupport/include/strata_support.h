@@ -20,6 +20,13 @@ uint32_t strata_crc32c_portable(uint32_t crc, const void *data, size_t length);
 /// 1 when the hardware path is used.
 int strata_crc32c_is_hardware(void);
 
+/// Issues prefetches for every cache line of [data, data + length) so a following serial
+/// walk over the bytes does not wait for each miss in turn.
+static inline void strata_prefetch(const void *data, size_t length) {
+    const char *p = (const char *)data;
+    for (size_t i = 0; i < length; i += 64) __builtin_prefetch(p + i, 0, 3);
+}
+
 /// XXH32 of `length` bytes with `seed` (used for LZ4 frame header checksums).
 uint32_t strata_xxh32(const void *data, size_t length, uint32_t seed);
 
