@@ -53,6 +53,12 @@ func decodeBatch(_ bytes: [UInt8]) throws -> (RecordBatchHeader, [(Int64, Record
         let golden = try loadGolden()
         #expect(hexString(try buildBatch(goldenA)) == golden["a"]!.hex)
         #expect(hexString(try buildBatch(goldenB, baseOffset: 100)) == golden["b"]!.hex)
+        // Vector c of Formats/record-batch.md: vector a's records as an LZ4 frame (stored block).
+        let c = "00000000000000000000005e00000000021528f98f0003000000010000018bcfe568000000018bcfe56805"
+            + "ffffffffffffffffffffffffffff0000000204224d186040821e0000801a000000046b310a68656c6c6f001e"
+            + "000a02010a776f726c64020268027600000000"
+        #expect(hexString(try buildBatch(goldenA, codec: .lz4)) == c)
+        #expect(try decodeBatch(hexBytes(c)).1.map(\.1) == goldenA)
     }
 
     @Test func decodesGoldenVectors() throws {

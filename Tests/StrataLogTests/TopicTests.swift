@@ -65,3 +65,39 @@ import StrataIO
         _ = first
     }
 }
+
+/// The golden vectors of Formats/log-segment.md, checked in both directions.
+@Suite struct IndexGoldenVectorTests {
+    @Test func indexEntriesHaveTheDocumentedBytes() throws {
+        let dir = TempDir()
+        let index = try OffsetIndex(path: dir.path + "/x.index", baseOffset: 0, maxBytes: 64, writable: true)
+        index.append(offset: 41, position: 4157)
+        index.append(offset: 70, position: 8357)
+        try index.trimToValidSize()
+        #expect(hexString(try DataFile(path: dir.path + "/x.index", flags: O_RDONLY).readAll()) == "000000290000103d" + "00000046000020a5")
+        #expect(index.lookup(65) == (41, 4157) && index.lookup(40) == (0, 0) && index.ceiling(65)! == (70, 8357))
+        let time = try TimeIndex(path: dir.path + "/x.timeindex", baseOffset: 0, maxBytes: 120, writable: true)
+        time.maybeAppend(timestamp: -1, offset: 3) // batches without timestamps are never indexed
+        time.maybeAppend(timestamp: 1_700_000_000_005, offset: 41)
+        time.maybeAppend(timestamp: 1_700_000_000_005, offset: 70) // not above the last: skipped
+        try time.trimToValidSize()
+        #expect(hexString(try DataFile(path: dir.path + "/x.timeindex", flags: O_RDONLY).readAll()) == "0000018bcfe5680500000029")
+        // Read back from the documented bytes in another segment: relative offsets.
+        try FileSystem.writeAtomically(hexBytes("000000290000103d"), to: dir.path + "/y.index")
+        let other = try OffsetIndex(path: dir.path + "/y.index", baseOffset: 1000, maxBytes: 8, writable: false)
+        #expect(other.entry(0) == (1041, 4157))
+    }
+
+    @Test func murmur2PartitionsMatchTheDocumentedTable() {
+        let rows: [([UInt8], Int32, Int32)] = [
+            (Array("21".utf8), 0, 0), (Array("foobar".utf8), 0, 6), (Array("a-little-bit-long-string".utf8), 2, 8),
+            (Array("a-little-bit-longer-string".utf8), 2, 11), (Array("lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8".utf8), 2, 5),
+            ([0x61, 0x62, 0x63], 0, 3), ([], 0, 9),
+        ]
+        for (key, p3, p12) in rows {
+            #expect(Murmur2.partition(forKey: key, partitions: 3) == p3)
+            #expect(Murmur2.partition(forKey: key, partitions: 12) == p12)
+        }
+        #expect(Murmur2.hash([]) == 275_646_681)
+    }
+}
