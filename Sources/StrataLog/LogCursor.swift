@@ -4,15 +4,20 @@ import StrataIO
 /// watermark. Each returned `RecordView` is valid until the next call. Batches are
 /// CRC-checked as they are entered (like a Kafka consumer with `check.crcs=true`).
 ///
-/// A cursor is used by one thread at a time (it owns decompression buffers).
+/// A cursor is used by one thread at a time (it owns decompression buffers). Its position
+/// lives behind a pointer so the per-record path pays no dynamic exclusivity checks.
 public final class LogCursor {
     public let log: Log
-    private var snapshot: Log.Snapshot
-    private var segmentIndex = 0
-    private var position = 0
-    private var iterator: BatchRecordIterator?
-    /// The offset the next record returned will have at least.
-    public private(set) var nextOffset: Int64 = 0
+
+    struct State {
+        var snapshot: Log.Snapshot
+        var segmentIndex = 0
+        var position = 0
+        var iterator: BatchRecordIterator?
+        var nextOffset: Int64 = 0
+    }
+
+    private let state: UnsafeMutablePointer<State>
     private let codecs: Codecs
     private let buffer = ByteWriter(capacity: 64 << 10)
     /// Verify batch CRCs on read (default true).
@@ -23,110 +28,119 @@ public final class LogCursor {
 
     init(log: Log) {
         self.log = log
-        snapshot = log.snapshot()
+        state = .allocate(capacity: 1)
+        state.initialize(to: State(snapshot: log.snapshot()))
         codecs = Codecs(maxDecompressedBytes: log.config.maxDecompressedBytes)
     }
 
-    /// Moves to `offset`. Throws `offsetOutOfRange` unless `logStartOffset ≤ offset ≤ highWatermark`.
-    public func seek(to offset: Int64) throws {
-        // The snapshot stays valid (segments only grow or are added); refresh it only when the
-        // target lies beyond what it shows.
-        if offset > snapshot.highWatermark || offset < snapshot.logStartOffset { snapshot = log.snapshot() }
-        if offset < snapshot.logStartOffset || offset > snapshot.highWatermark {
-            throw StrataError.offsetOutOfRange(requested: offset, logStart: snapshot.logStartOffset, logEnd: snapshot.highWatermark)
-        }
-        iterator = nil
-        nextOffset = offset
-        // Largest segment base offset ≤ offset.
-        var lo = 0
-        var hi = snapshot.segments.count - 1
-        while lo < hi {
-            let mid = (lo + hi + 1) / 2
-            if snapshot.segments[mid].baseOffset <= offset { lo = mid } else { hi = mid - 1 }
-        }
-        segmentIndex = lo
-        let segment = snapshot.segments[lo]
-        let readable = snapshot.readable(lo)
-        position = try segment.position(ofOffset: offset, readable: readable) ?? readable
+    deinit {
+        state.deinitialize(count: 1)
+        state.deallocate()
     }
 
+    /// The offset the next record returned will have at least.
+    public var nextOffset: Int64 { state.pointee.nextOffset }
+
     /// The high watermark this cursor last saw.
-    public var highWatermark: Int64 { snapshot.highWatermark }
+    public var highWatermark: Int64 { state.pointee.snapshot.highWatermark }
+
+    /// Moves to `offset`. Throws `offsetOutOfRange` unless `logStartOffset ≤ offset ≤ highWatermark`.
+    public func seek(to offset: Int64) throws {
+        let s = state
+        // The snapshot stays valid (segments only grow or are added); refresh it only when the
+        // target lies beyond what it shows.
+        if offset > s.pointee.snapshot.highWatermark || offset < s.pointee.snapshot.logStartOffset { s.pointee.snapshot = log.snapshot() }
+        let snap = s.pointee.snapshot
+        if offset < snap.logStartOffset || offset > snap.highWatermark {
+            throw StrataError.offsetOutOfRange(requested: offset, logStart: snap.logStartOffset, logEnd: snap.highWatermark)
+        }
+        s.pointee.iterator = nil
+        s.pointee.nextOffset = offset
+        // Largest segment base offset ≤ offset.
+        var lo = 0
+        var hi = snap.segments.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if snap.segments[mid].baseOffset <= offset { lo = mid } else { hi = mid - 1 }
+        }
+        s.pointee.segmentIndex = lo
+        let readable = snap.readable(lo)
+        s.pointee.position = try snap.segments[lo].position(ofOffset: offset, readable: readable) ?? readable
+    }
+
+    /// Moves to the next segment, or refreshes the snapshot at the end. Returns false when
+    /// there is nothing new.
+    private func advanceSegment() -> Bool {
+        let s = state
+        if s.pointee.segmentIndex < s.pointee.snapshot.segments.count - 1 {
+            s.pointee.segmentIndex += 1
+            s.pointee.position = 0
+            return true
+        }
+        let fresh = log.snapshot()
+        let old = s.pointee.snapshot
+        if fresh.highWatermark == old.highWatermark && fresh.segments.count == old.segments.count
+            && fresh.activeReadableSize == old.activeReadableSize {
+            return false
+        }
+        s.pointee.snapshot = fresh
+        return true
+    }
 
     /// The next record, or nil when the cursor has reached the high watermark (call again
     /// later to see new appends).
     public func next() throws -> RecordView? {
+        let s = state
         while true {
-            if iterator != nil {
-                if let r = try iterator!.next() {
-                    if r.offset < nextOffset { continue }
-                    nextOffset = r.offset + 1
+            if s.pointee.iterator != nil {
+                if let r = try s.pointee.iterator!.next() {
+                    if r.offset < s.pointee.nextOffset { continue }
+                    s.pointee.nextOffset = r.offset + 1
                     return r
                 }
-                iterator = nil
+                s.pointee.iterator = nil
             }
-            let segment = snapshot.segments[segmentIndex]
-            let readable = snapshot.readable(segmentIndex)
-            if position >= readable {
-                if segmentIndex < snapshot.segments.count - 1 {
-                    segmentIndex += 1
-                    position = 0
-                    continue
-                }
-                // At the published end: look for new data.
-                let fresh = log.snapshot()
-                if fresh.highWatermark == snapshot.highWatermark && fresh.segments.count == snapshot.segments.count
-                    && fresh.activeReadableSize == snapshot.activeReadableSize {
-                    return nil
-                }
-                snapshot = fresh
+            guard let b = try nextBatchView() else { return nil }
+            if b.header.isControl && !includeControlBatches {
+                s.pointee.nextOffset = b.header.nextOffset
                 continue
             }
-            let data = segment.bytes(upTo: readable)
-            switch try RecordBatchView.probe(data, at: position, file: segment.logPath) {
+            if verifyChecksums { try b.validateChecksum(file: s.pointee.snapshot.segments[s.pointee.segmentIndex].logPath) }
+            s.pointee.iterator = try BatchRecordIterator(batch: b, codecs: codecs, buffer: buffer,
+                                                         file: s.pointee.snapshot.segments[s.pointee.segmentIndex].logPath)
+            if s.pointee.nextOffset > b.header.baseOffset { try s.pointee.iterator!.skip(toOffset: s.pointee.nextOffset) }
+        }
+    }
+
+    /// The next batch not entirely below `nextOffset`, moving past it; nil at the end.
+    private func nextBatchView() throws -> RecordBatchView? {
+        let s = state
+        while true {
+            let i = s.pointee.segmentIndex
+            let readable = s.pointee.snapshot.readable(i)
+            if s.pointee.position >= readable {
+                if !advanceSegment() { return nil }
+                continue
+            }
+            let segment = s.pointee.snapshot.segments[i]
+            switch try RecordBatchView.probe(segment.bytes(upTo: readable), at: s.pointee.position, file: segment.logPath) {
             case .truncated:
                 return nil
             case let .batch(b):
-                position += b.header.sizeInBytes
-                if b.header.lastOffset < nextOffset { continue }
-                if b.header.isControl && !includeControlBatches {
-                    nextOffset = b.header.nextOffset
-                    continue
-                }
-                if verifyChecksums { try b.validateChecksum(file: segment.logPath) }
-                iterator = try BatchRecordIterator(batch: b, codecs: codecs, buffer: buffer, file: segment.logPath)
-                if nextOffset > b.header.baseOffset { try iterator!.skip(toOffset: nextOffset) }
+                s.pointee.position += b.header.sizeInBytes
+                if b.header.lastOffset < s.pointee.nextOffset { continue }
+                return b
             }
         }
     }
 
-    /// The next whole batch (header and raw bytes, zero-copy), skipping batches entirely below
-    /// `nextOffset`; nil at the high watermark. Moves the cursor past it.
+    /// The next whole batch (header and raw bytes, zero-copy from the mapping), skipping
+    /// batches entirely below `nextOffset`; nil at the high watermark. Moves the cursor past
+    /// it. Control batches are included; CRCs are not checked (call `validateChecksum()`).
     public func nextBatch() throws -> RecordBatchView? {
-        iterator = nil
-        while true {
-            let segment = snapshot.segments[segmentIndex]
-            let readable = snapshot.readable(segmentIndex)
-            if position >= readable {
-                if segmentIndex < snapshot.segments.count - 1 {
-                    segmentIndex += 1
-                    position = 0
-                    continue
-                }
-                let fresh = log.snapshot()
-                if fresh.highWatermark == snapshot.highWatermark && fresh.segments.count == snapshot.segments.count
-                    && fresh.activeReadableSize == snapshot.activeReadableSize { return nil }
-                snapshot = fresh
-                continue
-            }
-            switch try RecordBatchView.probe(segment.bytes(upTo: readable), at: position, file: segment.logPath) {
-            case .truncated: return nil
-            case let .batch(b):
-                position += b.header.sizeInBytes
-                if b.header.lastOffset < nextOffset { continue }
-                nextOffset = b.header.nextOffset
-                return b
-            }
-        }
+        state.pointee.iterator = nil
+        guard let b = try nextBatchView() else { return nil }
+        state.pointee.nextOffset = b.header.nextOffset
+        return b
     }
 }
