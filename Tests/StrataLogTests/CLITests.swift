@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+import StrataIO
+@testable import StrataLog
+
+/// The `strata` executable, built next to the test bundle (`swift build --build-tests`
+/// builds it; scripts/test.sh does that first).
+let strataBinary: String? = {
+    let dir = FileSystem.parent(of: CommandLine.arguments[0].hasSuffix(".xctest") ? CommandLine.arguments[0] : Bundle.main.bundlePath)
+    for candidate in [dir + "/strata", FileSystem.parent(of: dir) + "/strata", packageRoot + "/.build/debug/strata"] where FileSystem.exists(candidate) {
+        return candidate
+    }
+    return nil
+}()
+
+/// Runs the CLI with `input` on stdin; returns (status, stdout, stderr).
+func strata(_ args: [String], input: String = "") throws -> (Int32, String, String) {
+    let binary = try #require(strataBinary, "build the strata executable first: swift build --build-tests")
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: binary)
+    p.arguments = args
+    let inPipe = Pipe(), out = Pipe(), err = Pipe()
+    p.standardInput = inPipe
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    inPipe.fileHandleForWriting.write(Data(input.utf8))
+    try inPipe.fileHandleForWriting.close()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+@Suite(.serialized) struct CLITests {
+    @Test func produceConsumeDump() throws {
+        let dir = TempDir()
+        var (status, out, err) = try strata(["produce", "--dir", dir.path, "--topic", "logs", "--compression", "lz4", "--key-separator", "|"],
+                                            input: "first line\nhost-1|second line\nthird line\n")
+        #expect(status == 0, "\(err)")
+        #expect(out.contains("logs-0: offsets 0...2") && out.contains("appended 3 records"))
+
+        (status, out, err) = try strata(["consume", "--dir", dir.path, "--topic", "logs", "--json"])
+        #expect(status == 0, "\(err)")
+        let lines = out.split(separator: "\n")
+        #expect(lines.count == 3)
+        #expect(lines[1].contains("\"offset\":1") && lines[1].contains("\"key\":\"host-1\"") && lines[1].contains("\"value\":\"second line\""))
+        #expect(lines[0].contains("\"key\":null"))
+
+        (status, out, _) = try strata(["consume", "--dir", dir.path, "--topic", "logs", "--offset", "2"])
+        #expect(out.split(separator: "\n").count == 1 && out.contains("third line"))
+        (status, out, _) = try strata(["consume", "--dir", dir.path, "--topic", "logs", "--timestamp", "\(Int64.max)"])
+        #expect(status == 0 && out.isEmpty)
+        (status, _, err) = try strata(["consume", "--dir", dir.path, "--topic", "logs", "--offset", "7"])
+        #expect(status == 1 && err.contains("out of range") && err.contains("earliest available offset 0"))
+
+        let partition = dir.path + "/topics/logs-0"
+        (status, out, err) = try strata(["dump", partition, "--records"])
+        #expect(status == 0, "\(err)")
+        #expect(out.contains("baseOffset: 0 lastOffset: 2 count: 3") && out.contains("compresscodec: lz4") && out.contains("isvalid: true"))
+        #expect(out.contains("| offset: 1 CreateTime:") && out.contains("payload: second line"))
+        (status, out, _) = try strata(["dump", partition + "/00000000000000000000.log", "--json"])
+        #expect(status == 0 && out.hasPrefix("{\"baseOffset\":0,\"lastOffset\":2"))
+    }
+
+    @Test func dumpReportsDamageAndBadInputFailsCleanly() throws {
+        let dir = TempDir()
+        _ = try strata(["produce", "--dir", dir.path, "--topic", "t"], input: (0 ..< 200).map { "line \($0)" }.joined(separator: "\n"))
+        let logPath = dir.path + "/topics/t-0/00000000000000000000.log"
+        var bytes = try DataFile(path: logPath, flags: O_RDONLY).readAll()
+        bytes[bytes.count - 3] ^= 0xff
+        try FileSystem.writeAtomically(bytes, to: logPath)
+        var (status, out, _) = try strata(["dump", logPath])
+        #expect(status == 1 && out.contains("isvalid: false"))
+        (status, out, _) = try strata(["dump", logPath, "--json"])
+        #expect(status == 1 && out.contains("\"isvalid\":false"))
+        try FileSystem.writeAtomically(Array(bytes.prefix(bytes.count - 10)), to: logPath)
+        (status, out, _) = try strata(["dump", logPath])
+        #expect(status == 1 && out.contains("truncated batch at position 0"))
+        var err: String
+        (status, _, err) = try strata(["produce", "--dir", dir.path, "--topic", "bad/name"], input: "x\n")
+        #expect(status == 1 && err.contains("invalid topic name"))
+        (status, _, err) = try strata(["consume", "--dir", dir.path + "/nowhere", "--topic", "t"])
+        #expect(status == 1 && err.contains("not found"))
+    }
+
+    /// `consume --follow` sees records another process appends while it waits.
+    @Test func followSeesLaterAppends() throws {
+        let dir = TempDir()
+        _ = try strata(["produce", "--dir", dir.path, "--topic", "f"], input: "one\ntwo\n")
+        let binary = try #require(strataBinary)
+        let follower = Process()
+        follower.executableURL = URL(fileURLWithPath: binary)
+        follower.arguments = ["consume", "--dir", dir.path, "--topic", "f", "--follow", "--max-records", "4"]
+        let out = Pipe()
+        follower.standardOutput = out
+        try follower.run()
+        usleep(300_000)
+        let (status, _, err) = try strata(["produce", "--dir", dir.path, "--topic", "f"], input: "three\nfour\n")
+        #expect(status == 0, "\(err)")
+        let deadline = Date().addingTimeInterval(10)
+        while follower.isRunning && Date() < deadline { usleep(50_000) }
+        if follower.isRunning { follower.terminate(); Issue.record("follower did not see the new records") }
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(text.split(separator: "\n").map { $0.split(separator: "\t").last.map(String.init) ?? "" } == ["one", "two", "three", "four"])
+    }
+}
