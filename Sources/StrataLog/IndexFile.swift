@@ -68,14 +68,38 @@ final class IndexFile: @unchecked Sendable {
     }
 
     /// Largest `i` with `key(i) <= target`, or nil when every entry is larger (or none exist).
+    /// Keys ascend and, in a log, grow nearly linearly with the entry number (offsets and
+    /// timestamps against bytes written), so a few interpolation steps land next to the answer
+    /// before a binary search finishes: ~3 cache misses instead of ~log2(n) on a cold index.
     @inline(__always)
     func largestLowerBound(_ target: Int64, key: (UnsafeRawPointer) -> Int64) -> Int? {
+        let n = count
+        if n == 0 || key(entry(0)) > target { return nil }
         var lo = 0
-        var hi = count - 1
-        if hi < 0 || key(entry(0)) > target { return nil }
-        while lo < hi {
-            let mid = (lo + hi + 1) / 2
-            if key(entry(mid)) <= target { lo = mid } else { hi = mid - 1 }
+        var hi = n - 1
+        if key(entry(hi)) <= target { return hi }
+        // Invariant: key(lo) <= target < key(hi).
+        var steps = 0
+        while hi - lo > 16 && steps < 3 {
+            steps += 1
+            let klo = key(entry(lo)), khi = key(entry(hi))
+            let fraction = Double(target &- klo) / Double(khi &- klo)
+            var guess = lo + Int(fraction * Double(hi - lo))
+            guess = min(max(guess, lo + 1), hi - 1)
+            if key(entry(guess)) <= target {
+                lo = guess
+                // Usually the answer is right here; probe a small window above.
+                let probe = min(guess + 4, hi - 1)
+                if key(entry(probe)) > target { hi = probe } else { lo = probe }
+            } else {
+                hi = guess
+                let probe = max(guess - 4, lo + 1)
+                if probe < hi && key(entry(probe)) <= target { lo = probe }
+            }
+        }
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2
+            if key(entry(mid)) <= target { lo = mid } else { hi = mid }
         }
         return lo
     }

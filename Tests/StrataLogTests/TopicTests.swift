@@ -101,3 +101,37 @@ import StrataIO
         #expect(Murmur2.hash([]) == 275_646_681)
     }
 }
+
+@Suite struct IndexSearchTests {
+    /// Lookups agree with a linear scan for linear, skewed and clustered key distributions.
+    @Test func lookupMatchesLinearScan() throws {
+        let dir = TempDir()
+        var rng = SystemRandomNumberGenerator()
+        for shape in 0 ..< 3 {
+            let index = try OffsetIndex(path: dir.path + "/\(shape).index", baseOffset: 1000, maxBytes: 8 * 5000, writable: true)
+            var offsets: [Int64] = []
+            var o: Int64 = 1000
+            for i in 0 ..< 4000 {
+                switch shape {
+                case 0: o += 37
+                case 1: o += Int64(i * i % 997 + 1) // skewed
+                default: o += i % 500 == 0 ? 100_000 : Int64.random(in: 1 ... 3, using: &rng) // clustered jumps
+                }
+                offsets.append(o)
+                index.append(offset: o, position: (i + 1) * 10)
+            }
+            for _ in 0 ..< 3000 {
+                let t = Int64.random(in: 900 ... o + 50, using: &rng)
+                let expected = offsets.lastIndex { $0 <= t }
+                let got = index.lookup(t)
+                if let e = expected {
+                    #expect(got.offset == offsets[e] && got.position == (e + 1) * 10, "shape \(shape) target \(t)")
+                } else {
+                    #expect(got == (1000, 0))
+                }
+                let ceilingExpected = offsets.firstIndex { $0 >= t }
+                #expect(index.ceiling(t)?.offset == ceilingExpected.map { offsets[$0] })
+            }
+        }
+    }
+}
