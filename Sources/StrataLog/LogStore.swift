@@ -84,7 +84,7 @@ public final class Topic: @unchecked Sendable {
 public final class LogStore: @unchecked Sendable {
     public let root: String
     public let isReadOnly: Bool
-    private let lockFD: Int32
+    private var lockFD: Int32
     private let lock = Lock()
     private var topics: [String: Topic] = [:]
 
@@ -124,6 +124,14 @@ public final class LogStore: @unchecked Sendable {
     }
 
     deinit { if lockFD >= 0 { Glibc.close(lockFD) } }
+
+    private func releaseWriterLock() {
+        if lockFD >= 0 {
+            flock(lockFD, LOCK_UN)
+            Glibc.close(lockFD)
+            lockFD = -1
+        }
+    }
 
     /// Opens topic `name`, creating it with `config` when it does not exist. An existing topic
     /// keeps its stored configuration.
@@ -180,6 +188,7 @@ public final class LogStore: @unchecked Sendable {
     /// Closes every open topic and releases the writer lock.
     public func close() throws {
         try lock.withLock {
+            defer { releaseWriterLock() }
             for t in topics.values { try t.close() }
             topics.removeAll()
         }

@@ -137,6 +137,20 @@ import StrataIO
         #expect(names.contains(LogSegment.fileName(log.segmentBaseOffsets.last!, ".timeindex")))
     }
 
+    /// The allocation-free path: records encoded from borrowed bytes by a closure.
+    @Test func appendFromBorrowedBytes() throws {
+        let dir = TempDir()
+        let log = try Log.open(directory: dir.path + "/p-0", config: smallConfig { $0.compression = .lz4 })
+        let lines = (0 ..< 1000).map { Array("borrowed line \($0)".utf8) }
+        let r = try log.append(count: lines.count) { i, builder in
+            lines[i].withUnsafeBytes { builder.add(key: nil, value: $0, timestamp: Int64(i)) }
+        }
+        #expect(r == AppendResult(firstOffset: 0, lastOffset: 999))
+        let read = try readAll(log)
+        #expect(read.map { $0.1.value! } == lines && read.map { $0.1.timestamp! } == (0 ..< 1000).map(Int64.init))
+        #expect(throws: StrataError.self) { try log.append(count: 0) { _, _ in } }
+    }
+
     @Test func oversizedBatchesAreRefusedAndNothingIsWritten() throws {
         let dir = TempDir()
         let log = try Log.open(directory: dir.path + "/p-0", config: smallConfig { $0.maxBatchBytes = 10_000 })

@@ -62,7 +62,9 @@ import StrataIO
             "\(e)".contains("already open for writing by pid \(getpid())")
         }
         _ = try LogStore(root: dir.path, readOnly: true)
-        _ = first
+        try first.close()
+        let second = try LogStore(root: dir.path) // the lock was released by close()
+        try second.close()
     }
 }
 
