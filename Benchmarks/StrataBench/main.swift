@@ -390,7 +390,7 @@ if options.json {
 }
 try? FileSystem.removeTree(options.dir + "/append-base")
 try? FileSystem.removeTree(options.dir + "/append-strata")
-if options.wants("encode") {
+if options.only.contains("encode") { // diagnostic: the batch encoder alone, 20 k records in cache
     let b = RecordBatchBuilder()
     let recs = records
     for _ in 0 ..< 3 {

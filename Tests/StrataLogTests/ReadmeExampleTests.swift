@@ -1,0 +1,27 @@
+import Testing
+import StrataIO
+import StrataLog
+
+/// The Swift usage example of README.md, kept compiling and correct.
+@Suite struct ReadmeExampleTests {
+    @Test func swiftUsageExample() throws {
+        let dir = TempDir()
+        let store = try LogStore(root: dir.path + "/strata")
+        var config = TopicConfig(partitions: 4)
+        config.log.compression = .lz4
+        let events = try store.topic("events", create: config)
+
+        try events.append([Record(key: Array("user-42".utf8), value: Array("logged in".utf8))])
+        let result = try events.log(0).append([Record(text: "hello")])
+
+        let cursor = try events.log(0).cursor(from: .earliest)
+        var seen: [String] = []
+        while let r = try cursor.next() {
+            seen.append(r.value.map { String(decoding: $0, as: UTF8.self) } ?? "null")
+        }
+        #expect(seen.last == "hello" && result.count == 1)
+        let first = try events.log(0).offset(forTimestamp: 1_763_000_000_000)
+        #expect(first == 0)
+        try store.close()
+    }
+}
