@@ -139,3 +139,35 @@ extension IndexFile {
         truncateCount(lo + 1)
     }
 }
+
+/// What `.index` and `.timeindex` share: a base offset, an `IndexFile`, and truncation by
+/// offset. Subclasses define the entry layout.
+public class SparseIndex: @unchecked Sendable {
+    public let baseOffset: Int64
+    let storage: IndexFile
+
+    init(path: String, baseOffset: Int64, entrySize: Int, maxBytes: Int, writable: Bool) throws {
+        self.baseOffset = baseOffset
+        storage = try IndexFile(path: path, entrySize: entrySize, maxBytes: maxBytes, writable: writable)
+    }
+
+    public var path: String { storage.path }
+    public var count: Int { storage.count }
+    var fileSizeOnOpen: Int { storage.fileSizeOnOpen }
+
+    /// The absolute offset named by entry `i`.
+    func entryOffset(_ i: Int) -> Int64 { fatalError("subclass") }
+
+    /// Drops entries whose offset is ≥ `offset`.
+    public func truncate(fromOffset offset: Int64) {
+        var keep = count
+        while keep > 0 && entryOffset(keep - 1) >= offset { keep -= 1 }
+        storage.truncate(toEntries: keep)
+    }
+
+    public func removeAll() { storage.truncate(toEntries: 0) }
+    public func trimToValidSize() throws { try storage.trimToValidSize() }
+    public func flush() throws { try storage.flush() }
+    public func close() { storage.file.close() }
+    public func delete() throws { try storage.delete() }
+}

@@ -3,20 +3,15 @@ import StrataIO
 /// A segment's `.index` file (see Formats/log-segment.md): sparse 8-byte entries
 /// `(relativeOffset: Int32, position: Int32)`, big-endian, ascending in both fields. An entry
 /// maps the last offset of a batch to the byte position where that batch starts.
-public final class OffsetIndex: @unchecked Sendable {
+public final class OffsetIndex: SparseIndex, @unchecked Sendable {
     public static let entrySize = 8
-    public let baseOffset: Int64
-    let storage: IndexFile
 
     public init(path: String, baseOffset: Int64, maxBytes: Int, writable: Bool) throws {
-        self.baseOffset = baseOffset
-        storage = try IndexFile(path: path, entrySize: Self.entrySize, maxBytes: maxBytes, writable: writable)
+        try super.init(path: path, baseOffset: baseOffset, entrySize: Self.entrySize, maxBytes: maxBytes, writable: writable)
     }
 
-    public var path: String { storage.path }
-    public var count: Int { storage.count }
     public var isFull: Bool { storage.isFull }
-    var fileSizeOnOpen: Int { storage.fileSizeOnOpen }
+    override func entryOffset(_ i: Int) -> Int64 { entry(i).offset }
 
     /// Entry `i` as (absolute offset, position).
     public func entry(_ i: Int) -> (offset: Int64, position: Int) {
@@ -54,19 +49,6 @@ public final class OffsetIndex: @unchecked Sendable {
         let i = storage.largestLowerBound(rel - 1, key: { Int64($0.loadBE(at: 0, as: Int32.self)) }).map { $0 + 1 } ?? 0
         return i < count ? entry(i) : nil
     }
-
-    /// Drops entries whose offset is ≥ `offset`.
-    public func truncate(fromOffset offset: Int64) {
-        var keep = count
-        while keep > 0 && entry(keep - 1).offset >= offset { keep -= 1 }
-        storage.truncate(toEntries: keep)
-    }
-
-    public func removeAll() { storage.truncate(toEntries: 0) }
-    public func trimToValidSize() throws { try storage.trimToValidSize() }
-    public func flush() throws { try storage.flush() }
-    public func close() { storage.file.close() }
-    public func delete() throws { try storage.delete() }
 
     /// Checks the entries: ascending offsets and positions, offsets above the base and
     /// positions within `logSize`. Returns a description of the first problem, or nil.

@@ -4,21 +4,16 @@ import StrataIO
 /// `(timestamp: Int64, relativeOffset: Int32)`, big-endian. An entry says "the largest
 /// timestamp seen up to and including this offset is `timestamp`"; timestamps strictly increase
 /// from entry to entry.
-public final class TimeIndex: @unchecked Sendable {
+public final class TimeIndex: SparseIndex, @unchecked Sendable {
     public static let entrySize = 12
-    public let baseOffset: Int64
-    let storage: IndexFile
 
     public init(path: String, baseOffset: Int64, maxBytes: Int, writable: Bool) throws {
-        self.baseOffset = baseOffset
-        storage = try IndexFile(path: path, entrySize: Self.entrySize, maxBytes: maxBytes, writable: writable)
+        try super.init(path: path, baseOffset: baseOffset, entrySize: Self.entrySize, maxBytes: maxBytes, writable: writable)
     }
 
-    public var path: String { storage.path }
-    public var count: Int { storage.count }
+    override func entryOffset(_ i: Int) -> Int64 { entry(i).offset }
     /// Full one entry early: the last slot is kept for the final entry written on roll/close.
     public var isFull: Bool { storage.count >= storage.maxEntries - 1 }
-    var fileSizeOnOpen: Int { storage.fileSizeOnOpen }
 
     public func entry(_ i: Int) -> (timestamp: Int64, offset: Int64) {
         let p = storage.entry(i)
@@ -48,19 +43,6 @@ public final class TimeIndex: @unchecked Sendable {
         }
         return entry(i)
     }
-
-    /// Drops entries whose offset is ≥ `offset`.
-    public func truncate(fromOffset offset: Int64) {
-        var keep = count
-        while keep > 0 && entry(keep - 1).offset >= offset { keep -= 1 }
-        storage.truncate(toEntries: keep)
-    }
-
-    public func removeAll() { storage.truncate(toEntries: 0) }
-    public func trimToValidSize() throws { try storage.trimToValidSize() }
-    public func flush() throws { try storage.flush() }
-    public func close() { storage.file.close() }
-    public func delete() throws { try storage.delete() }
 
     /// Checks ascending timestamps and offsets within `[baseOffset, nextOffset)`.
     public func inconsistency(nextOffset: Int64) -> String? {
