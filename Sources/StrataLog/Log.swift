@@ -164,7 +164,18 @@ public final class Log: @unchecked Sendable {
 
     /// The one append path: records in contiguous memory, encoded straight into batches.
     private func append(buffer records: UnsafeBufferPointer<Record>) throws -> AppendResult {
-        if records.isEmpty { throw StrataError.invalidArgument("append needs at least one record") }
+        try append(buffer: records, count: records.count) { $0 }
+    }
+
+    /// Appends `records[pick(0)]`, `records[pick(1)]`, … `records[pick(count - 1)]` — used by
+    /// `Topic` to route records to partitions without copying them.
+    func append(buffer records: UnsafeBufferPointer<Record>, selecting picks: UnsafeBufferPointer<Int32>) throws -> AppendResult {
+        try append(buffer: records, count: picks.count) { Int(picks[$0]) }
+    }
+
+    @inline(__always)
+    private func append(buffer records: UnsafeBufferPointer<Record>, count: Int, _ pick: (Int) -> Int) throws -> AppendResult {
+        if count == 0 { throw StrataError.invalidArgument("append needs at least one record") }
         return try writeLock.withLock {
             try checkWritable()
             let now = currentTimeMillis()
@@ -176,8 +187,9 @@ public final class Log: @unchecked Sendable {
             builder.reset()
             var open = false
             var openSize = 0
-            for i in 0 ..< records.count {
-                let estimate = Self.estimatedSize(records[i])
+            for i in 0 ..< count {
+                let record = pick(i)
+                let estimate = Self.estimatedSize(records[record])
                 if open && openSize + estimate > target {
                     try finishBatch(now: now)
                     open = false
@@ -188,12 +200,12 @@ public final class Log: @unchecked Sendable {
                     open = true
                     openSize = RecordBatchHeader.size
                 }
-                builder.add(records[i], defaultTimestamp: now)
+                builder.add(records[record], defaultTimestamp: now)
                 openSize += estimate
             }
             try finishBatch(now: now)
             try writeOut(now: now)
-            return AppendResult(firstOffset: first, lastOffset: first + Int64(records.count) - 1)
+            return AppendResult(firstOffset: first, lastOffset: first + Int64(count) - 1)
         }
     }
 

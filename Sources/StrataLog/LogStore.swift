@@ -56,22 +56,27 @@ public final class Topic: @unchecked Sendable {
     }
 
     /// Appends records, each to the partition its key selects (unkeyed records share one
-    /// round-robin partition per call). Returns the results per partition.
+    /// round-robin partition per call). Returns the results per partition. Records are routed
+    /// by index, never copied.
     @discardableResult
     public func append(_ records: [Record]) throws -> [Int32: AppendResult] {
         if partitions.count == 1 { return [0: try partitions[0].append(records)] }
-        var groups: [Int32: [Record]] = [:]
+        var picks = [[Int32]](repeating: [], count: partitions.count)
         var unkeyed: Int32?
-        for r in records {
+        for (i, r) in records.enumerated() {
             let p: Int32
-            if r.key != nil { p = partition(forKey: r.key) } else {
+            if let key = r.key { p = Murmur2.partition(forKey: key, partitions: Int32(partitions.count)) } else {
                 if unkeyed == nil { unkeyed = partition(forKey: nil) }
                 p = unkeyed!
             }
-            groups[p, default: []].append(r)
+            picks[Int(p)].append(Int32(i))
         }
         var out: [Int32: AppendResult] = [:]
-        for (p, rs) in groups.sorted(by: { $0.key < $1.key }) { out[p] = try partitions[Int(p)].append(rs) }
+        try records.withUnsafeBufferPointer { buffer in
+            for (p, indices) in picks.enumerated() where !indices.isEmpty {
+                out[Int32(p)] = try indices.withUnsafeBufferPointer { try partitions[p].append(buffer: buffer, selecting: $0) }
+            }
+        }
         return out
     }
 
