@@ -196,7 +196,7 @@ func benchFsync(records: [Record]) {
     let baseT = Double(now() - t0) / 1e9
     close(fd)
     let ldir = freshDir("fsync-strata")
-    let log = try! Log.open(directory: ldir + "/p-0", config: config, flushPolicy: .everyAppend)
+    let log = try! Log.open(directory: ldir + "/p-0", config: config, flushPolicy: .everyBatch)
     let t1 = now()
     var i = 0
     for _ in 0 ..< n {

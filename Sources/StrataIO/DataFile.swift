@@ -164,6 +164,11 @@ public enum FileSystem {
         if Glibc.rename(from, to) != 0 { throw StrataError.io(operation: "rename to \(to)", path: from, errno: errno) }
     }
 
+    /// The whole content of a (small) file.
+    public static func readFile(_ path: String) throws -> [UInt8] {
+        try DataFile(path: path, flags: O_RDONLY).readAll()
+    }
+
     /// Writes `bytes` to `path` atomically: a temp file in the same directory, fsync, rename,
     /// fsync of the directory. A crash leaves either the old or the new content.
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {

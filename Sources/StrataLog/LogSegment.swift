@@ -90,7 +90,8 @@ public final class LogSegment: @unchecked Sendable {
     /// missing, untrimmed, or inconsistent they are rebuilt by scanning the log. The tail after
     /// the last index entry is scanned (structure and CRC); a torn or corrupt tail is cut off
     /// when `writable` (read-only opens just stop before it).
-    static func open(directory: String, baseOffset: Int64, config: LogConfig, writable: Bool) throws -> (LogSegment, OpenReport) {
+    static func open(directory: String, baseOffset: Int64, config: LogConfig, writable: Bool,
+                     fullRecovery: Bool = false) throws -> (LogSegment, OpenReport) {
         let indexExisted = FileSystem.exists(directory + "/" + fileName(baseOffset, ".index"))
         let timeIndexExisted = FileSystem.exists(directory + "/" + fileName(baseOffset, ".timeindex"))
         if !writable && (!indexExisted || !timeIndexExisted) {
@@ -106,6 +107,11 @@ public final class LogSegment: @unchecked Sendable {
         s.offsetIndex.storage.trimToValidPrefix(isValid: { $0.loadBE(at: 4, as: Int32.self) > 0 })
         s.timeIndex.storage.trimToValidPrefix(isValid: { $0.loadBE(at: 0, as: Int64.self) != 0 || $0.loadBE(at: 8, as: Int32.self) != 0 })
         var reason: String? = nil
+        if fullRecovery && writable {
+            // Recovery after an unclean stop: validate every batch, rebuild both indexes.
+            try s.rebuildIndexes(report: &report)
+            return (s, report)
+        }
         if !indexExisted || !timeIndexExisted {
             reason = "index file missing"
         } else if let why = s.offsetIndex.inconsistency(logSize: s.size) {

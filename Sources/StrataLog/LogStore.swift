@@ -4,86 +4,6 @@ import Glibc
 import Foundation
 import StrataIO
 
-/// Settings of a topic, kept in `<root>/topic-configs/<topic>.json`.
-public struct TopicConfig: Sendable, Equatable, Codable {
-    public var partitions: Int32
-    public var log: LogConfig
-    public var flushPolicy: FlushPolicy
-
-    public init(partitions: Int32 = 1, log: LogConfig = LogConfig(), flushPolicy: FlushPolicy = .os) {
-        self.partitions = partitions
-        self.log = log
-        self.flushPolicy = flushPolicy
-    }
-}
-
-/// A topic: N partition logs and Kafka's key partitioning.
-public final class Topic: @unchecked Sendable {
-    public let name: String
-    public let config: TopicConfig
-    public let partitions: [Log]
-    private let lock = Lock()
-    private var nextRoundRobin: Int32 = 0
-
-    init(name: String, config: TopicConfig, partitions: [Log]) {
-        self.name = name
-        self.config = config
-        self.partitions = partitions
-    }
-
-    /// The partition for a record: Kafka's murmur2 for keyed records, round-robin per call for
-    /// unkeyed ones.
-    public func partition(forKey key: [UInt8]?) -> Int32 {
-        if let key { return Murmur2.partition(forKey: key, partitions: Int32(partitions.count)) }
-        return lock.withLock {
-            let p = nextRoundRobin
-            nextRoundRobin = (nextRoundRobin + 1) % Int32(partitions.count)
-            return p
-        }
-    }
-
-    public func log(_ partition: Int32) throws -> Log {
-        guard partition >= 0 && Int(partition) < partitions.count else {
-            throw StrataError.notFound("partition \(partition) of topic \(name) (it has \(partitions.count))")
-        }
-        return partitions[Int(partition)]
-    }
-
-    /// Appends records to an explicit partition.
-    @discardableResult
-    public func append(_ records: [Record], partition: Int32) throws -> AppendResult {
-        try log(partition).append(records)
-    }
-
-    /// Appends records, each to the partition its key selects (unkeyed records share one
-    /// round-robin partition per call). Returns the results per partition. Records are routed
-    /// by index, never copied.
-    @discardableResult
-    public func append(_ records: [Record]) throws -> [Int32: AppendResult] {
-        if partitions.count == 1 { return [0: try partitions[0].append(records)] }
-        var picks = [[Int32]](repeating: [], count: partitions.count)
-        var unkeyed: Int32?
-        for (i, r) in records.enumerated() {
-            let p: Int32
-            if let key = r.key { p = Murmur2.partition(forKey: key, partitions: Int32(partitions.count)) } else {
-                if unkeyed == nil { unkeyed = partition(forKey: nil) }
-                p = unkeyed!
-            }
-            picks[Int(p)].append(Int32(i))
-        }
-        var out: [Int32: AppendResult] = [:]
-        try records.withUnsafeBufferPointer { buffer in
-            for (p, indices) in picks.enumerated() where !indices.isEmpty {
-                out[Int32(p)] = try indices.withUnsafeBufferPointer { try partitions[p].append(buffer: buffer, selecting: $0) }
-            }
-        }
-        return out
-    }
-
-    public func flush() throws { for p in partitions { try p.flush() } }
-    public func close() throws { for p in partitions { try p.close() } }
-}
-
 /// A directory of topics in Kafka's layout (`topics/<topic>-<partition>/`), owned by one
 /// writer process through an exclusive `flock` on `strata.lock`.
 public final class LogStore: @unchecked Sendable {
@@ -92,18 +12,33 @@ public final class LogStore: @unchecked Sendable {
     private var lockFD: Int32
     private let lock = Lock()
     private var topics: [String: Topic] = [:]
+    /// Whether the previous writer shut down cleanly (Kafka's `.kafka_cleanshutdown` marker).
+    public let openedAfterCleanShutdown: Bool
+    /// Recovery points read at open, for partitions not opened yet.
+    private var checkpointed: [RecoveryCheckpoint.Key: Int64]
+    public let logger: StrataLogger
+    private var scheduler: StoreScheduler?
 
     public var topicsDirectory: String { root + "/topics" }
     var configsDirectory: String { root + "/topic-configs" }
+    var cleanShutdownPath: String { topicsDirectory + "/.kafka_cleanshutdown" }
+    var checkpointPath: String { topicsDirectory + "/" + RecoveryCheckpoint.fileName }
 
     /// Opens (creating when needed) the store at `root`. A writable open takes the directory's
-    /// writer lock and fails with a clear error when another writer holds it.
-    public init(root: String, readOnly: Bool = false) throws {
+    /// writer lock and fails with a clear error when another writer holds it; it then reads
+    /// the clean-shutdown marker and the recovery-point checkpoint and removes the marker, so
+    /// a crash from here on is seen as unclean by the next open. `backgroundIntervalMs` paces
+    /// the background work (interval flushes, checkpoints); 0 disables it.
+    public init(root: String, readOnly: Bool = false, logger: @escaping StrataLogger = standardErrorLogger,
+                backgroundIntervalMs: Int = 100) throws {
         self.root = root
+        self.logger = logger
         isReadOnly = readOnly
         if readOnly {
             guard FileSystem.isDirectory(root + "/topics") else { throw StrataError.notFound("a Strata store at \(root) (no topics/ directory)") }
             lockFD = -1
+            openedAfterCleanShutdown = true
+            checkpointed = [:]
         } else {
             try FileSystem.createDirectory(root + "/topics")
             try FileSystem.createDirectory(root + "/topic-configs")
@@ -125,6 +60,13 @@ public final class LogStore: @unchecked Sendable {
             _ = ftruncate(fd, 0)
             _ = me.withCString { pwrite(fd, $0, strlen($0), 0) }
             lockFD = fd
+            openedAfterCleanShutdown = FileSystem.exists(root + "/topics/.kafka_cleanshutdown")
+            checkpointed = (try? RecoveryCheckpoint.read(root + "/topics/" + RecoveryCheckpoint.fileName)) ?? [:]
+            if openedAfterCleanShutdown {
+                try FileSystem.remove(root + "/topics/.kafka_cleanshutdown")
+                try FileSystem.syncDirectory(root + "/topics")
+            }
+            if backgroundIntervalMs > 0 { scheduler = StoreScheduler(store: self, intervalMs: backgroundIntervalMs) }
         }
     }
 
@@ -168,7 +110,10 @@ public final class LogStore: @unchecked Sendable {
             var logs: [Log] = []
             for p in 0 ..< effective.partitions {
                 let dir = topicsDirectory + "/" + TopicName.directoryName(topic: name, partition: p)
-                logs.append(try Log.open(directory: dir, config: effective.log, flushPolicy: effective.flushPolicy, readOnly: isReadOnly))
+                let key = RecoveryCheckpoint.Key(topic: name, partition: p)
+                let recovery: RecoveryMode = openedAfterCleanShutdown ? .clean : .unclean(recoveryPoint: checkpointed[key])
+                logs.append(try Log.open(directory: dir, config: effective.log, flushPolicy: effective.flushPolicy, readOnly: isReadOnly,
+                                         recovery: recovery, logger: logger))
             }
             let t = Topic(name: name, config: effective, partitions: logs)
             topics[name] = t
@@ -190,11 +135,46 @@ public final class LogStore: @unchecked Sendable {
         return Array(Set(try FileSystem.list(topicsDirectory).compactMap(TopicName.parseDirectoryName).map(\.topic))).sorted()
     }
 
-    /// Closes every open topic and releases the writer lock.
+    /// Every open partition log.
+    var openLogs: [(RecoveryCheckpoint.Key, Log)] {
+        lock.withLock {
+            topics.values.flatMap { t in t.partitions.enumerated().map { (RecoveryCheckpoint.Key(topic: t.name, partition: Int32($0.offset)), $0.element) } }
+        }
+    }
+
+    /// Writes the recovery point of every partition (open ones from their logs, the others as
+    /// read at open) to `topics/recovery-point-offset-checkpoint`, atomically.
+    public func checkpointRecoveryPoints() throws {
+        if isReadOnly { return }
+        var points = lock.withLock { checkpointed }
+        for (key, log) in openLogs { points[key] = log.recoveryPoint }
+        try RecoveryCheckpoint.write(points, to: checkpointPath)
+    }
+
+    /// Runs one round of background work now: interval flushes (and, with `full`, the
+    /// recovery-point checkpoint). The scheduler calls this; tests may too.
+    public func runBackgroundWork(full: Bool) throws {
+        let now = currentTimeMillis()
+        for (_, log) in openLogs { try log.flushIfDue(now: now) }
+        if full { try checkpointRecoveryPoints() }
+    }
+
+    /// Closes every open topic (flushing them), writes the recovery-point checkpoint and the
+    /// clean-shutdown marker, and releases the writer lock.
     public func close() throws {
+        scheduler?.stop()
+        scheduler = nil
+        if isReadOnly { return }
         try lock.withLock {
             defer { releaseWriterLock() }
+            if lockFD < 0 { return }
             for t in topics.values { try t.close() }
+            var points = checkpointed
+            for t in topics.values {
+                for (p, log) in t.partitions.enumerated() { points[RecoveryCheckpoint.Key(topic: t.name, partition: Int32(p))] = log.recoveryPoint }
+            }
+            try RecoveryCheckpoint.write(points, to: checkpointPath)
+            try FileSystem.writeAtomically([], to: cleanShutdownPath)
             topics.removeAll()
         }
     }

@@ -34,7 +34,7 @@ struct Produce: ParsableCommand {
             }
             var config = TopicConfig(partitions: partitions)
             config.log.compression = codec
-            config.flushPolicy = sync ? .everyAppend : .os
+            config.flushPolicy = sync ? .everyBatch : .os
             let s = try LogStore(root: store.dir)
             let topic = try s.topic(store.topic, create: config)
             var pending: [Record] = []

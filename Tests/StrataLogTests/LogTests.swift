@@ -169,7 +169,7 @@ import StrataIO
         let config = smallConfig { $0.segmentBytes = 1 << 20; $0.targetBatchBytes = 500 }
         let records = makeRecords(2000)
         do {
-            let log = try Log.open(directory: path, config: config)
+            let log = try Log.open(directory: path, config: config, recovery: .clean)
             for r in records.chunked(25) { try log.append(r) }
             try log.close()
         }
@@ -177,7 +177,7 @@ import StrataIO
         let good = try DataFile(path: indexPath, flags: O_RDONLY).readAll()
         // 1: index deleted.
         try FileSystem.remove(indexPath)
-        var log = try Log.open(directory: path, config: config)
+        var log = try Log.open(directory: path, config: config, recovery: .clean)
         #expect(log.openReports[0]?.rebuiltIndexReason != nil)
         #expect(try readAll(log).map(\.1) == records)
         try log.close()
@@ -186,13 +186,13 @@ import StrataIO
         var bad = good
         bad[bad.count - 1] ^= 0x10
         try FileSystem.writeAtomically(bad, to: indexPath)
-        log = try Log.open(directory: path, config: config)
+        log = try Log.open(directory: path, config: config, recovery: .clean)
         #expect(log.openReports[0]?.rebuiltIndexReason != nil)
         try log.close()
         #expect(try DataFile(path: indexPath, flags: O_RDONLY).readAll() == good)
         // 3: a size that is not a multiple of 8 and garbage.
         try FileSystem.writeAtomically(good + [1, 2, 3], to: indexPath)
-        log = try Log.open(directory: path, config: config)
+        log = try Log.open(directory: path, config: config, recovery: .clean)
         #expect(try readAll(log).map(\.1) == records)
         try log.close()
         // 4: the time index out of order.
@@ -200,7 +200,7 @@ import StrataIO
         var t = try DataFile(path: tpath, flags: O_RDONLY).readAll()
         t[0] = 0x7f
         try FileSystem.writeAtomically(t, to: tpath)
-        log = try Log.open(directory: path, config: config)
+        log = try Log.open(directory: path, config: config, recovery: .clean)
         #expect(log.openReports[0]?.rebuiltIndexReason?.contains("time index") == true)
         #expect(try log.offset(forTimestamp: records[777].timestamp!) == 777)
         try log.close()
