@@ -19,7 +19,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CStrataSupport"),
         .target(name: "StrataIO", dependencies: ["CLZ4", "CZlib", "CStrataSupport"]),
-        .target(name: "StrataLog", dependencies: ["StrataIO", "CStrataSupport"]),
+        .target(name: "StrataLog", dependencies: ["StrataIO", "CStrataSupport", "CZlib"]),
         .executableTarget(
             name: "strata",
             dependencies: ["StrataLog", "StrataIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -115,6 +115,8 @@ public final class Log: @unchecked Sendable {
     var flushedOffset: Int64
     var unflushedRecords = 0
     var lastFlushMs: Int64
+    /// fdatasync calls made by flushes (group commit makes this smaller than the appends).
+    public internal(set) var syncCount = 0
     // Writer state (writeLock).
     let builder: RecordBatchBuilder
     /// Bytes of encoded batches buffered before they are written in one call.

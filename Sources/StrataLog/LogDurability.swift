@@ -43,6 +43,7 @@ extension Log {
             if isClosed { return } // close() flushed everything
             // Older segments were fsynced when they were rolled.
             if indexes { try active.flush() } else { try active.logFile.syncData() }
+            syncCount += 1
             flushedOffset = max(flushedOffset, target)
             unflushedRecords = 0
             lastFlushMs = currentTimeMillis()

@@ -169,9 +169,9 @@ public final class LogSegment: @unchecked Sendable {
 
     /// The batch at `pos` when it is whole, structurally valid, CRC-valid, in offset order
     /// (base offset ≥ `next`) and addressable from this segment's base offset; nil when the
-    /// data from `pos` on is a torn or damaged tail. Throws `unsupported` for old message
-    /// formats (magic 0/1) so legacy data is never mistaken for a tail and cut — except when
-    /// everything from `pos` on is zero bytes (a preallocated or crash-zeroed tail).
+    /// data from `pos` on is a torn or damaged tail. Throws `unsupported` for intact old
+    /// message formats (magic 0/1 with a valid legacy CRC-32), so legacy data is never
+    /// mistaken for a tail and cut; zero bytes or a magic byte damaged into 0/1 are a tail.
     func validBatch(in data: UnsafeRawBufferPointer, at pos: Int, next: Int64) throws -> RecordBatchView? {
         let b: RecordBatchView
         do {
@@ -179,9 +179,8 @@ public final class LogSegment: @unchecked Sendable {
             b = found
         } catch let e as StrataError {
             if case .unsupported = e {
-                let rest = UnsafeRawBufferPointer(rebasing: data[pos...])
-                if rest.allSatisfy({ $0 == 0 }) { return nil }
-                throw e
+                if LegacyMessage.isIntact(data, at: pos) { throw e }
+                return nil
             }
             return nil
         }

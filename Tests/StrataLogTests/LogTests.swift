@@ -243,11 +243,15 @@ import StrataIO
         #expect(log.openReports[0]?.truncatedBytes == 4096)
         #expect(try readAll(log).count == 50)
         try log.close()
-        // A v1 message (magic 1) after the v2 data: refuse, do not truncate.
-        var legacy = [UInt8](repeating: 0, count: 40)
-        legacy[11] = 28 // size
-        legacy[16] = 1 // magic
-        legacy[30] = 0xff
+        // A v2 batch whose magic byte was damaged into 1 (its v1 CRC cannot match): cut.
+        var damaged = try buildBatch(makeRecords(3), baseOffset: 50)
+        damaged[16] = 1
+        try damaged.withUnsafeBytes { try file.write($0, at: size) }
+        log = try Log.open(directory: path, config: config)
+        #expect(log.recoveryReport.truncatedBytes == damaged.count)
+        try log.close()
+        // An intact v1 message (magic 1, valid CRC-32) after the v2 data: refuse, do not cut.
+        let legacy = legacyV1Message(offset: 50, key: Array("k".utf8), value: Array("legacy value".utf8), timestamp: 1_500_000_000_000)
         try legacy.withUnsafeBytes { try file.write($0, at: size) }
         #expect {
             _ = try Log.open(directory: path, config: config)
@@ -255,7 +259,7 @@ import StrataIO
             guard case let StrataError.unsupported(f, position, reason) = e else { return false }
             return f == logPath && position == size && reason.contains("v1")
         }
-        #expect(try file.size() == size + 40, "legacy bytes left untouched")
+        #expect(try file.size() == size + Int64(legacy.count), "legacy bytes left untouched")
         file.close()
     }
 
@@ -350,4 +354,22 @@ extension Array {
     func chunked(_ n: Int) -> [[Element]] {
         stride(from: 0, to: count, by: n).map { Array(self[$0 ..< Swift.min($0 + n, count)]) }
     }
+}
+
+/// CRC-32 (IEEE 802.3, reflected 0xEDB88320), bit by bit: an independent check for legacy messages.
+func crc32IEEE(_ bytes: [UInt8]) -> UInt32 {
+    var c: UInt32 = 0xFFFF_FFFF
+    for b in bytes {
+        c ^= UInt32(b)
+        for _ in 0 ..< 8 { c = c & 1 != 0 ? (c >> 1) ^ 0xEDB8_8320 : c >> 1 }
+    }
+    return ~c
+}
+
+/// A Kafka magic v1 message set entry (offset, size, crc, magic 1, attributes, timestamp, key, value).
+func legacyV1Message(offset: Int64, key: [UInt8], value: [UInt8], timestamp: Int64) -> [UInt8] {
+    func be<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.bigEndian) { Array($0) } }
+    let body: [UInt8] = [1, 0] + be(timestamp) + be(Int32(key.count)) + key + be(Int32(value.count)) + value
+    let message = be(crc32IEEE(body)) + body
+    return be(offset) + be(Int32(message.count)) + message
 }

@@ -95,3 +95,11 @@ func makeRecords(_ n: Int, start: Int = 0, ts: Int64 = 1_700_000_000_000) -> [Re
     }
     return out
 }
+
+/// Collects logger messages across threads.
+final class MessageCollector: @unchecked Sendable {
+    private let lock = Lock()
+    private var storage: [String] = []
+    var messages: [String] { lock.withLock { storage } }
+    var logger: StrataLogger { { [self] m in lock.withLock { storage.append(m) } } }
+}

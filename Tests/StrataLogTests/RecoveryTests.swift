@@ -1,0 +1,220 @@
+import Foundation
+import Testing
+import StrataIO
+@testable import StrataLog
+
+/// Copies a partition directory (to damage a copy and keep the original).
+func copyPartition(_ from: String, _ to: String) throws {
+    try FileSystem.createDirectory(to)
+    for name in try FileSystem.list(from) {
+        try FileSystem.writeAtomically(try FileSystem.readFile(from + "/" + name), to: to + "/" + name)
+    }
+}
+
+@Suite struct RecoveryTests {
+    /// Cutting the last batch at every byte position: recovery keeps exactly the batches
+    /// before it, reports the cut, and the log accepts appends again.
+    @Test func truncationOfTheLastBatchAtEveryByte() throws {
+        let dir = TempDir()
+        let original = dir.path + "/orig-0"
+        let config = smallConfig { $0.segmentBytes = 1 << 20; $0.targetBatchBytes = 400 }
+        let records = makeRecords(60)
+        do {
+            let log = try Log.open(directory: original, config: config)
+            for r in records.chunked(6) { try log.append(r) }
+            try log.close()
+        }
+        let logBytes = try FileSystem.readFile(original + "/00000000000000000000.log")
+        // Find the last batch's start.
+        var lastStart = 0, keptRecords = 0, pos = 0
+        try logBytes.withUnsafeBytes { buf in
+            while pos < buf.count, case .batch(let b) = try RecordBatchView.probe(buf, at: pos) {
+                lastStart = pos
+                keptRecords = Int(b.header.baseOffset)
+                pos += b.header.sizeInBytes
+            }
+        }
+        for cut in lastStart ..< logBytes.count {
+            let path = dir.path + "/cut-\(cut)-0"
+            try copyPartition(original, path)
+            let f = try DataFile(path: path + "/00000000000000000000.log", flags: O_RDWR)
+            try f.truncate(to: Int64(cut))
+            f.close()
+            let log = try Log.open(directory: path, config: config, logger: { _ in })
+            #expect(log.highWatermark == Int64(keptRecords), "cut at \(cut)")
+            #expect(log.recoveryReport.truncatedBytes == cut - lastStart)
+            #expect(log.recoveryReport.truncatedAtOffset == (cut > lastStart ? Int64(keptRecords) : nil))
+            #expect(try readAll(log).map(\.1) == Array(records.prefix(keptRecords)))
+            try log.append(Record(value: [7], timestamp: 1))
+            #expect(log.highWatermark == Int64(keptRecords + 1))
+            try log.close()
+            try FileSystem.removeTree(path)
+        }
+    }
+
+    /// Random bit flips in the last segment: the CRC catches every flip in the bytes it
+    /// covers, and recovery keeps exactly the batches before the damaged one.
+    @Test func bitFlipsAreCaughtAndRecoveryKeepsTheLongestValidPrefix() throws {
+        let dir = TempDir()
+        let original = dir.path + "/orig-0"
+        let config = smallConfig { $0.segmentBytes = 1 << 20; $0.targetBatchBytes = 500; $0.compression = .lz4 }
+        let records = makeRecords(300)
+        do {
+            let log = try Log.open(directory: original, config: config)
+            for r in records.chunked(10) { try log.append(r) }
+            try log.close()
+        }
+        let logBytes = try FileSystem.readFile(original + "/00000000000000000000.log")
+        var batches: [(start: Int, size: Int, base: Int64)] = []
+        try logBytes.withUnsafeBytes { buf in
+            var pos = 0
+            while pos < buf.count, case .batch(let b) = try RecordBatchView.probe(buf, at: pos) {
+                batches.append((pos, b.header.sizeInBytes, b.header.baseOffset))
+                pos += b.header.sizeInBytes
+            }
+        }
+        var rng = SystemRandomNumberGenerator()
+        for round in 0 ..< 150 {
+            // A byte the CRC covers ([21, end) of a batch) or the length/magic/crc fields;
+            // baseOffset and partitionLeaderEpoch are outside the CRC by Kafka's design.
+            let victim = batches[Int.random(in: 0 ..< batches.count, using: &rng)]
+            var rel = Int.random(in: 8 ..< victim.size, using: &rng)
+            if (12 ..< 16).contains(rel) { rel = 21 }
+            let position = victim.start + rel
+            var damaged = logBytes
+            damaged[position] ^= UInt8(1 << Int.random(in: 0 ..< 8, using: &rng))
+            if rel >= 21 {
+                damaged.withUnsafeBytes { buf in
+                    guard case .batch(let b)? = try? RecordBatchView.probe(buf, at: victim.start) else { return }
+                    #expect(!b.isChecksumValid, "round \(round): flip at batch byte \(rel) not caught")
+                }
+            }
+            let path = dir.path + "/flip-\(round)-0"
+            try copyPartition(original, path)
+            try FileSystem.writeAtomically(damaged, to: path + "/00000000000000000000.log")
+            let log = try Log.open(directory: path, config: config, logger: { _ in })
+            #expect(log.highWatermark == victim.base, "round \(round): flip at byte \(position)")
+            #expect(log.recoveryReport.truncatedBytes == logBytes.count - victim.start)
+            #expect(try readAll(log).map(\.1) == Array(records.prefix(Int(victim.base))))
+            try log.close()
+            try FileSystem.removeTree(path)
+        }
+    }
+
+    /// Damage in an older segment (with a recovery point before it): that segment is cut
+    /// and every later segment deleted, as Kafka's recovery does.
+    @Test func damageBeforeTheRecoveryPointDeletesLaterSegments() throws {
+        let dir = TempDir()
+        let path = dir.path + "/p-0"
+        let config = smallConfig { $0.segmentBytes = 4096; $0.targetBatchBytes = 600 }
+        do {
+            let log = try Log.open(directory: path, config: config)
+            for r in makeRecords(400).chunked(20) { try log.append(r) }
+            try log.close()
+        }
+        let bases = try FileSystem.list(path).compactMap(LogSegment.baseOffset(ofLogFile:)).sorted()
+        #expect(bases.count >= 4)
+        let victim = bases[1]
+        let victimPath = path + "/" + LogSegment.fileName(victim, ".log")
+        var bytes = try FileSystem.readFile(victimPath)
+        bytes[bytes.count / 2] ^= 0x40
+        try FileSystem.writeAtomically(bytes, to: victimPath)
+        let collector = MessageCollector()
+        let log = try Log.open(directory: path, config: config, recovery: .unclean(recoveryPoint: victim), logger: collector.logger)
+        let report = log.recoveryReport
+        #expect(report.recoveredSegments == [victim])
+        #expect(Set(report.deletedSegments.keys) == Set(bases[2...]))
+        #expect(report.truncatedBytes > 0 && report.truncatedAtOffset == log.highWatermark)
+        #expect(log.segmentBaseOffsets == Array(bases[0 ... 1]))
+        #expect(collector.messages.count == 1 && collector.messages[0].contains("deleted segments"))
+        let read = try readAll(log)
+        #expect(read.map(\.0) == (0 ..< log.highWatermark).map { $0 })
+        try log.append(makeRecords(5))
+        try log.close()
+    }
+
+    /// The store writes Kafka's clean-shutdown marker and recovery-point checkpoint on close;
+    /// a store dropped without close (a crash) is recovered from the checkpoint.
+    @Test func cleanShutdownMarkerAndCheckpoint() throws {
+        let dir = TempDir()
+        do {
+            let store = try LogStore(root: dir.path, backgroundIntervalMs: 0)
+            #expect(!store.openedAfterCleanShutdown)
+            let t = try store.topic("events", create: TopicConfig(partitions: 2))
+            try t.append(makeRecords(100))
+            try store.close()
+        }
+        #expect(FileSystem.exists(dir.path + "/topics/.kafka_cleanshutdown"))
+        let points = try RecoveryCheckpoint.read(dir.path + "/topics/recovery-point-offset-checkpoint")
+        #expect(points.count == 2 && points.values.reduce(0, +) == 100)
+        do {
+            let store = try LogStore(root: dir.path, backgroundIntervalMs: 0)
+            #expect(store.openedAfterCleanShutdown)
+            #expect(!FileSystem.exists(dir.path + "/topics/.kafka_cleanshutdown"), "removed while the store is open")
+            let t = try store.topic("events")
+            #expect(t.partitions.allSatisfy { $0.recoveryReport.recoveredSegments.isEmpty })
+            try t.append(makeRecords(10))
+            try store.checkpointRecoveryPoints()
+            // No close: as if the process died.
+        }
+        let store = try LogStore(root: dir.path, backgroundIntervalMs: 0)
+        #expect(!store.openedAfterCleanShutdown)
+        let t = try store.topic("events")
+        #expect(t.partitions.allSatisfy { !$0.recoveryReport.recoveredSegments.isEmpty }, "unclean: segments validated")
+        #expect(t.partitions.map(\.highWatermark).reduce(0, +) == 110)
+        try store.close()
+    }
+
+    @Test func checkpointFormatRoundTripsAndRejectsGarbage() throws {
+        let points: [RecoveryCheckpoint.Key: Int64] = [.init(topic: "a", partition: 0): 5, .init(topic: "b.c", partition: 12): 1 << 40]
+        let bytes = RecoveryCheckpoint.encode(points)
+        #expect(String(decoding: bytes, as: UTF8.self) == "0\n2\na 0 5\nb.c 12 1099511627776\n")
+        #expect(try RecoveryCheckpoint.decode(bytes) == points)
+        for bad in ["", "1\n0\n", "0\nx\n", "0\n2\na 0 5\n", "0\n1\na 0\n", "0\n1\na -1 5\n", "0\n1\nbad/name 0 5\n"] {
+            #expect(throws: StrataError.self, "\(bad)") { try RecoveryCheckpoint.decode(Array(bad.utf8)) }
+        }
+    }
+
+    /// Concurrent appenders with `everyBatch` share fdatasyncs (group commit), and every
+    /// acknowledged append is covered by the recovery point.
+    @Test func groupCommitSharesSyncs() throws {
+        let dir = TempDir()
+        let log = try Log.open(directory: dir.path + "/p-0", config: smallConfig { $0.segmentBytes = 8 << 20 }, flushPolicy: .everyBatch)
+        let threads = 8, perThread = 40
+        let failures = MessageCollector()
+        let done = DispatchGroup()
+        for t in 0 ..< threads {
+            done.enter()
+            let thread = Thread {
+                for i in 0 ..< perThread {
+                    do {
+                        let r = try log.append(Record(value: Array("t\(t) i\(i)".utf8), timestamp: 1))
+                        if log.recoveryPoint <= r { failures.logger("offset \(r) acknowledged before it was durable") }
+                    } catch { failures.logger("\(error)") }
+                }
+                done.leave()
+            }
+            thread.start()
+        }
+        done.wait()
+        #expect(failures.messages.isEmpty, "\(failures.messages.prefix(3))")
+        #expect(log.highWatermark == Int64(threads * perThread))
+        #expect(log.syncCount < threads * perThread, "\(log.syncCount) fdatasyncs for \(threads * perThread) appends")
+        print("group commit: \(threads * perThread) appends from \(threads) threads, \(log.syncCount) fdatasyncs")
+        try log.close()
+    }
+
+    @Test func intervalPolicyFlushesByCountAndTime() throws {
+        let dir = TempDir()
+        let log = try Log.open(directory: dir.path + "/p-0", config: smallConfig(), flushPolicy: .interval(records: 100, ms: 60_000))
+        try log.append(makeRecords(99))
+        #expect(log.recoveryPoint == 0)
+        try log.append(makeRecords(1))
+        #expect(log.recoveryPoint == 100)
+        let timed = try Log.open(directory: dir.path + "/q-0", config: smallConfig(), flushPolicy: .interval(records: 1_000_000, ms: 50))
+        try timed.append(makeRecords(10))
+        #expect(timed.recoveryPoint == 0)
+        try timed.flushIfDue(now: currentTimeMillis() + 100)
+        #expect(timed.recoveryPoint == 10)
+    }
+}
