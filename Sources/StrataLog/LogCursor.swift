@@ -69,8 +69,9 @@ public final class LogCursor {
     }
 
     /// Moves to the next segment, or refreshes the snapshot at the end. Returns false when
-    /// there is nothing new.
-    private func advanceSegment() -> Bool {
+    /// there is nothing new. Retention may have removed segments from the front meanwhile, so
+    /// the current segment is found again by identity in the fresh snapshot.
+    private func advanceSegment() throws -> Bool {
         let s = state
         if s.pointee.segmentIndex < s.pointee.snapshot.segments.count - 1 {
             s.pointee.segmentIndex += 1
@@ -80,10 +81,17 @@ public final class LogCursor {
         let fresh = log.snapshot()
         let old = s.pointee.snapshot
         if fresh.highWatermark == old.highWatermark && fresh.segments.count == old.segments.count
-            && fresh.activeReadableSize == old.activeReadableSize {
+            && fresh.activeReadableSize == old.activeReadableSize && fresh.logStartOffset == old.logStartOffset {
             return false
         }
+        let current = old.segments[s.pointee.segmentIndex]
         s.pointee.snapshot = fresh
+        if let i = fresh.segments.firstIndex(where: { $0 === current }) {
+            s.pointee.segmentIndex = i
+            return true
+        }
+        // The segment this cursor finished was deleted; continue from the next offset.
+        try seek(to: s.pointee.nextOffset)
         return true
     }
 
@@ -119,7 +127,7 @@ public final class LogCursor {
             let i = s.pointee.segmentIndex
             let readable = s.pointee.snapshot.readable(i)
             if s.pointee.position >= readable {
-                if !advanceSegment() { return nil }
+                if try !advanceSegment() { return nil }
                 continue
             }
             let segment = s.pointee.snapshot.segments[i]

@@ -151,12 +151,27 @@ public final class LogStore: @unchecked Sendable {
         try RecoveryCheckpoint.write(points, to: checkpointPath)
     }
 
-    /// Runs one round of background work now: interval flushes (and, with `full`, the
-    /// recovery-point checkpoint). The scheduler calls this; tests may too.
-    public func runBackgroundWork(full: Bool) throws {
+    /// Runs one round of background work now: interval flushes; with `maintenance`, retention
+    /// and scheduled compaction; with `checkpoint`, the recovery-point checkpoint. The
+    /// scheduler calls this; tests may too.
+    public func runBackgroundWork(maintenance: Bool, checkpoint: Bool) throws {
         let now = currentTimeMillis()
         for (_, log) in openLogs { try log.flushIfDue(now: now) }
-        if full { try checkpointRecoveryPoints() }
+        if maintenance {
+            for (_, log) in openLogs {
+                if log.config.retentionMs != nil || log.config.retentionBytes != nil { try log.applyRetention(now: now) }
+                if log.config.cleanupPolicy == .compact { try log.compactIfDirty(now: now) }
+            }
+        }
+        if checkpoint { try checkpointRecoveryPoints() }
+    }
+
+    /// Applies retention to every open partition now.
+    @discardableResult
+    public func applyRetention() throws -> [RecoveryCheckpoint.Key: RetentionResult] {
+        var out: [RecoveryCheckpoint.Key: RetentionResult] = [:]
+        for (key, log) in openLogs { out[key] = try log.applyRetention() }
+        return out
     }
 
     /// Closes every open topic (flushing them), writes the recovery-point checkpoint and the
