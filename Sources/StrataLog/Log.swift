@@ -104,6 +104,14 @@ public final class Log: @unchecked Sendable {
     let writeLock = Lock()
     let stateLock = Lock()
     let syncLock = Lock()
+    let cleanLock = Lock()
+    var cleanerCheckpointValue: Int64 = 0
+    /// Offsets below this were compacted already (Kafka's cleaner checkpoint); `LogStore`
+    /// persists it in `topics/cleaner-offset-checkpoint`.
+    public internal(set) var cleanerCheckpoint: Int64 {
+        get { stateLock.withLock { cleanerCheckpointValue } }
+        set { stateLock.withLock { cleanerCheckpointValue = newValue } }
+    }
     // Published state (stateLock): what readers may see.
     var segments: [LogSegment]
     var activeReadableSize: Int

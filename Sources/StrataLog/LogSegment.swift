@@ -354,11 +354,16 @@ public final class LogSegment: @unchecked Sendable {
         return nil
     }
 
-    /// Deletes the segment's files.
-    func deleteFiles() throws {
+    /// Closes the descriptors; the mapping stays readable for cursors that hold the segment.
+    func closeFiles() {
         logFile.close()
         offsetIndex.close()
         timeIndex.close()
+    }
+
+    /// Deletes the segment's files.
+    func deleteFiles() throws {
+        closeFiles()
         try FileSystem.remove(logPath)
         try FileSystem.remove(indexPath)
         try FileSystem.remove(timeIndexPath)

@@ -16,6 +16,8 @@ public final class LogStore: @unchecked Sendable {
     public let openedAfterCleanShutdown: Bool
     /// Recovery points read at open, for partitions not opened yet.
     private var checkpointed: [RecoveryCheckpoint.Key: Int64]
+    /// Cleaner checkpoints read at open.
+    private var cleanerCheckpointed: [RecoveryCheckpoint.Key: Int64] = [:]
     public let logger: StrataLogger
     private var scheduler: StoreScheduler?
 
@@ -23,6 +25,7 @@ public final class LogStore: @unchecked Sendable {
     var configsDirectory: String { root + "/topic-configs" }
     var cleanShutdownPath: String { topicsDirectory + "/.kafka_cleanshutdown" }
     var checkpointPath: String { topicsDirectory + "/" + RecoveryCheckpoint.fileName }
+    var cleanerCheckpointPath: String { topicsDirectory + "/cleaner-offset-checkpoint" }
 
     /// Opens (creating when needed) the store at `root`. A writable open takes the directory's
     /// writer lock and fails with a clear error when another writer holds it; it then reads
@@ -62,6 +65,7 @@ public final class LogStore: @unchecked Sendable {
             lockFD = fd
             openedAfterCleanShutdown = FileSystem.exists(root + "/topics/.kafka_cleanshutdown")
             checkpointed = (try? RecoveryCheckpoint.read(root + "/topics/" + RecoveryCheckpoint.fileName)) ?? [:]
+            cleanerCheckpointed = (try? RecoveryCheckpoint.read(root + "/topics/cleaner-offset-checkpoint")) ?? [:]
             if openedAfterCleanShutdown {
                 try FileSystem.remove(root + "/topics/.kafka_cleanshutdown")
                 try FileSystem.syncDirectory(root + "/topics")
@@ -112,8 +116,10 @@ public final class LogStore: @unchecked Sendable {
                 let dir = topicsDirectory + "/" + TopicName.directoryName(topic: name, partition: p)
                 let key = RecoveryCheckpoint.Key(topic: name, partition: p)
                 let recovery: RecoveryMode = openedAfterCleanShutdown ? .clean : .unclean(recoveryPoint: checkpointed[key])
-                logs.append(try Log.open(directory: dir, config: effective.log, flushPolicy: effective.flushPolicy, readOnly: isReadOnly,
-                                         recovery: recovery, logger: logger))
+                let log = try Log.open(directory: dir, config: effective.log, flushPolicy: effective.flushPolicy, readOnly: isReadOnly,
+                                       recovery: recovery, logger: logger)
+                log.cleanerCheckpoint = cleanerCheckpointed[key] ?? 0
+                logs.append(log)
             }
             let t = Topic(name: name, config: effective, partitions: logs)
             topics[name] = t
@@ -147,8 +153,13 @@ public final class LogStore: @unchecked Sendable {
     public func checkpointRecoveryPoints() throws {
         if isReadOnly { return }
         var points = lock.withLock { checkpointed }
-        for (key, log) in openLogs { points[key] = log.recoveryPoint }
+        var cleaner = lock.withLock { cleanerCheckpointed }
+        for (key, log) in openLogs {
+            points[key] = log.recoveryPoint
+            if log.cleanerCheckpoint > 0 { cleaner[key] = log.cleanerCheckpoint }
+        }
         try RecoveryCheckpoint.write(points, to: checkpointPath)
+        if !cleaner.isEmpty { try RecoveryCheckpoint.write(cleaner, to: cleanerCheckpointPath) }
     }
 
     /// Runs one round of background work now: interval flushes; with `maintenance`, retention
@@ -185,10 +196,16 @@ public final class LogStore: @unchecked Sendable {
             if lockFD < 0 { return }
             for t in topics.values { try t.close() }
             var points = checkpointed
+            var cleaner = cleanerCheckpointed
             for t in topics.values {
-                for (p, log) in t.partitions.enumerated() { points[RecoveryCheckpoint.Key(topic: t.name, partition: Int32(p))] = log.recoveryPoint }
+                for (p, log) in t.partitions.enumerated() {
+                    let key = RecoveryCheckpoint.Key(topic: t.name, partition: Int32(p))
+                    points[key] = log.recoveryPoint
+                    if log.cleanerCheckpoint > 0 { cleaner[key] = log.cleanerCheckpoint }
+                }
             }
             try RecoveryCheckpoint.write(points, to: checkpointPath)
+            if !cleaner.isEmpty { try RecoveryCheckpoint.write(cleaner, to: cleanerCheckpointPath) }
             try FileSystem.writeAtomically([], to: cleanShutdownPath)
             topics.removeAll()
         }

@@ -56,6 +56,12 @@ public final class RecordBatchBuilder {
         var maxTimestamp: Int64 = -1
         var count = 0
         var isOpen = false
+        // Rewriting (compaction) only:
+        var keepLastOffsetDelta: Int32?
+        var control = false
+        var deleteHorizon = false
+        var fixedBaseTimestamp = false
+        var keptMaxTimestamp: Int64?
     }
 
     private let open: UnsafeMutablePointer<OpenBatch>
@@ -104,7 +110,7 @@ public final class RecordBatchBuilder {
         let o = open
         precondition(o.pointee.isOpen, "begin() a batch first")
         let index = o.pointee.count
-        if index == 0 { o.pointee.baseTimestamp = timestamp }
+        if index == 0 && !o.pointee.fixedBaseTimestamp { o.pointee.baseTimestamp = timestamp }
         if timestamp > o.pointee.maxTimestamp { o.pointee.maxTimestamp = timestamp }
         let tsDelta = timestamp &- o.pointee.baseTimestamp
         let offsetDelta = Int64(index)
@@ -199,19 +205,70 @@ public final class RecordBatchBuilder {
         let header = RecordBatchHeader(
             baseOffset: o.baseOffset, batchLength: Int32(size - RecordBatchHeader.logOverhead),
             partitionLeaderEpoch: o.partitionLeaderEpoch, magic: 2, crc: 0,
-            attributes: RecordBatchHeader.attributes(codec: o.codec, timestampType: o.timestampType, transactional: o.producer.isTransactional),
-            lastOffsetDelta: Int32(o.count - 1), baseTimestamp: o.baseTimestamp,
-            maxTimestamp: o.timestampType == .logAppendTime ? logAppendTime : o.maxTimestamp,
+            attributes: RecordBatchHeader.attributes(codec: o.codec, timestampType: o.timestampType, transactional: o.producer.isTransactional,
+                                                     control: o.control, deleteHorizon: o.deleteHorizon),
+            lastOffsetDelta: o.keepLastOffsetDelta ?? Int32(o.count - 1), baseTimestamp: o.baseTimestamp,
+            maxTimestamp: o.keptMaxTimestamp ?? (o.timestampType == .logAppendTime ? logAppendTime : o.maxTimestamp),
             producerId: o.producer.producerId, producerEpoch: o.producer.producerEpoch,
             baseSequence: o.producer.baseSequence, recordCount: Int32(o.count))
         let p = output.base + o.batchStart
         header.write(to: p)
         let crc = CRC32C.checksum(UnsafeRawBufferPointer(start: p + RecordBatchHeader.attributesOffset, count: size - RecordBatchHeader.attributesOffset))
         p.storeBE(crc, at: RecordBatchHeader.crcOffset)
-        let built = BuiltBatch(position: o.batchStart, size: size, baseOffset: o.baseOffset, lastOffset: o.baseOffset + Int64(o.count - 1),
+        let built = BuiltBatch(position: o.batchStart, size: size, baseOffset: o.baseOffset, lastOffset: header.lastOffset,
                                maxTimestamp: header.maxTimestamp, recordCount: o.count)
         batches.append(built)
         return built
+    }
+
+    // MARK: Rewriting (compaction)
+
+    /// Starts a batch that replaces `original` with a subset of its records: same base and last
+    /// offset, producer fields, codec, timestamp type and control flag. Record timestamp deltas
+    /// are taken against `baseTimestamp` (the first kept record's timestamp, or the delete
+    /// horizon when `deleteHorizon` is set — Kafka's attribute bit 6).
+    public func beginRewrite(of original: RecordBatchHeader, baseTimestamp: Int64, deleteHorizon: Bool) {
+        begin(baseOffset: original.baseOffset, codec: original.codec ?? .none, timestampType: original.timestampType,
+              producer: ProducerState(producerId: original.producerId, producerEpoch: original.producerEpoch,
+                                      baseSequence: original.baseSequence, isTransactional: original.isTransactional),
+              partitionLeaderEpoch: original.partitionLeaderEpoch)
+        open.pointee.keepLastOffsetDelta = original.lastOffsetDelta
+        open.pointee.control = original.isControl
+        open.pointee.deleteHorizon = deleteHorizon
+        open.pointee.fixedBaseTimestamp = true
+        open.pointee.baseTimestamp = baseTimestamp
+        if original.timestampType == .logAppendTime { open.pointee.keptMaxTimestamp = original.maxTimestamp }
+    }
+
+    /// Adds a record read from the original batch, keeping its offset, timestamp, key, value
+    /// and encoded headers.
+    public func addKept(_ r: RecordView) {
+        let o = open
+        precondition(o.pointee.isOpen, "beginRewrite() first")
+        if r.timestamp > o.pointee.maxTimestamp { o.pointee.maxTimestamp = r.timestamp }
+        let tsDelta = r.timestamp &- o.pointee.baseTimestamp
+        let offsetDelta = r.offset - o.pointee.baseOffset
+        let keyLen = r.key.map { $0.count } ?? -1
+        let valueLen = r.value.map { $0.count } ?? -1
+        var body = 1 + Varint.size(tsDelta) + Varint.size(offsetDelta)
+        body += Varint.size(Int64(keyLen)) + max(0, keyLen) + Varint.size(Int64(valueLen)) + max(0, valueLen)
+        body += Varint.size(Int64(r.headerCount)) + r.headerBytes.count
+        let sink = o.pointee.codec == .none ? output : scratch
+        var p = sink.reserve(body + 5)
+        let start = p
+        p += Varint.write(Int64(body), to: p)
+        p.storeBytes(of: 0 as UInt8, as: UInt8.self)
+        p += 1
+        p += Varint.write(tsDelta, to: p)
+        p += Varint.write(offsetDelta, to: p)
+        p += Varint.write(Int64(keyLen), to: p)
+        if keyLen > 0 { p.copyMemory(from: r.key!.baseAddress!, byteCount: keyLen); p += keyLen }
+        p += Varint.write(Int64(valueLen), to: p)
+        if valueLen > 0 { p.copyMemory(from: r.value!.baseAddress!, byteCount: valueLen); p += valueLen }
+        p += Varint.write(Int64(r.headerCount), to: p)
+        if r.headerBytes.count > 0 { p.copyMemory(from: r.headerBytes.baseAddress!, byteCount: r.headerBytes.count); p += r.headerBytes.count }
+        sink.count += p - start
+        o.pointee.count += 1
     }
 
     /// Abandons the open batch (its bytes are removed from `output`).
