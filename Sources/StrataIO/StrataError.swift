@@ -44,7 +44,7 @@ public enum StrataError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .decompressionLimitExceeded(codec, limit):
             return "\(codec) data decompresses to more than \(limit) bytes (the configured limit); raise the limit if the data is trusted"
         case let .recordTooLarge(size, limit):
-            return "record batch of \(size) bytes exceeds the maximum of \(limit) bytes (maxBatchBytes, like Kafka's message.max.bytes); split the record or raise the limit"
+            return "record batch of \(size) bytes exceeds the maximum of \(limit) bytes (maxBatchBytes, like Kafka's message.max.bytes, and at most segmentBytes); split the record or raise the limits"
         case let .invalidArgument(message):
             return "invalid argument: \(message)"
         case let .invalidTopicName(name, reason):

@@ -178,21 +178,8 @@ public final class Log: @unchecked Sendable {
 
     // MARK: - Waiting for appends
 
-    let waitLock = Lock()
-    var appendWaiters: [@Sendable () -> Void] = []
+    let waiters = AppendWaiters()
 
-    /// Registers a one-shot callback run after the next publish (used by tailing readers).
-    func onNextAppend(_ callback: @escaping @Sendable () -> Void) {
-        waitLock.withLock { appendWaiters.append(callback) }
-    }
-
-    func notifyAppend() {
-        let waiters = waitLock.withLock { () -> [@Sendable () -> Void] in
-            let w = appendWaiters
-            appendWaiters.removeAll()
-            return w
-        }
-        for w in waiters { w() }
-    }
-
+    /// Wakes every task waiting for new records (after a publish, or on close).
+    func notifyAppend() { waiters.wakeAll() }
 }

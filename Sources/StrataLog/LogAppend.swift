@@ -44,7 +44,7 @@ extension Log {
             try checkWritable()
             let now = currentTimeMillis()
             let first = segments.last!.nextOffset
-            let target = config.targetBatchBytes
+            let target = effectiveTargetBatchBytes
             let codec = config.compression
             let timestampType = config.timestampType
             let builder = self.builder
@@ -93,7 +93,7 @@ extension Log {
             builder.reset()
             var open = false
             for i in 0 ..< count {
-                if open && builder.openBatchSize >= config.targetBatchBytes {
+                if open && builder.openBatchSize >= effectiveTargetBatchBytes {
                     try finishBatch(now: now)
                     open = false
                     if builder.output.count >= Self.writeChunkBytes { try writeOut(now: now) }
@@ -123,11 +123,19 @@ extension Log {
         if stateLock.withLock({ closed }) { throw StrataError.closed("log \(directory)") }
     }
 
+    /// Batches never outgrow a segment: the target is capped below `segmentBytes`.
+    var effectiveTargetBatchBytes: Int { min(config.targetBatchBytes, config.segmentBytes / 2) }
+
+    /// The largest batch accepted: `maxBatchBytes`, and never more than a segment holds (as
+    /// Kafka refuses batches larger than `segment.bytes`), so a segment's `.log` never
+    /// outgrows the mapping reserved for it.
+    var batchSizeLimit: Int { min(config.maxBatchBytes, config.segmentBytes) }
+
     func finishBatch(now: Int64) throws {
         let b = try builder.finish(logAppendTime: now)
-        if b.size > config.maxBatchBytes {
+        if b.size > batchSizeLimit {
             builder.reset()
-            throw StrataError.recordTooLarge(size: b.size, limit: config.maxBatchBytes)
+            throw StrataError.recordTooLarge(size: b.size, limit: batchSizeLimit)
         }
     }
 

@@ -4,6 +4,13 @@ import Glibc
 import Foundation
 import StrataIO
 
+/// Where a consumer starts.
+public enum ConsumerStart: Sendable, Equatable {
+    case position(StartPosition)
+    /// The group's committed offset; `otherwise` when it has none or it is out of range.
+    case committed(group: String, otherwise: StartPosition)
+}
+
 /// A directory of topics in Kafka's layout (`topics/<topic>-<partition>/`), owned by one
 /// writer process through an exclusive `flock` on `strata.lock`.
 public final class LogStore: @unchecked Sendable {
@@ -20,6 +27,8 @@ public final class LogStore: @unchecked Sendable {
     private var cleanerCheckpointed: [RecoveryCheckpoint.Key: Int64] = [:]
     public let logger: StrataLogger
     private var scheduler: StoreScheduler?
+    /// Committed consumer-group offsets (`<root>/groups/`).
+    public let groups: ConsumerGroups
 
     public var topicsDirectory: String { root + "/topics" }
     var configsDirectory: String { root + "/topic-configs" }
@@ -42,6 +51,7 @@ public final class LogStore: @unchecked Sendable {
             lockFD = -1
             openedAfterCleanShutdown = true
             checkpointed = [:]
+            groups = try ConsumerGroups(directory: root + "/groups", readOnly: true)
         } else {
             try FileSystem.createDirectory(root + "/topics")
             try FileSystem.createDirectory(root + "/topic-configs")
@@ -70,6 +80,7 @@ public final class LogStore: @unchecked Sendable {
                 try FileSystem.remove(root + "/topics/.kafka_cleanshutdown")
                 try FileSystem.syncDirectory(root + "/topics")
             }
+            groups = try ConsumerGroups(directory: root + "/groups", readOnly: false)
             if backgroundIntervalMs > 0 { scheduler = StoreScheduler(store: self, intervalMs: backgroundIntervalMs) }
         }
     }
@@ -139,6 +150,23 @@ public final class LogStore: @unchecked Sendable {
     public func topicNames() throws -> [String] {
         guard FileSystem.isDirectory(topicsDirectory) else { return [] }
         return Array(Set(try FileSystem.list(topicsDirectory).compactMap(TopicName.parseDirectoryName).map(\.topic))).sorted()
+    }
+
+    /// A cursor on one partition. `.committed(group:otherwise:)` starts at the group's committed
+    /// offset, or at `otherwise` when the group has none (Kafka's `auto.offset.reset`), or when
+    /// the committed offset fell below the log start (retention deleted it).
+    public func cursor(topic: String, partition: Int32, from start: ConsumerStart) throws -> LogCursor {
+        let log = try self.topic(topic).log(partition)
+        switch start {
+        case let .position(p):
+            return try log.cursor(from: p)
+        case let .committed(group, otherwise):
+            guard let c = try groups.committed(group: group, topic: topic, partition: partition),
+                  c.offset >= log.logStartOffset, c.offset <= log.highWatermark else {
+                return try log.cursor(from: otherwise)
+            }
+            return try log.cursor(from: .offset(c.offset))
+        }
     }
 
     /// Every open partition log.

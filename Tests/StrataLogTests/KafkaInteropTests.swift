@@ -84,15 +84,15 @@ func expectSameView(_ py: PyDump, _ mine: [(file: String, header: RecordBatchHea
         let path = dir.path + "/events-0"
         var config = LogConfig()
         config.compression = codec
-        config.segmentBytes = 12 << 10
+        config.segmentBytes = 80 << 10
         config.targetBatchBytes = 4096
         let log = try Log.open(directory: path, config: config)
-        var records = makeRecords(2500)
+        var records = makeRecords(6000)
         records.append(Record(key: Array(0 ... 255), value: [UInt8](repeating: 0x5a, count: 70_000), timestamp: 42)) // > one LZ4 block
         records.append(Record(key: nil, value: nil, headers: [RecordHeader(key: "nullvalue", value: nil), RecordHeader(key: "ключ", value: [])], timestamp: 43))
         for r in records.chunked(333) { try log.append(r) }
         try log.close()
-        #expect(try FileSystem.list(path).filter { $0.hasSuffix(".log") }.count > 2)
+        #expect(try FileSystem.list(path).filter { $0.hasSuffix(".log") }.count >= 2)
         let mine = try strataBatches(path)
         expectSameView(try kafkaPythonDump(path), mine)
         // And what Strata reads back is what was appended.

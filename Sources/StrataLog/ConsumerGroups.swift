@@ -1,0 +1,131 @@
+import StrataIO
+
+/// A topic and partition.
+public struct TopicPartition: Hashable, Sendable, CustomStringConvertible {
+    public var topic: String
+    public var partition: Int32
+    public init(topic: String, partition: Int32) {
+        self.topic = topic
+        self.partition = partition
+    }
+    public var description: String { "\(topic)-\(partition)" }
+}
+
+/// A committed consumer position: the next offset to read, like Kafka's OffsetAndMetadata.
+public struct CommittedOffset: Sendable, Equatable {
+    public var offset: Int64
+    public var commitTimestamp: Int64
+    public var metadata: String
+    public init(offset: Int64, commitTimestamp: Int64 = currentTimeMillis(), metadata: String = "") {
+        self.offset = offset
+        self.commitTimestamp = commitTimestamp
+        self.metadata = metadata
+    }
+}
+
+/// Committed offsets per consumer group, one file per group in `<root>/groups/`, replaced
+/// atomically on every commit (temp file, fsync, rename, directory fsync): a crash leaves the
+/// previous or the new commit, never a mix. Format: Formats/consumer-offsets.md.
+public final class ConsumerGroups: @unchecked Sendable {
+    public let directory: String
+    private let lock = Lock()
+    private var cache: [String: [TopicPartition: CommittedOffset]] = [:]
+    private let readOnly: Bool
+
+    init(directory: String, readOnly: Bool) throws {
+        self.directory = directory
+        self.readOnly = readOnly
+        if !readOnly { try FileSystem.createDirectory(directory) }
+    }
+
+    /// Group ids may hold any characters; in file names bytes outside `[A-Za-z0-9._-]` are
+    /// written `%XX`.
+    static func fileName(_ group: String) -> String {
+        var out = ""
+        for b in group.utf8 {
+            let ok = (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || (b >= 0x30 && b <= 0x39) || b == 0x2e || b == 0x5f || b == 0x2d
+            out += ok ? String(Character(Unicode.Scalar(b))) : "%" + String(b, radix: 16, uppercase: true).leftPadded(2)
+        }
+        return out + ".offsets"
+    }
+
+    static func groupName(fromFile name: String) -> String? {
+        guard name.hasSuffix(".offsets") else { return nil }
+        var bytes: [UInt8] = []
+        var it = Array(name.dropLast(".offsets".count).utf8).makeIterator()
+        while let c = it.next() {
+            if c == 0x25, let h = it.next(), let l = it.next(), let v = UInt8(String(decoding: [h, l], as: UTF8.self), radix: 16) {
+                bytes.append(v)
+            } else { bytes.append(c) }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private func path(_ group: String) -> String { directory + "/" + Self.fileName(group) }
+
+    private func validate(_ group: String) throws {
+        if group.isEmpty || group.utf8.count > 200 {
+            throw StrataError.invalidArgument("group id must be 1-200 bytes (got \(group.utf8.count))")
+        }
+    }
+
+    private func load(_ group: String) throws -> [TopicPartition: CommittedOffset] {
+        if let c = cache[group] { return c }
+        let p = path(group)
+        guard FileSystem.exists(p) else { return [:] }
+        let offsets = try GroupOffsetsFile.decode(try FileSystem.readFile(p), file: p)
+        cache[group] = offsets
+        return offsets
+    }
+
+    /// Commits positions for a group: all of them or none, durably, before returning.
+    public func commit(group: String, _ offsets: [TopicPartition: CommittedOffset]) throws {
+        try validate(group)
+        if readOnly { throw StrataError.invalidArgument("the store was opened read-only") }
+        for (tp, o) in offsets {
+            try TopicName.validate(tp.topic)
+            if tp.partition < 0 || o.offset < 0 { throw StrataError.invalidArgument("negative partition or offset in commit for \(tp)") }
+        }
+        try lock.withLock {
+            var merged = try load(group)
+            for (tp, o) in offsets { merged[tp] = o }
+            try FileSystem.writeAtomically(GroupOffsetsFile.encode(merged), to: path(group))
+            cache[group] = merged
+        }
+    }
+
+    /// Commits one position (the next offset to consume).
+    public func commit(group: String, topic: String, partition: Int32, offset: Int64, metadata: String = "") throws {
+        try commit(group: group, [TopicPartition(topic: topic, partition: partition): CommittedOffset(offset: offset, metadata: metadata)])
+    }
+
+    /// The committed position of a group for one partition, if any.
+    public func committed(group: String, topic: String, partition: Int32) throws -> CommittedOffset? {
+        try lock.withLock { try load(group)[TopicPartition(topic: topic, partition: partition)] }
+    }
+
+    /// Every committed position of a group.
+    public func describe(group: String) throws -> [TopicPartition: CommittedOffset] {
+        try lock.withLock { try load(group) }
+    }
+
+    /// Groups with committed offsets.
+    public func list() throws -> [String] {
+        guard FileSystem.isDirectory(directory) else { return [] }
+        return try FileSystem.list(directory).compactMap(Self.groupName(fromFile:)).sorted()
+    }
+
+    /// Forgets a group.
+    public func delete(group: String) throws {
+        if readOnly { throw StrataError.invalidArgument("the store was opened read-only") }
+        try lock.withLock {
+            try FileSystem.remove(path(group))
+            try FileSystem.syncDirectory(directory)
+            cache[group] = nil
+        }
+    }
+}
+
+extension String {
+    func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import Testing
+import StrataIO
+@testable import StrataLog
+
+@Suite struct ConsumerGroupTests {
+    @Test func commitFetchDescribeAndSurviveReopen() throws {
+        let dir = TempDir()
+        do {
+            let store = try LogStore(root: dir.path, backgroundIntervalMs: 0)
+            let g = store.groups
+            #expect(try g.committed(group: "billing", topic: "events", partition: 0) == nil)
+            try g.commit(group: "billing", topic: "events", partition: 0, offset: 42, metadata: "host a, run 7")
+            try g.commit(group: "billing", [TopicPartition(topic: "events", partition: 1): CommittedOffset(offset: 7, commitTimestamp: 5),
+                                            TopicPartition(topic: "audit", partition: 0): CommittedOffset(offset: 0, commitTimestamp: 6)])
+            try g.commit(group: "odd group/ü", topic: "events", partition: 0, offset: 1)
+            #expect(try g.describe(group: "billing").count == 3)
+            #expect(throws: StrataError.self) { try g.commit(group: "", topic: "events", partition: 0, offset: 1) }
+            #expect(throws: StrataError.self) { try g.commit(group: "x", topic: "bad topic", partition: 0, offset: 1) }
+            #expect(throws: StrataError.self) { try g.commit(group: "x", topic: "t", partition: 0, offset: -1) }
+            try store.close()
+        }
+        let store = try LogStore(root: dir.path, backgroundIntervalMs: 0)
+        let g = store.groups
+        #expect(try g.list() == ["billing", "odd group/ü"])
+        let c = try #require(try g.committed(group: "billing", topic: "events", partition: 0))
+        #expect(c.offset == 42 && c.metadata == "host a, run 7")
+        #expect(try g.committed(group: "billing", topic: "events", partition: 1) == CommittedOffset(offset: 7, commitTimestamp: 5))
+        try g.delete(group: "odd group/ü")
+        #expect(try g.list() == ["billing"])
+    }
+
+    @Test func damagedGroupFilesAreTypedErrors() throws {
+        let dir = TempDir()
+        let store = try LogStore(root: dir.path, backgroundIntervalMs: 0)
+        try store.groups.commit(group: "g", topic: "t", partition: 0, offset: 9)
+        let path = dir.path + "/groups/g.offsets"
+        var bytes = try FileSystem.readFile(path)
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(text.hasPrefix("strata-group-offsets 1\n1\nt 0 9 ") && text.contains("\ncrc32c "))
+        bytes[30] ^= 0x01
+        try FileSystem.writeAtomically(bytes, to: path)
+        let again = try LogStore(root: dir.path + "", readOnly: true)
+        #expect(throws: StrataError.self) { _ = try again.groups.committed(group: "g", topic: "t", partition: 0) }
+        for cut in [0, 10, bytes.count - 3] {
+            try FileSystem.writeAtomically(Array(bytes.prefix(cut)), to: path)
+            let s = try LogStore(root: dir.path, readOnly: true)
+            #expect(throws: StrataError.self) { _ = try s.groups.describe(group: "g") }
+        }
+    }
+
+    @Test func cursorsStartAtTheCommittedOffsetOrTheFallback() throws {
+        let dir = TempDir()
+        let store = try LogStore(root: dir.path, logger: { _ in }, backgroundIntervalMs: 0)
+        var config = TopicConfig()
+        config.log = smallConfig { $0.segmentBytes = 4096; $0.retentionBytes = 4096 }
+        let t = try store.topic("e", create: config)
+        try t.append(makeRecords(300), partition: 0)
+        try store.groups.commit(group: "g", topic: "e", partition: 0, offset: 120)
+        #expect(try store.cursor(topic: "e", partition: 0, from: .committed(group: "g", otherwise: .earliest)).next()?.offset == 120)
+        #expect(try store.cursor(topic: "e", partition: 0, from: .committed(group: "none", otherwise: .latest)).next() == nil)
+        #expect(try store.cursor(topic: "e", partition: 0, from: .committed(group: "none", otherwise: .earliest)).next()?.offset == 0)
+        // Retention deletes the committed position: the fallback applies.
+        try t.log(0).applyRetention()
+        let start = try t.log(0).logStartOffset
+        #expect(start > 120)
+        #expect(try store.cursor(topic: "e", partition: 0, from: .committed(group: "g", otherwise: .earliest)).next()?.offset == start)
+        #expect(try store.cursor(topic: "e", partition: 0, from: .position(.timestamp(0))).next()?.offset == start)
+        try store.close()
+    }
+}
+
+@Suite struct TailingTests {
+    /// Several tasks tail one log while another appends; each sees every record in order.
+    @Test func tailersSeeAppendsAsTheyHappen() async throws {
+        let dir = TempDir()
+        let log = try Log.open(directory: dir.path + "/t-0", config: smallConfig(), logger: { _ in })
+        try log.append(makeRecords(10))
+        let total = 300
+        try await withThrowingTaskGroup(of: [Int64].self) { group in
+            for _ in 0 ..< 3 {
+                group.addTask {
+                    var seen: [Int64] = []
+                    for try await r in try log.records(from: .earliest) {
+                        seen.append(r.offset)
+                        if seen.count == total { break }
+                    }
+                    return seen
+                }
+            }
+            group.addTask {
+                for r in makeRecords(total - 10, start: 10).chunked(7) {
+                    try log.append(r)
+                    try await Task.sleep(for: .milliseconds(1))
+                }
+                return []
+            }
+            for try await seen in group where !seen.isEmpty {
+                #expect(seen == (0 ..< Int64(total)).map { $0 })
+            }
+        }
+    }
+
+    @Test func idleTimeoutEndsTheSequence() async throws {
+        let dir = TempDir()
+        let log = try Log.open(directory: dir.path + "/t-0", config: smallConfig(), logger: { _ in })
+        try log.append(makeRecords(5))
+        let clock = ContinuousClock()
+        let start = clock.now
+        var n = 0
+        for try await _ in try log.records(from: .earliest, idleTimeout: .milliseconds(150)) { n += 1 }
+        let elapsed = clock.now - start
+        #expect(n == 5)
+        #expect(elapsed >= .milliseconds(140) && elapsed < .seconds(5))
+    }
+
+    @Test func cancellationStopsAWaitingTailer() async throws {
+        let dir = TempDir()
+        let log = try Log.open(directory: dir.path + "/t-0", config: smallConfig(), logger: { _ in })
+        let task = Task { () -> Int in
+            var n = 0
+            for try await _ in try log.records(from: .latest) { n += 1 }
+            return n
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        task.cancel()
+        do {
+            _ = try await task.value
+            Issue.record("expected CancellationError")
+        } catch is CancellationError {}
+    }
+
+    @Test func closingTheLogEndsTailers() async throws {
+        let dir = TempDir()
+        let log = try Log.open(directory: dir.path + "/t-0", config: smallConfig(), logger: { _ in })
+        let task = Task { () -> Int in
+            var n = 0
+            for try await _ in try log.records(from: .earliest) { n += 1 }
+            return n
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        try log.append(makeRecords(3))
+        try await Task.sleep(for: .milliseconds(50))
+        try log.close()
+        #expect(try await task.value == 3)
+    }
+}
