@@ -27,6 +27,8 @@ public final class LogStore: @unchecked Sendable {
     private var cleanerCheckpointed: [RecoveryCheckpoint.Key: Int64] = [:]
     public let logger: StrataLogger
     private var scheduler: StoreScheduler?
+    /// Validate every batch of every partition on open, whatever the shutdown was (`strata recover`).
+    public let forceFullRecovery: Bool
     /// Committed consumer-group offsets (`<root>/groups/`).
     public let groups: ConsumerGroups
 
@@ -42,8 +44,9 @@ public final class LogStore: @unchecked Sendable {
     /// a crash from here on is seen as unclean by the next open. `backgroundIntervalMs` paces
     /// the background work (interval flushes, checkpoints); 0 disables it.
     public init(root: String, readOnly: Bool = false, logger: @escaping StrataLogger = standardErrorLogger,
-                backgroundIntervalMs: Int = 100) throws {
+                backgroundIntervalMs: Int = 100, forceFullRecovery: Bool = false) throws {
         self.root = root
+        self.forceFullRecovery = forceFullRecovery
         self.logger = logger
         isReadOnly = readOnly
         if readOnly {
@@ -126,7 +129,8 @@ public final class LogStore: @unchecked Sendable {
             for p in 0 ..< effective.partitions {
                 let dir = topicsDirectory + "/" + TopicName.directoryName(topic: name, partition: p)
                 let key = RecoveryCheckpoint.Key(topic: name, partition: p)
-                let recovery: RecoveryMode = openedAfterCleanShutdown ? .clean : .unclean(recoveryPoint: checkpointed[key])
+                let recovery: RecoveryMode = forceFullRecovery ? .unclean(recoveryPoint: 0)
+                    : (openedAfterCleanShutdown ? .clean : .unclean(recoveryPoint: checkpointed[key]))
                 let log = try Log.open(directory: dir, config: effective.log, flushPolicy: effective.flushPolicy, readOnly: isReadOnly,
                                        recovery: recovery, logger: logger)
                 log.cleanerCheckpoint = cleanerCheckpointed[key] ?? 0
@@ -135,6 +139,25 @@ public final class LogStore: @unchecked Sendable {
             let t = Topic(name: name, config: effective, partitions: logs)
             topics[name] = t
             return t
+        }
+    }
+
+    /// Replaces the stored configuration of a topic that is not open in this store (the
+    /// partition count cannot change). Takes effect when the topic is next opened.
+    public func setTopicConfig(_ name: String, _ config: TopicConfig) throws {
+        try TopicName.validate(name)
+        if isReadOnly { throw StrataError.invalidArgument("the store was opened read-only") }
+        try config.log.validate()
+        try lock.withLock {
+            if topics[name] != nil { throw StrataError.invalidArgument("topic \(name) is open; change its config before opening it") }
+            let configPath = configsDirectory + "/" + name + ".json"
+            if FileSystem.exists(configPath) {
+                let old = try JSONDecoder().decode(TopicConfig.self, from: Data(try FileSystem.readFile(configPath)))
+                if old.partitions != config.partitions {
+                    throw StrataError.invalidArgument("topic \(name) has \(old.partitions) partitions; the count cannot change")
+                }
+            }
+            try FileSystem.writeAtomically([UInt8](try JSONEncoder().encode(config)), to: configPath)
         }
     }
 

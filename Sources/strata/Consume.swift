@@ -21,6 +21,9 @@ struct Consume: ParsableCommand {
     @Flag(help: "Start at the end (only records appended from now on; use with --follow).")
     var latest = false
 
+    @Option(help: "Start at this consumer group's committed offset (the beginning when it has none).")
+    var group: String?
+
     @Flag(help: "Keep waiting for new records.")
     var follow = false
 
@@ -35,7 +38,8 @@ struct Consume: ParsableCommand {
             let s = try LogStore(root: store.dir, readOnly: true)
             let log = try s.topic(store.topic).log(partition)
             let start: StartPosition = if let offset { .offset(offset) } else if let timestamp { .timestamp(timestamp) } else if latest { .latest } else { .earliest }
-            let cursor = try log.cursor(from: start)
+            let cursor = try s.cursor(topic: store.topic, partition: partition,
+                                      from: group.map { .committed(group: $0, otherwise: start) } ?? .position(start))
             var printed = 0
             var out = ""
             while maxRecords.map({ printed < $0 }) ?? true {

@@ -105,3 +105,66 @@ func strata(_ args: [String], input: String = "") throws -> (Int32, String, Stri
         #expect(text.split(separator: "\n").map { $0.split(separator: "\t").last.map(String.init) ?? "" } == ["one", "two", "three", "four"])
     }
 }
+
+@Suite(.serialized) struct CLIMaintenanceTests {
+    @Test func verifyFindsDamageAndRecoverRepairsIt() throws {
+        let dir = TempDir()
+        _ = try strata(["produce", "--dir", dir.path, "--topic", "v", "--batch", "10"], input: (0 ..< 300).map { "line \($0)" }.joined(separator: "\n"))
+        var (status, out, err) = try strata(["verify", "--dir", dir.path])
+        #expect(status == 0 && out.contains("v-0: ok") && out.contains("300 records"), "\(out) \(err)")
+        let logPath = dir.path + "/topics/v-0/00000000000000000000.log"
+        var bytes = try FileSystem.readFile(logPath)
+        bytes[bytes.count / 2] ^= 0x20
+        try FileSystem.writeAtomically(bytes, to: logPath)
+        (status, out, _) = try strata(["verify", "--dir", dir.path, "--topic", "v"])
+        #expect(status == 1 && out.contains("DAMAGED") && out.contains("CRC mismatch"))
+        (status, out, err) = try strata(["recover", "--dir", dir.path])
+        #expect(status == 0 && out.contains("cut") && out.contains("bytes"), "\(out) \(err)")
+        (status, out, _) = try strata(["verify", "--dir", dir.path])
+        #expect(status == 0 && out.contains("v-0: ok"))
+        (status, _, err) = try strata(["verify", "--dir", dir.path, "--topic", "nope"])
+        #expect(status == 1 && err.contains("not found"))
+    }
+
+    @Test func groupsDescribeLagAndReset() throws {
+        let dir = TempDir()
+        _ = try strata(["produce", "--dir", dir.path, "--topic", "g", "--partitions", "2"], input: (0 ..< 100).map { "k\($0)|v\($0)" }.joined(separator: "\n"))
+        do {
+            let store = try LogStore(root: dir.path, backgroundIntervalMs: 0)
+            try store.groups.commit(group: "app", topic: "g", partition: 0, offset: 3, metadata: "m")
+            try store.close()
+        }
+        var (status, out, err) = try strata(["groups", "list", "--dir", dir.path])
+        #expect(status == 0 && out == "app\n", "\(err)")
+        (status, out, err) = try strata(["groups", "describe", "app", "--dir", dir.path, "--json"])
+        #expect(status == 0 && out.contains("\"committed\":3") && out.contains("\"lag\":"), "\(err)")
+        (status, out, err) = try strata(["groups", "reset", "app", "--dir", dir.path, "--topic", "g", "--to-latest"])
+        #expect(status == 0 && out.contains("g 1 →"), "\(err)")
+        (status, out, _) = try strata(["groups", "describe", "app", "--dir", dir.path])
+        #expect(out.split(separator: "\n").dropFirst().allSatisfy { $0.split(separator: " ")[4] == "0" }, "lag 0 after reset to latest: \(out)")
+        (status, out, _) = try strata(["consume", "--dir", dir.path, "--topic", "g", "--group", "app"])
+        #expect(status == 0 && out.isEmpty)
+        (status, _, err) = try strata(["groups", "reset", "app", "--dir", dir.path, "--topic", "g"])
+        #expect(status == 1 && err.contains("exactly one"))
+    }
+
+    @Test func retentionSettingsAndApply() throws {
+        let dir = TempDir()
+        do {
+            let store = try LogStore(root: dir.path, backgroundIntervalMs: 0)
+            var config = TopicConfig()
+            config.log = smallConfig { $0.segmentBytes = 4096 }
+            let t = try store.topic("r", create: config)
+            try t.append(makeRecords(500), partition: 0)
+            try store.close()
+        }
+        var (status, out, err) = try strata(["retention", "--dir", dir.path, "--topic", "r"])
+        #expect(status == 0 && out.contains("retention.bytes unlimited"), "\(err)")
+        (status, out, err) = try strata(["retention", "--dir", dir.path, "--topic", "r", "--bytes", "10000", "--apply"])
+        #expect(status == 0 && out.contains("retention.bytes 10000") && out.contains("log start offset"), "\(out) \(err)")
+        let store = try LogStore(root: dir.path, readOnly: true)
+        #expect(try store.topic("r").log(0).logStartOffset > 0)
+        (status, _, err) = try strata(["retention", "--dir", dir.path, "--topic", "r", "--policy", "shred"])
+        #expect(status == 1 && err.contains("delete or compact"))
+    }
+}
