@@ -79,7 +79,7 @@ public enum LogVerifier {
                 bytes.withUnsafeBytes { buf in
                     for i in 0 ..< buf.count / 8 {
                         let rel = buf.baseAddress!.loadBE(at: i * 8, as: Int32.self), p = Int(buf.baseAddress!.loadBE(at: i * 8 + 4, as: Int32.self))
-                        if rel == 0 && p == 0 && i > 0 { break } // preallocated slots of an active segment
+                        if p == 0 { break } // preallocated slots of an active segment (position 0 is never indexed)
                         let o = base + Int64(rel)
                         if batchEnds[p] != o {
                             report.findings.append(.init(severity: .damage, file: indexPath, position: Int64(i * 8),
@@ -100,7 +100,7 @@ public enum LogVerifier {
                 bytes.withUnsafeBytes { buf in
                     for i in 0 ..< buf.count / 12 {
                         let ts = buf.baseAddress!.loadBE(at: i * 12, as: Int64.self), rel = buf.baseAddress!.loadBE(at: i * 12 + 8, as: Int32.self)
-                        if ts == 0 && rel == 0 && i > 0 { break }
+                        if ts == 0 && rel == 0 { break } // preallocated slots
                         let o = base + Int64(rel)
                         if o < base || o >= max(next, base + 1) || ts <= lastTs {
                             report.findings.append(.init(severity: .damage, file: timePath, position: Int64(i * 12), message: "entry \(i) (\(ts), \(o)) is out of order or outside the segment"))

@@ -51,11 +51,11 @@ struct Dump: ParsableCommand {
                 let p = buf.baseAddress! + i * entrySize
                 if entrySize == 8 {
                     let rel = p.loadBE(at: 0, as: Int32.self), pos = p.loadBE(at: 4, as: Int32.self)
-                    if rel == 0 && pos == 0 && i > 0 { break } // preallocated tail
+                    if pos == 0 { break } // preallocated tail (position 0 is never indexed)
                     print(json ? "{\"offset\":\(base + Int64(rel)),\"position\":\(pos)}" : "offset: \(base + Int64(rel)) position: \(pos)")
                 } else {
                     let ts = p.loadBE(at: 0, as: Int64.self), rel = p.loadBE(at: 8, as: Int32.self)
-                    if ts == 0 && rel == 0 && i > 0 { break }
+                    if ts == 0 && rel == 0 { break } // preallocated tail
                     print(json ? "{\"timestamp\":\(ts),\"offset\":\(base + Int64(rel))}" : "timestamp: \(ts) offset: \(base + Int64(rel))")
                 }
             }
