@@ -53,20 +53,22 @@ extension Log {
             let codecs = Codecs(maxDecompressedBytes: config.maxDecompressedBytes)
             let buffer = ByteWriter(capacity: 64 << 10)
 
-            // Pass 1: the latest offset of every key in the closed segments.
-            var latest: [[UInt8]: Int64] = [:]
+            // Pass 1: the latest offset of every key in the closed segments, keyed by a 128-bit
+            // digest of the key (like Kafka's cleaner, which keys its map by MD5).
+            var latest: [KeyDigest: Int64] = [:]
             for segment in closedSegments {
                 try forEachBatch(segment, readable: segment.size) { batch in
                     if batch.header.isControl { return }
                     var it = try BatchRecordIterator(batch: batch, codecs: codecs, buffer: buffer, file: segment.logPath)
                     while let r = try it.next() {
-                        if let k = r.key { latest[[UInt8](k)] = r.offset }
+                        if let k = r.key { latest[KeyDigest(k)] = r.offset }
                     }
                 }
             }
 
             // Pass 2: rewrite each segment that loses something.
             let builder = RecordBatchBuilder(codecs: codecs)
+            var keep: [RecordView] = []
             for segment in closedSegments {
                 builder.reset()
                 var changed = false
@@ -78,13 +80,13 @@ extension Log {
                     }
                     let horizonPassed = batch.header.hasDeleteHorizon && now >= batch.header.baseTimestamp
                     var it = try BatchRecordIterator(batch: batch, codecs: codecs, buffer: buffer, file: segment.logPath)
-                    var keep: [RecordView] = []
+                    keep.removeAll(keepingCapacity: true)
                     var total = 0
                     var needsHorizon = false
                     while let r = try it.next() {
                         total += 1
                         guard let k = r.key else { keep.append(r); continue }
-                        if latest[[UInt8](k)] != r.offset { continue } // superseded
+                        if latest[KeyDigest(k)] != r.offset { continue } // superseded
                         if r.value == nil {
                             if horizonPassed { removedTombstones += 1; continue }
                             if !batch.header.hasDeleteHorizon { needsHorizon = true }
@@ -170,5 +172,24 @@ extension Log {
             stateLock.withLock { segments[index] = fresh }
             return true
         }
+    }
+}
+
+/// A 128-bit digest of a record key: two independently seeded 64-bit SipHash values. The
+/// chance that two of a million distinct keys collide is about 10^-27.
+struct KeyDigest: Hashable {
+    let a: Int
+    let b: Int
+
+    @inline(__always)
+    init(_ key: UnsafeRawBufferPointer) {
+        var h1 = Hasher()
+        h1.combine(key.count)
+        h1.combine(bytes: key)
+        var h2 = Hasher()
+        h2.combine(0x5bd1_e995 as UInt32)
+        h2.combine(bytes: key)
+        a = h1.finalize()
+        b = h2.finalize()
     }
 }
