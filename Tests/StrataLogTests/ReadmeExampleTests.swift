@@ -4,7 +4,7 @@ import StrataLog
 
 /// The Swift usage example of README.md, kept compiling and correct.
 @Suite struct ReadmeExampleTests {
-    @Test func swiftUsageExample() throws {
+    @Test func swiftUsageExample() async throws {
         let dir = TempDir()
         let store = try LogStore(root: dir.path + "/strata")
         var config = TopicConfig(partitions: 4)
@@ -22,6 +22,16 @@ import StrataLog
         #expect(seen.last == "hello" && result.count == 1)
         let first = try events.log(0).offset(forTimestamp: 1_763_000_000_000)
         #expect(first == 0)
+
+        try store.groups.commit(group: "billing", topic: "events", partition: 0, offset: 1)
+        let resumed = try store.cursor(topic: "events", partition: 0, from: .committed(group: "billing", otherwise: .earliest))
+        #expect(try resumed.next()?.offset == 1)
+
+        var tailed: [Int64] = []
+        for try await r in try events.log(0).records(from: .earliest, idleTimeout: .milliseconds(50)) { tailed.append(r.offset) }
+        #expect(tailed == (0 ..< (try events.log(0).highWatermark)).map { $0 })
+
         try store.close()
+        #expect(FileSystem.exists(dir.path + "/strata/topics/.kafka_cleanshutdown"))
     }
 }
