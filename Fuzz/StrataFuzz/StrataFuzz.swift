@@ -75,10 +75,32 @@ func fuzzSegment(_ data: UnsafeRawBufferPointer) {
     }
 }
 
-nonisolated(unsafe) var segmentMode = false
+/// Treats the input as the store's small text files: half becomes a recovery-point
+/// checkpoint, half a consumer group's offsets file; the store must open (or fail with a
+/// typed error) and the group must read back or fail cleanly.
+func fuzzStoreFiles(_ data: UnsafeRawBufferPointer) {
+    let bytes = Array(data)
+    let half = bytes.count / 2
+    let root = fuzzDirectory + "/store"
+    try? FileSystem.removeTree(root)
+    try? FileSystem.createDirectory(root + "/topics")
+    try? FileSystem.createDirectory(root + "/groups")
+    try? FileSystem.writeAtomically(Array(bytes[..<half]), to: root + "/topics/recovery-point-offset-checkpoint")
+    try? FileSystem.writeAtomically(Array(bytes[half...]), to: root + "/groups/g.offsets")
+    guard let store = try? LogStore(root: root, logger: { _ in }, backgroundIntervalMs: 0) else { return }
+    _ = try? store.groups.describe(group: "g")
+    _ = try? store.groups.list()
+    try? store.close()
+}
+
+nonisolated(unsafe) var mode = "batch"
 
 func target(_ data: UnsafeRawBufferPointer) {
-    if segmentMode { fuzzSegment(data) } else { fuzzBatches(data) }
+    switch mode {
+    case "segment": fuzzSegment(data)
+    case "files": fuzzStoreFiles(data)
+    default: fuzzBatches(data)
+    }
 }
 
 /// Seed inputs: real batches of every codec, and a small segment.
@@ -105,6 +127,17 @@ func seeds() throws -> [(String, [UInt8])] {
     var seg: [UInt8] = [UInt8(idx.count >> 8), UInt8(idx.count & 0xff)] + idx
     seg += [UInt8(tim.count >> 8), UInt8(tim.count & 0xff)] + tim + lg
     out.append(("segment", seg))
+    let checkpoint = Array("0\n2\nevents 0 1042\nevents 1 977\n".utf8)
+    let root = dir + "-groups"
+    try? FileSystem.removeTree(root)
+    let store = try LogStore(root: root, logger: { _ in }, backgroundIntervalMs: 0)
+    try store.groups.commit(group: "g", topic: "events", partition: 0, offset: 42, metadata: "seed")
+    try store.close()
+    let offsets = try FileSystem.readFile(root + "/groups/g.offsets")
+    try? FileSystem.removeTree(root)
+    // Equal halves: the first is the checkpoint, the second the group file.
+    let padded = checkpoint + [UInt8](repeating: 0x0a, count: max(0, offsets.count - checkpoint.count))
+    out.append(("files-seed", padded + offsets + [UInt8](repeating: 0x0a, count: max(0, padded.count - offsets.count))))
     try? FileSystem.removeTree(dir)
     return out
 }
@@ -113,23 +146,25 @@ func seeds() throws -> [(String, [UInt8])] {
 struct StrataFuzz {
     static func main() throws {
         var args = CommandLine.arguments
-        guard args.count >= 3, ["batch", "segment", "seed"].contains(args[1]) else {
-            print("usage: strata-fuzz batch|segment CORPUS_DIR [libFuzzer flags]   |   strata-fuzz seed DIR")
+        guard args.count >= 3, ["batch", "segment", "files", "seed"].contains(args[1]) else {
+            print("usage: strata-fuzz batch|segment|files CORPUS_DIR [libFuzzer flags]   |   strata-fuzz seed DIR")
             exit(2)
         }
-        let mode = args.remove(at: 1)
-        if mode == "seed" {
+        let selected = args.remove(at: 1)
+        if selected == "seed" {
             let dir = args[1]
             try FileSystem.createDirectory(dir + "/batch")
             try FileSystem.createDirectory(dir + "/segment")
+            try FileSystem.createDirectory(dir + "/files")
             for (name, bytes) in try seeds() {
-                try FileSystem.writeAtomically(bytes, to: dir + (name == "segment" ? "/segment/" : "/batch/") + name)
+                let sub = name == "segment" ? "/segment/" : name.hasPrefix("files") ? "/files/" : "/batch/"
+                try FileSystem.writeAtomically(bytes, to: dir + sub + name)
             }
             return
         }
         fuzzDirectory = "/tmp/strata-fuzz-\(getpid())"
         try FileSystem.createDirectory(fuzzDirectory)
-        segmentMode = mode == "segment"
+        mode = selected
         #if FUZZING
         var argc = Int32(args.count)
         var cargs = args.map { strdup($0) } + [nil]
