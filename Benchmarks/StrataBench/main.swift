@@ -114,6 +114,34 @@ func encodeBatches(_ records: [Record], codec: CompressionCodec, target: Int) ->
     return (batches, sections)
 }
 
+/// The plain-syscall way to read a segment and check it: read(2) in 1 MiB chunks, walk the
+/// batch headers in the buffer, CRC-32C each batch. Returns the number of batches.
+func readAndCheckBatches(_ path: String) -> Int {
+    let fd = open(path, O_RDONLY)
+    defer { close(fd) }
+    let big = UnsafeMutableRawPointer.allocate(byteCount: 2 << 20, alignment: 64)
+    defer { big.deallocate() }
+    var carry = 0 // bytes of a batch split across reads, kept at the start of the buffer
+    var batches = 0
+    while true {
+        let r = read(fd, big + carry, 1 << 20)
+        if r <= 0 { break }
+        let avail = carry + r
+        var p = 0
+        while avail - p >= 61 {
+            let len = Int((big + p).loadUnaligned(fromByteOffset: 8, as: UInt32.self).bigEndian) + 12
+            if avail - p < len { break }
+            let crc = (big + p).loadUnaligned(fromByteOffset: 17, as: UInt32.self).bigEndian
+            precondition(CRC32C.checksum(UnsafeRawBufferPointer(start: big + p + 21, count: len - 21)) == crc)
+            batches += 1
+            p += len
+        }
+        carry = avail - p
+        if carry > 0 { big.copyMemory(from: big + p, byteCount: carry) }
+    }
+    return batches
+}
+
 func writeAll(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) {
     var done = 0
     while done < n { let w = write(fd, p + done, n - done); precondition(w > 0, "write failed"); done += w }
@@ -259,30 +287,9 @@ func benchConsume(records: [Record]) {
     // read(2) of the same file plus the same CRC check of every batch in the buffer.
     var bestBatch = (strata: Double.infinity, base: Double.infinity)
     for _ in 0 ..< 5 {
-        let fd = open(path, O_RDONLY)
         let t0 = now()
-        var carry = 0 // bytes of a batch split across reads, kept at the start of the buffer
-        var batches = 0
-        let big = UnsafeMutableRawPointer.allocate(byteCount: 2 << 20, alignment: 64)
-        while true {
-            let r = read(fd, big + carry, 1 << 20)
-            if r <= 0 { break }
-            let avail = carry + r
-            var p = 0
-            while avail - p >= 61 {
-                let len = Int((big + p).loadUnaligned(fromByteOffset: 8, as: UInt32.self).bigEndian) + 12
-                if avail - p < len { break }
-                let crc = (big + p).loadUnaligned(fromByteOffset: 17, as: UInt32.self).bigEndian
-                precondition(CRC32C.checksum(UnsafeRawBufferPointer(start: big + p + 21, count: len - 21)) == crc)
-                batches += 1
-                p += len
-            }
-            carry = avail - p
-            if carry > 0 { big.copyMemory(from: big + p, byteCount: carry) }
-        }
+        let batches = readAndCheckBatches(path)
         let baseT = Double(now() - t0) / 1e9
-        big.deallocate()
-        close(fd)
         let c = try! log.cursor()
         let t1 = now()
         var n = 0
@@ -401,35 +408,16 @@ func benchRecovery(records: [Record]) {
     let file = path + "/00000000000000000000.log"
     let size = Double(FileSystem.fileSize(file)!)
     var best = (strata: Double.infinity, base: Double.infinity)
-    let big = UnsafeMutableRawPointer.allocate(byteCount: 2 << 20, alignment: 64)
     for _ in 0 ..< 3 {
         let t0 = now()
         let log = try! Log.open(directory: path, config: config, recovery: .unclean(recoveryPoint: nil), logger: { _ in })
         let strataT = Double(now() - t0) / 1e9
         precondition(log.recoveryReport.recoveredSegments == [0] && log.recoveryReport.truncatedBytes == 0)
         try! log.close()
-        let fd = open(file, O_RDONLY)
         let t1 = now()
-        var carry = 0
-        while true {
-            let r = read(fd, big + carry, 1 << 20)
-            if r <= 0 { break }
-            let avail = carry + r
-            var p = 0
-            while avail - p >= 61 {
-                let len = Int((big + p).loadUnaligned(fromByteOffset: 8, as: UInt32.self).bigEndian) + 12
-                if avail - p < len { break }
-                let crc = (big + p).loadUnaligned(fromByteOffset: 17, as: UInt32.self).bigEndian
-                precondition(CRC32C.checksum(UnsafeRawBufferPointer(start: big + p + 21, count: len - 21)) == crc)
-                p += len
-            }
-            carry = avail - p
-            if carry > 0 { big.copyMemory(from: big + p, byteCount: carry) }
-        }
-        close(fd)
+        _ = readAndCheckBatches(file)
         best = (min(best.strata, strataT), min(best.base, Double(now() - t1) / 1e9))
     }
-    big.deallocate()
     let gb = size / 1e9
     report("recovery of an unflushed tail (\(String(format: "%.2f", gb)) GB, page cache warm)", strata: best.strata / gb, baseline: best.base / gb,
            unit: "s/GB", baselineName: "read(2) + CRC of every batch", higherIsBetter: false)
