@@ -52,11 +52,17 @@ public final class ConsumerGroups: @unchecked Sendable {
     static func groupName(fromFile name: String) -> String? {
         guard name.hasSuffix(".offsets") else { return nil }
         var bytes: [UInt8] = []
-        var it = Array(name.dropLast(".offsets".count).utf8).makeIterator()
-        while let c = it.next() {
-            if c == 0x25, let h = it.next(), let l = it.next(), let v = UInt8(String(decoding: [h, l], as: UTF8.self), radix: 16) {
+        let raw = Array(name.dropLast(".offsets".count).utf8)
+        var i = 0
+        while i < raw.count {
+            if raw[i] == 0x25, i + 2 < raw.count,
+               let v = UInt8(String(decoding: raw[i + 1 ... i + 2], as: UTF8.self), radix: 16) {
                 bytes.append(v)
-            } else { bytes.append(c) }
+                i += 3
+            } else {
+                bytes.append(raw[i])
+                i += 1
+            }
         }
         return String(decoding: bytes, as: UTF8.self)
     }
@@ -64,17 +70,21 @@ public final class ConsumerGroups: @unchecked Sendable {
     private func path(_ group: String) -> String { directory + "/" + Self.fileName(group) }
 
     private func validate(_ group: String) throws {
-        if group.isEmpty || group.utf8.count > 200 {
-            throw StrataError.invalidArgument("group id must be 1-200 bytes (got \(group.utf8.count))")
+        // The escaped file name plus ".tmp" must fit a 255-byte file name.
+        let nameLength = Self.fileName(group).utf8.count + 4
+        if group.isEmpty || nameLength > 255 {
+            throw StrataError.invalidArgument("group id must be non-empty and at most 245 bytes once escaped for its file name (got \(group.utf8.count) bytes, \(nameLength - 12) escaped)")
         }
     }
 
+    /// A writable store owns the files, so it caches them; a read-only store (beside another
+    /// process's writer) reads the file every time to see new commits.
     private func load(_ group: String) throws -> [TopicPartition: CommittedOffset] {
-        if let c = cache[group] { return c }
+        if !readOnly, let c = cache[group] { return c }
         let p = path(group)
         guard FileSystem.exists(p) else { return [:] }
         let offsets = try GroupOffsetsFile.decode(try FileSystem.readFile(p), file: p)
-        cache[group] = offsets
+        if !readOnly { cache[group] = offsets }
         return offsets
     }
 

@@ -7,7 +7,7 @@ import StrataIO
 ///     2
 ///     events 0 1042 1763771234567 -
 ///     events 1 977 1763771234567 batch%2012
-///     crc32c 5f2a9c01
+///     crc32c 769f4aaf
 enum GroupOffsetsFile {
     static let magic = "strata-group-offsets 1"
 
@@ -27,7 +27,9 @@ enum GroupOffsetsFile {
         let crcLine = String(decoding: bytes[crcLineStart...], as: UTF8.self).trimmingNewline()
         guard crcLine.hasPrefix("crc32c "), let stored = UInt32(crcLine.dropFirst(7), radix: 16) else { throw bad("malformed checksum line \"\(crcLine)\"") }
         let computed = CRC32C.checksum(body)
-        guard stored == computed else { throw bad("checksum mismatch (stored \(String(stored, radix: 16)), computed \(String(computed, radix: 16)))") }
+        guard stored == computed else {
+            throw bad("checksum mismatch (stored \(String(stored, radix: 16).leftPadded(8)), computed \(String(computed, radix: 16).leftPadded(8))); the file was damaged — delete it or reset the group")
+        }
         let lines = String(decoding: body, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
         guard lines.first == Substring(magic) else { throw bad("unknown header \"\(lines.first ?? "")\"") }
         guard lines.count >= 2, let count = Int(lines[1]), count >= 0, lines.count >= count + 2 else { throw bad("bad entry count") }

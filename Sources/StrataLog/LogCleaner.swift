@@ -175,8 +175,9 @@ extension Log {
     }
 }
 
-/// A 128-bit digest of a record key: two independently seeded 64-bit SipHash values. The
-/// chance that two of a million distinct keys collide is about 10^-27.
+/// A 128-bit digest of a record key: two 64-bit SipHash values (the process's seed, with
+/// different prefixes fed first). Two distinct keys collide in both with negligible chance
+/// for any realistic key count; the map lives only for one compaction pass.
 struct KeyDigest: Hashable {
     let a: Int
     let b: Int

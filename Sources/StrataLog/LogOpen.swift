@@ -74,7 +74,7 @@ extension Log {
         let log = Log(directory: directory, config: config, flushPolicy: flushPolicy, readOnly: readOnly, segments: segments, logger: logger)
         log.openReports = reports
         log.recoveryReport = summary
-        if !summary.isEmpty { logger("recovered \(directory): \(summary)") }
+        if !summary.isEmpty || !summary.recoveredSegments.isEmpty { logger("recovered \(directory): \(summary)") }
         return log
     }
 
@@ -83,7 +83,8 @@ extension Log {
     static func finishInterruptedSwaps(in directory: String) throws {
         for name in try FileSystem.list(directory) {
             let path = directory + "/" + name
-            if name.hasSuffix(".cleaned") {
+            if name.hasSuffix(".cleaned") || name.hasSuffix(".deleted") || name.hasSuffix(".index.swap") || name.hasSuffix(".timeindex.swap") {
+                // An unfinished compaction, files Kafka was deleting, index swaps (rebuilt anyway).
                 try FileSystem.remove(path)
             } else if name.hasSuffix(".log.swap") {
                 let target = String(path.dropLast(".swap".count))

@@ -77,8 +77,13 @@ public final class LogStore: @unchecked Sendable {
             _ = me.withCString { pwrite(fd, $0, strlen($0), 0) }
             lockFD = fd
             openedAfterCleanShutdown = FileSystem.exists(root + "/topics/.kafka_cleanshutdown")
-            checkpointed = (try? RecoveryCheckpoint.read(root + "/topics/" + RecoveryCheckpoint.fileName)) ?? [:]
-            cleanerCheckpointed = (try? RecoveryCheckpoint.read(root + "/topics/cleaner-offset-checkpoint")) ?? [:]
+            do { checkpointed = try RecoveryCheckpoint.read(root + "/topics/" + RecoveryCheckpoint.fileName) } catch {
+                logger("ignoring an unreadable recovery-point checkpoint (partitions recover from offset 0): \(error)")
+                checkpointed = [:]
+            }
+            do { cleanerCheckpointed = try RecoveryCheckpoint.read(root + "/topics/cleaner-offset-checkpoint") } catch {
+                logger("ignoring an unreadable cleaner checkpoint (everything counts as dirty): \(error)")
+            }
             if openedAfterCleanShutdown {
                 try FileSystem.remove(root + "/topics/.kafka_cleanshutdown")
                 try FileSystem.syncDirectory(root + "/topics")
@@ -129,11 +134,14 @@ public final class LogStore: @unchecked Sendable {
             for p in 0 ..< effective.partitions {
                 let dir = topicsDirectory + "/" + TopicName.directoryName(topic: name, partition: p)
                 let key = RecoveryCheckpoint.Key(topic: name, partition: p)
+                // Like Kafka, a partition without a checkpointed recovery point recovers from 0.
                 let recovery: RecoveryMode = forceFullRecovery ? .unclean(recoveryPoint: 0)
-                    : (openedAfterCleanShutdown ? .clean : .unclean(recoveryPoint: checkpointed[key]))
+                    : (openedAfterCleanShutdown ? .clean : .unclean(recoveryPoint: checkpointed[key] ?? 0))
                 let log = try Log.open(directory: dir, config: effective.log, flushPolicy: effective.flushPolicy, readOnly: isReadOnly,
                                        recovery: recovery, logger: logger)
-                log.cleanerCheckpoint = cleanerCheckpointed[key] ?? 0
+                // A checkpoint outside the log (recovery cut it) is reset, as Kafka does.
+                let cleaned = cleanerCheckpointed[key] ?? 0
+                log.cleanerCheckpoint = cleaned >= log.logStartOffset && cleaned <= log.highWatermark ? cleaned : log.logStartOffset
                 logs.append(log)
             }
             let t = Topic(name: name, config: effective, partitions: logs)

@@ -1,7 +1,7 @@
 import StrataIO
 
 /// `topics/recovery-point-offset-checkpoint`: Kafka's offset checkpoint file (see
-/// Formats/recovery-checkpoint.md). Text, one entry per line:
+/// Formats/checkpoints.md). Text, one entry per line:
 ///
 ///     0                      version
 ///     2                      number of entries
@@ -25,14 +25,16 @@ public enum RecoveryCheckpoint {
 
     /// Parses a checkpoint; throws `corrupt` naming the line for anything malformed.
     public static func decode(_ bytes: [UInt8], file: String = "") throws -> [Key: Int64] {
-        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        if bytes.isEmpty { return [:] } // Kafka creates empty checkpoint files
+        var lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        if lines.last == "" { lines.removeLast() }
         func bad(_ line: Int, _ why: String) -> StrataError {
             .corrupt(file: file, position: Int64(line), reason: "checkpoint line \(line + 1): \(why)")
         }
         guard lines.count >= 2 else { throw bad(0, "missing version and count lines") }
         guard lines[0] == "0" else { throw bad(0, "unknown version \"\(lines[0])\" (expected 0)") }
         guard let count = Int(lines[1]), count >= 0 else { throw bad(1, "bad entry count \"\(lines[1])\"") }
-        guard lines.count >= 2 + count else { throw bad(lines.count, "expected \(count) entries, found \(lines.count - 2)") }
+        guard lines.count == 2 + count else { throw bad(lines.count, "expected \(count) entries, found \(lines.count - 2)") }
         var out: [Key: Int64] = [:]
         for i in 0 ..< count {
             let parts = lines[2 + i].split(separator: " ")

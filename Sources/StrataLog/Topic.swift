@@ -15,6 +15,16 @@ public struct TopicConfig: Sendable, Equatable, Codable {
         self.log = log
         self.flushPolicy = flushPolicy
     }
+
+    enum CodingKeys: String, CodingKey { case partitions, log, flushPolicy }
+
+    /// Missing keys take their defaults.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        partitions = try c.decodeIfPresent(Int32.self, forKey: .partitions) ?? 1
+        log = try c.decodeIfPresent(LogConfig.self, forKey: .log) ?? LogConfig()
+        flushPolicy = try c.decodeIfPresent(FlushPolicy.self, forKey: .flushPolicy) ?? .os
+    }
 }
 
 /// A topic: N partition logs and Kafka's key partitioning.

@@ -16,17 +16,21 @@ import StrataIO
             try g.commit(group: "odd group/ü", topic: "events", partition: 0, offset: 1)
             #expect(try g.describe(group: "billing").count == 3)
             #expect(throws: StrataError.self) { try g.commit(group: "", topic: "events", partition: 0, offset: 1) }
+            // Long ids: refused with a typed error before the file system says "name too long".
+            #expect(throws: StrataError.self) { try g.commit(group: String(repeating: "ü", count: 41), topic: "events", partition: 0, offset: 1) }
+            try g.commit(group: String(repeating: "g", count: 240), topic: "events", partition: 0, offset: 1)
             #expect(throws: StrataError.self) { try g.commit(group: "x", topic: "bad topic", partition: 0, offset: 1) }
             #expect(throws: StrataError.self) { try g.commit(group: "x", topic: "t", partition: 0, offset: -1) }
             try store.close()
         }
         let store = try LogStore(root: dir.path, backgroundIntervalMs: 0)
         let g = store.groups
-        #expect(try g.list() == ["billing", "odd group/ü"])
+        #expect(try g.list() == ["billing", String(repeating: "g", count: 240), "odd group/ü"])
         let c = try #require(try g.committed(group: "billing", topic: "events", partition: 0))
         #expect(c.offset == 42 && c.metadata == "host a, run 7")
         #expect(try g.committed(group: "billing", topic: "events", partition: 1) == CommittedOffset(offset: 7, commitTimestamp: 5))
         try g.delete(group: "odd group/ü")
+        try g.delete(group: String(repeating: "g", count: 240))
         #expect(try g.list() == ["billing"])
     }
 

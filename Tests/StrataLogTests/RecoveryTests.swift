@@ -170,7 +170,8 @@ func copyPartition(_ from: String, _ to: String) throws {
         let bytes = RecoveryCheckpoint.encode(points)
         #expect(String(decoding: bytes, as: UTF8.self) == "0\n2\na 0 5\nb.c 12 1099511627776\n")
         #expect(try RecoveryCheckpoint.decode(bytes) == points)
-        for bad in ["", "1\n0\n", "0\nx\n", "0\n2\na 0 5\n", "0\n1\na 0\n", "0\n1\na -1 5\n", "0\n1\nbad/name 0 5\n"] {
+        #expect(try RecoveryCheckpoint.decode([]) == [:], "Kafka creates empty checkpoint files")
+        for bad in ["1\n0\n", "0\nx\n", "0\n2\na 0 5\n", "0\n1\na 0\n", "0\n1\na -1 5\n", "0\n1\nbad/name 0 5\n", "0\n1\na 0 5\nb 0 6\n"] {
             #expect(throws: StrataError.self, "\(bad)") { try RecoveryCheckpoint.decode(Array(bad.utf8)) }
         }
     }
