@@ -73,7 +73,7 @@ public final class ConsumerGroups: @unchecked Sendable {
         // The escaped file name plus ".tmp" must fit a 255-byte file name.
         let nameLength = Self.fileName(group).utf8.count + 4
         if group.isEmpty || nameLength > 255 {
-            throw StrataError.invalidArgument("group id must be non-empty and at most 245 bytes once escaped for its file name (got \(group.utf8.count) bytes, \(nameLength - 12) escaped)")
+            throw StrataError.invalidArgument("group id must be non-empty and at most 243 bytes once escaped for its file name (got \(group.utf8.count) bytes, \(nameLength - 12) escaped)")
         }
     }
 
