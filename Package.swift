@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "StrataIO", targets: ["StrataIO"]),
         .library(name: "StrataLog", targets: ["StrataLog"]),
+        .library(name: "StrataSearch", targets: ["StrataSearch"]),
         .executable(name: "strata", targets: ["strata"]),
         .executable(name: "strata-fuzz", targets: ["StrataFuzz"]),
         .executable(name: "strata-bench", targets: ["StrataBench"]),
@@ -20,6 +21,7 @@ let package = Package(
         .target(name: "CStrataSupport"),
         .target(name: "StrataIO", dependencies: ["CLZ4", "CZlib", "CStrataSupport"]),
         .target(name: "StrataLog", dependencies: ["StrataIO", "CStrataSupport", "CZlib"]),
+        .target(name: "StrataSearch", dependencies: ["StrataIO"]),
         .executableTarget(
             name: "strata",
             dependencies: ["StrataLog", "StrataIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -29,6 +31,7 @@ let package = Package(
         .executableTarget(name: "strata-torture", dependencies: ["StrataLog", "StrataIO"], path: "Tests/StrataTorture"),
         .testTarget(name: "StrataIOTests", dependencies: ["StrataIO"]),
         .testTarget(name: "StrataLogTests", dependencies: ["StrataLog", "StrataIO"]),
+        .testTarget(name: "StrataSearchTests", dependencies: ["StrataSearch", "StrataIO"]),
     ],
     swiftLanguageModes: [.v6]
 )
