@@ -1,0 +1,275 @@
+import StrataIO
+
+/// The built-in analyzers (Elasticsearch's names and behaviour).
+public enum AnalyzerKind: String, Sendable, Codable, CaseIterable {
+    /// UAX #29 words, lowercased.
+    case standard
+    /// `standard` + English possessive removal, stop words, Snowball English (Porter2) stems.
+    case english
+    /// `standard` + full-width ASCII folding, lowercase, CJK bigrams, English stop words.
+    case cjk
+    /// The whole text as one token.
+    case keyword
+    /// Runs of non-whitespace, unchanged.
+    case whitespace
+}
+
+/// Turns text (UTF-8 bytes) into tokens. Allocation-free per token after warm-up: tokens are
+/// assembled in a reusable buffer and handed to the caller as borrowed bytes. One analyzer per
+/// thread.
+public final class Analyzer {
+    public let kind: AnalyzerKind
+    /// Tokens longer than this many bytes are dropped (Lucene's LengthFilter semantics).
+    public let maxTokenLength: Int
+    /// Fold accented Latin letters to ASCII (é → e, ß → ss).
+    public let foldToASCII: Bool
+    let stopWords: StopWords?
+    private let segmenter = WordSegmenter()
+    private let stemmer: EnglishStemmer?
+    private let tokenBuffer = ByteWriter(capacity: 256)
+    /// Pending CJK scalars for bigramming: (scalar, start, end).
+    private var cjkRun: [(UInt32, Int32, Int32)] = []
+
+    public static let englishStopWords: Set<String> = [
+        "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no", "not", "of",
+        "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was", "will", "with",
+    ]
+
+    /// `stopWords`: nil uses the analyzer's default (English stop words for `english` and
+    /// `cjk`, none otherwise); an empty set disables them.
+    public init(_ kind: AnalyzerKind, stopWords: Set<String>? = nil, maxTokenLength: Int = 255, foldToASCII: Bool = false) {
+        self.kind = kind
+        self.maxTokenLength = maxTokenLength
+        self.foldToASCII = foldToASCII
+        let words = stopWords ?? ((kind == .english || kind == .cjk) ? Self.englishStopWords : [])
+        self.stopWords = words.isEmpty ? nil : StopWords(words)
+        stemmer = kind == .english ? EnglishStemmer() : nil
+    }
+
+    /// Calls `body` for each token of `text`, in order.
+    public func analyze(_ text: UnsafeRawBufferPointer, _ body: (TokenRef) -> Void) {
+        switch kind {
+        case .keyword:
+            if text.count > 0 && text.count <= max(maxTokenLength, 32766) {
+                body(TokenRef(bytes: text, position: 0, startOffset: 0, endOffset: text.count))
+            }
+        case .whitespace:
+            analyzeWhitespace(text, body)
+        case .standard, .english, .cjk:
+            analyzeWords(text, body)
+        }
+    }
+
+    /// The tokens of `text` as strings (tests and tools).
+    public func tokens(_ text: String) -> [String] {
+        var out: [String] = []
+        var copy = text
+        copy.withUTF8 { u in analyze(UnsafeRawBufferPointer(u)) { out.append(String(decoding: $0.bytes, as: UTF8.self)) } }
+        return out
+    }
+
+    /// Tokens with positions (tests).
+    public func positionedTokens(_ text: String) -> [(String, Int)] {
+        var out: [(String, Int)] = []
+        var copy = text
+        copy.withUTF8 { u in analyze(UnsafeRawBufferPointer(u)) { out.append((String(decoding: $0.bytes, as: UTF8.self), $0.position)) } }
+        return out
+    }
+
+    private func analyzeWhitespace(_ text: UnsafeRawBufferPointer, _ body: (TokenRef) -> Void) {
+        segmenter.load(text)
+        var position = 0
+        var start = -1
+        func emit(_ from: Int, _ to: Int) {
+            let a = Int(segmenter.scalars[from].start), b = Int(segmenter.scalars[to - 1].end)
+            if b - a <= maxTokenLength {
+                body(TokenRef(bytes: UnsafeRawBufferPointer(rebasing: text[a ..< b]), position: position, startOffset: a, endOffset: b))
+                position += 1
+            }
+        }
+        for i in 0 ..< segmenter.count {
+            if Unicode.Scalar(segmenter.scalars[i].scalar)?.properties.isWhitespace ?? false {
+                if start >= 0 { emit(start, i); start = -1 }
+            } else if start < 0 { start = i }
+        }
+        if start >= 0 { emit(start, segmenter.count) }
+    }
+
+    /// Kinds of word segments (Lucene's StandardTokenizer token types).
+    enum WordType { case alphanumeric, ideographic, hiragana, katakana, hangul }
+
+    private func classify(_ from: Int, _ to: Int) -> WordType? {
+        var letters = false
+        for i in from ..< to {
+            let s = segmenter.scalars[i]
+            if s.isHan { return to - from == 1 ? .ideographic : .alphanumeric }
+            if s.isHiragana { return .hiragana }
+            switch s.property {
+            case .katakana: return .katakana
+            case .aLetter, .hebrewLetter, .numeric:
+                if (0xAC00 ... 0xD7A3).contains(s.scalar) || (0x1100 ... 0x11FF).contains(s.scalar) || (0x3130 ... 0x318F).contains(s.scalar) { return .hangul }
+                letters = true
+            default: break
+            }
+        }
+        return letters ? .alphanumeric : nil
+    }
+
+    private func analyzeWords(_ text: UnsafeRawBufferPointer, _ body: (TokenRef) -> Void) {
+        segmenter.load(text)
+        var position = 0
+        var stopGap = 0
+        cjkRun.removeAll(keepingCapacity: true)
+        let bigrams = kind == .cjk
+
+        func emit(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int) {
+            if bytes.count == 0 || bytes.count > maxTokenLength { return }
+            if let stop = stopWords, stop.contains(bytes) { stopGap += 1; return }
+            var out = bytes
+            if let stemmer { out = stemmer.stem(bytes) }
+            body(TokenRef(bytes: out, position: position + stopGap, startOffset: start, endOffset: end))
+            position += 1 + stopGap
+            stopGap = 0
+        }
+
+        func flushCJK() {
+            defer { cjkRun.removeAll(keepingCapacity: true) }
+            if cjkRun.isEmpty { return }
+            if cjkRun.count == 1 {
+                let (s, a, b) = cjkRun[0]
+                tokenBuffer.removeAll()
+                appendScalar(s)
+                emit(tokenBuffer.bytes, Int(a), Int(b))
+                return
+            }
+            for i in 0 ..< cjkRun.count - 1 {
+                tokenBuffer.removeAll()
+                appendScalar(cjkRun[i].0)
+                appendScalar(cjkRun[i + 1].0)
+                emit(tokenBuffer.bytes, Int(cjkRun[i].1), Int(cjkRun[i + 1].2))
+            }
+        }
+
+        var lastEnd: Int32 = -1
+        segmenter.forEachSegment { from, to in
+            guard let type = classify(from, to) else { return }
+            let start = segmenter.scalars[from].start, end = segmenter.scalars[to - 1].end
+            if bigrams && type != .alphanumeric {
+                // Adjacent CJK characters (no gap between segments) are bigrammed together.
+                if start != lastEnd { flushCJK() }
+                for i in from ..< to {
+                    let s = segmenter.scalars[i]
+                    cjkRun.append((lowercase(width(s.scalar)), s.start, s.end))
+                }
+                lastEnd = end
+                return
+            }
+            if bigrams { flushCJK() }
+            tokenBuffer.removeAll()
+            for i in from ..< to {
+                var s = segmenter.scalars[i].scalar
+                if bigrams { s = width(s) }
+                appendScalar(lowercase(s))
+            }
+            if kind == .english { dropPossessive() }
+            emit(tokenBuffer.bytes, Int(start), Int(end))
+            lastEnd = end
+        }
+        if bigrams { flushCJK() }
+    }
+
+    /// English possessive filter: a trailing 's (or ’s) is removed.
+    private func dropPossessive() {
+        let n = tokenBuffer.count
+        let p = tokenBuffer.base.assumingMemoryBound(to: UInt8.self)
+        if n >= 2 && p[n - 2] == 0x27 && (p[n - 1] == 0x73) { tokenBuffer.count = n - 2; return }
+        if n >= 4 && p[n - 4] == 0xE2 && p[n - 3] == 0x80 && p[n - 2] == 0x99 && p[n - 1] == 0x73 { tokenBuffer.count = n - 4 }
+    }
+
+    /// Full-width ASCII variants (U+FF01–FF5E) to ASCII, as the cjk_width filter does.
+    @inline(__always) private func width(_ s: UInt32) -> UInt32 {
+        (0xFF01 ... 0xFF5E).contains(s) ? s - 0xFF01 + 0x21 : s
+    }
+
+    /// Unicode simple lowercase mapping.
+    @inline(__always) private func lowercase(_ s: UInt32) -> UInt32 {
+        if s < 0x80 { return (s >= 0x41 && s <= 0x5A) ? s + 32 : s }
+        let from = LowercaseTable.from
+        var lo = 0, hi = from.count - 1
+        while lo <= hi {
+            let mid = (lo + hi) >> 1
+            if from[mid] == s { return LowercaseTable.to[mid] }
+            if from[mid] < s { lo = mid + 1 } else { hi = mid - 1 }
+        }
+        return s
+    }
+
+    /// Appends a scalar's UTF-8 to the token buffer, folded to ASCII when enabled.
+    @inline(__always) private func appendScalar(_ s: UInt32) {
+        if foldToASCII && s >= 0x80, let folded = Self.fold(s) {
+            folded.withUTF8Buffer { tokenBuffer.append(UnsafeRawBufferPointer($0)) }
+            return
+        }
+        let p = tokenBuffer.reserve(4)
+        if s < 0x80 {
+            p.storeBytes(of: UInt8(s), as: UInt8.self)
+            tokenBuffer.count += 1
+        } else if s < 0x800 {
+            p.storeBytes(of: UInt8(0xC0 | (s >> 6)), as: UInt8.self)
+            p.storeBytes(of: UInt8(0x80 | (s & 0x3F)), toByteOffset: 1, as: UInt8.self)
+            tokenBuffer.count += 2
+        } else if s < 0x10000 {
+            p.storeBytes(of: UInt8(0xE0 | (s >> 12)), as: UInt8.self)
+            p.storeBytes(of: UInt8(0x80 | ((s >> 6) & 0x3F)), toByteOffset: 1, as: UInt8.self)
+            p.storeBytes(of: UInt8(0x80 | (s & 0x3F)), toByteOffset: 2, as: UInt8.self)
+            tokenBuffer.count += 3
+        } else {
+            p.storeBytes(of: UInt8(0xF0 | (s >> 18)), as: UInt8.self)
+            p.storeBytes(of: UInt8(0x80 | ((s >> 12) & 0x3F)), toByteOffset: 1, as: UInt8.self)
+            p.storeBytes(of: UInt8(0x80 | ((s >> 6) & 0x3F)), toByteOffset: 2, as: UInt8.self)
+            p.storeBytes(of: UInt8(0x80 | (s & 0x3F)), toByteOffset: 3, as: UInt8.self)
+            tokenBuffer.count += 4
+        }
+    }
+
+    static func fold(_ s: UInt32) -> StaticString? {
+        let from = ASCIIFoldingTable.from
+        var lo = 0, hi = from.count - 1
+        while lo <= hi {
+            let mid = (lo + hi) >> 1
+            if from[mid] == s { return ASCIIFoldingTable.to[mid] }
+            if from[mid] < s { lo = mid + 1 } else { hi = mid - 1 }
+        }
+        return nil
+    }
+}
+
+/// A stop-word set looked up by bytes without allocating: words of up to 7 bytes are packed
+/// with their length into a UInt64; longer ones (rare) go to a byte-array set.
+struct StopWords {
+    private var short: Set<UInt64> = []
+    private var long: Set<[UInt8]> = []
+    private var longest = 0
+
+    init(_ words: Set<String>) {
+        for w in words {
+            let bytes = Array(w.utf8)
+            longest = max(longest, bytes.count)
+            if bytes.count <= 7 { short.insert(bytes.withUnsafeBytes { Self.pack($0) }) } else { long.insert(bytes) }
+        }
+    }
+
+    @inline(__always)
+    static func pack(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var v = UInt64(bytes.count) << 56
+        for (i, b) in bytes.enumerated() { v |= UInt64(b) << (8 * UInt64(i)) }
+        return v
+    }
+
+    @inline(__always)
+    func contains(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        if bytes.count > longest { return false }
+        if bytes.count <= 7 { return short.contains(Self.pack(bytes)) }
+        return long.contains(Array(bytes))
+    }
+}

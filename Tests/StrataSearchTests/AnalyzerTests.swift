@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+@testable import StrataSearch
+
+@Suite struct AnalyzerTests {
+    @Test func standardSplitsOnWordBoundariesAndLowercases() {
+        let a = Analyzer(.standard)
+        #expect(a.tokens("The QUICK brown-fox jumped over 3.14 lazy dogs' e-mail at 10:45, user@example.com")
+                == ["the", "quick", "brown", "fox", "jumped", "over", "3.14", "lazy", "dogs", "e", "mail", "at", "10", "45", "user", "example.com"])
+        #expect(a.tokens("Ünïcödé ÀBC Σίσυφος") == ["ünïcödé", "àbc", "σίσυφος"])
+        #expect(a.tokens("can't won't") == ["can't", "won't"])
+        #expect(a.tokens("   ...  !!! ") == [])
+        #expect(a.tokens("") == [])
+    }
+
+    @Test func cjkAnalyzerMakesBigramsLikeElasticsearch() {
+        let a = Analyzer(.cjk)
+        #expect(a.tokens("東京都は、日本の首都であり") == ["東京", "京都", "都は", "日本", "本の", "の首", "首都", "都で", "であ", "あり"])
+        #expect(a.tokens("テスト") == ["テス", "スト"])
+        #expect(a.tokens("日") == ["日"])
+        #expect(a.tokens("Ｔｏｋｙｏ 東京 tower") == ["tokyo", "東京", "tower"])
+        #expect(a.tokens("the 東京") == ["東京"], "English stop words apply")
+    }
+
+    @Test func englishAnalyzerStopsStemsAndKeepsPositions() {
+        let a = Analyzer(.english)
+        let t = a.positionedTokens("The connections of the running servers' processes")
+        #expect(t.map(\.0) == ["connect", "run", "server", "process"])
+        #expect(t.map(\.1) == [1, 4, 5, 6], "stop words leave position gaps for phrase queries")
+    }
+
+    @Test func keywordAndWhitespaceAnalyzers() {
+        #expect(Analyzer(.keyword).tokens("Hello World!") == ["Hello World!"])
+        #expect(Analyzer(.whitespace).tokens("  Hello\tWorld!  ünï\ncode ") == ["Hello", "World!", "ünï", "code"])
+    }
+
+    @Test func foldingAndMaxLength() {
+        let a = Analyzer(.standard, maxTokenLength: 6, foldToASCII: true)
+        #expect(a.tokens("Crème brûlée Straße Ørsted abcdefghij") == ["creme", "brulee", "orsted"], "strasse and abcdefghij are over 6 bytes")
+    }
+
+    @Test func invalidUTF8NeverCrashes() {
+        let a = Analyzer(.english)
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0 ..< 500 {
+            let bytes = (0 ..< Int.random(in: 0 ..< 200, using: &rng)).map { _ in UInt8.random(in: 0 ... 255, using: &rng) }
+            bytes.withUnsafeBytes { buf in a.analyze(buf) { t in _ = t.bytes.count } }
+        }
+        let bad: [UInt8] = [0x61, 0x62, 0xFF, 0x63, 0x64]
+        var out: [String] = []
+        bad.withUnsafeBytes { buf in a.analyze(buf) { out.append(String(decoding: $0.bytes, as: UTF8.self)) } }
+        #expect(out == ["ab", "cd"], "U+FFFD is not a word character")
+    }
+}
