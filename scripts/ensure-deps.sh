@@ -10,6 +10,9 @@ need=()
 [ -f /usr/include/lz4frame.h ] || need+=(liblz4-dev)
 [ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)
 command -v pkg-config >/dev/null || need+=(pkg-config)
+# Unicode's WordBreakTest.txt for the tokenizer's conformance test (tables are generated from
+# the same package by scripts/gen-wordbreak.py and committed).
+[ -f /usr/share/unicode/auxiliary/WordBreakTest.txt ] || need+=(unicode-data)
 if [ ${#need[@]} -gt 0 ]; then
   echo "ensure-deps: installing ${need[*]}"
   as_root apt-get update -qq

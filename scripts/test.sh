@@ -6,6 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-deps.sh --interop || exit 1
 export STRATA_REQUIRE_INTEROP=1
+export STRATA_REQUIRE_UNICODE_DATA=1
 log=/tmp/strata-test.log
 swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]'
 swift test >"$log" 2>&1

@@ -211,13 +211,12 @@ public final class EnglishStemmer {
 
         markRegions()
         step1a()
-        if step1b() {
-            step1c()
-            step2()
-            step3()
-            step4()
-            step5()
-        }
+        step1b()
+        step1c()
+        step2()
+        step3()
+        step4()
+        step5()
 
         if yFound {
             var q = 0
@@ -335,25 +334,25 @@ public final class EnglishStemmer {
         }
     }
 
-    /// Step 1b: eed, ed, ing and their -ly forms. Returns false when the word must be left alone
-    /// from here on (never, currently: the exceptional words fall through to Step 1c unchanged).
-    private func step1b() -> Bool {
-        if len == 0 { return true }
+    /// Step 1b: eed, ed, ing and their -ly forms. The exceptional words (proceed, inning, …) are
+    /// left alone here and go on to Step 1c, which cannot change them, nor can the later steps.
+    private func step1b() {
+        if len == 0 { return }
         switch buf[len - 1] {
         case Self.d, Self.y, Self.g:
             break
         default:
-            return true
+            return
         }
         if ends("eedly") {
             let start = len - 5
             if start >= p1 && !isEedException(start) { replaceEnd(5, with: "ee") }
-            return true
+            return
         }
         if ends("eed") {
             let start = len - 3
             if start >= p1 && !isEedException(start) { len -= 1 }
-            return true
+            return
         }
         let suffixLength: Int
         if ends("ingly") {
@@ -365,7 +364,7 @@ public final class EnglishStemmer {
         } else if ends("ed") {
             suffixLength = 2
         } else {
-            return true
+            return
         }
         let stemEnd = len - suffixLength
 
@@ -375,13 +374,13 @@ public final class EnglishStemmer {
                 buf[1] = Self.i
                 buf[2] = Self.e
                 len = 3
-                return true
+                return
             }
             // inning, outing, canning, herring, earring, evening stay as they are.
-            if isIngException(stemEnd) { return true }
+            if isIngException(stemEnd) { return }
         }
 
-        guard hasVowel(from: 0, to: stemEnd) else { return true }
+        guard hasVowel(from: 0, to: stemEnd) else { return }
         len = stemEnd
 
         if ends("at") || ends("bl") || ends("iz") {
@@ -397,7 +396,7 @@ public final class EnglishStemmer {
             buf[len] = Self.e
             len += 1
         }
-        return true
+        return
     }
 
     /// Whether `buf[0 ..< end]` is proc, exc or succ (proceed, exceed, succeed keep their eed).
