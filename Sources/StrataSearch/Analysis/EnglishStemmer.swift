@@ -396,7 +396,6 @@ public final class EnglishStemmer {
             buf[len] = Self.e
             len += 1
         }
-        return
     }
 
     /// Whether `buf[0 ..< end]` is proc, exc or succ (proceed, exceed, succeed keep their eed).
