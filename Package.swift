@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "StrataSearch", dependencies: ["StrataIO"]),
         .executableTarget(
             name: "strata",
-            dependencies: ["StrataLog", "StrataIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["StrataLog", "StrataIO", "StrataSearch", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .target(name: "CStrataFuzzSupport", path: "Fuzz/CStrataFuzzSupport"),
         .executableTarget(name: "StrataFuzz", dependencies: ["StrataLog", "StrataIO", "CStrataFuzzSupport"], path: "Fuzz/StrataFuzz"),
         .executableTarget(name: "StrataBench", dependencies: ["StrataLog", "StrataIO"], path: "Benchmarks/StrataBench"),

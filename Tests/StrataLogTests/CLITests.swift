@@ -168,3 +168,23 @@ func strata(_ args: [String], input: String = "") throws -> (Int32, String, Stri
         #expect(status == 1 && err.contains("delete or compact"))
     }
 }
+
+@Suite struct CLIRelevanceTests {
+    /// ir-run writes a TREC run for a SMART collection; ir-eval scores it.
+    @Test func irRunAndEval() throws {
+        let dir = TempDir()
+        let docs = ".I 1\n.T\nKafka log segments\n.W\nSegments hold record batches.\n.I 2\n.T\nGardening\n.W\nTomatoes need sun.\n.I 3\n.W\nIndexes of log segments map offsets.\n"
+        try FileSystem.writeAtomically(Array(docs.utf8), to: dir.path + "/docs")
+        try FileSystem.writeAtomically(Array(".I 1\n.W\nlog segment index\n.I 2\n.W\ntomato\n".utf8), to: dir.path + "/queries")
+        try FileSystem.writeAtomically(Array("1 3 0 0.0\n1 1 0 0.0\n2 2 0 0.0\n".utf8), to: dir.path + "/qrels")
+        var (status, out, err) = try strata(["ir-run", "--format", "smart", "--docs", dir.path + "/docs", "--queries", dir.path + "/queries",
+                                             "--analyzer", "english", "--out", dir.path + "/run"])
+        #expect(status == 0, "\(err)")
+        let run = String(decoding: try FileSystem.readFile(dir.path + "/run"), as: UTF8.self)
+        #expect(run.hasPrefix("1 Q0 3 1 ") && run.contains("\n1 Q0 1 2 ") && run.contains("2 Q0 2 1 "), "\(run)")
+        (status, out, err) = try strata(["ir-eval", "--format", "smart", "--qrels", dir.path + "/qrels", "--run", dir.path + "/run"])
+        #expect(status == 0 && out.contains("MAP 1.0000  nDCG@10 1.0000  (2 judged queries)"), "\(out) \(err)")
+        (status, _, err) = try strata(["ir-run", "--format", "trec", "--docs", "x", "--queries", "y", "--out", "z"])
+        #expect(status == 1 && err.contains("smart or npl"))
+    }
+}

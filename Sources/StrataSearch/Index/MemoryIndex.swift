@@ -1,0 +1,113 @@
+import Foundation
+import StrataIO
+
+/// BM25 parameters (Lucene/tantivy defaults).
+public struct BM25: Sendable, Equatable {
+    public var k1: Float = 1.2
+    public var b: Float = 0.75
+    public init(k1: Float = 1.2, b: Float = 0.75) {
+        self.k1 = k1
+        self.b = b
+    }
+
+    /// Lucene's IDF: ln(1 + (N − n + 0.5) / (n + 0.5)).
+    @inline(__always)
+    public func idf(documents n: Int, total N: Int) -> Float {
+        Float(log(1 + (Double(N) - Double(n) + 0.5) / (Double(n) + 0.5)))
+    }
+}
+
+/// An in-memory inverted index of one analyzed text field: per term, the documents holding it
+/// with term frequencies, plus document lengths — the write buffer that on-disk segments will
+/// be flushed from. Documents get ids 0, 1, 2, … in insertion order.
+public final class MemoryIndex {
+    public let analyzer: Analyzer
+    private let terms = TermTable()
+    private var postingDocs: [[UInt32]] = []
+    private var postingFreqs: [[UInt32]] = []
+    /// Tokens per document (exact; tantivy keeps a 1-byte approximation).
+    public private(set) var documentLengths: [UInt32] = []
+    private var totalLength: UInt64 = 0
+    private var lastDocForTerm: [UInt32] = []
+
+    public init(analyzer: Analyzer) { self.analyzer = analyzer }
+
+    public var documentCount: Int { documentLengths.count }
+    public var termCount: Int { terms.count }
+
+    /// Indexes a document's text; returns its id.
+    @discardableResult
+    public func add(_ text: UnsafeRawBufferPointer) -> UInt32 {
+        let doc = UInt32(documentLengths.count)
+        var length: UInt32 = 0
+        analyzer.analyze(text) { token in
+            length += 1
+            let (id, isNew) = terms.intern(token.bytes)
+            let t = Int(id)
+            if isNew {
+                postingDocs.append([doc])
+                postingFreqs.append([1])
+                lastDocForTerm.append(doc)
+            } else if lastDocForTerm[t] == doc {
+                postingFreqs[t][postingFreqs[t].count - 1] += 1
+            } else {
+                postingDocs[t].append(doc)
+                postingFreqs[t].append(1)
+                lastDocForTerm[t] = doc
+            }
+        }
+        documentLengths.append(length)
+        totalLength += UInt64(length)
+        return doc
+    }
+
+    @discardableResult
+    public func add(_ text: String) -> UInt32 {
+        var copy = text
+        return copy.withUTF8 { add(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Documents containing `term` (analyzed form).
+    public func documentFrequency(_ term: String) -> Int {
+        var copy = term
+        return copy.withUTF8 { u in terms.find(UnsafeRawBufferPointer(u)).map { postingDocs[Int($0)].count } ?? 0 }
+    }
+
+    /// A scored hit.
+    public struct Hit: Sendable, Equatable {
+        public var document: UInt32
+        public var score: Float
+    }
+
+    /// BM25 top-`limit` for a query whose analyzed terms are OR-ed. A term repeated in the
+    /// query counts as many times as it appears (its score is added once per occurrence, as
+    /// a Lucene BooleanQuery with repeated SHOULD clauses does; tantivy's parser drops repeats).
+    public func search(_ query: String, limit: Int, bm25: BM25 = BM25()) -> [Hit] {
+        let n = documentLengths.count
+        guard n > 0, limit > 0 else { return [] }
+        var queryTerms: [Int32: Int] = [:]
+        var copy = query
+        copy.withUTF8 { u in
+            analyzer.analyze(UnsafeRawBufferPointer(u)) { t in
+                if let id = terms.find(t.bytes) { queryTerms[id, default: 0] += 1 }
+            }
+        }
+        let avgdl = Float(Double(totalLength) / Double(n))
+        var scores = [Float](repeating: 0, count: n)
+        var touched = [Bool](repeating: false, count: n)
+        for (id, qtf) in queryTerms {
+            let docs = postingDocs[Int(id)], freqs = postingFreqs[Int(id)]
+            let idf = bm25.idf(documents: docs.count, total: n) * Float(qtf)
+            for (i, d) in docs.enumerated() {
+                let tf = Float(freqs[i])
+                let norm = bm25.k1 * (1 - bm25.b + bm25.b * Float(documentLengths[Int(d)]) / avgdl)
+                scores[Int(d)] += idf * tf * (bm25.k1 + 1) / (tf + norm)
+                touched[Int(d)] = true
+            }
+        }
+        var hits: [Hit] = []
+        for d in 0 ..< n where touched[d] { hits.append(Hit(document: UInt32(d), score: scores[d])) }
+        hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.document < $1.document }
+        return Array(hits.prefix(limit))
+    }
+}
