@@ -26,7 +26,7 @@ let package = Package(
             name: "strata",
             dependencies: ["StrataLog", "StrataIO", "StrataSearch", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .target(name: "CStrataFuzzSupport", path: "Fuzz/CStrataFuzzSupport"),
-        .executableTarget(name: "StrataFuzz", dependencies: ["StrataLog", "StrataIO", "CStrataFuzzSupport"], path: "Fuzz/StrataFuzz"),
+        .executableTarget(name: "StrataFuzz", dependencies: ["StrataLog", "StrataIO", "StrataSearch", "CStrataFuzzSupport"], path: "Fuzz/StrataFuzz"),
         .executableTarget(name: "StrataBench", dependencies: ["StrataLog", "StrataIO"], path: "Benchmarks/StrataBench"),
         .executableTarget(name: "strata-torture", dependencies: ["StrataLog", "StrataIO"], path: "Tests/StrataTorture"),
         .testTarget(name: "StrataIOTests", dependencies: ["StrataIO"]),

@@ -11,6 +11,7 @@ import Glibc
 import CStrataFuzzSupport
 import StrataIO
 import StrataLog
+import StrataSearch
 
 nonisolated(unsafe) var fuzzDirectory = ""
 nonisolated(unsafe) var sharedCodecs = Codecs(maxDecompressedBytes: 1 << 20)
@@ -93,12 +94,31 @@ func fuzzStoreFiles(_ data: UnsafeRawBufferPointer) {
     try? store.close()
 }
 
+nonisolated(unsafe) let fuzzIndex: MemoryIndex = {
+    let idx = MemoryIndex(analyzer: Analyzer(.english))
+    for line in ["the connection was reset by peer", "session opened for user root", "Receiving block blk_123 src 10.0.0.1",
+                 "東京都は、日本の首都であり", "error: failed to connect to host:42 (timeout)"] { idx.add(line) }
+    return idx
+}()
+
+/// The query parser and query execution: any input either parses (and then runs against a
+/// small index) or fails with a QueryParseError — never a crash. Also feeds the raw bytes to
+/// every analyzer.
+func fuzzQuery(_ data: UnsafeRawBufferPointer) {
+    for kind in AnalyzerKind.allCases { Analyzer(kind).analyze(data) { _ = $0.bytes.count } }
+    let text = String(decoding: data, as: UTF8.self)
+    guard let q = try? QueryParser.parse(text) else { return }
+    _ = try? fuzzIndex.count(q)
+    _ = try? fuzzIndex.search(q, limit: 3)
+}
+
 nonisolated(unsafe) var mode = "batch"
 
 func target(_ data: UnsafeRawBufferPointer) {
     switch mode {
     case "segment": fuzzSegment(data)
     case "files": fuzzStoreFiles(data)
+    case "query": fuzzQuery(data)
     default: fuzzBatches(data)
     }
 }
@@ -146,8 +166,8 @@ func seeds() throws -> [(String, [UInt8])] {
 struct StrataFuzz {
     static func main() throws {
         var args = CommandLine.arguments
-        guard args.count >= 3, ["batch", "segment", "files", "seed"].contains(args[1]) else {
-            print("usage: strata-fuzz batch|segment|files CORPUS_DIR [libFuzzer flags]   |   strata-fuzz seed DIR")
+        guard args.count >= 3, ["batch", "segment", "files", "query", "seed"].contains(args[1]) else {
+            print("usage: strata-fuzz batch|segment|files|query CORPUS_DIR [libFuzzer flags]   |   strata-fuzz seed DIR")
             exit(2)
         }
         let selected = args.remove(at: 1)
@@ -156,6 +176,10 @@ struct StrataFuzz {
             try FileSystem.createDirectory(dir + "/batch")
             try FileSystem.createDirectory(dir + "/segment")
             try FileSystem.createDirectory(dir + "/files")
+            try FileSystem.createDirectory(dir + "/query")
+            for (n, q) in ["level:error AND \"connection reset\"~2", "(a OR b) -c +d*", "size:[1 TO 5} host:(x y)", "fuzy~1 \"session op*\""].enumerated() {
+                try FileSystem.writeAtomically(Array(q.utf8), to: dir + "/query/seed-\(n)")
+            }
             for (name, bytes) in try seeds() {
                 let sub = name == "segment" ? "/segment/" : name.hasPrefix("files") ? "/files/" : "/batch/"
                 try FileSystem.writeAtomically(bytes, to: dir + sub + name)

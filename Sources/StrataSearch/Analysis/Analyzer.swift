@@ -12,6 +12,9 @@ public enum AnalyzerKind: String, Sendable, Codable, CaseIterable {
     case keyword
     /// Runs of non-whitespace, unchanged.
     case whitespace
+    /// Runs of letters and digits (Unicode L*, N*, Co), lowercased: tantivy's default
+    /// tokenizer and SQLite FTS5's unicode61 split text this way.
+    case alphanumeric
 }
 
 /// Turns text (UTF-8 bytes) into tokens. Allocation-free per token after warm-up: tokens are
@@ -55,6 +58,8 @@ public final class Analyzer {
             }
         case .whitespace:
             analyzeWhitespace(text, body)
+        case .alphanumeric:
+            analyzeAlphanumeric(text, body)
         case .standard, .english, .cjk:
             analyzeWords(text, body)
         }
@@ -91,6 +96,37 @@ public final class Analyzer {
             if Unicode.Scalar(segmenter.scalars[i].scalar)?.properties.isWhitespace ?? false {
                 if start >= 0 { emit(start, i); start = -1 }
             } else if start < 0 { start = i }
+        }
+        if start >= 0 { emit(start, segmenter.count) }
+    }
+
+    private func analyzeAlphanumeric(_ text: UnsafeRawBufferPointer, _ body: (TokenRef) -> Void) {
+        segmenter.load(text)
+        var position = 0
+        var start = -1
+        func emit(_ from: Int, _ to: Int) {
+            tokenBuffer.removeAll()
+            for i in from ..< to { appendScalar(lowercase(segmenter.scalars[i].scalar)) }
+            let a = Int(segmenter.scalars[from].start), b = Int(segmenter.scalars[to - 1].end)
+            if tokenBuffer.count <= maxTokenLength {
+                if let stop = stopWords, stop.contains(tokenBuffer.bytes) { position += 1; return }
+                body(TokenRef(bytes: tokenBuffer.bytes, position: position, startOffset: a, endOffset: b))
+                position += 1
+            }
+        }
+        for i in 0 ..< segmenter.count {
+            let s = segmenter.scalars[i].scalar
+            let isToken: Bool
+            if s < 0x80 {
+                isToken = (s >= 0x30 && s <= 0x39) || (s >= 0x41 && s <= 0x5A) || (s >= 0x61 && s <= 0x7A)
+            } else if let u = Unicode.Scalar(s) {
+                switch u.properties.generalCategory {
+                case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
+                     .decimalNumber, .letterNumber, .otherNumber, .privateUse: isToken = true
+                default: isToken = false
+                }
+            } else { isToken = false }
+            if isToken { if start < 0 { start = i } } else if start >= 0 { emit(start, i); start = -1 }
         }
         if start >= 0 { emit(start, segmenter.count) }
     }

@@ -22,15 +22,24 @@ public struct BM25: Sendable, Equatable {
 /// be flushed from. Documents get ids 0, 1, 2, … in insertion order.
 public final class MemoryIndex {
     public let analyzer: Analyzer
-    private let terms = TermTable()
-    private var postingDocs: [[UInt32]] = []
-    private var postingFreqs: [[UInt32]] = []
+    /// The field name queries address (`field:term`); unqualified terms search it too.
+    public let field: String
+    let terms = TermTable()
+    var postingDocs: [[UInt32]] = []
+    var postingFreqs: [[UInt32]] = []
+    /// Token positions per term, concatenated in posting order; `postingPosStart[t][i]` is
+    /// where posting i's positions begin.
+    var postingPositions: [[UInt32]] = []
+    var postingPosStart: [[UInt32]] = []
     /// Tokens per document (exact; tantivy keeps a 1-byte approximation).
     public private(set) var documentLengths: [UInt32] = []
-    private var totalLength: UInt64 = 0
+    var totalLength: UInt64 = 0
     private var lastDocForTerm: [UInt32] = []
 
-    public init(analyzer: Analyzer) { self.analyzer = analyzer }
+    public init(analyzer: Analyzer, field: String = "message") {
+        self.analyzer = analyzer
+        self.field = field
+    }
 
     public var documentCount: Int { documentLengths.count }
     public var termCount: Int { terms.count }
@@ -44,15 +53,21 @@ public final class MemoryIndex {
             length += 1
             let (id, isNew) = terms.intern(token.bytes)
             let t = Int(id)
+            let position = UInt32(token.position)
             if isNew {
                 postingDocs.append([doc])
                 postingFreqs.append([1])
+                postingPositions.append([position])
+                postingPosStart.append([0])
                 lastDocForTerm.append(doc)
             } else if lastDocForTerm[t] == doc {
                 postingFreqs[t][postingFreqs[t].count - 1] += 1
+                postingPositions[t].append(position)
             } else {
                 postingDocs[t].append(doc)
                 postingFreqs[t].append(1)
+                postingPosStart[t].append(UInt32(postingPositions[t].count))
+                postingPositions[t].append(position)
                 lastDocForTerm[t] = doc
             }
         }

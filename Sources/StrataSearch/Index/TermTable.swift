@@ -33,6 +33,11 @@ final class TermTable {
         UnsafeRawBufferPointer(start: arena.base + Int(offsets[Int(id)]), count: Int(lengths[Int(id)]))
     }
 
+    /// Calls `body` with every term (id and bytes), in id order.
+    func forEach(_ body: (Int32, UnsafeRawBufferPointer) -> Void) {
+        for id in 0 ..< Int32(offsets.count) { body(id, bytes(id)) }
+    }
+
     /// The id of `term`, or nil.
     func find(_ term: UnsafeRawBufferPointer) -> Int32? {
         let h = Self.hash(term)

@@ -1,0 +1,295 @@
+import Foundation
+
+/// Parses Lucene's query syntax:
+///
+///     error                    a term (analyzed with the field's analyzer)
+///     level:error              a term in a field
+///     "connection reset"~2     a phrase, with optional slop
+///     "session op*"            a phrase whose last word is a prefix
+///     conn*                    a prefix
+///     hadop~1                  fuzzy (edit distance 1 or 2; ~ alone means 2)
+///     a AND b, a OR b, NOT a   boolean operators (AND binds tighter than OR)
+///     +a -b c                  required, prohibited, optional
+///     ( … )                    grouping
+///     size:[10 TO 20]  size:{a TO b]  size:>=5  size:<7   ranges ([ ] inclusive, { } exclusive, * open)
+///     *:*  or  *               match all;   _exists_:field   field present
+///
+/// Adjacent clauses without an operator are OR-ed (Lucene's default operator). A query of
+/// only prohibited clauses matches every document except those. Errors carry the position.
+public struct QueryParser {
+    private let chars: [Character]
+    private let source: String
+    private var i = 0
+
+    public init(_ query: String) {
+        source = query
+        chars = Array(query)
+    }
+
+    public static func parse(_ query: String) throws -> Query {
+        var p = QueryParser(query)
+        return try p.parseAll()
+    }
+
+    private func fail(_ message: String, at position: Int? = nil) -> QueryParseError {
+        QueryParseError(position: position ?? i, message: message, query: source)
+    }
+
+    private mutating func skipSpaces() { while i < chars.count && chars[i].isWhitespace { i += 1 } }
+    private var atEnd: Bool { i >= chars.count }
+
+    mutating func parseAll() throws -> Query {
+        skipSpaces()
+        if atEnd { throw fail("the query is empty") }
+        let q = try parseOr(depth: 0)
+        skipSpaces()
+        if !atEnd { throw fail(chars[i] == ")" ? "unbalanced ')'" : "unexpected '\(chars[i])'") }
+        return q
+    }
+
+    /// A clause and the modifier written before it.
+    private enum Modifier { case none, must, mustNot }
+
+    private mutating func keyword(_ word: String) -> Bool {
+        skipSpaces()
+        let w = Array(word)
+        guard i + w.count <= chars.count, Array(chars[i ..< i + w.count]) == w else { return false }
+        let after = i + w.count
+        if after < chars.count && !(chars[after].isWhitespace || chars[after] == "(" || chars[after] == "\"") { return false }
+        i = after
+        return true
+    }
+
+    private mutating func parseOr(depth: Int) throws -> Query {
+        var parts: [(Modifier, Query)] = [try parseAnd(depth: depth)]
+        while true {
+            skipSpaces()
+            if atEnd || chars[i] == ")" { break }
+            let opAt = i
+            _ = keyword("OR")
+            skipSpaces()
+            if atEnd || chars[i] == ")" { throw fail("OR needs a clause after it", at: opAt) }
+            parts.append(try parseAnd(depth: depth))
+        }
+        return combine(parts)
+    }
+
+    private mutating func parseAnd(depth: Int) throws -> (Modifier, Query) {
+        var first = try parseNot(depth: depth)
+        var musts: [(Modifier, Query)] = []
+        while true {
+            let save = i
+            skipSpaces()
+            let opAt = i
+            if keyword("AND") {
+                skipSpaces()
+                if atEnd || chars[i] == ")" { throw fail("AND needs a clause after it", at: opAt) }
+                if musts.isEmpty { musts.append(first.0 == .none ? (.must, first.1) : first) }
+                let next = try parseNot(depth: depth)
+                musts.append(next.0 == .none ? (.must, next.1) : next)
+            } else {
+                i = save
+                break
+            }
+        }
+        if musts.isEmpty { return first }
+        first = (.none, combine(musts))
+        return first
+    }
+
+    private mutating func parseNot(depth: Int) throws -> (Modifier, Query) {
+        let at = i
+        if keyword("NOT") {
+            skipSpaces()
+            if atEnd || chars[i] == ")" { throw fail("NOT needs a clause after it", at: at) }
+            let (_, q) = try parseNot(depth: depth)
+            return (.mustNot, q)
+        }
+        skipSpaces()
+        var modifier = Modifier.none
+        if !atEnd && (chars[i] == "+" || chars[i] == "-") {
+            modifier = chars[i] == "+" ? .must : .mustNot
+            i += 1
+            if atEnd || chars[i].isWhitespace { throw fail("'\(chars[i - 1])' must be followed by a clause", at: i - 1) }
+        }
+        return (modifier, try parsePrimary(depth: depth))
+    }
+
+    /// Folds clauses with modifiers into one query.
+    private func combine(_ parts: [(Modifier, Query)]) -> Query {
+        if parts.count == 1 && parts[0].0 == .none { return parts[0].1 }
+        var must: [Query] = [], should: [Query] = [], mustNot: [Query] = []
+        for (m, q) in parts {
+            switch m {
+            case .none: should.append(q)
+            case .must: must.append(q)
+            case .mustNot: mustNot.append(q)
+            }
+        }
+        if must.isEmpty && should.isEmpty { must = [.matchAll] } // purely negative: everything except
+        return .boolean(must: must, should: should, mustNot: mustNot, minimumShouldMatch: must.isEmpty ? 1 : 0)
+    }
+
+    private static let special: Set<Character> = ["(", ")", "\"", ":", "[", "]", "{", "}", "^", "~", "+", "-"]
+
+    private mutating func readWord() -> String {
+        var out = ""
+        while i < chars.count {
+            let c = chars[i]
+            if c == "\\" && i + 1 < chars.count { out.append(chars[i + 1]); i += 2; continue }
+            if c.isWhitespace || c == "(" || c == ")" || c == "\"" || c == ":" || c == "^" || c == "~" || c == "[" || c == "]" || c == "{" || c == "}" { break }
+            if (c == "+" || c == "-") && out.isEmpty { break }
+            out.append(c)
+            i += 1
+        }
+        return out
+    }
+
+    private mutating func parsePrimary(depth: Int) throws -> Query {
+        skipSpaces()
+        if atEnd { throw fail("a clause is missing") }
+        if chars[i] == "(" {
+            if depth > 100 { throw fail("parentheses nested too deeply") }
+            let open = i
+            i += 1
+            skipSpaces()
+            if !atEnd && chars[i] == ")" { throw fail("empty parentheses", at: open) }
+            let q = try parseOr(depth: depth + 1)
+            skipSpaces()
+            if atEnd || chars[i] != ")" { throw fail("unbalanced '(' (no closing ')')", at: open) }
+            i += 1
+            skipBoost()
+            return q
+        }
+        if chars[i] == "\"" { return try parsePhrase(field: nil) }
+        let start = i
+        let word = readWord()
+        if word.isEmpty { throw fail("unexpected '\(chars[i])'") }
+        if !atEnd && chars[i] == ":" {
+            // field:…
+            i += 1
+            if word == "*" && !atEnd && chars[i] == "*" { i += 1; return .matchAll }
+            if word == "_exists_" {
+                let f = readWord()
+                if f.isEmpty { throw fail("_exists_ needs a field name") }
+                return .exists(field: f)
+            }
+            if atEnd || chars[i].isWhitespace { throw fail("field '\(word)' has no value", at: start) }
+            return try parseFieldValue(field: word, fieldAt: start)
+        }
+        return try finishTerm(field: nil, word: word, at: start)
+    }
+
+    private mutating func skipBoost() {
+        if !atEnd && chars[i] == "^" {
+            i += 1
+            while !atEnd && (chars[i].isNumber || chars[i] == ".") { i += 1 }
+        }
+    }
+
+    private mutating func finishTerm(field: String?, word: String, at start: Int) throws -> Query {
+        if word == "*" { return .matchAll }
+        var result: Query
+        if word.hasSuffix("*") && word.count > 1 && !word.dropLast().contains("*") {
+            result = .prefix(field: field, text: String(word.dropLast()))
+        } else if word.contains("*") || word.contains("?") {
+            throw fail("wildcards are only supported at the end of a term (prefix queries)", at: start)
+        } else {
+            result = .term(field: field, text: word)
+        }
+        if !atEnd && chars[i] == "~" {
+            i += 1
+            var digits = ""
+            while !atEnd && chars[i].isNumber { digits.append(chars[i]); i += 1 }
+            let d = digits.isEmpty ? 2 : Int(digits) ?? 3
+            guard (0 ... 2).contains(d) else { throw fail("fuzzy edit distance must be 0, 1 or 2", at: i - digits.count) }
+            guard case .term = result else { throw fail("~ applies to a term or a phrase", at: start) }
+            result = .fuzzy(field: field, text: word, distance: d)
+        }
+        skipBoost()
+        return result
+    }
+
+    private mutating func parsePhrase(field: String?) throws -> Query {
+        let open = i
+        i += 1
+        var text = ""
+        while i < chars.count && chars[i] != "\"" {
+            if chars[i] == "\\" && i + 1 < chars.count { text.append(chars[i + 1]); i += 2; continue }
+            text.append(chars[i])
+            i += 1
+        }
+        if atEnd { throw fail("unbalanced '\"' (no closing quote)", at: open) }
+        i += 1
+        var slop = 0
+        if !atEnd && chars[i] == "~" {
+            i += 1
+            var digits = ""
+            while !atEnd && chars[i].isNumber { digits.append(chars[i]); i += 1 }
+            guard let s = Int(digits), s <= 1000 else { throw fail("phrase slop must be a number (e.g. \"a b\"~2)") }
+            slop = s
+        }
+        skipBoost()
+        var prefixLast = false
+        var body = text.trimmingCharacters(in: .whitespaces)
+        if body.hasSuffix("*") { prefixLast = true; body.removeLast() }
+        if body.isEmpty { throw fail("empty phrase", at: open) }
+        return .phrase(field: field, text: body, slop: slop, prefixLast: prefixLast)
+    }
+
+    private mutating func parseFieldValue(field: String, fieldAt: Int) throws -> Query {
+        let c = chars[i]
+        if c == "\"" { return try parsePhrase(field: field) }
+        if c == "(" {
+            // field:(a b) applies the field to every clause inside.
+            let q = try parsePrimary(depth: 1)
+            return Self.applyField(field, to: q)
+        }
+        if c == "[" || c == "{" { return try parseRange(field: field) }
+        if c == ">" || c == "<" {
+            i += 1
+            var inclusive = false
+            if !atEnd && chars[i] == "=" { inclusive = true; i += 1 }
+            let v = readWord()
+            if v.isEmpty { throw fail("a value must follow '\(c)\(inclusive ? "=" : "")'") }
+            return c == ">" ? .range(field: field, lower: v, upper: nil, includeLower: inclusive, includeUpper: false)
+                : .range(field: field, lower: nil, upper: v, includeLower: false, includeUpper: inclusive)
+        }
+        let start = i
+        let word = readWord()
+        if word.isEmpty { throw fail("field '\(field)' has no value", at: fieldAt) }
+        return try finishTerm(field: field, word: word, at: start)
+    }
+
+    private mutating func parseRange(field: String) throws -> Query {
+        let open = i
+        let includeLower = chars[i] == "["
+        i += 1
+        skipSpaces()
+        let lower = readWord()
+        skipSpaces()
+        guard keyword("TO") else { throw fail("a range needs 'TO' (e.g. [a TO b])") }
+        skipSpaces()
+        let upper = readWord()
+        skipSpaces()
+        guard !atEnd, chars[i] == "]" || chars[i] == "}" else { throw fail("unbalanced range bracket", at: open) }
+        let includeUpper = chars[i] == "]"
+        i += 1
+        if lower.isEmpty || upper.isEmpty { throw fail("a range needs two bounds (* for open)", at: open) }
+        return .range(field: field, lower: lower == "*" ? nil : lower, upper: upper == "*" ? nil : upper,
+                      includeLower: includeLower, includeUpper: includeUpper)
+    }
+
+    static func applyField(_ field: String, to q: Query) -> Query {
+        switch q {
+        case let .term(f, t): return .term(field: f ?? field, text: t)
+        case let .phrase(f, t, s, p): return .phrase(field: f ?? field, text: t, slop: s, prefixLast: p)
+        case let .prefix(f, t): return .prefix(field: f ?? field, text: t)
+        case let .fuzzy(f, t, d): return .fuzzy(field: f ?? field, text: t, distance: d)
+        case let .boolean(m, s, n, k):
+            return .boolean(must: m.map { applyField(field, to: $0) }, should: s.map { applyField(field, to: $0) },
+                            mustNot: n.map { applyField(field, to: $0) }, minimumShouldMatch: k)
+        default: return q
+        }
+    }
+}
