@@ -115,10 +115,13 @@ static uint32_t hw_raw(uint32_t crc, const uint8_t *p, size_t n) {
     return hw_single(c, p, n);
 }
 
-static int hw_state = -1;
+static int hw_state = 0;
+static pthread_once_t hw_once = PTHREAD_ONCE_INIT;
+
+static void detect_hardware(void) { hw_state = __builtin_cpu_supports("sse4.2") ? 1 : 0; }
 
 int strata_crc32c_is_hardware(void) {
-    if (hw_state < 0) hw_state = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+    pthread_once(&hw_once, detect_hardware);
     return hw_state;
 }
 
