@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import StrataIO
 import StrataLog
+import StrataSearch
 
 /// Realistic system-log lines (HDFS/Spark/sshd/kernel shapes) from a fixed-seed generator.
 struct LogLineGenerator {
@@ -54,6 +55,9 @@ struct Demo: ParsableCommand {
 
     @Option(help: "Partitions of the demo topic (records are keyed by host).")
     var partitions: Int32 = 4
+
+    @Option(help: "Records of this run to index for the search step (from partition 0's log).")
+    var searchRecords: Int = 200_000
 
     func run() throws {
         try reportingErrors {
@@ -117,6 +121,32 @@ struct Demo: ParsableCommand {
             }
             let lookupSeconds = seconds(since: lookupStart)
 
+            // Search: index this run's records of partition 0 (read back from the log) in memory
+            // and run a few queries. (On-disk index segments are issue 4's next step.)
+            let indexStart = DispatchTime.now()
+            let index = MemoryIndex(analyzer: Analyzer(.standard))
+            let source = try topic.partitions[0].cursor(from: .offset(starts[0]))
+            var offsets: [Int64] = []
+            while offsets.count < searchRecords, let r = try source.next() {
+                if let v = r.value { index.add(v); offsets.append(r.offset) }
+            }
+            let indexSeconds = seconds(since: indexStart)
+            var searchLines: [String] = []
+            for q in ["error", "\"failed password\" AND admin", "spark.executor* AND stage", "(sshd OR kernel) -warn", "\"link down\"~1"] {
+                let t0 = DispatchTime.now()
+                let result: String
+                do {
+                    let parsed = try QueryParser.parse(q)
+                    let hits = try index.search(parsed, limit: 10)
+                    let total = try index.count(parsed)
+                    let us = seconds(since: t0) * 1e6
+                    result = String(format: "%7d hits, top offset %@, %.0f µs", total, hits.first.map { String(offsets[Int($0.document)]) } ?? "-", us)
+                } catch {
+                    result = "error: \(error)"
+                }
+                searchLines.append("    \(q.padding(toLength: 34, withPad: " ", startingAt: 0)) \(result)")
+            }
+
             let diskBytes = topic.partitions.reduce(0) { $0 + $1.sizeInBytes }
             let segments = topic.partitions.reduce(0) { $0 + $1.segmentCount }
             try store.close()
@@ -129,6 +159,9 @@ struct Demo: ParsableCommand {
                          lookups, lookupSeconds, lookupSeconds / Double(lookups) * 1e6))
             print(String(format: "  on disk: %.1f MB in %d segments (all runs so far); inspect with: strata dump %@/topics/%@-0",
                          Double(diskBytes) / 1e6, segments, dir, topicName))
+            print(String(format: "  indexed   %9d records of partition 0 in memory in %.2f s (%.0f k records/s, %d terms); searches:",
+                         offsets.count, indexSeconds, Double(offsets.count) / indexSeconds / 1e3, index.termCount))
+            for line in searchLines { print(line) }
         }
     }
 }

@@ -182,11 +182,19 @@ extension MemoryIndex {
         for alts in ids { candidates.formIntersection(union(alts)) }
         let base = tokens[0].1
         var result = DocSet(capacity: n)
+        let single = ids.allSatisfy { $0.count == 1 }
+        var lists: [ArraySlice<UInt32>] = []
+        lists.reserveCapacity(ids.count)
         candidates.forEach { doc in
-            let lists: [[UInt32]] = ids.map { alts in
-                var all: [UInt32] = []
-                for a in alts { if let p = positions(a, in: doc) { all.append(contentsOf: p) } }
-                return all.sorted()
+            lists.removeAll(keepingCapacity: true)
+            for alts in ids {
+                if single {
+                    lists.append(positions(alts[0], in: doc) ?? [])
+                } else {
+                    var all: [UInt32] = []
+                    for a in alts { if let p = positions(a, in: doc) { all.append(contentsOf: p) } }
+                    lists.append(ArraySlice(all.sorted()))
+                }
             }
             for p0 in lists[0] {
                 var budget = slop
