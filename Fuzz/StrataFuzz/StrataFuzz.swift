@@ -112,6 +112,24 @@ func fuzzQuery(_ data: UnsafeRawBufferPointer) {
     _ = try? fuzzIndex.search(q, limit: 3)
 }
 
+/// Index segment files: the input is written as a segment and opened without the CRC check
+/// (so mutations reach the decoders); every term's postings and positions are decoded.
+func fuzzIndexSegment(_ data: UnsafeRawBufferPointer) {
+    let path = fuzzDirectory + "/fuzz.seg"
+    guard let f = try? DataFile(path: path, flags: O_WRONLY | O_CREAT | O_TRUNC) else { return }
+    if data.count > 0 { try? f.write(data, at: 0) }
+    f.close()
+    guard let seg = try? IndexSegment(path: path, verifyChecksum: false) else { return }
+    var n = 0
+    try? seg.forEachTerm { _, info in
+        n += 1
+        if n > 2000 { return }
+        if let (_, freqs) = try? seg.postings(info) { _ = try? seg.positions(info, freqs: freqs) }
+    }
+    _ = try? seg.lookup("segment")
+    _ = try? seg.search(terms: [Array("a".utf8), Array("log".utf8)], limit: 5)
+}
+
 nonisolated(unsafe) var mode = "batch"
 
 func target(_ data: UnsafeRawBufferPointer) {
@@ -119,6 +137,7 @@ func target(_ data: UnsafeRawBufferPointer) {
     case "segment": fuzzSegment(data)
     case "files": fuzzStoreFiles(data)
     case "query": fuzzQuery(data)
+    case "index": fuzzIndexSegment(data)
     default: fuzzBatches(data)
     }
 }
@@ -166,8 +185,8 @@ func seeds() throws -> [(String, [UInt8])] {
 struct StrataFuzz {
     static func main() throws {
         var args = CommandLine.arguments
-        guard args.count >= 3, ["batch", "segment", "files", "query", "seed"].contains(args[1]) else {
-            print("usage: strata-fuzz batch|segment|files|query CORPUS_DIR [libFuzzer flags]   |   strata-fuzz seed DIR")
+        guard args.count >= 3, ["batch", "segment", "files", "query", "index", "seed"].contains(args[1]) else {
+            print("usage: strata-fuzz batch|segment|files|query|index CORPUS_DIR [libFuzzer flags]   |   strata-fuzz seed DIR")
             exit(2)
         }
         let selected = args.remove(at: 1)
@@ -177,6 +196,13 @@ struct StrataFuzz {
             try FileSystem.createDirectory(dir + "/segment")
             try FileSystem.createDirectory(dir + "/files")
             try FileSystem.createDirectory(dir + "/query")
+            try FileSystem.createDirectory(dir + "/index")
+            let sample = MemoryIndex(analyzer: Analyzer(.standard))
+            for i in 0 ..< 300 { sample.add("log segment \(i % 7) index record \(i) a b a") }
+            try SegmentWriter.write(sample, to: dir + "/index/seed-0")
+            let tiny = MemoryIndex(analyzer: Analyzer(.standard))
+            tiny.add("a b a")
+            try SegmentWriter.write(tiny, to: dir + "/index/seed-1")
             for (n, q) in ["level:error AND \"connection reset\"~2", "(a OR b) -c +d*", "size:[1 TO 5} host:(x y)", "fuzy~1 \"session op*\""].enumerated() {
                 try FileSystem.writeAtomically(Array(q.utf8), to: dir + "/query/seed-\(n)")
             }

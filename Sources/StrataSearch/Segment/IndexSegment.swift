@@ -1,0 +1,235 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import StrataIO
+
+/// A segment file opened for reading through mmap (Formats/search-segment.md). Opening checks
+/// the magic numbers, the CRC-32C of the whole file and every section bound; decoding checks
+/// every varint, block and offset, so damaged files give `StrataError.corrupt` naming the
+/// byte, never a crash or a read outside the mapping.
+public final class IndexSegment: @unchecked Sendable {
+    public let path: String
+    private let file: DataFile
+    private let region: MappedRegion
+    private let data: UnsafeRawBufferPointer
+    public let documentCount: Int
+    public let termCount: Int
+    public let totalTokens: UInt64
+    private let normsOffset: Int, postingsOffset: Int, positionsOffset: Int, termsOffset: Int, blockIndexOffset: Int
+    private let blockCount: Int
+
+    /// Where a term's data lies.
+    public struct TermInfo: Sendable, Equatable {
+        public var docFreq: Int
+        var postings: Range<Int>
+        var positions: Range<Int>
+    }
+
+    public init(path: String, verifyChecksum: Bool = true) throws {
+        self.path = path
+        file = try DataFile(path: path, flags: O_RDONLY)
+        let size = Int(try file.size())
+        func bad(_ at: Int, _ why: String) -> StrataError { .corrupt(file: path, position: Int64(at), reason: "index segment: \(why)") }
+        guard size >= SegmentFormat.magic.count + SegmentFormat.footerSize else { throw bad(0, "\(size) bytes is too short for a segment") }
+        region = try MappedRegion(file: file, length: size)
+        data = region.bytes(count: size)
+        let p = data.baseAddress!
+        if !Self.memcmpEqual(p, SegmentFormat.magic) { throw bad(0, "bad magic (not a Strata index segment)") }
+        if !Self.memcmpEqual(p + size - 8, SegmentFormat.magic) { throw bad(size - 8, "bad footer magic (truncated or damaged file)") }
+        let f = size - SegmentFormat.footerSize
+        if verifyChecksum {
+            let stored = p.loadUnaligned(fromByteOffset: size - 12, as: UInt32.self).littleEndian
+            let computed = CRC32C.checksum(UnsafeRawBufferPointer(start: p, count: size - 12))
+            if stored != computed { throw bad(size - 12, "CRC mismatch (stored \(stored), computed \(computed))") }
+        }
+        func u32(_ o: Int) -> Int { Int(p.loadUnaligned(fromByteOffset: o, as: UInt32.self).littleEndian) }
+        // Offsets above the file size are clamped to it (and then fail the checks below).
+        func u64(_ o: Int) -> Int {
+            let v = p.loadUnaligned(fromByteOffset: o, as: UInt64.self).littleEndian
+            return v > UInt64(size) ? size + 1 : Int(v)
+        }
+        documentCount = u32(f)
+        termCount = u32(f + 4)
+        totalTokens = p.loadUnaligned(fromByteOffset: f + 8, as: UInt64.self).littleEndian
+        normsOffset = u64(f + 16)
+        postingsOffset = u64(f + 24)
+        positionsOffset = u64(f + 32)
+        termsOffset = u64(f + 40)
+        blockIndexOffset = u64(f + 48)
+        blockCount = u32(f + 56)
+        guard normsOffset == 8, documentCount <= (size - 8) / 4, postingsOffset == normsOffset + 4 * documentCount,
+              postingsOffset <= positionsOffset, positionsOffset <= termsOffset, termsOffset <= blockIndexOffset,
+              blockCount <= size / 4, blockIndexOffset + 4 * blockCount == f,
+              blockCount == (termCount + SegmentFormat.termsPerBlock - 1) / SegmentFormat.termsPerBlock else {
+            throw bad(f, "inconsistent section table (norms \(normsOffset), postings \(postingsOffset), positions \(positionsOffset), terms \(termsOffset), block index \(blockIndexOffset), \(blockCount) blocks, \(termCount) terms, \(documentCount) docs)")
+        }
+    }
+
+    private static func memcmpEqual(_ p: UnsafeRawPointer, _ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { memcmp(p, $0.baseAddress!, bytes.count) == 0 }
+    }
+
+    private func fail(_ at: Int, _ why: String) -> StrataError {
+        .corrupt(file: path, position: Int64(at), reason: "index segment: \(why)")
+    }
+
+    /// The token count of a document.
+    public func norm(_ doc: Int) -> UInt32 {
+        data.baseAddress!.loadUnaligned(fromByteOffset: normsOffset + 4 * doc, as: UInt32.self).littleEndian
+    }
+
+    private var termsSection: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: data[termsOffset ..< blockIndexOffset]) }
+
+    private func blockStart(_ b: Int) throws -> Int {
+        let v = Int(data.baseAddress!.loadUnaligned(fromByteOffset: blockIndexOffset + 4 * b, as: UInt32.self).littleEndian)
+        if v >= blockIndexOffset - termsOffset { throw fail(blockIndexOffset + 4 * b, "dictionary block \(b) starts past the dictionary") }
+        return v
+    }
+
+    /// Decodes dictionary entries of block `b` in order, calling `body(term, info)`; stops early
+    /// when `body` returns false.
+    private func scanBlock(_ b: Int, _ body: (UnsafeRawBufferPointer, TermInfo) throws -> Bool) throws {
+        var r = ByteReader(termsSection, base: Int64(termsOffset))
+        r.position = try blockStart(b)
+        var term = [UInt8]()
+        let inBlock = min(SegmentFormat.termsPerBlock, termCount - b * SegmentFormat.termsPerBlock)
+        for _ in 0 ..< inBlock {
+            let shared = Int(clamping: try r.readUnsignedVarint(maxBytes: 5)), suffix = Int(clamping: try r.readUnsignedVarint(maxBytes: 5))
+            if shared > term.count { throw fail(termsOffset + r.position, "shared prefix \(shared) longer than the previous term") }
+            term.removeLast(term.count - shared)
+            term.append(contentsOf: try r.readBytes(suffix, "term suffix"))
+            let docFreq = Int(clamping: try r.readUnsignedVarint(maxBytes: 5))
+            let po = Int(clamping: try r.readUnsignedVarint(maxBytes: 10)), pl = Int(clamping: try r.readUnsignedVarint(maxBytes: 10))
+            let qo = Int(clamping: try r.readUnsignedVarint(maxBytes: 10)), ql = Int(clamping: try r.readUnsignedVarint(maxBytes: 10))
+            guard docFreq >= 1, docFreq <= documentCount, po <= positionsOffset - postingsOffset, pl <= positionsOffset - postingsOffset - po,
+                  qo <= termsOffset - positionsOffset, ql <= termsOffset - positionsOffset - qo else {
+                throw fail(termsOffset + r.position, "term entry points outside its sections")
+            }
+            let info = TermInfo(docFreq: docFreq, postings: postingsOffset + po ..< postingsOffset + po + pl, positions: positionsOffset + qo ..< positionsOffset + qo + ql)
+            let keepGoing = try term.withUnsafeBytes { try body($0, info) }
+            if !keepGoing { return }
+        }
+    }
+
+    /// Looks a term up: binary search over the blocks' first terms, then a scan of one block.
+    public func lookup(_ term: UnsafeRawBufferPointer) throws -> TermInfo? {
+        if blockCount == 0 { return nil }
+        var lo = 0, hi = blockCount - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            var first: [UInt8] = []
+            try scanBlock(mid) { t, _ in first = Array(t); return false }
+            if !term.lexicographicallyPrecedes(first) { lo = mid } else { hi = mid - 1 }
+        }
+        var found: TermInfo?
+        try scanBlock(lo) { t, info in
+            if t.elementsEqual(term) { found = info; return false }
+            return true
+        }
+        return found
+    }
+
+    public func lookup(_ term: String) throws -> TermInfo? {
+        var copy = term
+        return try copy.withUTF8 { try lookup(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Every term in byte order with its info.
+    public func forEachTerm(_ body: (UnsafeRawBufferPointer, TermInfo) throws -> Void) throws {
+        for b in 0 ..< blockCount { try scanBlock(b) { t, i in try body(t, i); return true } }
+    }
+
+    /// Decodes a term's postings: documents (ascending, < documentCount) and frequencies (≥ 1).
+    public func postings(_ info: TermInfo) throws -> (docs: [UInt32], freqs: [UInt32]) {
+        var r = ByteReader(UnsafeRawBufferPointer(rebasing: data[info.postings]), base: Int64(info.postings.lowerBound))
+        let blocks = Int(clamping: try r.readUnsignedVarint(maxBytes: 5))
+        guard blocks <= info.docFreq / BitPacking.blockSize else { throw fail(info.postings.lowerBound, "\(blocks) blocks for \(info.docFreq) documents") }
+        let skip = try r.readBytes(16 * blocks, "skip table")
+        let blockArea = r.position
+        var docs: [UInt32] = [], freqs: [UInt32] = []
+        docs.reserveCapacity(info.docFreq)
+        freqs.reserveCapacity(info.docFreq)
+        var previous: Int64 = -1
+        let scratch = UnsafeMutablePointer<UInt32>.allocate(capacity: BitPacking.blockSize)
+        defer { scratch.deallocate() }
+        func accept(_ delta: UInt32, _ freq: UInt32, at: Int) throws {
+            let doc = docs.isEmpty ? Int64(delta) : previous + Int64(delta)
+            if doc <= previous && !docs.isEmpty || doc >= Int64(documentCount) || freq == 0 {
+                throw fail(info.postings.lowerBound + at, "postings out of order or out of range (doc \(doc), freq \(freq))")
+            }
+            previous = doc
+            docs.append(UInt32(doc))
+            freqs.append(freq)
+        }
+        for b in 0 ..< blocks {
+            let offset = Int(skip.loadUnaligned(fromByteOffset: 16 * b + 4, as: UInt32.self).littleEndian)
+            r.position = blockArea
+            _ = try r.readBytes(offset, "block offset")
+            let dw = Int(try r.readUInt8()), fw = Int(try r.readUInt8())
+            guard dw <= 32, fw <= 32 else { throw fail(info.postings.lowerBound + r.position, "bit width \(max(dw, fw)) > 32") }
+            let packedDocs = try r.readBytes(16 * dw, "packed doc deltas")
+            let packedFreqs = try r.readBytes(16 * fw, "packed frequencies")
+            BitPacking.unpack(packedDocs.baseAddress ?? UnsafeRawPointer(scratch), width: dw, into: scratch)
+            let ds = [UInt32](UnsafeBufferPointer(start: scratch, count: BitPacking.blockSize))
+            BitPacking.unpack(packedFreqs.baseAddress ?? UnsafeRawPointer(scratch), width: fw, into: scratch)
+            for k in 0 ..< BitPacking.blockSize { try accept(ds[k], scratch[k] &+ 1, at: r.position) }
+            let lastDoc = skip.loadUnaligned(fromByteOffset: 16 * b, as: UInt32.self).littleEndian
+            if UInt32(previous) != lastDoc { throw fail(info.postings.lowerBound, "skip entry \(b) names doc \(lastDoc), block ends at \(previous)") }
+        }
+        while docs.count < info.docFreq {
+            let at = r.position
+            let delta = try r.readUnsignedVarint(maxBytes: 5), freq = try r.readUnsignedVarint(maxBytes: 5)
+            if delta > UInt64(UInt32.max) || freq > UInt64(UInt32.max) { throw fail(info.postings.lowerBound + at, "varint out of range") }
+            try accept(UInt32(delta), UInt32(freq), at: at)
+        }
+        if !r.isAtEnd { throw fail(info.postings.lowerBound + r.position, "\(r.remaining) bytes after the last posting") }
+        return (docs, freqs)
+    }
+
+    /// Decodes a term's positions, per posting in order.
+    public func positions(_ info: TermInfo, freqs: [UInt32]) throws -> [[UInt32]] {
+        var r = ByteReader(UnsafeRawBufferPointer(rebasing: data[info.positions]), base: Int64(info.positions.lowerBound))
+        var out: [[UInt32]] = []
+        out.reserveCapacity(freqs.count)
+        for f in freqs {
+            var list: [UInt32] = []
+            var last: UInt64 = 0
+            for k in 0 ..< Int(f) {
+                let d = try r.readUnsignedVarint(maxBytes: 5)
+                last = k == 0 ? d : last + d
+                if last > UInt64(UInt32.max) { throw fail(info.positions.lowerBound + r.position, "position out of range") }
+                list.append(UInt32(last))
+            }
+            out.append(list)
+        }
+        if !r.isAtEnd { throw fail(info.positions.lowerBound + r.position, "\(r.remaining) bytes after the last position") }
+        return out
+    }
+
+    /// BM25 top-`limit` for analyzed query terms OR-ed (repeats counted), as `MemoryIndex.search`.
+    public func search(terms: [[UInt8]], limit: Int, bm25: BM25 = BM25()) throws -> [MemoryIndex.Hit] {
+        let n = documentCount
+        guard n > 0 else { return [] }
+        var counts: [[UInt8]: Int] = [:]
+        for t in terms { counts[t, default: 0] += 1 }
+        let avgdl = Float(Double(totalTokens) / Double(n))
+        var scores = [Float](repeating: 0, count: n)
+        var touched = [Bool](repeating: false, count: n)
+        for (t, qtf) in counts {
+            guard let info = try t.withUnsafeBytes({ try lookup($0) }) else { continue }
+            let (docs, freqs) = try postings(info)
+            let idf = bm25.idf(documents: docs.count, total: n) * Float(qtf)
+            for (i, d) in docs.enumerated() {
+                let tf = Float(freqs[i])
+                let norm = bm25.k1 * (1 - bm25.b + bm25.b * Float(self.norm(Int(d))) / avgdl)
+                scores[Int(d)] += idf * tf * (bm25.k1 + 1) / (tf + norm)
+                touched[Int(d)] = true
+            }
+        }
+        var hits: [MemoryIndex.Hit] = []
+        for d in 0 ..< n where touched[d] { hits.append(MemoryIndex.Hit(document: UInt32(d), score: scores[d])) }
+        hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.document < $1.document }
+        return Array(hits.prefix(limit))
+    }
+}

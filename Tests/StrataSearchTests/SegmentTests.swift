@@ -1,0 +1,142 @@
+import Foundation
+import Testing
+import StrataIO
+@testable import StrataSearch
+
+func tempPath(_ name: String) -> String {
+    let dir = NSTemporaryDirectory() + "strata-seg-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir + "/" + name
+}
+
+/// A corpus with common terms (full 128-doc blocks), rare terms (varint tails), repeated terms
+/// (frequencies > 1) and large gaps between documents (wide bit widths).
+func sampleIndex(docs: Int = 3000) -> MemoryIndex {
+    let idx = MemoryIndex(analyzer: Analyzer(.standard))
+    var x: UInt64 = 42
+    let words = ["log", "segment", "index", "error", "warn", "kafka", "block", "offset", "record", "batch"]
+    for i in 0 ..< docs {
+        var line = ""
+        for _ in 0 ..< 3 + Int(i % 9) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17
+            line += words[Int(x % UInt64(words.count))] + " "
+        }
+        if i % 500 == 0 { line += "rare\(i / 500) " }
+        if i == 0 || i == docs - 1 { line += "bookend " }
+        line += "doc\(i % 37)"
+        idx.add(line)
+    }
+    return idx
+}
+
+@Suite struct SegmentTests {
+    @Test func bitPackingRoundTripsEveryWidth() {
+        var rng = SystemRandomNumberGenerator()
+        for width in 0 ... 32 {
+            let values = (0 ..< 128).map { _ in width == 0 ? 0 : UInt32.random(in: 0 ... (width == 32 ? .max : (1 << UInt32(width)) - 1), using: &rng) }
+            var packed: [UInt8] = []
+            values.withUnsafeBufferPointer { BitPacking.pack($0, width: width, into: &packed) }
+            #expect(packed.count == 16 * width)
+            var out = [UInt32](repeating: 7, count: 128)
+            packed.withUnsafeBytes { p in out.withUnsafeMutableBufferPointer { BitPacking.unpack(p.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, width: width, into: $0.baseAddress!) } }
+            #expect(out == values, "width \(width)")
+        }
+    }
+
+    /// Every term's postings and positions read back from the file equal the in-memory index,
+    /// and BM25 results are the same.
+    @Test func segmentRoundTripsTheMemoryIndex() throws {
+        let idx = sampleIndex()
+        let path = tempPath("a.seg")
+        try SegmentWriter.write(idx, to: path)
+        let seg = try IndexSegment(path: path)
+        #expect(seg.documentCount == idx.documentCount && seg.termCount == idx.termCount)
+        var seen = 0
+        var previous: [UInt8]?
+        try seg.forEachTerm { term, info in
+            let t = Array(term)
+            if let p = previous { #expect(p.lexicographicallyPrecedes(t), "terms in byte order") }
+            previous = t
+            let id = try #require(idx.termID(t))
+            let (docs, freqs) = try seg.postings(info)
+            #expect(docs == idx.postingDocs[Int(id)] && freqs == idx.postingFreqs[Int(id)], "postings of \(String(decoding: t, as: UTF8.self))")
+            let positions = try seg.positions(info, freqs: freqs)
+            #expect(positions.flatMap { $0 } == idx.postingPositions[Int(id)])
+            seen += 1
+        }
+        #expect(seen == idx.termCount)
+        #expect(try seg.lookup("segment")?.docFreq == idx.documentFrequency("segment"))
+        #expect(try seg.lookup("nope") == nil && seg.lookup("") == nil && seg.lookup("zzzz") == nil)
+        for d in [0, 1, 2999] { #expect(seg.norm(d) == idx.documentLengths[d]) }
+        for q in ["kafka segment", "rare3 bookend", "error error warn", "doc5"] {
+            let terms = idx.analyzedTokens(q).map(\.0)
+            #expect(try seg.search(terms: terms, limit: 10) == idx.search(q, limit: 10), "\(q)")
+        }
+    }
+
+    @Test func emptyAndTinyIndexes() throws {
+        for lines in [[String](), ["one"], ["", "a b a"]] {
+            let idx = MemoryIndex(analyzer: Analyzer(.standard))
+            for l in lines { idx.add(l) }
+            let path = tempPath("t.seg")
+            try SegmentWriter.write(idx, to: path)
+            let seg = try IndexSegment(path: path)
+            #expect(seg.documentCount == lines.count && seg.termCount == idx.termCount)
+            if lines.count == 2 {
+                let info = try #require(try seg.lookup("a"))
+                #expect(try seg.postings(info).freqs == [2])
+            }
+        }
+    }
+
+    /// Damage anywhere is a typed error at open (CRC) — and, with the CRC check off, decoding
+    /// damaged structures still never crashes.
+    @Test func corruptionIsATypedError() throws {
+        let idx = sampleIndex(docs: 600)
+        let path = tempPath("c.seg")
+        try SegmentWriter.write(idx, to: path)
+        let good = try FileSystem.readFile(path)
+        var rng = SystemRandomNumberGenerator()
+        for round in 0 ..< 300 {
+            var bad = good
+            if round % 3 == 0 {
+                bad = Array(bad.prefix(Int.random(in: 0 ..< bad.count, using: &rng)))
+            } else {
+                for _ in 0 ..< 1 + round % 4 { bad[Int.random(in: 0 ..< bad.count, using: &rng)] ^= UInt8.random(in: 1 ... 255, using: &rng) }
+            }
+            let p = tempPath("bad.seg")
+            try FileSystem.writeAtomically(bad, to: p)
+            #expect(throws: StrataError.self, "round \(round)") { _ = try IndexSegment(path: p) }
+            // Structure decoding without the CRC: errors or results, never a crash.
+            if let seg = try? IndexSegment(path: p, verifyChecksum: false) {
+                try? seg.forEachTerm { _, info in
+                    if let (_, f) = try? seg.postings(info) { _ = try? seg.positions(info, freqs: f) }
+                }
+            }
+        }
+    }
+}
+
+@Suite struct SegmentGoldenTests {
+    /// The example of Formats/search-segment.md §6, byte for byte.
+    @Test func goldenExample() throws {
+        let idx = MemoryIndex(analyzer: Analyzer(.standard))
+        idx.add("a b a")
+        idx.add("")
+        let bytes = SegmentWriter.encode(idx)
+        func hex(_ b: ArraySlice<UInt8>) -> String { b.map { String(format: "%02x", $0) }.joined() }
+        #expect(hex(bytes[0 ..< 8]) == "5354524153454731")
+        #expect(hex(bytes[8 ..< 16]) == "0300000000000000")
+        #expect(hex(bytes[16 ..< 22]) == "000002" + "000001")
+        #expect(hex(bytes[22 ..< 25]) == "0002" + "01")
+        #expect(hex(bytes[25 ..< 41]) == "0001610100030002" + "0001620103030201")
+        #expect(hex(bytes[41 ..< 45]) == "00000000")
+        let footer = Array(bytes[45...])
+        #expect(footer.count == 72)
+        #expect(hex(footer[0 ..< 16]) == "02000000" + "02000000" + "0300000000000000")
+        #expect(hex(footer[16 ..< 56]) == ["08", "10", "16", "19", "29"].map { $0 + "00000000000000" }.joined())
+        #expect(hex(footer[56 ..< 60]) == "01000000" && hex(footer[64...]) == "5354524153454731")
+        let crc = bytes[0 ..< bytes.count - 12].withUnsafeBytes { CRC32C.checksum($0) }
+        #expect(Array(footer[60 ..< 64]) == withUnsafeBytes(of: crc.littleEndian) { Array($0) })
+    }
+}
