@@ -145,9 +145,12 @@ extension IndexFile {
 public class SparseIndex: @unchecked Sendable {
     public let baseOffset: Int64
     let storage: IndexFile
+    /// Byte position of the relative-offset field (int32) inside an entry.
+    let offsetField: Int
 
-    init(path: String, baseOffset: Int64, entrySize: Int, maxBytes: Int, writable: Bool) throws {
+    init(path: String, baseOffset: Int64, entrySize: Int, offsetField: Int, maxBytes: Int, writable: Bool) throws {
         self.baseOffset = baseOffset
+        self.offsetField = offsetField
         storage = try IndexFile(path: path, entrySize: entrySize, maxBytes: maxBytes, writable: writable)
     }
 
@@ -156,7 +159,7 @@ public class SparseIndex: @unchecked Sendable {
     var fileSizeOnOpen: Int { storage.fileSizeOnOpen }
 
     /// The absolute offset named by entry `i`.
-    func entryOffset(_ i: Int) -> Int64 { fatalError("subclass") }
+    func entryOffset(_ i: Int) -> Int64 { baseOffset + Int64(storage.entry(i).loadBE(at: offsetField, as: Int32.self)) }
 
     /// Drops entries whose offset is ≥ `offset`.
     public func truncate(fromOffset offset: Int64) {

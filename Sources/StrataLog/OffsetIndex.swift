@@ -7,11 +7,10 @@ public final class OffsetIndex: SparseIndex, @unchecked Sendable {
     public static let entrySize = 8
 
     public init(path: String, baseOffset: Int64, maxBytes: Int, writable: Bool) throws {
-        try super.init(path: path, baseOffset: baseOffset, entrySize: Self.entrySize, maxBytes: maxBytes, writable: writable)
+        try super.init(path: path, baseOffset: baseOffset, entrySize: Self.entrySize, offsetField: 0, maxBytes: maxBytes, writable: writable)
     }
 
     public var isFull: Bool { storage.isFull }
-    override func entryOffset(_ i: Int) -> Int64 { entry(i).offset }
 
     /// Entry `i` as (absolute offset, position).
     public func entry(_ i: Int) -> (offset: Int64, position: Int) {

@@ -8,10 +8,9 @@ public final class TimeIndex: SparseIndex, @unchecked Sendable {
     public static let entrySize = 12
 
     public init(path: String, baseOffset: Int64, maxBytes: Int, writable: Bool) throws {
-        try super.init(path: path, baseOffset: baseOffset, entrySize: Self.entrySize, maxBytes: maxBytes, writable: writable)
+        try super.init(path: path, baseOffset: baseOffset, entrySize: Self.entrySize, offsetField: 8, maxBytes: maxBytes, writable: writable)
     }
 
-    override func entryOffset(_ i: Int) -> Int64 { entry(i).offset }
     /// Full one entry early: the last slot is kept for the final entry written on roll/close.
     public var isFull: Bool { storage.count >= storage.maxEntries - 1 }
 
