@@ -61,7 +61,17 @@ import Testing
     @Test func termsPhrasesPrefixesBooleans() throws {
         let idx = index(["the connection was reset by peer", "connection refused", "reset the connection now",
                          "peer reset connection", "session opened for user root", "session closed for user root"])
-        func count(_ q: String) throws -> Int { try idx.count(QueryParser.parse(q)) }
+        // The same index written as a segment and searched from disk must agree on every query.
+        let path = tempPath("q.seg")
+        try SegmentWriter.write(idx, to: path)
+        let onDisk = SegmentSearcher(segment: try IndexSegment(path: path), analyzer: Analyzer(.standard))
+        func count(_ q: String) throws -> Int {
+            let parsed = try QueryParser.parse(q)
+            let mine = try idx.count(parsed)
+            #expect(try onDisk.count(parsed) == mine, "segment disagrees on \(q)")
+            #expect(try onDisk.search(parsed, limit: 10) == idx.search(parsed, limit: 10), "segment ranking differs on \(q)")
+            return mine
+        }
         #expect(try count("connection") == 4)
         #expect(try count("\"connection reset\"") == 0)
         #expect(try count("\"reset connection\"") == 1)
@@ -120,9 +130,15 @@ import Testing
             var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
             if lines.last?.isEmpty == true { lines.removeLast() }
             for l in lines { l.withUnsafeBytes { _ = idx.add($0) } }
+            // Checked both in memory and after a round trip through an on-disk segment.
+            let segmentPath = tempPath("loghub.seg")
+            try SegmentWriter.write(idx, to: segmentPath)
+            let onDisk = SegmentSearcher(segment: try IndexSegment(path: segmentPath), analyzer: Analyzer(.alphanumeric))
             for (k, q) in queries.enumerated() {
-                let mine = try idx.count(QueryParser.parse(q.0))
+                let parsed = try QueryParser.parse(q.0)
+                let mine = try idx.count(parsed)
                 #expect(mine == peer[k], "\(file): \(q.0) → strata \(mine), FTS5 \(peer[k])")
+                #expect(try onDisk.count(parsed) == peer[k], "\(file): \(q.0) from the segment")
                 compared += 1
             }
             if file == "HDFS_2k.log" {

@@ -41,7 +41,45 @@ public enum QueryError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-extension MemoryIndex {
+/// One term's postings, materialized: documents (ascending), frequencies, and positions
+/// (`positions[posStart[i] ..< posStart[i] + freqs[i]]` belong to `docs[i]`).
+public struct TermPostings: Sendable {
+    public var docs: [UInt32]
+    public var freqs: [UInt32]
+    public var posStart: [UInt32]
+    public var positions: [UInt32]
+
+    /// Positions of `doc`, or nil when the term is not in it.
+    func positions(in doc: UInt32) -> ArraySlice<UInt32>? {
+        var lo = 0, hi = docs.count - 1
+        while lo <= hi {
+            let mid = (lo + hi) >> 1
+            if docs[mid] == doc {
+                let start = Int(posStart[mid])
+                return positions[start ..< start + Int(freqs[mid])]
+            }
+            if docs[mid] < doc { lo = mid + 1 } else { hi = mid - 1 }
+        }
+        return nil
+    }
+}
+
+/// What query execution needs from an index: the in-memory buffer and on-disk segments both
+/// provide it, so every query type runs the same way on either.
+public protocol PostingsSource {
+    var analyzer: Analyzer { get }
+    /// The field queries address.
+    var field: String { get }
+    var documentCount: Int { get }
+    var totalTokens: UInt64 { get }
+    func norm(_ doc: Int) -> UInt32
+    /// The postings of an (already analyzed) term, or nil.
+    func termPostings(_ term: UnsafeRawBufferPointer) throws -> TermPostings?
+    /// The postings of every term whose bytes satisfy `accept` (prefix, fuzzy, range).
+    func termsMatching(_ accept: (UnsafeRawBufferPointer) -> Bool) throws -> [TermPostings]
+}
+
+extension PostingsSource {
     private func checkField(_ f: String?) throws {
         if let f, f != field { throw QueryError.unknownField(f, known: [field]) }
     }
@@ -54,19 +92,12 @@ extension MemoryIndex {
         return out
     }
 
-    func termID(_ bytes: [UInt8]) -> Int32? { bytes.withUnsafeBytes { terms.find($0) } }
+    func postings(_ bytes: [UInt8]) throws -> TermPostings? { try bytes.withUnsafeBytes { try termPostings($0) } }
 
-    func docs(ofTerm id: Int32) -> DocSet {
+    private func union(_ list: [TermPostings]) -> DocSet {
         var s = DocSet(capacity: documentCount)
-        for d in postingDocs[Int(id)] { s.insert(d) }
+        for p in list { for d in p.docs { s.insert(d) } }
         return s
-    }
-
-    /// Term ids whose bytes satisfy `accept`.
-    func matchingTerms(_ accept: (UnsafeRawBufferPointer) -> Bool) -> [Int32] {
-        var out: [Int32] = []
-        terms.forEach { id, b in if accept(b) { out.append(id) } }
-        return out
     }
 
     /// The documents matching `query`.
@@ -78,29 +109,29 @@ extension MemoryIndex {
         case let .exists(f):
             try checkField(f)
             var s = DocSet(capacity: n)
-            for (d, l) in documentLengths.enumerated() where l > 0 { s.insert(UInt32(d)) }
+            for d in 0 ..< n where norm(d) > 0 { s.insert(UInt32(d)) }
             return s
         case let .term(f, text):
             try checkField(f)
             let tokens = analyzedTokens(text)
             if tokens.count > 1 { return try matches(.phrase(field: f, text: text, slop: 0, prefixLast: false)) }
-            guard let t = tokens.first, let id = termID(t.0) else { return DocSet(capacity: n) }
-            return docs(ofTerm: id)
+            guard let t = tokens.first, let p = try postings(t.0) else { return DocSet(capacity: n) }
+            return union([p])
         case let .phrase(f, text, slop, prefixLast):
             try checkField(f)
-            return phraseMatches(text: text, slop: slop, prefixLast: prefixLast)
+            return try phraseMatches(text: text, slop: slop, prefixLast: prefixLast)
         case let .prefix(f, text):
             try checkField(f)
             let p = Array(text.lowercased().utf8)
-            return union(matchingTerms { $0.count >= p.count && memcmp($0.baseAddress!, p, p.count) == 0 })
+            return union(try termsMatching { $0.count >= p.count && memcmp($0.baseAddress!, p, p.count) == 0 })
         case let .fuzzy(f, text, distance):
             try checkField(f)
             let target = Array(text.lowercased().utf8)
-            return union(matchingTerms { Self.editDistance(target, $0, limit: distance) <= distance })
+            return union(try termsMatching { MemoryIndex.editDistance(target, $0, limit: distance) <= distance })
         case let .range(f, lower, upper, includeLower, includeUpper):
             try checkField(f)
             let lo = lower.map { Array($0.lowercased().utf8) }, hi = upper.map { Array($0.lowercased().utf8) }
-            return union(matchingTerms { b in
+            return union(try termsMatching { b in
                 let t = Array(b)
                 if let lo { if includeLower ? t.lexicographicallyPrecedes(lo) : !lo.lexicographicallyPrecedes(t) { return false } }
                 if let hi { if includeUpper ? hi.lexicographicallyPrecedes(t) : !t.lexicographicallyPrecedes(hi) { return false } }
@@ -126,34 +157,13 @@ extension MemoryIndex {
     /// Number of matching documents (exact).
     public func count(_ query: Query) throws -> Int { try matches(query).count }
 
-    private func union(_ ids: [Int32]) -> DocSet {
-        var s = DocSet(capacity: documentCount)
-        for id in ids { for d in postingDocs[Int(id)] { s.insert(d) } }
-        return s
-    }
-
-    /// Positions of term `id` in document `doc`, or nil.
-    private func positions(_ id: Int32, in doc: UInt32) -> ArraySlice<UInt32>? {
-        let docs = postingDocs[Int(id)]
-        var lo = 0, hi = docs.count - 1
-        while lo <= hi {
-            let mid = (lo + hi) >> 1
-            if docs[mid] == doc {
-                let start = Int(postingPosStart[Int(id)][mid])
-                return postingPositions[Int(id)][start ..< start + Int(postingFreqs[Int(id)][mid])]
-            }
-            if docs[mid] < doc { lo = mid + 1 } else { hi = mid - 1 }
-        }
-        return nil
-    }
-
     /// Phrase matching: every term at its relative position (stop-word gaps kept), with up to
     /// `slop` extra positions in total, in order. With `prefixLast` the last word is expanded to
     /// every term it prefixes.
-    private func phraseMatches(text: String, slop: Int, prefixLast: Bool) -> DocSet {
+    private func phraseMatches(text: String, slop: Int, prefixLast: Bool) throws -> DocSet {
         let n = documentCount
         var tokens: [([UInt8], Int)]
-        var lastAlternatives: [Int32] = []
+        var lastAlternatives: [TermPostings] = []
         if prefixLast {
             // The last word is a raw (lowercased, unstemmed) prefix right after the rest.
             let scalars = Array(text.unicodeScalars)
@@ -164,35 +174,35 @@ extension MemoryIndex {
             if last.isEmpty { return DocSet(capacity: n) }
             tokens = analyzedTokens(head)
             let p = Array(last.utf8)
-            lastAlternatives = matchingTerms { $0.count >= p.count && memcmp($0.baseAddress!, p, p.count) == 0 }
+            lastAlternatives = try termsMatching { $0.count >= p.count && memcmp($0.baseAddress!, p, p.count) == 0 }
             if lastAlternatives.isEmpty { return DocSet(capacity: n) }
             tokens.append(([], (tokens.last?.1 ?? -1) + 1))
         } else {
             tokens = analyzedTokens(text)
         }
         if tokens.isEmpty { return DocSet(capacity: n) }
-        var ids: [[Int32]] = []
+        var terms: [[TermPostings]] = []
         for (i, t) in tokens.enumerated() {
-            if prefixLast && i == tokens.count - 1 { ids.append(lastAlternatives); continue }
-            guard let id = termID(t.0) else { return DocSet(capacity: n) }
-            ids.append([id])
+            if prefixLast && i == tokens.count - 1 { terms.append(lastAlternatives); continue }
+            guard let p = try postings(t.0) else { return DocSet(capacity: n) }
+            terms.append([p])
         }
         // Candidates: documents holding every term (any alternative for the last).
         var candidates = DocSet(capacity: n, full: true)
-        for alts in ids { candidates.formIntersection(union(alts)) }
+        for alts in terms { candidates.formIntersection(union(alts)) }
         let base = tokens[0].1
         var result = DocSet(capacity: n)
-        let single = ids.allSatisfy { $0.count == 1 }
+        let single = terms.allSatisfy { $0.count == 1 }
         var lists: [ArraySlice<UInt32>] = []
-        lists.reserveCapacity(ids.count)
+        lists.reserveCapacity(terms.count)
         candidates.forEach { doc in
             lists.removeAll(keepingCapacity: true)
-            for alts in ids {
+            for alts in terms {
                 if single {
-                    lists.append(positions(alts[0], in: doc) ?? [])
+                    lists.append(alts[0].positions(in: doc) ?? [])
                 } else {
                     var all: [UInt32] = []
-                    for a in alts { if let p = positions(a, in: doc) { all.append(contentsOf: p) } }
+                    for a in alts { if let p = a.positions(in: doc) { all.append(contentsOf: p) } }
                     lists.append(ArraySlice(all.sorted()))
                 }
             }
@@ -214,6 +224,63 @@ extension MemoryIndex {
         return result
     }
 
+    /// Analyzed terms of the query's positive clauses (the ones that score), with repeats.
+    func scoringTerms(_ q: Query, into out: inout [[UInt8]: Int]) {
+        switch q {
+        case let .term(_, text), let .phrase(_, text, _, _):
+            for (t, _) in analyzedTokens(text) { out[t, default: 0] += 1 }
+        case let .boolean(must, should, _, _):
+            for c in must + should { scoringTerms(c, into: &out) }
+        default:
+            break
+        }
+    }
+
+    /// The top `limit` matching documents by BM25 over the query's positive terms (documents
+    /// matched only by prefix, fuzzy, range or match-all clauses score 0 and follow in id order).
+    public func search(_ query: Query, limit: Int, bm25: BM25 = BM25()) throws -> [MemoryIndex.Hit] {
+        let matched = try matches(query)
+        var weights: [[UInt8]: Int] = [:]
+        scoringTerms(query, into: &weights)
+        let n = documentCount
+        let avgdl = Float(Double(totalTokens) / Double(max(1, n)))
+        var scores = [Float](repeating: 0, count: n)
+        for (term, qtf) in weights {
+            guard let p = try postings(term) else { continue }
+            let idf = bm25.idf(documents: p.docs.count, total: n) * Float(qtf)
+            for (i, d) in p.docs.enumerated() where matched.contains(d) {
+                let tf = Float(p.freqs[i])
+                let normalized = bm25.k1 * (1 - bm25.b + bm25.b * Float(norm(Int(d))) / avgdl)
+                scores[Int(d)] += idf * tf * (bm25.k1 + 1) / (tf + normalized)
+            }
+        }
+        var hits: [MemoryIndex.Hit] = []
+        matched.forEach { hits.append(MemoryIndex.Hit(document: $0, score: scores[Int($0)])) }
+        hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.document < $1.document }
+        return Array(hits.prefix(limit))
+    }
+}
+
+extension MemoryIndex: PostingsSource {
+    public var totalTokens: UInt64 { totalLength }
+    public func norm(_ doc: Int) -> UInt32 { documentLengths[doc] }
+
+    func termID(_ bytes: [UInt8]) -> Int32? { bytes.withUnsafeBytes { terms.find($0) } }
+
+    private func materialize(_ id: Int32) -> TermPostings {
+        TermPostings(docs: postingDocs[Int(id)], freqs: postingFreqs[Int(id)], posStart: postingPosStart[Int(id)], positions: postingPositions[Int(id)])
+    }
+
+    public func termPostings(_ term: UnsafeRawBufferPointer) throws -> TermPostings? {
+        terms.find(term).map(materialize)
+    }
+
+    public func termsMatching(_ accept: (UnsafeRawBufferPointer) -> Bool) throws -> [TermPostings] {
+        var out: [TermPostings] = []
+        terms.forEach { id, b in if accept(b) { out.append(materialize(id)) } }
+        return out
+    }
+
     /// Levenshtein distance, stopping early once every cell exceeds `limit`.
     static func editDistance(_ a: [UInt8], _ b: UnsafeRawBufferPointer, limit: Int) -> Int {
         if abs(a.count - b.count) > limit { return limit + 1 }
@@ -229,42 +296,5 @@ extension MemoryIndex {
             swap(&prev, &cur)
         }
         return a.isEmpty ? b.count : prev[b.count]
-    }
-}
-
-extension MemoryIndex {
-    /// Analyzed terms of the query's positive clauses (the ones that score).
-    func scoringTerms(_ q: Query, into out: inout [Int32: Int]) {
-        switch q {
-        case let .term(_, text), let .phrase(_, text, _, _):
-            for (t, _) in analyzedTokens(text) { if let id = termID(t) { out[id, default: 0] += 1 } }
-        case let .boolean(must, should, _, _):
-            for c in must + should { scoringTerms(c, into: &out) }
-        default:
-            break
-        }
-    }
-
-    /// The top `limit` matching documents by BM25 over the query's positive terms (documents
-    /// matched only by prefix, fuzzy, range or match-all clauses score 0 and follow in id order).
-    public func search(_ query: Query, limit: Int, bm25: BM25 = BM25()) throws -> [Hit] {
-        let matched = try matches(query)
-        var weights: [Int32: Int] = [:]
-        scoringTerms(query, into: &weights)
-        let n = documentCount
-        let avgdl = Float(Double(totalLength) / Double(max(1, n)))
-        var scores = [Float](repeating: 0, count: n)
-        for (id, qtf) in weights {
-            let idf = bm25.idf(documents: postingDocs[Int(id)].count, total: n) * Float(qtf)
-            for (i, d) in postingDocs[Int(id)].enumerated() where matched.contains(d) {
-                let tf = Float(postingFreqs[Int(id)][i])
-                let norm = bm25.k1 * (1 - bm25.b + bm25.b * Float(documentLengths[Int(d)]) / avgdl)
-                scores[Int(d)] += idf * tf * (bm25.k1 + 1) / (tf + norm)
-            }
-        }
-        var hits: [Hit] = []
-        matched.forEach { hits.append(Hit(document: $0, score: scores[Int($0)])) }
-        hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.document < $1.document }
-        return Array(hits.prefix(limit))
     }
 }

@@ -1,0 +1,42 @@
+import StrataIO
+
+/// Runs queries on an on-disk segment: the segment plus the analyzer of its field. Postings are
+/// decoded from the mapping when a query needs them.
+public struct SegmentSearcher: PostingsSource {
+    public let segment: IndexSegment
+    public let analyzer: Analyzer
+    public let field: String
+
+    public init(segment: IndexSegment, analyzer: Analyzer, field: String = "message") {
+        self.segment = segment
+        self.analyzer = analyzer
+        self.field = field
+    }
+
+    public var documentCount: Int { segment.documentCount }
+    public var totalTokens: UInt64 { segment.totalTokens }
+    public func norm(_ doc: Int) -> UInt32 { segment.norm(doc) }
+
+    private func materialize(_ info: IndexSegment.TermInfo) throws -> TermPostings {
+        let (docs, freqs) = try segment.postings(info)
+        let lists = try segment.positions(info, freqs: freqs)
+        var posStart: [UInt32] = []
+        posStart.reserveCapacity(lists.count)
+        var positions: [UInt32] = []
+        for l in lists {
+            posStart.append(UInt32(positions.count))
+            positions.append(contentsOf: l)
+        }
+        return TermPostings(docs: docs, freqs: freqs, posStart: posStart, positions: positions)
+    }
+
+    public func termPostings(_ term: UnsafeRawBufferPointer) throws -> TermPostings? {
+        try segment.lookup(term).map(materialize)
+    }
+
+    public func termsMatching(_ accept: (UnsafeRawBufferPointer) -> Bool) throws -> [TermPostings] {
+        var infos: [IndexSegment.TermInfo] = []
+        try segment.forEachTerm { t, info in if accept(t) { infos.append(info) } }
+        return try infos.map(materialize)
+    }
+}
