@@ -14,6 +14,9 @@ for target in batch segment files query index; do
   echo "fuzzing $target for ${seconds}s"
   SWIFT_BACKTRACE=enable=no .build-fuzz/debug/strata-fuzz "$target" "Fuzz/corpus-work/$target" \
     -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 2>&1 | grep -E 'Done|ERROR|SUMMARY|stat::number_of_executed_units' || true
-  # libFuzzer exits non-zero on a crash; re-check by its artifact files.
-  if ls crash-* leak-* timeout-* >/dev/null 2>&1; then echo "fuzzer found a failing input"; exit 1; fi
+  # libFuzzer writes crash-*/leak-*/timeout-* files for failing inputs.
+  if compgen -G "crash-*" >/dev/null || compgen -G "leak-*" >/dev/null || compgen -G "timeout-*" >/dev/null; then
+    echo "fuzzer found a failing input: $(ls crash-* leak-* timeout-* 2>/dev/null | tr '\n' ' ')"
+    exit 1
+  fi
 done

@@ -45,6 +45,9 @@ public struct RecordBatchView {
             return .truncated(needed: size, available: available)
         }
         let header = RecordBatchHeader(at: p)
+        if header.baseOffset < 0 || header.baseOffset > Int64.max - Int64(Int32.max) - 1 {
+            throw StrataError.corrupt(file: file, position: position, reason: "impossible base offset \(header.baseOffset)")
+        }
         if header.recordCount < 0 || header.lastOffsetDelta < 0 {
             throw StrataError.corrupt(file: file, position: position + 23, reason: "negative record count \(header.recordCount) or last offset delta \(header.lastOffsetDelta)")
         }
@@ -178,7 +181,7 @@ public struct BatchRecordIterator {
             if !r.isAtEnd { throw fail("record length \(length) does not match its contents (\(r.remaining) bytes left over)", at: recordStart) }
             index += 1
             let ts = header.timestampType == .logAppendTime ? header.maxTimestamp : header.baseTimestamp &+ tsDelta
-            return RecordView(offset: header.baseOffset + Int64(offsetDelta), timestamp: ts, key: key, value: value,
+            return RecordView(offset: header.baseOffset &+ Int64(offsetDelta), timestamp: ts, key: key, value: value,
                               headerCount: Int(headerCount),
                               headerBytes: UnsafeRawBufferPointer(rebasing: body[headerStart ..< body.count]))
         } catch let error as StrataError {

@@ -126,6 +126,11 @@ func decodeBatch(_ bytes: [UInt8]) throws -> (RecordBatchHeader, [(Int64, Record
         var shortLen = bytes
         shortLen[8 ..< 12] = [0, 0, 0, 10]
         #expect(throws: StrataError.self) { try shortLen.withUnsafeBytes { _ = try RecordBatchView.parse($0) } }
+        for base: [UInt8] in [[0x80, 0, 0, 0, 0, 0, 0, 0], [0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]] {
+            var b = bytes
+            b.replaceSubrange(0 ..< 8, with: base) // baseOffset is outside the CRC: checked on its own
+            #expect(throws: StrataError.self, "base offset \(base)") { try b.withUnsafeBytes { _ = try RecordBatchView.parse($0) } }
+        }
         var hugeLen = bytes
         hugeLen[8 ..< 12] = [0x7f, 0xff, 0xff, 0xff]
         #expect(throws: StrataError.self) { try hugeLen.withUnsafeBytes { _ = try RecordBatchView.parse($0) } }
