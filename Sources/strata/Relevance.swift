@@ -17,7 +17,7 @@ struct IRRun: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            guard let f = TestCollection.Format(rawValue: format) else { throw StrataError.invalidArgument("format must be smart or npl") }
+            let f = try collectionFormat(format)
             guard let kind = AnalyzerKind(rawValue: analyzer) else { throw StrataError.invalidArgument("unknown analyzer \(analyzer)") }
             let documents = TestCollection.parse(try String(contentsOfFile: docs, encoding: .utf8), format: f)
             let qs = TestCollection.parse(try String(contentsOfFile: queries, encoding: .utf8), format: f)
@@ -50,10 +50,15 @@ struct IREval: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            guard let f = TestCollection.Format(rawValue: format) else { throw StrataError.invalidArgument("format must be smart or npl") }
+            let f = try collectionFormat(format)
             let judgments = TestCollection.parseJudgments(try String(contentsOfFile: qrels, encoding: .utf8), format: f)
             let r = RelevanceEvaluator.evaluate(run: TRECRun.parse(try String(contentsOfFile: runFile, encoding: .utf8)), judgments: judgments)
             print(String(format: "MAP %.4f  nDCG@10 %.4f  (%d judged queries)", r.map, r.ndcg10, r.queries))
         }
     }
+}
+
+func collectionFormat(_ name: String) throws -> TestCollection.Format {
+    guard let f = TestCollection.Format(rawValue: name) else { throw StrataError.invalidArgument("format must be smart or npl (got \(name))") }
+    return f
 }

@@ -230,14 +230,18 @@ public final class Analyzer {
     /// Unicode simple lowercase mapping.
     @inline(__always) private func lowercase(_ s: UInt32) -> UInt32 {
         if s < 0x80 { return (s >= 0x41 && s <= 0x5A) ? s + 32 : s }
-        let from = LowercaseTable.from
-        var lo = 0, hi = from.count - 1
+        return Self.index(of: s, in: LowercaseTable.from).map { LowercaseTable.to[$0] } ?? s
+    }
+
+    /// Position of `s` in a sorted table of scalars (the generated mapping tables).
+    @inline(__always) static func index(of s: UInt32, in table: [UInt32]) -> Int? {
+        var lo = 0, hi = table.count - 1
         while lo <= hi {
             let mid = (lo + hi) >> 1
-            if from[mid] == s { return LowercaseTable.to[mid] }
-            if from[mid] < s { lo = mid + 1 } else { hi = mid - 1 }
+            if table[mid] == s { return mid }
+            if table[mid] < s { lo = mid + 1 } else { hi = mid - 1 }
         }
-        return s
+        return nil
     }
 
     /// Appends a scalar's UTF-8 to the token buffer, folded to ASCII when enabled.
@@ -269,14 +273,7 @@ public final class Analyzer {
     }
 
     static func fold(_ s: UInt32) -> StaticString? {
-        let from = ASCIIFoldingTable.from
-        var lo = 0, hi = from.count - 1
-        while lo <= hi {
-            let mid = (lo + hi) >> 1
-            if from[mid] == s { return ASCIIFoldingTable.to[mid] }
-            if from[mid] < s { lo = mid + 1 } else { hi = mid - 1 }
-        }
-        return nil
+        index(of: s, in: ASCIIFoldingTable.from).map { ASCIIFoldingTable.to[$0] }
     }
 }
 
