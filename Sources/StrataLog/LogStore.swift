@@ -16,7 +16,7 @@ public enum ConsumerStart: Sendable, Equatable {
 public final class LogStore: @unchecked Sendable {
     public let root: String
     public let isReadOnly: Bool
-    private var lockFD: Int32
+    private var writerLock: DirectoryLock?
     private let lock = Lock()
     private var topics: [String: Topic] = [:]
     /// Whether the previous writer shut down cleanly (Kafka's `.kafka_cleanshutdown` marker).
@@ -51,31 +51,14 @@ public final class LogStore: @unchecked Sendable {
         isReadOnly = readOnly
         if readOnly {
             guard FileSystem.isDirectory(root + "/topics") else { throw StrataError.notFound("a Strata store at \(root) (no topics/ directory)") }
-            lockFD = -1
+            writerLock = nil
             openedAfterCleanShutdown = true
             checkpointed = [:]
             groups = try ConsumerGroups(directory: root + "/groups", readOnly: true)
         } else {
             try FileSystem.createDirectory(root + "/topics")
             try FileSystem.createDirectory(root + "/topic-configs")
-            let path = root + "/strata.lock"
-            let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-            if fd < 0 { throw StrataError.io(operation: "open", path: path, errno: errno) }
-            if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-                let code = errno
-                var buf = [UInt8](repeating: 0, count: 64)
-                let n = pread(fd, &buf, 63, 0)
-                Glibc.close(fd)
-                let holder = n > 0 ? String(decoding: buf[0 ..< n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "unknown"
-                if code == EWOULDBLOCK {
-                    throw StrataError.invalidArgument("the store at \(root) is already open for writing by \(holder) (strata.lock is held); close it first or open read-only")
-                }
-                throw StrataError.io(operation: "flock", path: path, errno: code)
-            }
-            let me = "pid \(getpid())\n"
-            _ = ftruncate(fd, 0)
-            _ = me.withCString { pwrite(fd, $0, strlen($0), 0) }
-            lockFD = fd
+            writerLock = try DirectoryLock(path: root + "/strata.lock", what: "store")
             openedAfterCleanShutdown = FileSystem.exists(root + "/topics/.kafka_cleanshutdown")
             do { checkpointed = try RecoveryCheckpoint.read(root + "/topics/" + RecoveryCheckpoint.fileName) } catch {
                 logger("ignoring an unreadable recovery-point checkpoint (partitions recover from offset 0): \(error)")
@@ -93,14 +76,9 @@ public final class LogStore: @unchecked Sendable {
         }
     }
 
-    deinit { if lockFD >= 0 { Glibc.close(lockFD) } }
-
     private func releaseWriterLock() {
-        if lockFD >= 0 {
-            flock(lockFD, LOCK_UN)
-            Glibc.close(lockFD)
-            lockFD = -1
-        }
+        writerLock?.release()
+        writerLock = nil
     }
 
     /// Opens topic `name`, creating it with `config` when it does not exist. An existing topic
@@ -252,7 +230,7 @@ public final class LogStore: @unchecked Sendable {
         if isReadOnly { return }
         try lock.withLock {
             defer { releaseWriterLock() }
-            if lockFD < 0 { return }
+            if writerLock == nil { return }
             for t in topics.values { try t.close() }
             var points = checkpointed
             var cleaner = cleanerCheckpointed

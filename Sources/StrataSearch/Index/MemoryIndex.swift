@@ -47,33 +47,86 @@ public final class MemoryIndex {
     /// Indexes a document's text; returns its id.
     @discardableResult
     public func add(_ text: UnsafeRawBufferPointer) -> UInt32 {
+        addValue(text)
+        return endDocument()
+    }
+
+    /// Gap between the positions of two values of one field in one document (Elasticsearch's
+    /// `position_increment_gap`), so phrases do not match across values.
+    public static let valueGap = 100
+    private var pendingLength: UInt32 = 0
+    private var nextPosition = 0
+    private var valuesInDocument = 0
+    /// Approximate heap bytes held (postings, positions, per-term arrays, term bytes).
+    public private(set) var estimatedBytes = 0
+
+    /// Adds one value of the current document (a document may have several values; their
+    /// positions are `valueGap` apart). Finish the document with `endDocument()`.
+    public func addValue(_ text: UnsafeRawBufferPointer) {
         let doc = UInt32(documentLengths.count)
+        if valuesInDocument > 0 { nextPosition += Self.valueGap }
+        valuesInDocument += 1
+        var last = nextPosition - 1
+        let base = nextPosition
         var length: UInt32 = 0
+        var bytes = 0
         analyzer.analyze(text) { token in
             length += 1
             let (id, isNew) = terms.intern(token.bytes)
             let t = Int(id)
-            let position = UInt32(token.position)
+            let position = UInt32(truncatingIfNeeded: base + token.position)
+            last = base + token.position
             if isNew {
                 postingDocs.append([doc])
                 postingFreqs.append([1])
                 postingPositions.append([position])
                 postingPosStart.append([0])
                 lastDocForTerm.append(doc)
+                bytes += 4 * 48 + token.bytes.count + 24
             } else if lastDocForTerm[t] == doc {
                 postingFreqs[t][postingFreqs[t].count - 1] += 1
                 postingPositions[t].append(position)
+                bytes += 4
             } else {
                 postingDocs[t].append(doc)
                 postingFreqs[t].append(1)
                 postingPosStart[t].append(UInt32(postingPositions[t].count))
                 postingPositions[t].append(position)
                 lastDocForTerm[t] = doc
+                bytes += 16
             }
         }
-        documentLengths.append(length)
-        totalLength += UInt64(length)
+        estimatedBytes += bytes
+        nextPosition = last + 1
+        pendingLength += length
+    }
+
+    /// Ends the current document (which may have no values); returns its id.
+    @discardableResult
+    public func endDocument() -> UInt32 {
+        let doc = UInt32(documentLengths.count)
+        documentLengths.append(pendingLength)
+        totalLength += UInt64(pendingLength)
+        estimatedBytes += 4
+        pendingLength = 0
+        nextPosition = 0
+        valuesInDocument = 0
         return doc
+    }
+
+    /// Every term in byte order with its postings (documents, frequencies, concatenated
+    /// positions) — what a flush writes.
+    func forEachTermSorted(_ body: (UnsafeRawBufferPointer, UnsafeBufferPointer<UInt32>, UnsafeBufferPointer<UInt32>, UnsafeBufferPointer<UInt32>) throws -> Void) rethrows {
+        var ids = (0 ..< Int32(terms.count)).map { $0 }
+        ids.sort { a, b in SegmentFormat.precedes(terms.bytes(a), terms.bytes(b)) }
+        for id in ids {
+            let t = Int(id)
+            try postingDocs[t].withUnsafeBufferPointer { d in
+                try postingFreqs[t].withUnsafeBufferPointer { f in
+                    try postingPositions[t].withUnsafeBufferPointer { p in try body(terms.bytes(id), d, f, p) }
+                }
+            }
+        }
     }
 
     @discardableResult

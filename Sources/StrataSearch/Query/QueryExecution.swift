@@ -34,9 +34,12 @@ public struct DocSet: Sendable, Equatable {
 /// Errors running a query against an index.
 public enum QueryError: Error, Sendable, Equatable, CustomStringConvertible {
     case unknownField(String, known: [String])
+    /// The query cannot run as asked (e.g. a prefix query on a numeric field).
+    case unsupported(String)
     public var description: String {
         switch self {
         case let .unknownField(f, known): return "unknown field '\(f)'; the index has \(known.joined(separator: ", "))"
+        case let .unsupported(why): return why
         }
     }
 }
@@ -92,6 +95,12 @@ extension PostingsSource {
         return out
     }
 
+    /// Raw query text as the analyzer's terms spell it: lowercased, except for the keyword and
+    /// whitespace analyzers, which keep case.
+    func normalizedTerm(_ text: String) -> [UInt8] {
+        analyzer.kind == .keyword || analyzer.kind == .whitespace ? Array(text.utf8) : Array(text.lowercased().utf8)
+    }
+
     func postings(_ bytes: [UInt8]) throws -> TermPostings? { try bytes.withUnsafeBytes { try termPostings($0) } }
 
     private func union(_ list: [TermPostings]) -> DocSet {
@@ -122,15 +131,15 @@ extension PostingsSource {
             return try phraseMatches(text: text, slop: slop, prefixLast: prefixLast)
         case let .prefix(f, text):
             try checkField(f)
-            let p = Array(text.lowercased().utf8)
+            let p = normalizedTerm(text)
             return union(try termsMatching { $0.count >= p.count && memcmp($0.baseAddress!, p, p.count) == 0 })
         case let .fuzzy(f, text, distance):
             try checkField(f)
-            let target = Array(text.lowercased().utf8)
+            let target = normalizedTerm(text)
             return union(try termsMatching { MemoryIndex.editDistance(target, $0, limit: distance) <= distance })
         case let .range(f, lower, upper, includeLower, includeUpper):
             try checkField(f)
-            let lo = lower.map { Array($0.lowercased().utf8) }, hi = upper.map { Array($0.lowercased().utf8) }
+            let lo = lower.map(normalizedTerm), hi = upper.map(normalizedTerm)
             return union(try termsMatching { b in
                 let t = Array(b)
                 if let lo { if includeLower ? t.lexicographicallyPrecedes(lo) : !lo.lexicographicallyPrecedes(t) { return false } }

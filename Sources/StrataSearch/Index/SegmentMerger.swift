@@ -1,0 +1,145 @@
+import StrataIO
+
+/// Merges segments into one, dropping deleted documents: documents keep their relative order
+/// (segment order, then document order), so postings of each term are concatenated with
+/// renumbered documents and need no sorting.
+enum SegmentMerger {
+    /// Writes segment `name`; returns its document count and inverted fields (no files are
+    /// written when every document was deleted).
+    static func merge(_ inputs: [(SegmentReader, DocSet?)], schema: Schema, directory: String, name: String) throws -> (Int, [Int]) {
+        // Old → new document numbers.
+        var maps: [[Int32]] = []
+        var next: Int32 = 0
+        for (reader, deletes) in inputs {
+            var m = [Int32](repeating: -1, count: reader.documentCount)
+            for d in 0 ..< reader.documentCount where !(deletes?.contains(UInt32(d)) ?? false) {
+                m[d] = next
+                next += 1
+            }
+            maps.append(m)
+        }
+        let total = Int(next)
+        if total == 0 { return (0, []) }
+        var fields = Set<Int>()
+        for (r, _) in inputs { fields.formUnion(r.inverted.keys) }
+        for f in fields.sorted() {
+            let bytes = try mergeInverted(field: f, inputs, maps: maps, total: total)
+            try FileSystem.writeAtomically(bytes, to: directory + "/" + SearchIndexFiles.inverted(name, field: f))
+        }
+        try FileSystem.writeAtomically(DocValues.encode(docCount: total, columns: try mergeDocValues(inputs, schema: schema, maps: maps, total: total)),
+                                       to: directory + "/" + SearchIndexFiles.docValues(name))
+        return (total, fields.sorted())
+    }
+
+    private static func mergeInverted(field f: Int, _ inputs: [(SegmentReader, DocSet?)], maps: [[Int32]], total: Int) throws -> [UInt8] {
+        var norms = [UInt32](repeating: 0, count: total)
+        var terms: [[UInt8]: [(Int, IndexSegment.TermInfo)]] = [:]
+        for (i, (reader, _)) in inputs.enumerated() {
+            guard let seg = reader.invertedField(f) else { continue }
+            for d in 0 ..< reader.documentCount where maps[i][d] >= 0 { norms[Int(maps[i][d])] = seg.norm(d) }
+            try seg.forEachTerm { t, info in terms[Array(t), default: []].append((i, info)) }
+        }
+        var keys = Array(terms.keys)
+        keys.sort { a, b in a.withUnsafeBytes { x in b.withUnsafeBytes { y in SegmentFormat.precedes(x, y) } } }
+        var encoder = InvertedFieldEncoder(norms: norms)
+        var docs: [UInt32] = [], freqs: [UInt32] = [], positions: [UInt32] = []
+        for key in keys {
+            docs.removeAll(keepingCapacity: true)
+            freqs.removeAll(keepingCapacity: true)
+            positions.removeAll(keepingCapacity: true)
+            for (i, info) in terms[key]! {
+                let seg = inputs[i].0.invertedField(f)!
+                let (ds, fs) = try seg.postings(info)
+                let ps = try seg.positions(info, freqs: fs)
+                for k in ds.indices where maps[i][Int(ds[k])] >= 0 {
+                    docs.append(UInt32(maps[i][Int(ds[k])]))
+                    freqs.append(fs[k])
+                    positions.append(contentsOf: ps[k])
+                }
+            }
+            if docs.isEmpty { continue }
+            key.withUnsafeBytes { t in
+                docs.withUnsafeBufferPointer { d in
+                    freqs.withUnsafeBufferPointer { q in positions.withUnsafeBufferPointer { p in encoder.add(term: t, docs: d, freqs: q, positions: p) } }
+                }
+            }
+        }
+        return encoder.finish()
+    }
+
+    private static func mergeDocValues(_ inputs: [(SegmentReader, DocSet?)], schema: Schema, maps: [[Int32]], total: Int) throws -> [DocValueColumn] {
+        var columns: [DocValueColumn] = []
+        for (f, def) in schema.fields.enumerated() {
+            if def.type.isNumeric {
+                guard inputs.contains(where: { $0.0.docValues.numericColumn(f) != nil }) else { continue }
+                var present = [UInt64](repeating: 0, count: (total + 63) / 64)
+                var values = [Int64](repeating: 0, count: total)
+                for (i, (reader, _)) in inputs.enumerated() {
+                    guard let c = reader.docValues.numericColumn(f) else { continue }
+                    for d in 0 ..< reader.documentCount where maps[i][d] >= 0 && c.has(d) {
+                        let n = Int(maps[i][d])
+                        present[n >> 6] |= 1 << UInt64(n & 63)
+                        values[n] = c.bits(d)
+                    }
+                }
+                columns.append(.numeric(field: f, type: def.type, present: present, values: values))
+            } else if def.type == .keyword {
+                guard inputs.contains(where: { $0.0.docValues.keywordColumn(f) != nil }) else { continue }
+                var all = Set<[UInt8]>()
+                for (reader, _) in inputs {
+                    guard let c = reader.docValues.keywordColumn(f) else { continue }
+                    for o in 0 ..< c.valueCount { all.insert(Array(c.value(o))) }
+                }
+                var values = Array(all)
+                values.sort { a, b in a.withUnsafeBytes { x in b.withUnsafeBytes { y in SegmentFormat.precedes(x, y) } } }
+                var ordOf: [[UInt8]: UInt32] = [:]
+                for (o, v) in values.enumerated() { ordOf[v] = UInt32(o) }
+                var starts: [UInt32] = [0], ords: [UInt32] = []
+                for (i, (reader, _)) in inputs.enumerated() {
+                    let c = reader.docValues.keywordColumn(f)
+                    let remap = c.map { c in (0 ..< c.valueCount).map { ordOf[Array(c.value($0))]! } } ?? []
+                    for d in 0 ..< reader.documentCount where maps[i][d] >= 0 {
+                        if let c { for k in c.ordinals(d) { ords.append(remap[c.ordinal(at: k)]) } }
+                        starts.append(UInt32(ords.count))
+                    }
+                }
+                columns.append(.keyword(field: f, values: values, docStarts: starts, ords: ords))
+            }
+        }
+        return columns
+    }
+}
+
+/// A log-structured merge policy in the spirit of Lucene's tiered policy: segments fall into
+/// tiers by live size (each tier `mergeFactor` times the one below, starting at
+/// `floorDocuments`); when a tier holds `mergeFactor` segments they merge into one of the next
+/// tier. A segment with more than `maxDeletedRatio` of its documents deleted is rewritten
+/// alone. Each document is thus rewritten about log_mergeFactor(N / floor) times.
+public struct TieredMergePolicy: Sendable {
+    public var mergeFactor = 10
+    public var floorDocuments = 1000
+    public var maxDeletedRatio = 0.5
+    public init(mergeFactor: Int = 10, floorDocuments: Int = 1000, maxDeletedRatio: Double = 0.5) {
+        self.mergeFactor = max(2, mergeFactor)
+        self.floorDocuments = max(1, floorDocuments)
+        self.maxDeletedRatio = maxDeletedRatio
+    }
+
+    /// Segments to merge next (indices), given (live, deleted) document counts; nil for none.
+    public func pick(_ segments: [(live: Int, deleted: Int)]) -> [Int]? {
+        for (i, s) in segments.enumerated() where s.deleted > 0 && Double(s.deleted) > maxDeletedRatio * Double(s.live + s.deleted) {
+            return [i]
+        }
+        var tiers: [Int: [Int]] = [:]
+        for (i, s) in segments.enumerated() {
+            var tier = 0, size = floorDocuments
+            while s.live > size { size *= mergeFactor; tier += 1 }
+            tiers[tier, default: []].append(i)
+        }
+        for tier in tiers.keys.sorted() where tiers[tier]!.count >= mergeFactor {
+            let members = tiers[tier]!.sorted { segments[$0].live < segments[$1].live }
+            return Array(members.prefix(mergeFactor))
+        }
+        return nil
+    }
+}

@@ -1,0 +1,38 @@
+import StrataIO
+
+/// One committed or refreshed segment opened for reading: an `IndexSegment` per inverted field
+/// and the doc-value file. Immutable and shared by every searcher that sees the segment; the
+/// mappings stay valid after the files are deleted by a merge until the last searcher lets go.
+public final class SegmentReader: @unchecked Sendable {
+    public let number: UInt32
+    public let name: String
+    public let documentCount: Int
+    let inverted: [Int: IndexSegment]
+    public let docValues: DocValues
+
+    init(directory: String, number: UInt32, documentCount: Int, invertedFields: [Int]) throws {
+        self.number = number
+        name = Manifest.segmentName(number)
+        self.documentCount = documentCount
+        var inverted: [Int: IndexSegment] = [:]
+        for f in invertedFields {
+            let s = try IndexSegment(path: directory + "/" + SearchIndexFiles.inverted(name, field: f))
+            guard s.documentCount == documentCount else {
+                throw StrataError.corrupt(file: s.path, position: 0, reason: "index segment has \(s.documentCount) documents, the manifest says \(documentCount)")
+            }
+            inverted[f] = s
+        }
+        self.inverted = inverted
+        docValues = try DocValues(path: directory + "/" + SearchIndexFiles.docValues(name), expectedDocuments: documentCount)
+    }
+
+    /// The inverted file of `field`, or nil when no document of the segment has it.
+    public func invertedField(_ field: Int) -> IndexSegment? { inverted[field] }
+
+    /// Sum of the files' sizes.
+    func sizeOnDisk(directory: String) -> Int64 {
+        var total = FileSystem.fileSize(docValues.path) ?? 0
+        for (_, s) in inverted { total += FileSystem.fileSize(s.path) ?? 0 }
+        return total
+    }
+}

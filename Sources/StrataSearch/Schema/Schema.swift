@@ -1,0 +1,158 @@
+import Foundation
+import StrataIO
+
+/// The type of an indexed field (Formats/search-index.md §3).
+public enum FieldType: Sendable, Equatable, Hashable, Codable {
+    /// Analyzed text: terms with positions and BM25 norms.
+    case text(AnalyzerKind)
+    /// One exact term per value: filters, term/range queries on the bytes, terms aggregations
+    /// (a keyword doc-value column).
+    case keyword
+    /// 64-bit signed integers (a numeric doc-value column).
+    case i64
+    /// 64-bit IEEE floats (a numeric doc-value column).
+    case f64
+    /// Milliseconds since the Unix epoch, UTC; JSON values may be numbers (ms) or ISO 8601 /
+    /// RFC 3339 strings.
+    case timestamp
+
+    /// Whether the field has an inverted file (terms and postings).
+    public var isInverted: Bool {
+        switch self {
+        case .text, .keyword: return true
+        default: return false
+        }
+    }
+
+    /// Whether the field has a numeric doc-value column.
+    public var isNumeric: Bool {
+        switch self {
+        case .i64, .f64, .timestamp: return true
+        default: return false
+        }
+    }
+
+    var analyzerKind: AnalyzerKind {
+        if case let .text(kind) = self { return kind }
+        return .keyword
+    }
+
+    /// The name used in the schema JSON (`text`, `keyword`, `i64`, `f64`, `timestamp`).
+    public var typeName: String {
+        switch self {
+        case .text: return "text"
+        case .keyword: return "keyword"
+        case .i64: return "i64"
+        case .f64: return "f64"
+        case .timestamp: return "timestamp"
+        }
+    }
+}
+
+/// One field of a schema. Field numbers are positions in `Schema.fields`, fixed once given.
+public struct FieldDefinition: Sendable, Equatable, Codable {
+    public var name: String
+    public var type: FieldType
+
+    public init(_ name: String, _ type: FieldType) {
+        self.name = name
+        self.type = type
+    }
+
+    private enum CodingKeys: String, CodingKey { case name, type, analyzer }
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        switch try c.decode(String.self, forKey: .type) {
+        case "text": type = .text(try c.decodeIfPresent(AnalyzerKind.self, forKey: .analyzer) ?? .standard)
+        case "keyword": type = .keyword
+        case "i64": type = .i64
+        case "f64": type = .f64
+        case "timestamp": type = .timestamp
+        case let other:
+            throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "unknown field type '\(other)' (text, keyword, i64, f64, timestamp)")
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(type.typeName, forKey: .type)
+        if case let .text(kind) = type { try c.encode(kind, forKey: .analyzer) }
+    }
+}
+
+/// What happens to a JSON field the schema does not name (Elasticsearch's `dynamic`).
+public enum DynamicMapping: String, Sendable, Codable {
+    /// Add it with a type guessed from the value: strings → text (standard analyzer), or
+    /// timestamp when the string is an ISO 8601 date; integers → i64; other numbers → f64;
+    /// booleans → keyword.
+    case add
+    /// Ignore it.
+    case ignore
+    /// Reject the document.
+    case strict
+}
+
+/// The fields of an index, stored in every commit's manifest. Fields are only ever added
+/// (dynamically or by `Schema.adding`); a field's type never changes.
+public struct Schema: Sendable, Equatable, Codable {
+    public private(set) var fields: [FieldDefinition]
+    public var dynamic: DynamicMapping
+    /// Fields an unqualified query term searches; empty means every text field.
+    public var defaultFields: [String]
+
+    public init(fields: [FieldDefinition] = [], dynamic: DynamicMapping = .add, defaultFields: [String] = []) throws {
+        self.fields = []
+        self.dynamic = dynamic
+        self.defaultFields = defaultFields
+        for f in fields { try add(f) }
+        for d in defaultFields where number(of: d) == nil {
+            throw StrataError.invalidArgument("default field '\(d)' is not in the schema")
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey { case fields, dynamic, defaultFields = "default_fields" }
+
+    /// The number of field `name`, or nil.
+    public func number(of name: String) -> Int? { fields.firstIndex { $0.name == name } }
+
+    public func field(_ name: String) -> FieldDefinition? { number(of: name).map { fields[$0] } }
+
+    /// Adds a field; the name must be new, non-empty and at most 255 bytes.
+    public mutating func add(_ field: FieldDefinition) throws {
+        guard !field.name.isEmpty, field.name.utf8.count <= 255 else {
+            throw StrataError.invalidArgument("field name '\(field.name)' must have 1 to 255 bytes")
+        }
+        if let existing = self.field(field.name) {
+            throw StrataError.invalidArgument("field '\(field.name)' already exists as \(existing.type.typeName)")
+        }
+        guard fields.count < Int(UInt16.max) else { throw StrataError.invalidArgument("too many fields (limit \(UInt16.max))") }
+        fields.append(field)
+    }
+
+    /// The text fields unqualified query terms search.
+    public var searchFields: [Int] {
+        if !defaultFields.isEmpty { return defaultFields.compactMap(number(of:)) }
+        return fields.indices.filter { if case .text = fields[$0].type { return true } else { return false } }
+    }
+
+    /// The schema as JSON (stored in the manifest).
+    public func jsonBytes() -> [UInt8] {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return Array((try? e.encode(self)) ?? Data())
+    }
+
+    /// Parses schema JSON (from a manifest or a user file).
+    public static func decode(json: [UInt8]) throws -> Schema {
+        do {
+            let s = try JSONDecoder().decode(Schema.self, from: Data(json))
+            return try Schema(fields: s.fields, dynamic: s.dynamic, defaultFields: s.defaultFields)
+        } catch let e as StrataError {
+            throw e
+        } catch {
+            throw StrataError.invalidArgument("schema JSON: \(error)")
+        }
+    }
+}

@@ -1,0 +1,365 @@
+import StrataIO
+
+/// A hit of an index search: the segment (index into `IndexSearcher.segments`), the document
+/// within it, its BM25 score and, when sorting by a field, the sort value.
+public struct SearchHit: Sendable, Equatable {
+    public var segment: Int
+    public var document: UInt32
+    public var score: Float
+    public var sortValue: Double?
+}
+
+/// Sort order for `IndexSearcher.search`.
+public enum SearchSort: Sendable, Equatable {
+    /// BM25 score, highest first (ties: index order).
+    case score
+    /// A numeric or timestamp field; documents without a value come last (ties: index order).
+    case field(String, descending: Bool)
+}
+
+/// A point-in-time view of an index: the segments and deletes as they were when it was taken.
+/// Queries address fields by name; unqualified terms search the schema's default fields.
+/// Scoring uses statistics of the whole index (document count, average length and document
+/// frequency summed over segments, deleted documents included until merged, as Lucene does),
+/// so a document scores the same however the index is split into segments.
+///
+/// Use one searcher per thread (analyzers keep per-call scratch state); taking one is cheap.
+public final class IndexSearcher: @unchecked Sendable {
+    public struct Segment: @unchecked Sendable {
+        public let reader: SegmentReader
+        public let deletes: DocSet?
+        public var liveCount: Int { reader.documentCount - (deletes?.count ?? 0) }
+    }
+
+    public let schema: Schema
+    public let segments: [Segment]
+    private var analyzers: [Int: Analyzer] = [:]
+    /// Per inverted field: documents and tokens over every segment.
+    private var fieldStats: [Int: (docs: Int, tokens: UInt64)] = [:]
+
+    init(schema: Schema, segments: [(SegmentReader, DocSet?)]) {
+        self.schema = schema
+        self.segments = segments.map { Segment(reader: $0.0, deletes: $0.1) }
+    }
+
+    /// Live (not deleted) documents.
+    public var documentCount: Int { segments.reduce(0) { $0 + $1.liveCount } }
+
+    func analyzer(_ field: Int) -> Analyzer {
+        if let a = analyzers[field] { return a }
+        let a = Analyzer(schema.fields[field].type.analyzerKind)
+        analyzers[field] = a
+        return a
+    }
+
+    func fieldNumbers(_ name: String?) throws -> [Int] {
+        guard let name else { return schema.searchFields }
+        guard let n = schema.number(of: name) else { throw QueryError.unknownField(name, known: schema.fields.map(\.name)) }
+        return [n]
+    }
+
+    /// A `PostingsSource` over one field of one segment, or nil when no document has the field.
+    func source(_ field: Int, _ s: Segment) -> SegmentSearcher? {
+        guard let inv = s.reader.invertedField(field) else { return nil }
+        return SegmentSearcher(segment: inv, analyzer: analyzer(field), field: schema.fields[field].name)
+    }
+
+    // MARK: matching
+
+    /// The live documents of segment `s` matching `query`.
+    public func matches(_ query: Query, in s: Segment) throws -> DocSet {
+        var r = try rawMatches(query, s)
+        if let d = s.deletes { r.subtract(d) }
+        return r
+    }
+
+    /// Exact number of live matching documents.
+    public func count(_ query: Query) throws -> Int {
+        try segments.reduce(0) { $0 + (try matches(query, in: $1)).count }
+    }
+
+    private func rawMatches(_ query: Query, _ s: Segment) throws -> DocSet {
+        let n = s.reader.documentCount
+        switch query {
+        case .matchAll:
+            return DocSet(capacity: n, full: true)
+        case let .boolean(must, should, mustNot, minimumShouldMatch):
+            var result = DocSet(capacity: n, full: true)
+            for q in must { result.formIntersection(try rawMatches(q, s)) }
+            if !should.isEmpty && minimumShouldMatch > 0 {
+                if minimumShouldMatch == 1 {
+                    var any = DocSet(capacity: n)
+                    for q in should { any.formUnion(try rawMatches(q, s)) }
+                    result.formIntersection(any)
+                } else {
+                    var counts = [UInt16](repeating: 0, count: n)
+                    for q in should { try rawMatches(q, s).forEach { counts[Int($0)] += 1 } }
+                    var enough = DocSet(capacity: n)
+                    for (d, c) in counts.enumerated() where Int(c) >= minimumShouldMatch { enough.insert(UInt32(d)) }
+                    result.formIntersection(enough)
+                }
+            } else if must.isEmpty && should.isEmpty && mustNot.isEmpty {
+                return DocSet(capacity: n)
+            }
+            for q in mustNot { result.subtract(try rawMatches(q, s)) }
+            return result
+        case let .term(f, _), let .phrase(f, _, _, _), let .prefix(f, _), let .fuzzy(f, _, _):
+            var result = DocSet(capacity: n)
+            for field in try fieldNumbers(f) { result.formUnion(try fieldMatches(query, field, s)) }
+            return result
+        case let .range(f, _, _, _, _), let .exists(f):
+            return try fieldMatches(query, try fieldNumbers(f)[0], s)
+        }
+    }
+
+    private func fieldMatches(_ query: Query, _ field: Int, _ s: Segment) throws -> DocSet {
+        let n = s.reader.documentCount
+        let def = schema.fields[field]
+        if def.type.isInverted {
+            guard let source = source(field, s) else { return DocSet(capacity: n) }
+            return try source.matches(query.withField(def.name))
+        }
+        guard let column = s.reader.docValues.numericColumn(field) else { return DocSet(capacity: n) }
+        var result = DocSet(capacity: n)
+        switch query {
+        case .exists:
+            for d in 0 ..< n where column.has(d) { result.insert(UInt32(d)) }
+        case let .term(_, text), let .phrase(_, text, 0, false):
+            let v = try NumericBound.parse(text, def)
+            for d in 0 ..< n where column.has(d) && NumericBound.compare(column, d, v) == 0 { result.insert(UInt32(d)) }
+        case let .range(_, lower, upper, includeLower, includeUpper):
+            let lo = try lower.map { try NumericBound.parse($0, def) }, hi = try upper.map { try NumericBound.parse($0, def) }
+            for d in 0 ..< n where column.has(d) {
+                if let lo { let c = NumericBound.compare(column, d, lo); if c < 0 || (c == 0 && !includeLower) { continue } }
+                if let hi { let c = NumericBound.compare(column, d, hi); if c > 0 || (c == 0 && !includeUpper) { continue } }
+                result.insert(UInt32(d))
+            }
+        default:
+            throw QueryError.unsupported("\(query.kindName) queries do not apply to \(def.type.typeName) field '\(def.name)'; use a term or range query")
+        }
+        return result
+    }
+
+    // MARK: scoring
+
+    private func stats(_ field: Int) -> (docs: Int, tokens: UInt64) {
+        if let s = fieldStats[field] { return s }
+        var docs = 0, tokens: UInt64 = 0
+        for s in segments {
+            docs += s.reader.documentCount
+            tokens += s.reader.invertedField(field)?.totalTokens ?? 0
+        }
+        fieldStats[field] = (docs, tokens)
+        return (docs, tokens)
+    }
+
+    /// (field, analyzed term) → occurrences in the query's positive term and phrase clauses.
+    private func scoringTerms(_ q: Query, into out: inout [ScoringTerm: Int]) throws {
+        switch q {
+        case let .term(f, text), let .phrase(f, text, _, _):
+            for field in try fieldNumbers(f) where schema.fields[field].type.isInverted {
+                var copy = text
+                copy.withUTF8 { u in analyzer(field).analyze(UnsafeRawBufferPointer(u)) { out[ScoringTerm(field: field, bytes: Array($0.bytes)), default: 0] += 1 } }
+            }
+        case let .boolean(must, should, _, _):
+            for c in must + should { try scoringTerms(c, into: &out) }
+        default:
+            break
+        }
+    }
+
+    struct ScoringTerm: Hashable {
+        var field: Int
+        var bytes: [UInt8]
+    }
+
+    /// The top `limit` live documents matching `query`, by BM25 (the query's positive term and
+    /// phrase clauses score; a term repeated in the query counts once per occurrence, as in a
+    /// Lucene BooleanQuery with repeated clauses) or by a numeric field.
+    public func search(_ query: Query, limit: Int, sort: SearchSort = .score, bm25: BM25 = BM25()) throws -> [SearchHit] {
+        guard limit > 0 else { return [] }
+        var top = TopHits(limit: limit, sort: sort)
+        var weights: [ScoringTerm: Int] = [:]
+        if sort == .score { try scoringTerms(query, into: &weights) }
+        // Global statistics per scoring term.
+        var prepared: [(ScoringTerm, Float, Float)] = [] // term, idf × qtf, avgdl
+        for (t, qtf) in weights {
+            let st = stats(t.field)
+            var df = 0
+            for s in segments {
+                if let inv = s.reader.invertedField(t.field), let info = try t.bytes.withUnsafeBytes({ try inv.lookup($0) }) { df += info.docFreq }
+            }
+            if df == 0 { continue }
+            prepared.append((t, bm25.idf(documents: df, total: st.docs) * Float(qtf), Float(Double(st.tokens) / Double(max(1, st.docs)))))
+        }
+        var sortColumn: DocValues.NumericColumn?
+        for (si, s) in segments.enumerated() {
+            let matched = try matches(query, in: s)
+            if matched.count == 0 { continue }
+            switch sort {
+            case .score:
+                var scores = [Float](repeating: 0, count: s.reader.documentCount)
+                for (t, weight, avgdl) in prepared {
+                    guard let inv = s.reader.invertedField(t.field), let info = try t.bytes.withUnsafeBytes({ try inv.lookup($0) }) else { continue }
+                    let (docs, freqs) = try inv.postings(info)
+                    for (i, d) in docs.enumerated() where matched.contains(d) {
+                        let tf = Float(freqs[i])
+                        let norm = bm25.k1 * (1 - bm25.b + bm25.b * Float(inv.norm(Int(d))) / avgdl)
+                        scores[Int(d)] += weight * tf * (bm25.k1 + 1) / (tf + norm)
+                    }
+                }
+                matched.forEach { top.offer(SearchHit(segment: si, document: $0, score: scores[Int($0)], sortValue: nil)) }
+            case let .field(name, _):
+                guard let n = schema.number(of: name), schema.fields[n].type.isNumeric else {
+                    throw QueryError.unsupported("sorting needs a numeric or timestamp field; '\(name)' is not one")
+                }
+                sortColumn = s.reader.docValues.numericColumn(n)
+                matched.forEach { top.offer(SearchHit(segment: si, document: $0, score: 0, sortValue: sortColumn?.double(Int($0)))) }
+            }
+        }
+        return top.sorted()
+    }
+
+    /// The value of a numeric or timestamp field for a hit (nil when the document has none).
+    public func numericValue(_ field: String, of hit: SearchHit) -> Double? {
+        guard let n = schema.number(of: field) else { return nil }
+        return segments[hit.segment].reader.docValues.numericColumn(n)?.double(Int(hit.document))
+    }
+
+    /// The raw 64-bit value of an i64 or timestamp field for a hit (exact, unlike `numericValue`).
+    public func integerValue(_ field: String, of hit: SearchHit) -> Int64? {
+        guard let n = schema.number(of: field), let c = segments[hit.segment].reader.docValues.numericColumn(n), c.has(Int(hit.document)) else { return nil }
+        return c.bits(Int(hit.document))
+    }
+
+    /// The values of a keyword field for a hit.
+    public func keywordValues(_ field: String, of hit: SearchHit) -> [String] {
+        guard let n = schema.number(of: field), let c = segments[hit.segment].reader.docValues.keywordColumn(n) else { return [] }
+        return c.ordinals(Int(hit.document)).map { c.string(c.ordinal(at: $0)) }
+    }
+}
+
+/// Keeps the best `limit` hits (a binary heap with the worst at the root).
+struct TopHits {
+    let limit: Int
+    let sort: SearchSort
+    private var heap: [SearchHit] = []
+
+    init(limit: Int, sort: SearchSort) {
+        self.limit = limit
+        self.sort = sort
+        heap.reserveCapacity(min(limit, 4096))
+    }
+
+    /// Whether `a` ranks before `b`.
+    @inline(__always) func better(_ a: SearchHit, _ b: SearchHit) -> Bool {
+        switch sort {
+        case .score:
+            if a.score != b.score { return a.score > b.score }
+        case let .field(_, descending):
+            switch (a.sortValue, b.sortValue) {
+            case let (x?, y?) where x != y: return descending ? x > y : x < y
+            case (.some, nil): return true
+            case (nil, .some): return false
+            default: break
+            }
+        }
+        return a.segment != b.segment ? a.segment < b.segment : a.document < b.document
+    }
+
+    mutating func offer(_ h: SearchHit) {
+        if heap.count < limit {
+            heap.append(h)
+            var i = heap.count - 1
+            while i > 0 {
+                let p = (i - 1) / 2
+                if better(heap[p], heap[i]) { heap.swapAt(p, i); i = p } else { break }
+            }
+        } else if better(h, heap[0]) {
+            heap[0] = h
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var worst = i
+                if l < heap.count && better(heap[worst], heap[l]) { worst = l }
+                if r < heap.count && better(heap[worst], heap[r]) { worst = r }
+                if worst == i { break }
+                heap.swapAt(i, worst)
+                i = worst
+            }
+        }
+    }
+
+    /// The worst kept hit once `limit` are kept (the bar a new hit must pass).
+    var threshold: SearchHit? { heap.count == limit ? heap.first : nil }
+
+    func sorted() -> [SearchHit] { heap.sorted { better($0, $1) } }
+}
+
+/// A parsed bound of a numeric query, compared against a column without converting values.
+enum NumericBound {
+    case integer(Int64)
+    case double(Double)
+
+    static func parse(_ text: String, _ def: FieldDefinition) throws -> NumericBound {
+        switch def.type {
+        case .i64:
+            if let v = Int64(text) { return .integer(v) }
+            if let d = Double(text), d.isFinite { return .double(d) }
+        case .f64:
+            if let d = Double(text) { return .double(d) }
+        case .timestamp:
+            if let v = Int64(text) { return .integer(v) }
+            if let v = Timestamp.parse(text) { return .integer(v) }
+        default:
+            break
+        }
+        throw QueryError.unsupported("'\(text)' is not a valid \(def.type.typeName) value for field '\(def.name)'")
+    }
+
+    /// The sign of (value of `doc` − bound).
+    @inline(__always) static func compare(_ c: DocValues.NumericColumn, _ doc: Int, _ b: NumericBound) -> Int {
+        let bits = c.bits(doc)
+        switch (c.type, b) {
+        case let (.f64, .integer(v)):
+            let x = Double(bitPattern: UInt64(bitPattern: bits)), y = Double(v)
+            return x < y ? -1 : x > y ? 1 : 0
+        case let (.f64, .double(y)):
+            let x = Double(bitPattern: UInt64(bitPattern: bits))
+            return x < y ? -1 : x > y ? 1 : 0
+        case let (_, .integer(v)):
+            return bits < v ? -1 : bits > v ? 1 : 0
+        case let (_, .double(y)):
+            let x = Double(bits)
+            return x < y ? -1 : x > y ? 1 : 0
+        }
+    }
+}
+
+extension Query {
+    /// The same query addressed to `field` (for single-field query types).
+    func withField(_ field: String) -> Query {
+        switch self {
+        case let .term(_, t): return .term(field: field, text: t)
+        case let .phrase(_, t, s, p): return .phrase(field: field, text: t, slop: s, prefixLast: p)
+        case let .prefix(_, t): return .prefix(field: field, text: t)
+        case let .fuzzy(_, t, d): return .fuzzy(field: field, text: t, distance: d)
+        case let .range(_, l, u, il, iu): return .range(field: field, lower: l, upper: u, includeLower: il, includeUpper: iu)
+        case .exists: return .exists(field: field)
+        default: return self
+        }
+    }
+
+    var kindName: String {
+        switch self {
+        case .matchAll: return "match_all"
+        case .exists: return "exists"
+        case .term: return "term"
+        case .phrase: return "phrase"
+        case .prefix: return "prefix"
+        case .fuzzy: return "fuzzy"
+        case .range: return "range"
+        case .boolean: return "boolean"
+        }
+    }
+}

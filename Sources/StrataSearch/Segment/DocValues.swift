@@ -1,0 +1,213 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import StrataIO
+
+/// One doc-value column as written (Formats/search-index.md §5).
+enum DocValueColumn {
+    /// i64 / f64 (bit pattern) / timestamp values, one per document, with a presence bitmap.
+    case numeric(field: Int, type: FieldType, present: [UInt64], values: [Int64])
+    /// Sorted unique values; each document's ordinals (ascending) are
+    /// `ords[docStarts[d] ..< docStarts[d + 1]]`.
+    case keyword(field: Int, values: [[UInt8]], docStarts: [UInt32], ords: [UInt32])
+
+    var field: Int {
+        switch self {
+        case let .numeric(f, _, _, _), let .keyword(f, _, _, _): return f
+        }
+    }
+}
+
+/// The doc-value file of a segment (`STRADV01`): columnar per-document values for sorting,
+/// numeric ranges and aggregations, read in place through mmap.
+public final class DocValues: @unchecked Sendable {
+    static let magic: [UInt8] = Array("STRADV01".utf8)
+    static let footerSize = 12
+
+    static func kindCode(_ t: FieldType) -> UInt8 {
+        switch t {
+        case .i64: return 1
+        case .f64: return 2
+        case .timestamp: return 3
+        default: return 4
+        }
+    }
+
+    /// Encodes `columns` for `docCount` documents.
+    static func encode(docCount: Int, columns: [DocValueColumn]) -> [UInt8] {
+        var out = magic
+        SegmentFormat.putLE(UInt32(docCount), &out)
+        SegmentFormat.putLE(UInt32(columns.count), &out)
+        let directoryStart = out.count
+        out.append(contentsOf: [UInt8](repeating: 0, count: 24 * columns.count))
+        for (c, column) in columns.enumerated() {
+            while out.count % 8 != 0 { out.append(0) }
+            let start = out.count
+            let kind: UInt8
+            switch column {
+            case let .numeric(_, type, present, values):
+                kind = kindCode(type)
+                for w in present { SegmentFormat.putLE(w, &out) }
+                for v in values { SegmentFormat.putLE(v, &out) }
+            case let .keyword(_, values, docStarts, ords):
+                kind = 4
+                SegmentFormat.putLE(UInt32(values.count), &out)
+                SegmentFormat.putLE(UInt32(ords.count), &out)
+                var offset: UInt32 = 0
+                SegmentFormat.putLE(offset, &out)
+                for v in values { offset += UInt32(v.count); SegmentFormat.putLE(offset, &out) }
+                for v in values { out.append(contentsOf: v) }
+                while out.count % 4 != 0 { out.append(0) }
+                for s in docStarts { SegmentFormat.putLE(s, &out) }
+                for o in ords { SegmentFormat.putLE(o, &out) }
+            }
+            var entry: [UInt8] = []
+            SegmentFormat.putLE(UInt16(column.field), &entry)
+            entry.append(kind)
+            entry.append(0)
+            SegmentFormat.putLE(UInt32(0), &entry)
+            SegmentFormat.putLE(UInt64(start), &entry)
+            SegmentFormat.putLE(UInt64(out.count - start), &entry)
+            out.replaceSubrange(directoryStart + 24 * c ..< directoryStart + 24 * (c + 1), with: entry)
+        }
+        let crc = out.withUnsafeBytes { CRC32C.checksum($0) }
+        SegmentFormat.putLE(crc, &out)
+        out.append(contentsOf: magic)
+        return out
+    }
+
+    /// A numeric column read in place.
+    public struct NumericColumn: @unchecked Sendable {
+        public let type: FieldType
+        let present: UnsafeRawPointer
+        let values: UnsafeRawPointer
+        public let count: Int
+
+        @inline(__always) public func has(_ doc: Int) -> Bool {
+            present.loadUnaligned(fromByteOffset: 8 * (doc >> 6), as: UInt64.self).littleEndian & (1 << UInt64(doc & 63)) != 0
+        }
+        /// The raw 64 bits (i64 or timestamp value; f64 bit pattern).
+        @inline(__always) public func bits(_ doc: Int) -> Int64 {
+            values.loadUnaligned(fromByteOffset: 8 * doc, as: Int64.self).littleEndian
+        }
+        /// The value as a Double (for aggregations and sorting), nil when absent.
+        @inline(__always) public func double(_ doc: Int) -> Double? {
+            guard has(doc) else { return nil }
+            let b = bits(doc)
+            return type == .f64 ? Double(bitPattern: UInt64(bitPattern: b)) : Double(b)
+        }
+    }
+
+    /// A keyword column read in place.
+    public struct KeywordColumn: @unchecked Sendable {
+        let base: UnsafeRawPointer
+        public let valueCount: Int
+        let ordCount: Int
+        let valueOffsets: UnsafeRawPointer
+        let valueBytes: UnsafeRawPointer
+        let docStarts: UnsafeRawPointer
+        let ords: UnsafeRawPointer
+
+        /// The ordinals of `doc` (ascending; ordinal order is byte order of the values).
+        @inline(__always) public func ordinals(_ doc: Int) -> Range<Int> {
+            let s = Int(docStarts.loadUnaligned(fromByteOffset: 4 * doc, as: UInt32.self).littleEndian)
+            let e = Int(docStarts.loadUnaligned(fromByteOffset: 4 * doc + 4, as: UInt32.self).littleEndian)
+            return s ..< e
+        }
+        @inline(__always) public func ordinal(at i: Int) -> Int {
+            Int(ords.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian)
+        }
+        /// The bytes of value `ord`.
+        public func value(_ ord: Int) -> UnsafeRawBufferPointer {
+            let s = Int(valueOffsets.loadUnaligned(fromByteOffset: 4 * ord, as: UInt32.self).littleEndian)
+            let e = Int(valueOffsets.loadUnaligned(fromByteOffset: 4 * ord + 4, as: UInt32.self).littleEndian)
+            return UnsafeRawBufferPointer(start: valueBytes + s, count: e - s)
+        }
+        public func string(_ ord: Int) -> String { String(decoding: value(ord), as: UTF8.self) }
+    }
+
+    public let path: String
+    public let documentCount: Int
+    private let file: DataFile
+    private let region: MappedRegion
+    private var numeric: [Int: NumericColumn] = [:]
+    private var keyword: [Int: KeywordColumn] = [:]
+
+    public func numericColumn(_ field: Int) -> NumericColumn? { numeric[field] }
+    public func keywordColumn(_ field: Int) -> KeywordColumn? { keyword[field] }
+
+    /// Opens and validates a doc-value file: magics, CRC, directory bounds, and every keyword
+    /// column's offsets and ordinals, so reads after opening need no checks.
+    public init(path: String, expectedDocuments: Int) throws {
+        self.path = path
+        file = try DataFile(path: path, flags: O_RDONLY)
+        let size = Int(try file.size())
+        func bad(_ at: Int, _ why: String) -> StrataError { .corrupt(file: path, position: Int64(at), reason: "doc values: \(why)") }
+        guard size >= 16 + Self.footerSize else { throw bad(0, "\(size) bytes is too short") }
+        region = try MappedRegion(file: file, length: size)
+        let data = region.bytes(count: size)
+        let p = data.baseAddress!
+        if memcmp(p, Self.magic, 8) != 0 { throw bad(0, "bad magic (not a Strata doc-value file)") }
+        if memcmp(p + size - 8, Self.magic, 8) != 0 { throw bad(size - 8, "bad footer magic (truncated or damaged file)") }
+        let stored = p.loadUnaligned(fromByteOffset: size - 12, as: UInt32.self).littleEndian
+        let computed = CRC32C.checksum(UnsafeRawBufferPointer(start: p, count: size - 12))
+        if stored != computed { throw bad(size - 12, "CRC mismatch (stored \(stored), computed \(computed))") }
+        func u32(_ o: Int) -> Int { Int(p.loadUnaligned(fromByteOffset: o, as: UInt32.self).littleEndian) }
+        func u64(_ o: Int) -> UInt64 { p.loadUnaligned(fromByteOffset: o, as: UInt64.self).littleEndian }
+        documentCount = u32(8)
+        let columns = u32(12)
+        guard documentCount == expectedDocuments else { throw bad(8, "\(documentCount) documents, the manifest says \(expectedDocuments)") }
+        let end = size - Self.footerSize
+        guard columns <= (end - 16) / 24 else { throw bad(12, "\(columns) columns do not fit") }
+        let n = documentCount
+        for c in 0 ..< columns {
+            let e = 16 + 24 * c
+            let field = Int(p.loadUnaligned(fromByteOffset: e, as: UInt16.self).littleEndian)
+            let kind = p.load(fromByteOffset: e + 2, as: UInt8.self)
+            let off64 = u64(e + 8), len64 = u64(e + 16)
+            guard off64 <= UInt64(end), len64 <= UInt64(end) - off64 else { throw bad(e, "column \(c) lies outside the file") }
+            let off = Int(off64), len = Int(len64)
+            switch kind {
+            case 1, 2, 3:
+                let words = (n + 63) / 64
+                guard len == 8 * words + 8 * n else { throw bad(e, "numeric column \(c) has \(len) bytes, expected \(8 * words + 8 * n)") }
+                let type: FieldType = kind == 1 ? .i64 : kind == 2 ? .f64 : .timestamp
+                numeric[field] = NumericColumn(type: type, present: p + off, values: p + off + 8 * words, count: n)
+            case 4:
+                guard len >= 8 else { throw bad(off, "keyword column too short") }
+                let values = u32(off), ordCount = u32(off + 4)
+                var at = off + 8
+                guard values <= len / 4, ordCount <= len / 4 else { throw bad(off, "keyword column counts do not fit") }
+                let offsets = p + at
+                at += 4 * (values + 1)
+                guard at <= off + len else { throw bad(off, "keyword value offsets do not fit") }
+                var previous = 0
+                for k in 0 ... values {
+                    let v = u32(at - 4 * (values + 1) + 4 * k)
+                    guard v >= previous else { throw bad(at, "keyword value offsets decrease") }
+                    previous = v
+                }
+                let bytesStart = at
+                at += previous
+                at = (at + 3) & ~3
+                guard at + 4 * (n + 1) + 4 * ordCount == off + len else { throw bad(off, "keyword column size does not add up") }
+                let starts = p + at
+                var prev = 0
+                for d in 0 ... n {
+                    let s = u32(at + 4 * d)
+                    guard s >= prev, s <= ordCount, d > 0 || s == 0 else { throw bad(at + 4 * d, "keyword document starts out of order") }
+                    prev = s
+                }
+                guard prev == ordCount else { throw bad(at, "keyword document starts do not end at the ordinal count") }
+                let ordsAt = at + 4 * (n + 1)
+                for k in 0 ..< ordCount where u32(ordsAt + 4 * k) >= values {
+                    throw bad(ordsAt + 4 * k, "ordinal \(u32(ordsAt + 4 * k)) ≥ \(values) values")
+                }
+                keyword[field] = KeywordColumn(base: p + off, valueCount: values, ordCount: ordCount, valueOffsets: offsets,
+                                               valueBytes: p + bytesStart, docStarts: starts, ords: p + ordsAt)
+            default:
+                throw bad(e + 2, "unknown column kind \(kind)")
+            }
+        }
+    }
+}

@@ -1,0 +1,249 @@
+import Foundation
+import Testing
+import StrataIO
+@testable import StrataSearch
+
+func tempDirectory(_ tag: String) -> String {
+    let dir = NSTemporaryDirectory() + "strata-idx-\(tag)-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+/// A deterministic corpus: text, a keyword tag, an integer, a float and a timestamp per doc.
+struct Corpus {
+    struct Doc { var id: Int64; var body: String; var tags: [String]; var n: Int64; var x: Double; var ts: Int64 }
+    var docs: [Doc] = []
+    static let words = ["log", "segment", "index", "error", "warn", "kafka", "block", "offset", "record", "batch", "disk", "crash"]
+
+    init(count: Int, seed: UInt64 = 7) {
+        var r = seed
+        func next() -> UInt64 { r ^= r << 13; r ^= r >> 7; r ^= r << 17; return r }
+        for i in 0 ..< count {
+            let body = (0 ..< 3 + Int(next() % 8)).map { _ in Self.words[Int(next() % UInt64(Self.words.count))] }.joined(separator: " ")
+            let tags = (0 ..< Int(next() % 3)).map { _ in ["red", "green", "blue", "Black"][Int(next() % 4)] }
+            docs.append(Doc(id: Int64(i), body: body, tags: tags, n: Int64(next() % 100) - 20, x: Double(next() % 1000) / 10,
+                            ts: 1_790_000_000_000 + Int64(next() % (90 * 86_400_000))))
+        }
+    }
+
+    func json(_ d: Doc) -> String {
+        let tags = d.tags.map { "\"\($0)\"" }.joined(separator: ",")
+        return #"{"id":\#(d.id),"body":"\#(d.body)","tags":[\#(tags)],"n":\#(d.n),"x":\#(d.x),"ts":"\#(SearchIndexTestsSupport.iso(d.ts))"}"#
+    }
+
+    static func schema() throws -> Schema {
+        try Schema(fields: [FieldDefinition("id", .i64), FieldDefinition("body", .text(.standard)), FieldDefinition("tags", .keyword),
+                            FieldDefinition("n", .i64), FieldDefinition("x", .f64), FieldDefinition("ts", .timestamp)],
+                   dynamic: .strict)
+    }
+}
+
+enum SearchIndexTestsSupport {
+    static func iso(_ ms: Int64) -> String { IndexSearcher.iso(ms) }
+}
+
+/// The ids of the hits, resolved through the `id` doc values.
+func ids(_ s: IndexSearcher, _ hits: [SearchHit]) -> [Int64] { hits.map { s.integerValue("id", of: $0)! } }
+
+@Suite struct SearchIndexTests {
+    @Test func dynamicMappingGuessesTypesFromJSON() throws {
+        let dir = tempDirectory("dyn")
+        let index = try SearchIndex(directory: dir)
+        try index.add(json: #"{"msg":"disk full","level":3,"ratio":0.5,"ok":true,"at":"2026-11-22T06:11:28Z","host":{"name":"a1"},"tags":["x","y"],"none":null}"#)
+        let s = index.schema
+        #expect(s.field("msg")?.type == .text(.standard))
+        #expect(s.field("level")?.type == .i64)
+        #expect(s.field("ratio")?.type == .f64)
+        #expect(s.field("ok")?.type == .keyword)
+        #expect(s.field("at")?.type == .timestamp)
+        #expect(s.field("host.name")?.type == .text(.standard))
+        #expect(s.field("tags")?.type == .text(.standard))
+        #expect(s.field("none") == nil)
+        try index.commit()
+        index.close()
+        // The schema is stored with the commit.
+        let reopened = try SearchIndex(directory: dir)
+        #expect(reopened.schema == s)
+        let searcher = reopened.searcher()
+        #expect(try searcher.count(QueryParser.parse("host.name:a1 AND level:3 AND at:>=2026-11-22")) == 1)
+        #expect(try searcher.count(QueryParser.parse("tags:y")) == 1)
+    }
+
+    @Test func rejectedDocumentsChangeNothing() throws {
+        let index = try SearchIndex(directory: tempDirectory("reject"), schema: Corpus.schema())
+        try index.add(json: #"{"id":1,"body":"kept","n":5}"#)
+        let schemaBefore = index.schema
+        #expect(throws: StrataError.self) { try index.add(json: #"{"id":2,"body":"bad","n":"five"}"#) }
+        #expect(throws: StrataError.self) { try index.add(json: #"{"id":2,"body":"bad","unknown":1}"#) }  // strict
+        #expect(throws: StrataError.self) { try index.add(json: #"{"id":2,"body":"bad""#) }  // truncated JSON
+        #expect(throws: StrataError.self) { try index.add(json: #"["not an object"]"#) }
+        #expect(index.schema == schemaBefore)
+        try index.refresh()
+        let s = index.searcher()
+        #expect(s.documentCount == 1)
+        #expect(try s.count(.term(field: nil, text: "bad")) == 0)
+        do { try index.add(json: #"{"id":"x"}"#); Issue.record("expected an error") } catch let e as StrataError {
+            #expect("\(e)".contains("field 'id' is i64"), "\(e)")
+        }
+    }
+
+    /// The same corpus split into many segments (small buffer, refreshes), merged into one, or
+    /// kept in one MemoryIndex gives the same counts, the same top hits and the same scores.
+    @Test func segmentsMergesAndTheMemoryIndexAgree() throws {
+        let corpus = Corpus(count: 2500)
+        let dir = tempDirectory("agree")
+        let index = try SearchIndex(directory: dir, schema: Corpus.schema(), options: .init(bufferBytes: 40_000, mergePolicy: TieredMergePolicy(mergeFactor: 1000)))
+        let reference = MemoryIndex(analyzer: Analyzer(.standard), field: "body")
+        for (i, d) in corpus.docs.enumerated() {
+            try index.add(json: corpus.json(d))
+            reference.add(d.body)
+            if i % 700 == 0 { try index.refresh() }
+        }
+        try index.commit()
+        #expect(index.segmentCount > 5, "a small buffer makes many segments (\(index.segmentCount))")
+        let queries = ["error", "kafka AND disk", "\"disk crash\"", "log OR offset", "inde*", "crash -kafka", "\"error warn\"~2", "recrod~1", "body:[error TO kafka]", "+block +record +batch"]
+        func check(_ s: IndexSearcher, _ label: String) throws {
+            #expect(s.documentCount == corpus.docs.count)
+            for q in queries {
+                let query = try QueryParser.parse(q)
+                let expected = try reference.count(query)
+                #expect(try s.count(query) == expected, "\(label) count of \(q)")
+                let hits = try s.search(query, limit: 10)
+                let refHits = try reference.search(query, limit: 10)
+                #expect(ids(s, hits) == refHits.map { Int64($0.document) }, "\(label) top 10 of \(q)")
+                for (h, r) in zip(hits, refHits) { #expect(abs(h.score - r.score) < 1e-4 * max(1, r.score), "\(label) score of \(q)") }
+            }
+        }
+        try check(index.searcher(), "segments")
+        try index.forceMerge(maxSegments: 1)
+        #expect(index.segmentCount == 1)
+        try check(index.searcher(), "merged")
+        index.close()
+        try check(SearchIndex(directory: dir).searcher(), "reopened")
+    }
+
+    @Test func deletesAreVisibleDurableAndMergedAway() throws {
+        let corpus = Corpus(count: 600)
+        let dir = tempDirectory("del")
+        let index = try SearchIndex(directory: dir, schema: Corpus.schema(), options: .init(mergePolicy: TieredMergePolicy(mergeFactor: 1000)))
+        for (i, d) in corpus.docs.enumerated() {
+            try index.add(json: corpus.json(d))
+            if i == 300 { try index.commit() }
+        }
+        let kafka = corpus.docs.filter { $0.body.split(separator: " ").contains("kafka") }.count
+        let deleted = try index.delete(.term(field: "body", text: "kafka"))
+        #expect(deleted == kafka && kafka > 0)
+        #expect(try index.delete(.term(field: "body", text: "kafka")) == 0, "deleting again deletes nothing")
+        #expect(index.searcher().documentCount == 600 - kafka)
+        #expect(try index.searcher().count(.term(field: nil, text: "kafka")) == 0)
+        // Delete by a numeric range too.
+        let negative = corpus.docs.filter { $0.n < 0 && !$0.body.split(separator: " ").contains("kafka") }.count
+        #expect(try index.delete(QueryParser.parse("n:<0")) == negative)
+        try index.commit(userData: ["log.offset": "600"])
+        index.close()
+        let reopened = try SearchIndex(directory: dir, options: .init(mergePolicy: TieredMergePolicy(mergeFactor: 1000)))
+        #expect(reopened.committedUserData == ["log.offset": "600"])
+        #expect(reopened.searcher().documentCount == 600 - kafka - negative)
+        let beforeSearcher = reopened.searcher()
+        let before = ids(beforeSearcher, try beforeSearcher.search(.term(field: nil, text: "error"), limit: 1000)).sorted()
+        try reopened.forceMerge()
+        let s = reopened.searcher()
+        #expect(s.segments.count == 1 && s.segments[0].reader.documentCount == 600 - kafka - negative && s.segments[0].deletes == nil)
+        #expect(ids(s, try s.search(.term(field: nil, text: "error"), limit: 1000)).sorted() == before)
+        // Only the live files remain.
+        let files = try FileSystem.list(dir).sorted()
+        #expect(files.filter { $0.hasPrefix("manifest-") }.count == 1)
+        #expect(!files.contains { $0.hasSuffix(".del") || $0.hasSuffix(".tmp") }, "\(files)")
+    }
+
+    @Test func uncommittedChangesAreLostOnReopen() throws {
+        let dir = tempDirectory("uncommitted")
+        let index = try SearchIndex(directory: dir, schema: Corpus.schema())
+        try index.add(json: #"{"id":1,"body":"first"}"#)
+        try index.commit()
+        try index.add(json: #"{"id":2,"body":"second"}"#)
+        try index.refresh()
+        #expect(index.searcher().documentCount == 2)
+        #expect(throws: StrataError.self) { _ = try SearchIndex(directory: dir) }  // one writer
+        index.close()
+        let reopened = try SearchIndex(directory: dir)
+        #expect(reopened.searcher().documentCount == 1)
+        #expect(try FileSystem.list(dir).filter { $0.hasPrefix("s0000000002") }.isEmpty, "the uncommitted segment's files are removed")
+    }
+
+    @Test func sortByNumericFieldAndNumericQueries() throws {
+        let corpus = Corpus(count: 400)
+        let index = try SearchIndex(directory: tempDirectory("sort"), schema: Corpus.schema(), options: .init(bufferBytes: 20_000))
+        for d in corpus.docs { try index.add(json: corpus.json(d)) }
+        try index.refresh()
+        let s = index.searcher()
+        let errors = corpus.docs.filter { $0.body.contains("error") }
+        for descending in [false, true] {
+            let hits = try s.search(.term(field: "body", text: "error"), limit: 15, sort: .field("ts", descending: descending))
+            let expected = errors.sorted { descending ? ($0.ts, -$0.id) > ($1.ts, -$1.id) : ($0.ts, $0.id) < ($1.ts, $1.id) }.prefix(15).map(\.id)
+            #expect(ids(s, hits) == Array(expected))
+        }
+        #expect(try s.count(QueryParser.parse("n:[10 TO 20]")) == corpus.docs.filter { (10 ... 20).contains($0.n) }.count)
+        #expect(try s.count(QueryParser.parse("x:>50.5")) == corpus.docs.filter { $0.x > 50.5 }.count)
+        #expect(try s.count(QueryParser.parse("n:7")) == corpus.docs.filter { $0.n == 7 }.count)
+        #expect(try s.count(QueryParser.parse("tags:Black")) == corpus.docs.filter { $0.tags.contains("Black") }.count, "keywords keep case")
+        #expect(try s.count(QueryParser.parse("tags:black")) == 0)
+        #expect(throws: QueryError.self) { try s.count(QueryParser.parse("n:1*")) }
+        #expect(throws: QueryError.self) { try s.count(QueryParser.parse("nope:1")) }
+    }
+
+    @Test func aggregationsMatchABruteForceCount() throws {
+        let corpus = Corpus(count: 900)
+        let index = try SearchIndex(directory: tempDirectory("agg"), schema: Corpus.schema(), options: .init(bufferBytes: 30_000))
+        for d in corpus.docs { try index.add(json: corpus.json(d)) }
+        try index.commit()
+        let s = index.searcher()
+        let matching = corpus.docs.filter { $0.body.contains("block") }
+        let r = try s.aggregate(.term(field: "body", text: "block"), [
+            "tags": .terms(field: "tags", size: 3), "n": .stats(field: "n"), "hist": .histogram(field: "n", interval: 25),
+            "days": .dateHistogram(field: "ts", interval: .day), "months": .dateHistogram(field: "ts", interval: .month),
+        ])
+        var tagCounts: [String: Int] = [:]
+        for d in matching { for t in Set(d.tags) { tagCounts[t, default: 0] += 1 } }
+        let expectedTags = tagCounts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        #expect(r["tags"] == .buckets(expectedTags.prefix(3).map { Bucket(key: $0.key, numericKey: nil, count: $0.value) },
+                                      otherCount: expectedTags.dropFirst(3).reduce(0) { $0 + $1.value }))
+        #expect(r["n"] == .stats(Stats(count: matching.count, min: Double(matching.map(\.n).min()!), max: Double(matching.map(\.n).max()!),
+                                       sum: Double(matching.map(\.n).reduce(0, +)))))
+        guard case let .buckets(hist, _) = r["hist"], case let .buckets(days, _) = r["days"], case let .buckets(months, _) = r["months"] else {
+            Issue.record("bucket results expected"); return
+        }
+        #expect(hist.first?.key == "-25" && hist.reduce(0) { $0 + $1.count } == matching.count)
+        for b in hist { #expect(b.count == matching.filter { Double($0.n) >= b.numericKey! && Double($0.n) < b.numericKey! + 25 }.count) }
+        #expect(days.reduce(0) { $0 + $1.count } == matching.count && days.count > 80, "empty days between the first and last are kept")
+        for b in days.prefix(10) { #expect(b.count == matching.filter { $0.ts >= Int64(b.numericKey!) && $0.ts < Int64(b.numericKey!) + 86_400_000 }.count) }
+        #expect(months.map(\.key).allSatisfy { $0.hasSuffix("-01T00:00:00.000Z") } && months.reduce(0) { $0 + $1.count } == matching.count)
+    }
+
+    @Test func dateArithmeticRoundTrips() {
+        for days in stride(from: -800_000, through: 800_000, by: 997) {
+            let c = Timestamp.civil(days: days)
+            #expect(Timestamp.days(year: c.year, month: c.month, day: c.day) == days)
+        }
+        #expect(Timestamp.parse("1970-01-01T00:00:00Z") == 0)
+        #expect(Timestamp.parse("2026-11-22T06:11:28.125+01:00") == Timestamp.parse("2026-11-22T05:11:28.125Z"))
+        #expect(Timestamp.parse("2026-02-30") == nil)
+        #expect(Timestamp.parse("2026-11-22T25:00") == nil)
+        #expect(IndexSearcher.bucketStart(Timestamp.parse("2026-11-22T06:00:00Z")!, .week) == Timestamp.parse("2026-11-16")!, "ISO weeks start on Monday")
+        #expect(IndexSearcher.iso(Timestamp.parse("2024-02-29T23:59:59.5Z")!) == "2024-02-29T23:59:59.500Z")
+    }
+
+    @Test func jsonParserHandlesEscapesAndRejectsGarbage() throws {
+        var d = JSONDocument()
+        try #"{"a":"x\"y\\z\u00e9\ud83d\ude00\n","b":-12,"c":1.5e3,"d":[1,[2]],"e":{"f":{"g":false}}}"#.utf8CString.withUnsafeBytes { raw in
+            try d.parse(UnsafeRawBufferPointer(rebasing: raw.dropLast()))
+        }
+        let values = d.entries.map { e in d.withBytes(e) { p, v in String(decoding: p, as: UTF8.self) + "=" + String(decoding: v, as: UTF8.self) } }
+        #expect(values == ["a=x\"y\\zé😀\n", "b=-12", "c=1.5e3", "d=1", "d=2", "e.f.g=false"])
+        #expect(d.entries[1].integer == -12 && d.entries[2].double == 1500)
+        for bad in [#"{"a":}"#, #"{"a":1,}"#, #"{"a":01}"#, #"{"a":"\x"}"#, #"{"a":tru}"#, #"{"a":1} x"#, "{\"a\":\"\u{1}\"}", String(repeating: "[", count: 100)] {
+            var copy = bad
+            #expect(throws: StrataError.self, "\(bad)") { try copy.withUTF8 { try d.parse(UnsafeRawBufferPointer($0)) } }
+        }
+    }
+}
