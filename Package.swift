@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "CStrataFuzzSupport", path: "Fuzz/CStrataFuzzSupport"),
         .executableTarget(name: "StrataFuzz", dependencies: ["StrataLog", "StrataIO", "StrataSearch", "CStrataFuzzSupport"], path: "Fuzz/StrataFuzz"),
         .executableTarget(name: "StrataBench", dependencies: ["StrataLog", "StrataIO"], path: "Benchmarks/StrataBench"),
-        .executableTarget(name: "strata-torture", dependencies: ["StrataLog", "StrataIO"], path: "Tests/StrataTorture"),
+        .executableTarget(name: "strata-torture", dependencies: ["StrataLog", "StrataIO", "StrataSearch"], path: "Tests/StrataTorture"),
         .testTarget(name: "StrataIOTests", dependencies: ["StrataIO"]),
         .testTarget(name: "StrataLogTests", dependencies: ["StrataLog", "StrataIO"]),
         .testTarget(name: "StrataSearchTests", dependencies: ["StrataSearch", "StrataIO"]),

@@ -8,7 +8,7 @@ scripts/ensure-deps.sh
 swift build -c debug --product strata-fuzz --scratch-path .build-fuzz \
   -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -use-ld=lld \
   -Xcc -fsanitize=fuzzer-no-link,address 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' || true
-for target in batch segment files query index; do
+for target in batch segment files query index indexfiles; do
   mkdir -p "Fuzz/corpus-work/$target"
   cp -n Fuzz/corpus/$target/* "Fuzz/corpus-work/$target/" 2>/dev/null || true
   echo "fuzzing $target for ${seconds}s"

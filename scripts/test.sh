@@ -26,4 +26,5 @@ swift build --product strata-fuzz 2>&1 | grep -E 'error|warning'
 .build/debug/strata-fuzz files Fuzz/corpus/files || exit 1
 .build/debug/strata-fuzz query Fuzz/corpus/query || exit 1
 .build/debug/strata-fuzz index Fuzz/corpus/index || exit 1
+.build/debug/strata-fuzz indexfiles Fuzz/corpus/indexfiles || exit 1
 echo "tests: $passed passed, 0 failed"

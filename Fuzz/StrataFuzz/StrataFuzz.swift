@@ -11,7 +11,7 @@ import Glibc
 import CStrataFuzzSupport
 import StrataIO
 import StrataLog
-import StrataSearch
+@testable import StrataSearch
 
 nonisolated(unsafe) var fuzzDirectory = ""
 nonisolated(unsafe) var sharedCodecs = Codecs(maxDecompressedBytes: 1 << 20)
@@ -130,6 +130,47 @@ func fuzzIndexSegment(_ data: UnsafeRawBufferPointer) {
     _ = try? seg.search(terms: [Array("a".utf8), Array("log".utf8)], limit: 5)
 }
 
+/// The search index's other files and its JSON input. The first byte picks: 0 a manifest,
+/// 1 a doc-value file (every value of every column is read), 2 a deletes file — each decoded
+/// without its CRC check so mutations reach the decoders — and otherwise a JSON document added
+/// to an index buffer (dynamic mapping) and, when accepted, made searchable.
+func fuzzIndexFiles(_ data: UnsafeRawBufferPointer) {
+    guard let selector = data.first else { return }
+    let rest = Array(data.dropFirst())
+    switch selector {
+    case 0:
+        _ = try? Manifest.decode(rest, path: "fuzz", verifyChecksum: false)
+    case 1:
+        let path = fuzzDirectory + "/fuzz.dv"
+        guard (try? FileSystem.writeAtomically(rest, to: path)) != nil,
+              let dv = try? DocValues(path: path, expectedDocuments: nil, verifyChecksum: false) else { return }
+        var sink = 0
+        for f in 0 ..< 8 {
+            if let c = dv.numericColumn(f) { for d in 0 ..< min(dv.documentCount, 5000) { sink &+= Int(truncatingIfNeeded: c.bits(d)) &+ (c.has(d) ? 1 : 0) } }
+            if let c = dv.keywordColumn(f) {
+                for d in 0 ..< min(dv.documentCount, 5000) { for k in c.ordinals(d) { sink &+= c.value(c.ordinal(at: k)).count } }
+            }
+        }
+        _ = sink
+    case 2:
+        let docs = rest.count >= 12 ? Int(rest[8]) | Int(rest[9]) << 8 | Int(rest[10]) << 16 : 0
+        _ = try? DeletesFile.decode(rest, path: "fuzz", documents: docs, deleted: nil, verifyChecksum: false)
+    default:
+        fuzzJSONIndex.withLock {
+            guard let index = fuzzSearchIndex else { return }
+            if (try? rest.withUnsafeBytes { try index.add(json: $0) }) != nil, index.bufferedDocuments >= 50 {
+                try? index.refresh()
+                _ = try? index.searcher().count(.matchAll)
+                _ = try? index.searcher().aggregate(.matchAll, ["s": .stats(field: "n")])
+                try? index.forceMerge()
+            }
+        }
+    }
+}
+
+let fuzzJSONIndex = Lock()
+nonisolated(unsafe) var fuzzSearchIndex: SearchIndex?
+
 nonisolated(unsafe) var mode = "batch"
 
 func target(_ data: UnsafeRawBufferPointer) {
@@ -138,6 +179,7 @@ func target(_ data: UnsafeRawBufferPointer) {
     case "files": fuzzStoreFiles(data)
     case "query": fuzzQuery(data)
     case "index": fuzzIndexSegment(data)
+    case "indexfiles": fuzzIndexFiles(data)
     default: fuzzBatches(data)
     }
 }
@@ -185,8 +227,8 @@ func seeds() throws -> [(String, [UInt8])] {
 struct StrataFuzz {
     static func main() throws {
         var args = CommandLine.arguments
-        guard args.count >= 3, ["batch", "segment", "files", "query", "index", "seed"].contains(args[1]) else {
-            print("usage: strata-fuzz batch|segment|files|query|index CORPUS_DIR [libFuzzer flags]   |   strata-fuzz seed DIR")
+        guard args.count >= 3, ["batch", "segment", "files", "query", "index", "indexfiles", "seed"].contains(args[1]) else {
+            print("usage: strata-fuzz batch|segment|files|query|index|indexfiles CORPUS_DIR [libFuzzer flags]   |   strata-fuzz seed DIR")
             exit(2)
         }
         let selected = args.remove(at: 1)
@@ -197,6 +239,23 @@ struct StrataFuzz {
             try FileSystem.createDirectory(dir + "/files")
             try FileSystem.createDirectory(dir + "/query")
             try FileSystem.createDirectory(dir + "/index")
+            try FileSystem.createDirectory(dir + "/indexfiles")
+            // A small committed index: its manifest, doc values and deletes, plus JSON documents.
+            let seedIndex = try SearchIndex(directory: dir + "/tmp-index")
+            for i in 0 ..< 40 { try seedIndex.add(json: #"{"n":\#(i),"tag":["a","b\#(i % 3)"],"at":"2026-11-\#(10 + i % 9)","msg":"x \#(i)"}"#) }
+            try seedIndex.commit(userData: ["offset": "40"])
+            try seedIndex.delete(.term(field: "msg", text: "3"))
+            try seedIndex.commit()
+            for name in try FileSystem.list(dir + "/tmp-index") {
+                let selector: UInt8 = name.hasPrefix("manifest-") ? 0 : name.hasSuffix(".dv") ? 1 : name.hasSuffix(".del") ? 2 : 255
+                if selector == 255 { continue }
+                try FileSystem.writeAtomically([selector] + FileSystem.readFile(dir + "/tmp-index/" + name), to: dir + "/indexfiles/seed-" + name)
+            }
+            seedIndex.close()
+            try FileSystem.removeTree(dir + "/tmp-index")
+            for (n, j) in [#"{"a":"x\u00e9","b":[1,2.5,true,null,{"c":"2026-01-01T00:00:00Z"}]}"#, #"{"n":-12,"m":1e400,"s":"\ud800"}"#].enumerated() {
+                try FileSystem.writeAtomically([3] + Array(j.utf8), to: dir + "/indexfiles/seed-json-\(n)")
+            }
             let sample = MemoryIndex(analyzer: Analyzer(.standard))
             for i in 0 ..< 300 { sample.add("log segment \(i % 7) index record \(i) a b a") }
             try SegmentWriter.write(sample, to: dir + "/index/seed-0")
@@ -215,6 +274,9 @@ struct StrataFuzz {
         fuzzDirectory = "/tmp/strata-fuzz-\(getpid())"
         try FileSystem.createDirectory(fuzzDirectory)
         mode = selected
+        if mode == "indexfiles" {
+            fuzzSearchIndex = try SearchIndex(directory: fuzzDirectory + "/index", options: .init(bufferBytes: 1 << 20, mergePolicy: TieredMergePolicy(mergeFactor: 3, floorDocuments: 50)))
+        }
         #if FUZZING
         var argc = Int32(args.count)
         var cargs = args.map { strdup($0) } + [nil]

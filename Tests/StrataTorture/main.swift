@@ -5,11 +5,17 @@
 //                                     "ack <last offset>" after each acknowledged append
 //   strata-torture fill DIR BYTES     cap the file size at BYTES (RLIMIT_FSIZE), append until a
 //                                     write fails, check the failure, lift the cap, append again
+//   strata-torture index DIR          add documents, delete some, commit (merges run), forever,
+//                                     printing "ack <next id> <deleted below>" after each commit
+//   strata-torture index-crash DIR STEP
+//                                     commit 10 documents, then add 10 more, delete 3 and
+//                                     exit(9) at commit step STEP (SearchIndex.commitHook)
 #if canImport(Glibc)
 import Glibc
 #endif
 import StrataIO
 import StrataLog
+import StrataSearch
 
 /// The deterministic content of offset `o` (the parent checks every byte).
 func payload(_ o: Int64) -> [UInt8] {
@@ -37,6 +43,15 @@ func tortureConfig() -> TopicConfig {
     config.log.maxIndexBytes = 64 << 10
     config.flushPolicy = .everyBatch
     return config
+}
+
+func tortureSchema() throws -> Schema {
+    try Schema(fields: [FieldDefinition("id", .i64), FieldDefinition("group", .keyword), FieldDefinition("body", .text(.standard))], dynamic: .strict)
+}
+
+/// Document `i`: its id, group i mod 7, and text (the parent recomputes it).
+func tortureDocument(_ i: Int) -> String {
+    #"{"id":\#(i),"group":"\#(i % 7)","body":"doc\#(i) word\#(i % 13) common"}"#
 }
 
 let args = CommandLine.arguments
@@ -91,6 +106,38 @@ do {
         _ = try log.append((0 ..< Int64(25)).map { Record(value: payload(end + $0), timestamp: end + $0) })
         try store.close()
         say("ok \(end) \(end + 25)")
+    case "index":
+        // Small buffers and merge tiers, so flushes and merges happen between kills.
+        let options = SearchIndex.Options(bufferBytes: 30_000, mergePolicy: TieredMergePolicy(mergeFactor: 4, floorDocuments: 40))
+        let index = try SearchIndex(directory: dir, schema: tortureSchema(), options: options)
+        var next = Int(index.committedUserData["next"] ?? "0") ?? 0
+        var deletedBelow = Int(index.committedUserData["deletedBelow"] ?? "0") ?? 0
+        var round = 0
+        while true {
+            for _ in 0 ..< 1 + next % 37 {
+                try index.add(json: tortureDocument(next))
+                next += 1
+            }
+            round += 1
+            if round % 5 == 0 {
+                try index.delete(.term(field: "group", text: "3"))
+                deletedBelow = next
+            }
+            try index.commit(userData: ["next": String(next), "deletedBelow": String(deletedBelow)])
+            say("ack \(next) \(deletedBelow)")
+        }
+    case "index-crash":
+        let index = try SearchIndex(directory: dir, schema: tortureSchema())
+        for i in 0 ..< 10 { try index.add(json: tortureDocument(i)) }
+        try index.commit(userData: ["next": "10"])
+        say("committed 10")
+        let step = args[3]
+        index.commitHook = { if $0 == step { _exit(9) } }
+        for i in 10 ..< 20 { try index.add(json: tortureDocument(i)) }
+        try index.delete(.term(field: "group", text: "3"))
+        try index.commit(userData: ["next": "20"])
+        say("step \(step) never reached")
+        exit(3)
     default:
         say("unknown mode \(args[1])")
         exit(2)

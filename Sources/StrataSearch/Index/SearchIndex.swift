@@ -43,7 +43,11 @@ public final class SearchIndex: @unchecked Sendable {
 
     /// Test hook: called at each step of a commit with the step's name ("flushed",
     /// "deletes-written", "manifest-written", "cleaned"); crash tests exit the process there.
-    nonisolated(unsafe) public static var commitHook: ((String) throws -> Void)?
+    public var commitHook: ((String) throws -> Void)? {
+        get { lock.withLock { hook } }
+        set { lock.withLock { hook = newValue } }
+    }
+    private var hook: ((String) throws -> Void)?
 
     /// Opens (or creates) the index in `directory`. A new index starts with `schema` (default:
     /// empty, dynamic); an existing one keeps its stored schema, and fields of `schema` it lacks
@@ -294,21 +298,21 @@ public final class SearchIndex: @unchecked Sendable {
 
     private func commitLocked(userData: [String: String]) throws {
         try flushBuffer()
-        try Self.commitHook?("flushed")
+        try hook?("flushed")
         let generation = committed.generation + 1
         for i in segments.indices where segments[i].deletesDirty {
             let gen = UInt32(truncatingIfNeeded: generation)
             try FileSystem.writeAtomically(DeletesFile.encode(segments[i].deletes!), to: directory + "/" + SearchIndexFiles.deletes(segments[i].entry.name, generation: gen))
             segments[i].entry.deleteGeneration = gen
         }
-        try Self.commitHook?("deletes-written")
+        try hook?("deletes-written")
         let next = Manifest(generation: generation, nextSegmentNumber: nextSegment, schema: schema, segments: segments.map(\.entry), userData: userData)
         try FileSystem.writeAtomically(next.encode(), to: directory + "/" + Manifest.fileName(generation))
-        try Self.commitHook?("manifest-written")
+        try hook?("manifest-written")
         committed = next
         for i in segments.indices { segments[i].deletesDirty = false }
         try removeUnreferencedFiles()
-        try Self.commitHook?("cleaned")
+        try hook?("cleaned")
     }
 
     /// Removes files the current commit and the writer's segments do not use. Caller holds the
