@@ -27,7 +27,7 @@ let package = Package(
             dependencies: ["StrataLog", "StrataIO", "StrataSearch", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .target(name: "CStrataFuzzSupport", path: "Fuzz/CStrataFuzzSupport"),
         .executableTarget(name: "StrataFuzz", dependencies: ["StrataLog", "StrataIO", "StrataSearch", "CStrataFuzzSupport"], path: "Fuzz/StrataFuzz"),
-        .executableTarget(name: "StrataBench", dependencies: ["StrataLog", "StrataIO"], path: "Benchmarks/StrataBench"),
+        .executableTarget(name: "StrataBench", dependencies: ["StrataLog", "StrataIO", "StrataSearch"], path: "Benchmarks/StrataBench"),
         .executableTarget(name: "strata-torture", dependencies: ["StrataLog", "StrataIO", "StrataSearch"], path: "Tests/StrataTorture"),
         .testTarget(name: "StrataIOTests", dependencies: ["StrataIO"]),
         .testTarget(name: "StrataLogTests", dependencies: ["StrataLog", "StrataIO"]),

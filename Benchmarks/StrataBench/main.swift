@@ -19,6 +19,7 @@ struct Options {
     var batchBytes = LogConfig().targetBatchBytes
     var recoveryMB = 1024
     var compactionRecords = 2_000_000
+    var searchRepeat = 20
 
     init() {
         var args = CommandLine.arguments.dropFirst()
@@ -30,13 +31,14 @@ struct Options {
             case "--lookups": lookups = Int(args.popFirst()!)!
             case "--dir": dir = args.popFirst()!
             case "--json": json = true
+            case "--search-repeat": searchRepeat = Int(args.popFirst()!)!
             case "--batch-bytes": batchBytes = Int(args.popFirst()!)!
             case "--recovery-mb": recoveryMB = Int(args.popFirst()!)!
             case "--compaction-records": compactionRecords = Int(args.popFirst()!)!
             case "--codecs": codecs = args.popFirst()!.split(separator: ",").map { CompressionCodec(name: String($0))! }
             case "--only": only = Set(args.popFirst()!.split(separator: ",").map(String.init))
             case "--quick": records = 200_000; randomLogRecords = 1_000_000; fsyncBatches = 200; lookups = 100_000; recoveryMB = 128; compactionRecords = 300_000
-            default: fatalError("unknown option \(a); options: --records N --random-records N --fsync-batches N --lookups N --dir D --json --only append,fsync,consume,random,recovery,compaction --quick --recovery-mb N --compaction-records N --batch-bytes N --codecs none,lz4,gzip")
+            default: fatalError("unknown option \(a); options: --records N --random-records N --fsync-batches N --lookups N --dir D --json --only append,fsync,consume,random,recovery,compaction,search --search-repeat N --quick --recovery-mb N --compaction-records N --batch-bytes N --codecs none,lz4,gzip")
             }
         }
     }
@@ -469,13 +471,14 @@ func benchCompaction() {
 }
 
 try! FileSystem.createDirectory(options.dir)
-let records = makeLines(options.records)
+let records = options.only == ["search"] ? [] : makeLines(options.records)
 if options.wants("append") { for codec in options.codecs { benchAppend(codec, records: codec == .gzip ? Array(records.prefix(records.count / 4)) : records) } }
 if options.wants("fsync") { benchFsync(records: records) }
 if options.wants("consume") { benchConsume(records: records) }
 if options.wants("random") { benchRandom() }
 if options.wants("recovery") { benchRecovery(records: records) }
 if options.wants("compaction") { benchCompaction() }
+if options.wants("search") { benchSearch() }
 
 print("| benchmark | Strata | baseline | baseline is | Strata ÷ baseline |")
 print("|---|---|---|---|---|")

@@ -125,6 +125,16 @@ func fuzzIndexSegment(_ data: UnsafeRawBufferPointer) {
         n += 1
         if n > 2000 { return }
         if let (_, freqs) = try? seg.postings(info) { _ = try? seg.positions(info, freqs: freqs) }
+        // The streaming cursor: every posting, positions of some, and block-skipping jumps.
+        if let c = try? PostingsCursor.open(seg, info, positions: true) {
+            var buffer: [UInt32] = []
+            var steps = 0
+            while c.doc != PostingsCursor.exhausted, steps < 3000 {
+                if steps % 2 == 0 { if (try? c.positions(into: &buffer)) == nil { break } }
+                if (try? (steps % 5 == 4 ? c.advance(to: c.doc &+ 97) : c.next())) == nil { break }
+                steps += 1
+            }
+        }
     }
     _ = try? seg.lookup("segment")
     _ = try? seg.search(terms: [Array("a".utf8), Array("log".utf8)], limit: 5)

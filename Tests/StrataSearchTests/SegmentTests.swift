@@ -125,17 +125,17 @@ func sampleIndex(docs: Int = 3000) -> MemoryIndex {
         idx.add("")
         let bytes = SegmentWriter.encode(idx)
         func hex(_ b: ArraySlice<UInt8>) -> String { b.map { String(format: "%02x", $0) }.joined() }
-        #expect(hex(bytes[0 ..< 8]) == "5354524153454731")
+        #expect(hex(bytes[0 ..< 8]) == "5354524153454732")
         #expect(hex(bytes[8 ..< 16]) == "0300000000000000")
         #expect(hex(bytes[16 ..< 22]) == "000002" + "000001")
         #expect(hex(bytes[22 ..< 25]) == "0002" + "01")
-        #expect(hex(bytes[25 ..< 41]) == "0001610100030002" + "0001620103030201")
-        #expect(hex(bytes[41 ..< 45]) == "00000000")
-        let footer = Array(bytes[45...])
+        #expect(hex(bytes[25 ..< 39]) == "0001610100000302" + "000162010301")
+        #expect(hex(bytes[39 ..< 43]) == "00000000")
+        let footer = Array(bytes[43...])
         #expect(footer.count == 72)
         #expect(hex(footer[0 ..< 16]) == "02000000" + "02000000" + "0300000000000000")
-        #expect(hex(footer[16 ..< 56]) == ["08", "10", "16", "19", "29"].map { $0 + "00000000000000" }.joined())
-        #expect(hex(footer[56 ..< 60]) == "01000000" && hex(footer[64...]) == "5354524153454731")
+        #expect(hex(footer[16 ..< 56]) == ["08", "10", "16", "19", "27"].map { $0 + "00000000000000" }.joined())
+        #expect(hex(footer[56 ..< 60]) == "01000000" && hex(footer[64...]) == "5354524153454732")
         let crc = bytes[0 ..< bytes.count - 12].withUnsafeBytes { CRC32C.checksum($0) }
         #expect(Array(footer[60 ..< 64]) == withUnsafeBytes(of: crc.littleEndian) { Array($0) })
     }

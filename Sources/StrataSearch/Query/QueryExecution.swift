@@ -12,6 +12,7 @@ public struct DocSet: Sendable, Equatable {
     }
 
     @inline(__always) mutating func insert(_ d: UInt32) { words[Int(d >> 6)] |= 1 << UInt64(d & 63) }
+    @inline(__always) mutating func remove(_ d: UInt32) { words[Int(d >> 6)] &= ~(1 << UInt64(d & 63)) }
     @inline(__always) public func contains(_ d: UInt32) -> Bool { words[Int(d >> 6)] & (1 << UInt64(d & 63)) != 0 }
     public var count: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
     mutating func formIntersection(_ o: DocSet) { for i in words.indices { words[i] &= o.words[i] } }

@@ -34,6 +34,9 @@ public final class IndexSearcher: @unchecked Sendable {
     public let schema: Schema
     public let segments: [Segment]
     private var analyzers: [Int: Analyzer] = [:]
+    /// Whether term/boolean/phrase queries run on streaming cursors (tests turn it off to
+    /// compare with the set-based path).
+    var usePlans = true
     /// Per inverted field: documents and tokens over every segment.
     private var fieldStats: [Int: (docs: Int, tokens: UInt64)] = [:]
 
@@ -75,7 +78,11 @@ public final class IndexSearcher: @unchecked Sendable {
 
     /// Exact number of live matching documents.
     public func count(_ query: Query) throws -> Int {
-        try segments.reduce(0) { $0 + (try matches(query, in: $1)).count }
+        if usePlans, let plan = try plan(query) {
+            var unused = TopHits(limit: 1, sort: .score)
+            return try run(plan, top: &unused, scoring: false, bm25: BM25())
+        }
+        return try segments.reduce(0) { $0 + (try matches(query, in: $1)).count }
     }
 
     private func rawMatches(_ query: Query, _ s: Segment) throws -> DocSet {
@@ -179,6 +186,10 @@ public final class IndexSearcher: @unchecked Sendable {
     public func search(_ query: Query, limit: Int, sort: SearchSort = .score, bm25: BM25 = BM25()) throws -> [SearchHit] {
         guard limit > 0 else { return [] }
         var top = TopHits(limit: limit, sort: sort)
+        if sort == .score, usePlans, let plan = try plan(query) {
+            try run(plan, top: &top, scoring: true, bm25: bm25)
+            return top.sorted()
+        }
         var weights: [ScoringTerm: Int] = [:]
         if sort == .score { try scoringTerms(query, into: &weights) }
         // Global statistics per scoring term.

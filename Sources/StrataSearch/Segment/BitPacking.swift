@@ -37,15 +37,24 @@ enum BitPacking {
             return
         }
         let mask: UInt64 = width == 32 ? 0xFFFF_FFFF : (1 << UInt64(width)) - 1
+        let total = width * 16
         var bitPos = 0
-        for i in 0 ..< blockSize {
+        var i = 0
+        // Whole 8-byte loads while they stay inside the block (a value spans at most 5 bytes).
+        while i < blockSize && (bitPos >> 3) + 8 <= total {
+            let word = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: bitPos >> 3, as: UInt64.self))
+            out[i] = UInt32(truncatingIfNeeded: (word >> UInt64(bitPos & 7)) & mask)
+            bitPos += width
+            i += 1
+        }
+        while i < blockSize {
             let byte = bitPos >> 3, shift = bitPos & 7
-            // Read up to 5 bytes covering the value (bounded by the block's byte length).
             var word: UInt64 = 0
-            let need = min(5, width * 16 - byte)
+            let need = min(5, total - byte)
             for k in 0 ..< need { word |= UInt64(p.load(fromByteOffset: byte + k, as: UInt8.self)) << UInt64(8 * k) }
             out[i] = UInt32(truncatingIfNeeded: (word >> UInt64(shift)) & mask)
             bitPos += width
+            i += 1
         }
     }
 }

@@ -156,7 +156,7 @@ public final class DocValues: @unchecked Sendable {
         func u64(_ o: Int) -> UInt64 { p.loadUnaligned(fromByteOffset: o, as: UInt64.self).littleEndian }
         documentCount = u32(8)
         let columns = u32(12)
-        guard documentCount == expectedDocuments ?? documentCount, documentCount <= size * 8 else { throw bad(8, "\(documentCount) documents, the manifest says \(expectedDocuments ?? documentCount)") }
+        guard documentCount == expectedDocuments ?? documentCount else { throw bad(8, "\(documentCount) documents, the manifest says \(expectedDocuments ?? documentCount)") }
         let end = size - Self.footerSize
         guard columns <= (end - 16) / 24 else { throw bad(12, "\(columns) columns do not fit") }
         let n = documentCount

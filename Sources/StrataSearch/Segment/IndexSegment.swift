@@ -12,11 +12,11 @@ public final class IndexSegment: @unchecked Sendable {
     public let path: String
     private let file: DataFile
     private let region: MappedRegion
-    private let data: UnsafeRawBufferPointer
+    let data: UnsafeRawBufferPointer
     public let documentCount: Int
     public let termCount: Int
     public let totalTokens: UInt64
-    private let normsOffset: Int, postingsOffset: Int, positionsOffset: Int, termsOffset: Int, blockIndexOffset: Int
+    let normsOffset: Int, postingsOffset: Int, positionsOffset: Int, termsOffset: Int, blockIndexOffset: Int
     private let blockCount: Int
 
     /// Where a term's data lies.
@@ -70,7 +70,7 @@ public final class IndexSegment: @unchecked Sendable {
         bytes.withUnsafeBytes { memcmp(p, $0.baseAddress!, bytes.count) == 0 }
     }
 
-    private func fail(_ at: Int, _ why: String) -> StrataError {
+    func fail(_ at: Int, _ why: String) -> StrataError {
         .corrupt(file: path, position: Int64(at), reason: "index segment: \(why)")
     }
 
@@ -87,44 +87,77 @@ public final class IndexSegment: @unchecked Sendable {
         return v
     }
 
-    /// Decodes dictionary entries of block `b` in order, calling `body(term, info)`; stops early
-    /// when `body` returns false.
-    private func scanBlock(_ b: Int, _ body: (UnsafeRawBufferPointer, TermInfo) throws -> Bool) throws {
+    /// Decodes dictionary entries of block `b` in order, calling `body(shared, suffix, info)`
+    /// with the suffix read in place; stops early when `body` returns false.
+    private func scanEntries(_ b: Int, _ body: (Int, UnsafeRawBufferPointer, TermInfo) throws -> Bool) throws {
         var r = ByteReader(termsSection, base: Int64(termsOffset))
         r.position = try blockStart(b)
-        var term = [UInt8]()
         let inBlock = min(SegmentFormat.termsPerBlock, termCount - b * SegmentFormat.termsPerBlock)
-        for _ in 0 ..< inBlock {
+        var po = 0, qo = 0
+        var length = 0
+        for k in 0 ..< inBlock {
             let shared = Int(clamping: try r.readUnsignedVarint(maxBytes: 5)), suffix = Int(clamping: try r.readUnsignedVarint(maxBytes: 5))
-            if shared > term.count { throw fail(termsOffset + r.position, "shared prefix \(shared) longer than the previous term") }
-            term.removeLast(term.count - shared)
-            term.append(contentsOf: try r.readBytes(suffix, "term suffix"))
+            if shared > length || (k == 0 && shared != 0) { throw fail(termsOffset + r.position, "shared prefix \(shared) longer than the previous term") }
+            let suffixBytes = try r.readBytes(suffix, "term suffix")
+            length = shared + suffix
             let docFreq = Int(clamping: try r.readUnsignedVarint(maxBytes: 5))
-            let po = Int(clamping: try r.readUnsignedVarint(maxBytes: 10)), pl = Int(clamping: try r.readUnsignedVarint(maxBytes: 10))
-            let qo = Int(clamping: try r.readUnsignedVarint(maxBytes: 10)), ql = Int(clamping: try r.readUnsignedVarint(maxBytes: 10))
+            if k == 0 {
+                po = Int(clamping: try r.readUnsignedVarint(maxBytes: 10))
+                qo = Int(clamping: try r.readUnsignedVarint(maxBytes: 10))
+            }
+            let pl = Int(clamping: try r.readUnsignedVarint(maxBytes: 10)), ql = Int(clamping: try r.readUnsignedVarint(maxBytes: 10))
             guard docFreq >= 1, docFreq <= documentCount, po <= positionsOffset - postingsOffset, pl <= positionsOffset - postingsOffset - po,
                   qo <= termsOffset - positionsOffset, ql <= termsOffset - positionsOffset - qo else {
                 throw fail(termsOffset + r.position, "term entry points outside its sections")
             }
             let info = TermInfo(docFreq: docFreq, postings: postingsOffset + po ..< postingsOffset + po + pl, positions: positionsOffset + qo ..< positionsOffset + qo + ql)
-            let keepGoing = try term.withUnsafeBytes { try body($0, info) }
-            if !keepGoing { return }
+            po += pl
+            qo += ql
+            if try !body(shared, suffixBytes, info) { return }
         }
     }
 
-    /// Looks a term up: binary search over the blocks' first terms, then a scan of one block.
+    /// Decodes dictionary entries of block `b` in order, calling `body(term, info)`; stops early
+    /// when `body` returns false.
+    private func scanBlock(_ b: Int, _ body: (UnsafeRawBufferPointer, TermInfo) throws -> Bool) throws {
+        var term = [UInt8]()
+        try scanEntries(b) { shared, suffix, info in
+            term.removeLast(term.count - shared)
+            term.append(contentsOf: suffix)
+            return try term.withUnsafeBytes { try body($0, info) }
+        }
+    }
+
+    /// The first term of block `b`, in place (a block's first entry shares nothing).
+    private func firstTerm(_ b: Int) throws -> UnsafeRawBufferPointer {
+        var r = ByteReader(termsSection, base: Int64(termsOffset))
+        r.position = try blockStart(b)
+        let shared = try r.readUnsignedVarint(maxBytes: 5), suffix = Int(clamping: try r.readUnsignedVarint(maxBytes: 5))
+        if shared != 0 { throw fail(termsOffset + r.position, "a block's first term shares \(shared) bytes") }
+        return try r.readBytes(suffix, "term")
+    }
+
+    /// Looks a term up without allocating: binary search over the blocks' first terms (read in
+    /// place), then a scan of one block tracking the common prefix with the target.
     public func lookup(_ term: UnsafeRawBufferPointer) throws -> TermInfo? {
         if blockCount == 0 { return nil }
         var lo = 0, hi = blockCount - 1
         while lo < hi {
             let mid = (lo + hi + 1) / 2
-            var first: [UInt8] = []
-            try scanBlock(mid) { t, _ in first = Array(t); return false }
-            if !term.lexicographicallyPrecedes(first) { lo = mid } else { hi = mid - 1 }
+            if !SegmentFormat.precedes(term, try firstTerm(mid)) { lo = mid } else { hi = mid - 1 }
         }
         var found: TermInfo?
-        try scanBlock(lo) { t, info in
-            if t.elementsEqual(term) { found = info; return false }
+        var common = 0 // bytes the current entry shares with `term`
+        try scanEntries(lo) { shared, suffix, info in
+            if shared <= common {
+                // The entry agrees with `term` on its first `shared` bytes; compare the suffix.
+                var k = 0
+                while k < suffix.count && shared + k < term.count && suffix[k] == term[shared + k] { k += 1 }
+                common = shared + k
+                if common == term.count && k == suffix.count { found = info; return false }
+                // Past `term` in byte order: stop.
+                if shared + k < term.count && k < suffix.count && suffix[k] > term[shared + k] { return false }
+            }
             return true
         }
         return found

@@ -5,7 +5,7 @@ import StrataIO
 
 /// Constants of the single-file index segment (Formats/search-segment.md). Little-endian.
 enum SegmentFormat {
-    static let magic: [UInt8] = Array("STRASEG1".utf8)
+    static let magic: [UInt8] = Array("STRASEG2".utf8)
     static let footerSize = 72
     static let termsPerBlock = 16
 

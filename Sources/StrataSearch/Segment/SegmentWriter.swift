@@ -91,9 +91,11 @@ struct InvertedFieldEncoder {
                 p += 1
             }
         }
-        // Dictionary entry: blocks of 16 terms, prefix-compressed within a block.
+        // Dictionary entry: blocks of 16 terms, prefix-compressed within a block; the first
+        // entry of a block holds the absolute section offsets, the others follow on.
         var shared = 0
-        if termCount % SegmentFormat.termsPerBlock == 0 {
+        let blockStart = termCount % SegmentFormat.termsPerBlock == 0
+        if blockStart {
             blockStarts.append(UInt32(dictionary.count))
         } else {
             while shared < min(previousTerm.count, term.count) && previousTerm[shared] == term[shared] { shared += 1 }
@@ -102,9 +104,11 @@ struct InvertedFieldEncoder {
         SegmentFormat.putVarint(UInt64(term.count - shared), &dictionary)
         dictionary.append(contentsOf: term[shared...])
         SegmentFormat.putVarint(UInt64(docs.count), &dictionary)
-        SegmentFormat.putVarint(UInt64(pStart), &dictionary)
+        if blockStart {
+            SegmentFormat.putVarint(UInt64(pStart), &dictionary)
+            SegmentFormat.putVarint(UInt64(qStart), &dictionary)
+        }
         SegmentFormat.putVarint(UInt64(postings.count - pStart), &dictionary)
-        SegmentFormat.putVarint(UInt64(qStart), &dictionary)
         SegmentFormat.putVarint(UInt64(positions.count - qStart), &dictionary)
         previousTerm.removeAll(keepingCapacity: true)
         previousTerm.append(contentsOf: term)

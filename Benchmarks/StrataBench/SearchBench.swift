@@ -1,0 +1,161 @@
+// Search benchmark: Strata's index beside tantivy (Python binding) and SQLite FTS5
+// (Benchmarks/peers/search_peers.py, run in the same process tree, same corpus and queries).
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import StrataIO
+import StrataSearch
+
+/// One sbg query: its type, raw text and the words the peers build their queries from.
+struct BenchQuery {
+    var type: String
+    var raw: String
+    var words: [String]
+    var key: String { type + "\t" + raw }
+
+    /// The query in Lucene syntax, as tantivy's parser is given it.
+    var text: String {
+        switch type {
+        case "intersection": return words.map { "+" + $0 }.joined(separator: " ")
+        case "phrase": return "\"" + words.joined(separator: " ") + "\""
+        default: return words.joined(separator: " ")
+        }
+    }
+}
+
+func loadBenchQueries(_ path: String) -> [BenchQuery] {
+    guard let data = FileManager.default.contents(atPath: path) else { return [] }
+    let tokenizer = Analyzer(.alphanumeric)
+    var out: [BenchQuery] = []
+    for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+        guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+              let raw = obj["query"] as? String, let tags = obj["tags"] as? [String],
+              let type = tags.first(where: { ["term", "phrase", "intersection", "union"].contains($0) }) else { continue }
+        let words = tokenizer.tokens(raw)
+        if words.isEmpty { continue }
+        out.append(BenchQuery(type: type, raw: raw, words: words))
+    }
+    return out
+}
+
+func percentileMicros(_ ns: [UInt64], _ p: Double) -> Double {
+    if ns.isEmpty { return .nan }
+    let s = ns.sorted()
+    return Double(s[min(s.count - 1, Int((Double(s.count - 1) * p).rounded()))]) / 1000
+}
+
+func benchSearch() {
+    guard let data = sharedDataDirectory() else {
+        FileHandle.standardError.write(Data("search: ../shared/data is absent; skipped\n".utf8))
+        return
+    }
+    let docsPath = data + "/tantivy-benches/wiki.json", queriesPath = data + "/sbg-queries/queries.txt"
+    guard let corpus = FileManager.default.contents(atPath: docsPath) else { return }
+    let lines = corpus.split(separator: UInt8(ascii: "\n")).map { Array($0) }
+    let schema = try! Schema(fields: [FieldDefinition("body", .text(.alphanumeric))], dynamic: .ignore)
+
+    // Indexing: best of 3, JSON parsing included (as for the peers).
+    var best = Double.infinity, size: Int64 = 0
+    var dir = ""
+    for run in 0 ..< 3 {
+        dir = freshDir("search-\(run)")
+        let index = try! SearchIndex(directory: dir, schema: schema)
+        let t0 = now()
+        for l in lines { try! l.withUnsafeBytes { try index.add(json: $0) } }
+        try! index.commit()
+        let seconds = Double(now() - t0) / 1e9
+        if seconds < best { best = seconds; size = index.sizeOnDisk() + Int64(FileSystem.fileSize(dir + "/manifest-00000000000000000001") ?? 0) }
+        index.close()
+    }
+    let index = try! SearchIndex(directory: dir)
+    let searcher = index.searcher()
+    let queries = loadBenchQueries(queriesPath)
+    let repeatCount = options.searchRepeat
+
+    // Warm-up, counts, and the no-hit floor.
+    var counts: [String: Int] = [:]
+    for q in queries { counts[q.key] = try! searcher.count(QueryParser.parse(q.text)) }
+    var samples: [String: [String: [UInt64]]] = [:]
+    for q in queries {
+        for _ in 0 ..< repeatCount {
+            var t0 = now()
+            let hits = try! searcher.search(QueryParser.parse(q.text), limit: 10)
+            samples[q.type, default: [:]]["top10", default: []].append(now() - t0)
+            precondition(hits.count == min(10, counts[q.key]!))
+            t0 = now()
+            _ = try! searcher.count(QueryParser.parse(q.text))
+            samples[q.type, default: [:]]["count", default: []].append(now() - t0)
+        }
+    }
+    var floor: [UInt64] = []
+    for _ in 0 ..< max(1000, 50 * repeatCount) {
+        let t0 = now()
+        _ = try! searcher.search(QueryParser.parse("zzqxjvnohit"), limit: 10)
+        floor.append(now() - t0)
+    }
+    index.close()
+
+    // The peers, same corpus and queries.
+    let peers = runPeers(docsPath, queriesPath, repeatCount)
+    let docsPerSecond = Double(lines.count) / best
+    FileHandle.standardError.write(Data(String(format: "search: indexed %d docs in %.4f s (%.0f docs/s, %.1f MB/s), %lld bytes; floor p50 %.2f µs\n",
+                                                  lines.count, best, docsPerSecond, Double(corpus.count) / 1e6 / best, size, percentileMicros(floor, 0.5)).utf8))
+    for peer in ["tantivy", "fts5"] {
+        guard let p = peers?[peer] as? [String: Any], let idx = p["index"] as? [String: Any] else { continue }
+        let peerRate = idx["docs_per_s"] as? Double ?? .nan
+        report("index wiki.json vs \(peer) (docs/s)", strata: docsPerSecond, baseline: peerRate, unit: "docs/s", baselineName: "\(peer) 1 thread")
+        let peerSize = Double((idx["size_bytes_without_content"] as? Int) ?? (idx["size_bytes"] as? Int) ?? 0)
+        report("index size vs \(peer)", strata: Double(size) / 1e3, baseline: peerSize / 1e3, unit: "kB", baselineName: peer, higherIsBetter: false)
+        let floorPeer = ((p["floor_us"] as? [String: Any])?["p50"] as? Double) ?? 0
+        if let peerCounts = p["counts"] as? [String: Int] {
+            let differ = queries.filter { peerCounts[$0.key] != nil && peerCounts[$0.key] != counts[$0.key] }
+            FileHandle.standardError.write(Data("search: hit counts differ from \(peer) on \(differ.count) of \(queries.count) queries\(differ.prefix(3).map { " [\($0.raw): \(counts[$0.key]!) vs \(peerCounts[$0.key]!)]" }.joined())\n".utf8))
+        }
+        let lat = p["latency"] as? [String: [String: [String: Any]]] ?? [:]
+        for type in ["term", "phrase", "intersection", "union"] {
+            for mode in ["top10", "count"] {
+                guard let s = samples[type]?[mode], let l = lat[type]?[mode], let p50 = l["p50_us"] as? Double, let p99 = l["p99_us"] as? Double else { continue }
+                report("\(type) \(mode) p50 vs \(peer)", strata: percentileMicros(s, 0.5), baseline: p50, unit: "µs", baselineName: "\(peer) (floor \(String(format: "%.1f", floorPeer)) µs incl.)", higherIsBetter: false)
+                report("\(type) \(mode) p99 vs \(peer)", strata: percentileMicros(s, 0.99), baseline: p99, unit: "µs", baselineName: peer, higherIsBetter: false)
+                if peer == "tantivy", let m50 = l["p50_minus_floor_us"] as? Double, let m99 = l["p99_minus_floor_us"] as? Double {
+                    report("\(type) \(mode) p50 vs tantivy − floor", strata: percentileMicros(s, 0.5), baseline: m50, unit: "µs", baselineName: "tantivy minus its Python floor", higherIsBetter: false)
+                    report("\(type) \(mode) p99 vs tantivy − floor", strata: percentileMicros(s, 0.99), baseline: m99, unit: "µs", baselineName: "tantivy minus its Python floor", higherIsBetter: false)
+                }
+            }
+        }
+    }
+}
+
+/// Runs Benchmarks/peers/search_peers.py; nil (with a message) when Python or tantivy is absent.
+func runPeers(_ docs: String, _ queries: String, _ repeatCount: Int) -> [String: Any]? {
+    let script = packageDirectory() + "/Benchmarks/peers/search_peers.py"
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", script, "--docs", docs, "--queries", queries, "--repeat", String(repeatCount), "--workdir", options.dir + "/peers"]
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    do { try p.run() } catch {
+        FileHandle.standardError.write(Data("search: cannot run the peers (\(error)); install with pip install -r Benchmarks/peers/requirements.txt\n".utf8))
+        return nil
+    }
+    let bytes = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard let obj = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any] else { return nil }
+    if let why = obj["skipped"] { FileHandle.standardError.write(Data("search: peers skipped: \(why)\n".utf8)); return nil }
+    return obj["engines"] as? [String: Any]
+}
+
+/// The package root (this file is Benchmarks/StrataBench/SearchBench.swift).
+func packageDirectory() -> String {
+    var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
+    parts.removeLast(3)
+    return parts.joined(separator: "/")
+}
+
+/// `../shared/data` beside the package, or nil.
+func sharedDataDirectory() -> String? {
+    let p = FileSystem.parent(of: packageDirectory()) + "/shared/data"
+    return FileSystem.isDirectory(p) ? p : nil
+}

@@ -1,0 +1,339 @@
+import StrataIO
+
+/// The query shapes that run on streaming postings cursors instead of document sets: a term,
+/// a conjunction or disjunction of terms (with excluded terms), and a phrase — each on one
+/// field. Top-k uses block-max bounds (one term) and MaxScore (disjunctions); counts use
+/// document frequencies when nothing is deleted. Anything else runs through the general
+/// set-based path; both give the same documents and scores (tested).
+enum QueryPlan {
+    /// A term of the query: field, analyzed bytes, how often it occurs in the query.
+    struct Term: Hashable {
+        var field: Int
+        var bytes: [UInt8]
+        var occurrences: Int
+    }
+
+    case empty
+    case term(Term)
+    case conjunction([Term], excluded: [Term])
+    case disjunction([Term], excluded: [Term])
+    /// Terms in query order with their relative positions; `slop` as in `Query.phrase`.
+    case phrase(field: Int, [(bytes: [UInt8], position: Int)], slop: Int)
+}
+
+/// BM25 of one term with global statistics; the same arithmetic as the set-based path.
+struct TermScorer {
+    let weight: Float
+    let k1: Float
+    let b: Float
+    let avgdl: Float
+
+    @inline(__always) func score(_ freq: UInt32, _ norm: UInt32) -> Float {
+        let tf = Float(freq)
+        let normalized = k1 * (1 - b + b * Float(norm) / avgdl)
+        return weight * tf * (k1 + 1) / (tf + normalized)
+    }
+
+    /// Bound over any frequency and length.
+    var ceiling: Float { weight * (k1 + 1) }
+}
+
+extension IndexSearcher {
+    /// Compiles the shapes `QueryPlan` handles; nil for anything else.
+    func plan(_ query: Query) throws -> QueryPlan? {
+        switch query {
+        case let .term(f, text):
+            guard let field = try singleInvertedField(f) else { return nil }
+            let tokens = analyzed(field, text)
+            if tokens.isEmpty { return .empty }
+            if tokens.count == 1 { return .term(QueryPlan.Term(field: field, bytes: tokens[0].bytes, occurrences: 1)) }
+            return .phrase(field: field, tokens, slop: 0)
+        case let .phrase(f, text, slop, false):
+            guard let field = try singleInvertedField(f) else { return nil }
+            let tokens = analyzed(field, text)
+            if tokens.isEmpty { return .empty }
+            if tokens.count == 1 { return .term(QueryPlan.Term(field: field, bytes: tokens[0].bytes, occurrences: 1)) }
+            return .phrase(field: field, tokens, slop: slop)
+        case let .boolean(must, should, mustNot, minimumShouldMatch):
+            func terms(_ qs: [Query]) throws -> [QueryPlan.Term?]? {
+                var out: [QueryPlan.Term?] = []
+                for q in qs {
+                    guard case let .term(f, text) = q, let field = try singleInvertedField(f) else { return nil }
+                    let tokens = analyzed(field, text)
+                    if tokens.count > 1 { return nil }
+                    out.append(tokens.first.map { QueryPlan.Term(field: field, bytes: $0.bytes, occurrences: 1) })
+                }
+                return out
+            }
+            guard let excludedTerms = try terms(mustNot) else { return nil }
+            let excluded = merge(excludedTerms.compactMap { $0 })
+            if !must.isEmpty && should.isEmpty {
+                guard let required = try terms(must) else { return nil }
+                if required.contains(where: { $0 == nil }) { return .empty }
+                return .conjunction(merge(required.compactMap { $0 }), excluded: excluded)
+            }
+            if must.isEmpty && !should.isEmpty && minimumShouldMatch == 1 {
+                guard let optional = try terms(should) else { return nil }
+                let present = merge(optional.compactMap { $0 })
+                return present.isEmpty ? .empty : .disjunction(present, excluded: excluded)
+            }
+            return nil
+        default:
+            return nil
+        }
+    }
+
+    /// Repeated terms become one with summed occurrences (first-occurrence order kept).
+    private func merge(_ terms: [QueryPlan.Term]) -> [QueryPlan.Term] {
+        var out: [QueryPlan.Term] = []
+        for t in terms {
+            if let i = out.firstIndex(where: { $0.field == t.field && $0.bytes == t.bytes }) { out[i].occurrences += 1 } else { out.append(t) }
+        }
+        return out
+    }
+
+    private func singleInvertedField(_ name: String?) throws -> Int? {
+        let fields = try fieldNumbers(name)
+        guard fields.count == 1, schema.fields[fields[0]].type.isInverted else { return nil }
+        return fields[0]
+    }
+
+    private func analyzed(_ field: Int, _ text: String) -> [(bytes: [UInt8], position: Int)] {
+        var out: [(bytes: [UInt8], position: Int)] = []
+        var copy = text
+        copy.withUTF8 { u in analyzer(field).analyze(UnsafeRawBufferPointer(u)) { out.append((Array($0.bytes), $0.position)) } }
+        return out
+    }
+
+    /// Scorers with whole-index statistics, keyed by term.
+    private func scorers(_ terms: [QueryPlan.Term], _ bm25: BM25) throws -> [TermScorer?] {
+        try terms.map { t in
+            var df = 0, docs = 0
+            var tokens: UInt64 = 0
+            for s in segments {
+                docs += s.reader.documentCount
+                guard let inv = s.reader.invertedField(t.field) else { continue }
+                tokens += inv.totalTokens
+                if let info = try t.bytes.withUnsafeBytes({ try inv.lookup($0) }) { df += info.docFreq }
+            }
+            if df == 0 { return nil }
+            return TermScorer(weight: bm25.idf(documents: df, total: docs) * Float(t.occurrences), k1: bm25.k1, b: bm25.b,
+                              avgdl: Float(Double(tokens) / Double(max(1, docs))))
+        }
+    }
+
+    private func cursor(_ t: QueryPlan.Term, _ s: Segment, positions: Bool = false) throws -> PostingsCursor? {
+        guard let inv = s.reader.invertedField(t.field), let info = try t.bytes.withUnsafeBytes({ try inv.lookup($0) }) else { return nil }
+        return try PostingsCursor.open(inv, info, positions: positions)
+    }
+
+    /// Runs a plan: into `top` (scores) when given, else counting. Returns the count.
+    @discardableResult
+    func run(_ plan: QueryPlan, top: inout TopHits, scoring: Bool, bm25: BM25) throws -> Int {
+        var total = 0
+        switch plan {
+        case .empty:
+            return 0
+        case let .term(t):
+            let scorer = scoring ? try scorers([t], bm25)[0] : nil
+            for (si, s) in segments.enumerated() {
+                guard let c = try cursor(t, s) else { continue }
+                if !scoring {
+                    if s.deletes == nil { total += c.docFreq; continue }
+                    while c.doc != PostingsCursor.exhausted { if !s.deletes!.contains(c.doc) { total += 1 }; try c.next() }
+                    continue
+                }
+                guard let scorer else { continue }
+                let inv = c.segment
+                while c.doc != PostingsCursor.exhausted {
+                    // Block-max: skip a whole block whose best possible score cannot enter.
+                    if let bar = top.threshold, c.block < c.fullBlocks {
+                        let m = c.blockMax(c.block)
+                        if scorer.score(m.maxFreq, m.minNorm) <= bar.score {
+                            try c.advance(to: c.lastDoc(ofBlock: c.block) &+ 1)
+                            continue
+                        }
+                    }
+                    let d = c.doc
+                    if !(s.deletes?.contains(d) ?? false) {
+                        total += 1
+                        top.offer(SearchHit(segment: si, document: d, score: scorer.score(c.frequency, inv.norm(Int(d))), sortValue: nil))
+                    }
+                    try c.next()
+                }
+            }
+        case let .conjunction(terms, excluded):
+            let ss = scoring ? try scorers(terms, bm25) : []
+            for (si, s) in segments.enumerated() {
+                var cs: [(PostingsCursor, TermScorer?)] = []
+                var missing = false
+                for (i, t) in terms.enumerated() {
+                    guard let c = try cursor(t, s) else { missing = true; break }
+                    cs.append((c, scoring ? ss[i] : nil))
+                }
+                if missing { continue }
+                cs.sort { $0.0.docFreq < $1.0.docFreq }
+                let ex = try excluded.compactMap { try cursor($0, s) }
+                try intersect(cs.map(\.0)) { d in
+                    if s.deletes?.contains(d) ?? false { return }
+                    if try isExcluded(d, ex) { return }
+                    total += 1
+                    if scoring {
+                        var score: Float = 0
+                        for (c, sc) in cs { if let sc { score += sc.score(c.frequency, c.segment.norm(Int(d))) } }
+                        top.offer(SearchHit(segment: si, document: d, score: score, sortValue: nil))
+                    }
+                }
+            }
+        case let .disjunction(terms, excluded):
+            let ss = scoring ? try scorers(terms, bm25) : []
+            for (si, s) in segments.enumerated() {
+                var cs: [(PostingsCursor, TermScorer)] = []
+                var all: [PostingsCursor] = []
+                for (i, t) in terms.enumerated() {
+                    guard let c = try cursor(t, s) else { continue }
+                    all.append(c)
+                    if scoring, let sc = ss[i] { cs.append((c, sc)) }
+                }
+                let ex = try excluded.compactMap { try cursor($0, s) }
+                if !scoring {
+                    total += try countUnion(all, excluded: ex, s)
+                } else {
+                    total += try maxScore(cs, excluded: ex, s, si, &top)
+                }
+            }
+        case let .phrase(field, tokens, slop):
+            let ts = tokens.map { QueryPlan.Term(field: field, bytes: $0.bytes, occurrences: 1) }
+            // Scoring terms: every token, repeats counted (as the set-based path does).
+            let scoringTerms = merge(ts)
+            let ss = scoring ? try scorers(scoringTerms, bm25) : []
+            var lists = [[UInt32]](repeating: [], count: tokens.count)
+            let base = tokens[0].position
+            for (si, s) in segments.enumerated() {
+                var cs: [PostingsCursor] = []
+                for t in ts {
+                    guard let c = try cursor(t, s, positions: true) else { cs = []; break }
+                    cs.append(c)
+                }
+                if cs.isEmpty { continue }
+                let byTerm = scoringTerms.map { st in ts.firstIndex { $0.bytes == st.bytes }! }
+                try intersect(cs) { d in
+                    if s.deletes?.contains(d) ?? false { return }
+                    for k in cs.indices { try cs[k].positions(into: &lists[k]) }
+                    guard Self.phraseOccurs(lists, tokens.map { $0.position - base }, slop: slop) else { return }
+                    total += 1
+                    if scoring {
+                        var score: Float = 0
+                        for (j, k) in byTerm.enumerated() { if let sc = ss[j] { score += sc.score(cs[k].frequency, cs[k].segment.norm(Int(d))) } }
+                        top.offer(SearchHit(segment: si, document: d, score: score, sortValue: nil))
+                    }
+                }
+            }
+        }
+        return total
+    }
+
+    /// Calls `body` for each document every cursor holds (leapfrogging with `advance`).
+    private func intersect(_ cs: [PostingsCursor], _ body: (UInt32) throws -> Void) throws {
+        guard !cs.isEmpty else { return }
+        var target = cs[0].doc
+        while target != PostingsCursor.exhausted {
+            var agreed = true
+            for c in cs {
+                try c.advance(to: target)
+                if c.doc != target { target = c.doc; agreed = false; break }
+            }
+            if agreed {
+                try body(target)
+                try cs[0].next()
+                target = cs[0].doc
+            }
+        }
+    }
+
+    private func isExcluded(_ d: UInt32, _ ex: [PostingsCursor]) throws -> Bool {
+        for c in ex {
+            try c.advance(to: d)
+            if c.doc == d { return true }
+        }
+        return false
+    }
+
+    private func countUnion(_ cs: [PostingsCursor], excluded: [PostingsCursor], _ s: Segment) throws -> Int {
+        if cs.count == 1 && excluded.isEmpty && s.deletes == nil { return cs[0].docFreq }
+        var set = DocSet(capacity: s.reader.documentCount)
+        for c in cs { while c.doc != PostingsCursor.exhausted { set.insert(c.doc); try c.next() } }
+        for c in excluded { while c.doc != PostingsCursor.exhausted { set.remove(c.doc); try c.next() } }
+        if let d = s.deletes { set.subtract(d) }
+        return set.count
+    }
+
+    /// MaxScore top-k over a disjunction: terms sorted by their score bound; the low-bound
+    /// prefix whose bounds sum below the current k-th score only scores documents the others
+    /// found, and is probed only while the document can still enter the top k.
+    private func maxScore(_ input: [(PostingsCursor, TermScorer)], excluded: [PostingsCursor], _ s: Segment, _ si: Int, _ top: inout TopHits) throws -> Int {
+        if input.isEmpty { return 0 }
+        var cs = input.map { c, sc -> (PostingsCursor, TermScorer, Float) in
+            // Bound: the best block bound; a list with a varint tail (no stored bounds) can
+            // reach the ceiling.
+            var bound: Float = c.fullBlocks * BitPacking.blockSize < c.docFreq ? sc.ceiling : 0
+            for b in 0 ..< c.fullBlocks { let m = c.blockMax(b); bound = max(bound, sc.score(m.maxFreq, m.minNorm)) }
+            return (c, sc, bound)
+        }
+        cs.sort { $0.2 < $1.2 }
+        var prefix = [Float](repeating: 0, count: cs.count)
+        var acc: Float = 0
+        for i in cs.indices { acc += cs[i].2; prefix[i] = acc }
+        var essential = 0
+        func updateEssential() {
+            guard let bar = top.threshold?.score else { return }
+            while essential < cs.count && prefix[essential] <= bar { essential += 1 }
+        }
+        updateEssential()
+        var matched = 0
+        while essential < cs.count {
+            var d = PostingsCursor.exhausted
+            for i in essential ..< cs.count where cs[i].0.doc < d { d = cs[i].0.doc }
+            if d == PostingsCursor.exhausted { break }
+            var score: Float = 0
+            for i in essential ..< cs.count where cs[i].0.doc == d {
+                score += cs[i].1.score(cs[i].0.frequency, cs[i].0.segment.norm(Int(d)))
+                try cs[i].0.next()
+            }
+            let bar = top.threshold?.score
+            var i = essential - 1
+            while i >= 0 {
+                if let bar, score + prefix[i] <= bar { break }
+                try cs[i].0.advance(to: d)
+                if cs[i].0.doc == d { score += cs[i].1.score(cs[i].0.frequency, cs[i].0.segment.norm(Int(d))) }
+                i -= 1
+            }
+            if i >= 0 { continue } // cannot enter the top k
+            if s.deletes?.contains(d) ?? false { continue }
+            if try isExcluded(d, excluded) { continue }
+            matched += 1
+            top.offer(SearchHit(segment: si, document: d, score: score, sortValue: nil))
+            updateEssential()
+        }
+        return matched
+    }
+
+    /// Whether the terms occur in order at their relative positions with at most `slop` extra
+    /// positions in total (the rule of the set-based phrase path).
+    static func phraseOccurs(_ lists: [[UInt32]], _ offsets: [Int], slop: Int) -> Bool {
+        for p0 in lists[0] {
+            var budget = slop
+            var prev = Int(p0)
+            var ok = true
+            for k in 1 ..< lists.count {
+                let want = Int(p0) + offsets[k]
+                guard let found = lists[k].first(where: { Int($0) > prev && Int($0) >= want }) else { ok = false; break }
+                budget -= Int(found) - want
+                if budget < 0 { ok = false; break }
+                prev = Int(found)
+            }
+            if ok { return true }
+        }
+        return false
+    }
+}

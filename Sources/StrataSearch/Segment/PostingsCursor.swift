@@ -1,0 +1,236 @@
+import StrataIO
+
+/// Streams one term's postings from a mapped segment (Formats/search-segment.md §3–4): decodes
+/// one block of 128 documents at a time into a fixed buffer, skips whole blocks through the
+/// skip table without decoding them (`advance(to:)`), exposes each block's stored maximum
+/// frequency and minimum length for score bounds, and reads positions only when asked.
+/// Every read is checked against the term's byte range; damage gives `StrataError.corrupt`.
+final class PostingsCursor {
+    static let exhausted = UInt32.max
+
+    let segment: IndexSegment
+    let docFreq: Int
+    private let base: UnsafeRawPointer
+    private let end: Int            // end of the term's postings (absolute)
+    private let skip: Int           // skip table (absolute)
+    private let blockArea: Int
+    let fullBlocks: Int
+    private var tailStart = -1
+    private let buffer: UnsafeMutablePointer<UInt32>  // docs [0, 128), freqs [128, 256)
+    private let scratch: UnsafeMutablePointer<UInt32>
+    /// Block now in the buffer (fullBlocks = the tail), its size, and the index in it.
+    private(set) var block = -1
+    private var count = 0
+    private var index = 0
+    /// The current document (`exhausted` past the end).
+    private(set) var doc: UInt32 = 0
+    // Positions: the next unread position byte and the posting whose positions start there.
+    private let positionsRange: Range<Int>
+    private var positionsAt: Int
+    private var positionsOrdinal = 0
+    private let tracksPositions: Bool
+
+    /// Opens a cursor on the term's first posting. `positions`: the caller will read positions
+    /// (phrases); otherwise they are never touched.
+    static func open(_ segment: IndexSegment, _ info: IndexSegment.TermInfo, positions: Bool = false) throws -> PostingsCursor {
+        var r = ByteReader(UnsafeRawBufferPointer(rebasing: segment.data[info.postings]), base: Int64(info.postings.lowerBound))
+        let blocks = Int(clamping: try r.readUnsignedVarint(maxBytes: 5))
+        guard blocks <= info.docFreq / BitPacking.blockSize, 16 * blocks <= r.remaining else {
+            throw segment.fail(info.postings.lowerBound, "\(blocks) blocks for \(info.docFreq) documents")
+        }
+        let c = PostingsCursor(segment, info, fullBlocks: blocks, skip: info.postings.lowerBound + r.position, positions: positions)
+        try c.load(0)
+        return c
+    }
+
+    private init(_ segment: IndexSegment, _ info: IndexSegment.TermInfo, fullBlocks: Int, skip: Int, positions: Bool) {
+        self.segment = segment
+        tracksPositions = positions
+        docFreq = info.docFreq
+        base = segment.data.baseAddress!
+        end = info.postings.upperBound
+        positionsRange = info.positions
+        positionsAt = info.positions.lowerBound
+        buffer = .allocate(capacity: 2 * BitPacking.blockSize)
+        scratch = .allocate(capacity: BitPacking.blockSize)
+        self.fullBlocks = fullBlocks
+        self.skip = skip
+        blockArea = skip + 16 * fullBlocks
+    }
+
+    deinit {
+        buffer.deallocate()
+        scratch.deallocate()
+    }
+
+    @inline(__always) private func u32(_ at: Int) -> UInt32 { base.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian }
+
+    /// Last document of full block `b` (from the skip table).
+    @inline(__always) func lastDoc(ofBlock b: Int) -> UInt32 { u32(skip + 16 * b) }
+    /// Largest frequency and smallest length in full block `b`.
+    @inline(__always) func blockMax(_ b: Int) -> (maxFreq: UInt32, minNorm: UInt32) { (u32(skip + 16 * b + 8), u32(skip + 16 * b + 12)) }
+
+    @inline(__always) var frequency: UInt32 { buffer[BitPacking.blockSize + index] }
+    /// Postings before the current one.
+    @inline(__always) var ordinal: Int { block * BitPacking.blockSize + index }
+    /// The last document of the block in the buffer.
+    @inline(__always) var blockLastDoc: UInt32 { count > 0 ? buffer[count - 1] : Self.exhausted }
+
+    /// Decodes block `b` (b == fullBlocks: the varint tail) and positions on its first posting.
+    private func load(_ b: Int) throws {
+        let previousBlock = block
+        if tracksPositions, previousBlock >= 0 { try skipPositions(upTo: b * BitPacking.blockSize, fromBlock: previousBlock) }
+        block = b
+        index = 0
+        let previous: Int64 = b == 0 ? -1 : Int64(lastDoc(ofBlock: b - 1))
+        if b < fullBlocks {
+            let o = blockArea + Int(u32(skip + 16 * b + 4))
+            guard o + 2 <= end else { throw segment.fail(o, "postings block \(b) starts past the term") }
+            let dw = Int(base.load(fromByteOffset: o, as: UInt8.self)), fw = Int(base.load(fromByteOffset: o + 1, as: UInt8.self))
+            guard dw <= 32, fw <= 32, o + 2 + 16 * (dw + fw) <= end else { throw segment.fail(o, "postings block \(b) is damaged (widths \(dw), \(fw))") }
+            BitPacking.unpack(base + o + 2, width: dw, into: buffer)
+            BitPacking.unpack(base + o + 2 + 16 * dw, width: fw, into: buffer + BitPacking.blockSize)
+            var d = previous
+            var ok = true
+            for k in 0 ..< BitPacking.blockSize {
+                let delta = Int64(buffer[k])
+                ok = ok && (delta > 0 || (d < 0 && delta == 0))
+                d = (d < 0 ? 0 : d) + delta
+                buffer[k] = UInt32(truncatingIfNeeded: d)
+                buffer[BitPacking.blockSize + k] &+= 1
+            }
+            guard ok, d < Int64(segment.documentCount), d == Int64(lastDoc(ofBlock: b)), !(0 ..< BitPacking.blockSize).contains(where: { buffer[BitPacking.blockSize + $0] == 0 }) else {
+                throw segment.fail(o, "postings block \(b) out of order or out of range")
+            }
+            count = BitPacking.blockSize
+            if b == fullBlocks - 1 { tailStart = o + 2 + 16 * (dw + fw) }
+        } else {
+            let tail = docFreq - fullBlocks * BitPacking.blockSize
+            if fullBlocks == 0 { tailStart = blockArea }
+            if tailStart < 0 {
+                // Find the tail: after the last full block.
+                let o = blockArea + Int(u32(skip + 16 * (fullBlocks - 1) + 4))
+                guard o + 2 <= end else { throw segment.fail(o, "postings block starts past the term") }
+                let dw = Int(base.load(fromByteOffset: o, as: UInt8.self)), fw = Int(base.load(fromByteOffset: o + 1, as: UInt8.self))
+                tailStart = o + 2 + 16 * (dw + fw)
+            }
+            guard tailStart <= end else { throw segment.fail(tailStart, "postings tail starts past the term") }
+            var r = ByteReader(UnsafeRawBufferPointer(start: base + tailStart, count: end - tailStart), base: Int64(tailStart))
+            var d = previous
+            for k in 0 ..< tail {
+                let delta = try r.readUnsignedVarint(maxBytes: 5), freq = try r.readUnsignedVarint(maxBytes: 5)
+                let next = (d < 0 ? 0 : d) + Int64(delta)
+                guard delta > 0 || d < 0, next < Int64(segment.documentCount), freq > 0, freq <= UInt64(UInt32.max) else {
+                    throw segment.fail(tailStart + r.position, "postings out of order or out of range")
+                }
+                d = next
+                buffer[k] = UInt32(d)
+                buffer[BitPacking.blockSize + k] = UInt32(freq)
+            }
+            count = tail
+        }
+        doc = count > 0 ? buffer[0] : Self.exhausted
+    }
+
+    /// Moves to the next posting.
+    @inline(__always) func next() throws {
+        index += 1
+        if index < count { doc = buffer[index]; return }
+        if block < fullBlocks { try load(block + 1) } else { doc = Self.exhausted; index = count }
+    }
+
+    /// Moves to the first posting with document ≥ `target`, skipping whole blocks by their last
+    /// document without decoding them.
+    func advance(to target: UInt32) throws {
+        if doc >= target { return }
+        if target > blockLastDoc {
+            var b = block + 1
+            while b < fullBlocks && lastDoc(ofBlock: b) < target { b += 1 }
+            if b > fullBlocks || (b == fullBlocks && docFreq == fullBlocks * BitPacking.blockSize) {
+                doc = Self.exhausted
+                index = count
+                return
+            }
+            try load(b)
+        }
+        while index < count && buffer[index] < target { index += 1 }
+        if index < count { doc = buffer[index] } else { try next() }
+    }
+
+    /// The upper bound of the block that would hold `target` (for block-max pruning): the block
+    /// index, its last document and its largest frequency / smallest length; nil past the last
+    /// full block (the tail has no stored bounds).
+    func shallowBlock(for target: UInt32) -> (block: Int, lastDoc: UInt32, maxFreq: UInt32, minNorm: UInt32)? {
+        var b = max(0, block)
+        while b < fullBlocks && lastDoc(ofBlock: b) < target { b += 1 }
+        guard b < fullBlocks else { return nil }
+        let m = blockMax(b)
+        return (b, lastDoc(ofBlock: b), m.maxFreq, m.minNorm)
+    }
+
+    // MARK: positions
+
+    /// Skips position varints of postings [positionsOrdinal, ordinal) where those postings lie
+    /// in blocks `fromBlock` (in the buffer) and later, up to the start of block `upTo / 128`.
+    private func skipPositions(upTo target: Int, fromBlock: Int) throws {
+        if positionsOrdinal >= target { return }
+        var skipCount = 0
+        // Postings still in the buffer.
+        let bufferStart = fromBlock * BitPacking.blockSize
+        while positionsOrdinal < min(target, bufferStart + count) {
+            if positionsOrdinal >= bufferStart { skipCount += Int(buffer[BitPacking.blockSize + positionsOrdinal - bufferStart]) }
+            positionsOrdinal += 1
+        }
+        // Whole blocks skipped without decoding: sum their frequencies.
+        while positionsOrdinal < target {
+            let b = positionsOrdinal / BitPacking.blockSize
+            guard b < fullBlocks else { break }
+            let o = blockArea + Int(u32(skip + 16 * b + 4))
+            guard o + 2 <= end else { throw segment.fail(o, "postings block \(b) starts past the term") }
+            let dw = Int(base.load(fromByteOffset: o, as: UInt8.self)), fw = Int(base.load(fromByteOffset: o + 1, as: UInt8.self))
+            guard dw <= 32, fw <= 32, o + 2 + 16 * (dw + fw) <= end else { throw segment.fail(o, "postings block \(b) is damaged") }
+            BitPacking.unpack(base + o + 2 + 16 * dw, width: fw, into: scratch)
+            for k in 0 ..< BitPacking.blockSize { skipCount += Int(scratch[k]) + 1 }
+            positionsOrdinal += BitPacking.blockSize
+        }
+        try skipVarints(skipCount)
+    }
+
+    private func skipVarints(_ n: Int) throws {
+        var left = n
+        var at = positionsAt
+        let stop = positionsRange.upperBound
+        while left > 0 {
+            guard at < stop else { throw segment.fail(at, "positions run past the term") }
+            if base.load(fromByteOffset: at, as: UInt8.self) < 0x80 { left -= 1 }
+            at += 1
+        }
+        positionsAt = at
+    }
+
+    /// The positions of the current posting, into `out` (replacing its contents).
+    func positions(into out: inout [UInt32]) throws {
+        precondition(tracksPositions, "cursor opened without positions")
+        out.removeAll(keepingCapacity: true)
+        let target = ordinal
+        if positionsOrdinal < target {
+            var skipCount = 0
+            let bufferStart = block * BitPacking.blockSize
+            while positionsOrdinal < target {
+                skipCount += Int(buffer[BitPacking.blockSize + positionsOrdinal - bufferStart])
+                positionsOrdinal += 1
+            }
+            try skipVarints(skipCount)
+        }
+        var r = ByteReader(UnsafeRawBufferPointer(start: base + positionsAt, count: positionsRange.upperBound - positionsAt), base: Int64(positionsAt))
+        var p: UInt64 = 0
+        for k in 0 ..< Int(frequency) {
+            let d = try r.readUnsignedVarint(maxBytes: 5)
+            p = k == 0 ? d : p + d
+            if p > UInt64(UInt32.max) { throw segment.fail(positionsAt + r.position, "position out of range") }
+            out.append(UInt32(p))
+        }
+        positionsAt += r.position
+        positionsOrdinal = target + 1
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+import StrataIO
+@testable import StrataSearch
+
+@Suite struct QueryPlanTests {
+    /// Streaming cursors (block skipping, block-max, MaxScore, leapfrog, lazy positions) and
+    /// the set-based path agree on counts, top-k documents and scores, over several segments
+    /// with deletes, on lists long enough to have many full blocks.
+    @Test func cursorsAgreeWithTheSetBasedPath() throws {
+        let corpus = Corpus(count: 6000, seed: 11)
+        let index = try SearchIndex(directory: tempDirectory("plan"), schema: Corpus.schema(), options: .init(bufferBytes: 300_000))
+        for d in corpus.docs { try index.add(json: corpus.json(d)) }
+        try index.commit()
+        #expect(index.segmentCount >= 2)
+        try index.delete(QueryParser.parse("n:[0 TO 3]"))
+        let fast = index.searcher(), slow = index.searcher()
+        slow.usePlans = false
+        let queries = ["error", "kafka", "nothing", "error kafka", "error kafka crash disk", "+error +kafka", "+error +kafka +disk -crash",
+                       "error OR offset -log", "\"error warn\"", "\"log segment index\"", "\"disk crash\"~3", "body:error body:error kafka",
+                       "+block +block", "\"error error\"", "+error +nothing", "error -error"]
+        var planned = 0
+        for q in queries {
+            let query = try QueryParser.parse(q)
+            if try fast.plan(query) != nil { planned += 1 }
+            #expect(try fast.count(query) == slow.count(query), "count of \(q)")
+            for k in [1, 10, 100, 5000] {
+                let a = try fast.search(query, limit: k), b = try slow.search(query, limit: k)
+                #expect(a.count == b.count, "hits of \(q) top \(k)")
+                for (x, y) in zip(a, b) { #expect(abs(x.score - y.score) <= 1e-4 * max(1, y.score), "score at a rank of \(q) top \(k)") }
+                // Same documents, up to the order of equal scores.
+                let scoreOf = Dictionary(b.map { ("\($0.segment)/\($0.document)", $0.score) }, uniquingKeysWith: { x, _ in x })
+                let all = try slow.search(query, limit: 100_000)
+                let full = Dictionary(all.map { ("\($0.segment)/\($0.document)", $0.score) }, uniquingKeysWith: { x, _ in x })
+                for h in a { #expect(abs((full["\(h.segment)/\(h.document)"] ?? -1) - h.score) <= 1e-4 * max(1, h.score), "\(q): hit scores as in the set path") }
+                _ = scoreOf
+            }
+        }
+        #expect(planned >= 14, "most of these shapes run on cursors (\(planned))")
+    }
+
+    /// A cursor walks every posting of every term exactly as the full decoder does, through
+    /// `next`, through `advance` to random targets, and with positions.
+    @Test func cursorMatchesTheFullDecoder() throws {
+        let idx = sampleIndex(docs: 5000)
+        let path = tempPath("cursor.seg")
+        try SegmentWriter.write(idx, to: path)
+        let seg = try IndexSegment(path: path)
+        var rng = SystemRandomNumberGenerator()
+        try seg.forEachTerm { _, info in
+            let (docs, freqs) = try seg.postings(info)
+            let positions = try seg.positions(info, freqs: freqs)
+            let c = try PostingsCursor.open(seg, info, positions: true)
+            var i = 0
+            var buffer: [UInt32] = []
+            while c.doc != PostingsCursor.exhausted {
+                #expect(c.doc == docs[i] && c.frequency == freqs[i])
+                if i % 3 == 0 { try c.positions(into: &buffer); #expect(buffer == positions[i]) }
+                try c.next()
+                i += 1
+            }
+            #expect(i == docs.count)
+            // Random forward jumps.
+            let j = try PostingsCursor.open(seg, info, positions: true)
+            var target: UInt32 = 0
+            while true {
+                target += UInt32.random(in: 1 ... 400, using: &rng)
+                try j.advance(to: target)
+                guard let k = docs.firstIndex(where: { $0 >= target }) else { #expect(j.doc == PostingsCursor.exhausted); break }
+                #expect(j.doc == docs[k])
+                try j.positions(into: &buffer)
+                #expect(buffer == positions[k])
+                target = j.doc
+            }
+        }
+    }
+}
