@@ -88,6 +88,11 @@ func benchSearch() {
             samples[q.type, default: [:]]["count", default: []].append(now() - t0)
         }
     }
+    if let loop = ProcessInfo.processInfo.environment["STRATA_BENCH_QUERY_LOOP"] {
+        // Diagnostic (callgrind): one query in a loop, nothing else timed.
+        profileQueryLoop(searcher, loop)
+        return
+    }
     var floor: [UInt64] = []
     for _ in 0 ..< max(1000, 50 * repeatCount) {
         let t0 = now()
@@ -97,7 +102,7 @@ func benchSearch() {
     index.close()
 
     // The peers, same corpus and queries.
-    let peers = runPeers(docsPath, queriesPath, repeatCount)
+    let peers = options.peers ? runPeers(docsPath, queriesPath, repeatCount) : nil
     let docsPerSecond = Double(lines.count) / best
     FileHandle.standardError.write(Data(String(format: "search: indexed %d docs in %.4f s (%.0f docs/s, %.1f MB/s), %lld bytes; floor p50 %.2f µs\n",
                                                   lines.count, best, docsPerSecond, Double(corpus.count) / 1e6 / best, size, percentileMicros(floor, 0.5)).utf8))
@@ -158,4 +163,11 @@ func packageDirectory() -> String {
 func sharedDataDirectory() -> String? {
     let p = FileSystem.parent(of: packageDirectory()) + "/shared/data"
     return FileSystem.isDirectory(p) ? p : nil
+}
+
+@inline(never)
+func profileQueryLoop(_ searcher: IndexSearcher, _ text: String) {
+    var sink = 0
+    for _ in 0 ..< 20000 { sink &+= try! searcher.search(QueryParser.parse(text), limit: 10).count }
+    FileHandle.standardError.write(Data("loop: \(sink)\n".utf8))
 }

@@ -20,6 +20,7 @@ struct Options {
     var recoveryMB = 1024
     var compactionRecords = 2_000_000
     var searchRepeat = 20
+    var peers = true
 
     init() {
         var args = CommandLine.arguments.dropFirst()
@@ -32,6 +33,7 @@ struct Options {
             case "--dir": dir = args.popFirst()!
             case "--json": json = true
             case "--search-repeat": searchRepeat = Int(args.popFirst()!)!
+            case "--no-peers": peers = false
             case "--batch-bytes": batchBytes = Int(args.popFirst()!)!
             case "--recovery-mb": recoveryMB = Int(args.popFirst()!)!
             case "--compaction-records": compactionRecords = Int(args.popFirst()!)!

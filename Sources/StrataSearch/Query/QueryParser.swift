@@ -17,13 +17,29 @@ import Foundation
 /// Adjacent clauses without an operator are OR-ed (Lucene's default operator). A query of
 /// only prohibited clauses matches every document except those. Errors carry the position.
 public struct QueryParser {
-    private let chars: [Character]
+    private let chars: [Unicode.Scalar]
+    /// The query's UTF-8 bytes and where each scalar starts in them (words are cut from here).
+    private let utf8: [UInt8]
+    private let offsets: [Int]
     private let source: String
     private var i = 0
 
     public init(_ query: String) {
         source = query
-        chars = Array(query)
+        var scalars: [Unicode.Scalar] = []
+        var offsets: [Int] = []
+        var at = 0
+        scalars.reserveCapacity(query.utf8.count)
+        offsets.reserveCapacity(query.utf8.count + 1)
+        for c in query.unicodeScalars {
+            scalars.append(c)
+            offsets.append(at)
+            at += UTF8.width(c)
+        }
+        offsets.append(at)
+        chars = scalars
+        self.offsets = offsets
+        utf8 = Array(query.utf8)
     }
 
     public static func parse(_ query: String) throws -> Query {
@@ -50,11 +66,14 @@ public struct QueryParser {
     /// A clause and the modifier written before it.
     private enum Modifier { case none, must, mustNot }
 
-    private mutating func keyword(_ word: String) -> Bool {
+    /// Consumes an operator word (ASCII, e.g. "AND") followed by a space, '(' , '"' or the end.
+    private mutating func keyword(_ word: StaticString) -> Bool {
         skipSpaces()
-        let w = Array(word)
-        guard i + w.count <= chars.count, Array(chars[i ..< i + w.count]) == w else { return false }
-        let after = i + w.count
+        let n = word.utf8CodeUnitCount
+        guard i + n <= chars.count else { return false }
+        let w = word.utf8Start
+        for k in 0 ..< n where chars[i + k].value != UInt32(w[k]) { return false }
+        let after = i + n
         if after < chars.count && !(chars[after].isWhitespace || chars[after] == "(" || chars[after] == "\"") { return false }
         i = after
         return true
@@ -130,17 +149,23 @@ public struct QueryParser {
         return .boolean(must: must, should: should, mustNot: mustNot, minimumShouldMatch: must.isEmpty ? 1 : 0)
     }
 
-    private static let special: Set<Character> = ["(", ")", "\"", ":", "[", "]", "{", "}", "^", "~", "+", "-"]
-
     private mutating func readWord() -> String {
-        var out = ""
+        let start = i
+        var escaped = false
         while i < chars.count {
             let c = chars[i]
-            if c == "\\" && i + 1 < chars.count { out.append(chars[i + 1]); i += 2; continue }
+            if c == "\\" && i + 1 < chars.count { escaped = true; i += 2; continue }
             if c.isWhitespace || c == "(" || c == ")" || c == "\"" || c == ":" || c == "^" || c == "~" || c == "[" || c == "]" || c == "{" || c == "}" { break }
-            if (c == "+" || c == "-") && out.isEmpty { break }
-            out.append(c)
+            if (c == "+" || c == "-") && i == start { break }
             i += 1
+        }
+        if !escaped { return String(decoding: utf8[offsets[start] ..< offsets[i]], as: UTF8.self) }
+        var out = ""
+        var k = start
+        while k < i {
+            if chars[k] == "\\" && k + 1 < i { k += 1 }
+            out.unicodeScalars.append(chars[k])
+            k += 1
         }
         return out
     }
@@ -190,9 +215,10 @@ public struct QueryParser {
     private mutating func finishTerm(field: String?, word: String, at start: Int) throws -> Query {
         if word == "*" { return .matchAll }
         var result: Query
-        if word.hasSuffix("*") && word.count > 1 && !word.dropLast().contains("*") {
+        let scalars = word.unicodeScalars
+        if scalars.last == "*" && scalars.count > 1 && !scalars.dropLast().contains("*") {
             result = .prefix(field: field, text: String(word.dropLast()))
-        } else if word.contains("*") || word.contains("?") {
+        } else if scalars.contains("*") || scalars.contains("?") {
             throw fail("wildcards are only supported at the end of a term (prefix queries)", at: start)
         } else {
             result = .term(field: field, text: word)
@@ -200,7 +226,7 @@ public struct QueryParser {
         if !atEnd && chars[i] == "~" {
             i += 1
             var digits = ""
-            while !atEnd && chars[i].isNumber { digits.append(chars[i]); i += 1 }
+            while !atEnd && chars[i].isNumber { digits.unicodeScalars.append(chars[i]); i += 1 }
             let d = digits.isEmpty ? 2 : Int(digits) ?? 3
             guard (0 ... 2).contains(d) else { throw fail("fuzzy edit distance must be 0, 1 or 2", at: i - digits.count) }
             guard case .term = result else { throw fail("~ applies to a term or a phrase", at: start) }
@@ -215,8 +241,8 @@ public struct QueryParser {
         i += 1
         var text = ""
         while i < chars.count && chars[i] != "\"" {
-            if chars[i] == "\\" && i + 1 < chars.count { text.append(chars[i + 1]); i += 2; continue }
-            text.append(chars[i])
+            if chars[i] == "\\" && i + 1 < chars.count { text.unicodeScalars.append(chars[i + 1]); i += 2; continue }
+            text.unicodeScalars.append(chars[i])
             i += 1
         }
         if atEnd { throw fail("unbalanced '\"' (no closing quote)", at: open) }
@@ -225,7 +251,7 @@ public struct QueryParser {
         if !atEnd && chars[i] == "~" {
             i += 1
             var digits = ""
-            while !atEnd && chars[i].isNumber { digits.append(chars[i]); i += 1 }
+            while !atEnd && chars[i].isNumber { digits.unicodeScalars.append(chars[i]); i += 1 }
             guard let s = Int(digits), s <= 1000 else { throw fail("phrase slop must be a number (e.g. \"a b\"~2)") }
             slop = s
         }
@@ -292,4 +318,14 @@ public struct QueryParser {
         default: return q
         }
     }
+}
+
+private extension Unicode.Scalar {
+    /// White space (ASCII answered without a property lookup).
+    @inline(__always) var isWhitespace: Bool {
+        value < 0x80 ? (value == 0x20 || (value >= 0x09 && value <= 0x0D)) : properties.isWhitespace
+    }
+
+    /// An ASCII digit (boosts, slops and edit distances are ASCII numbers).
+    @inline(__always) var isNumber: Bool { value >= 0x30 && value <= 0x39 }
 }

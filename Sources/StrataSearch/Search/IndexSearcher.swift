@@ -40,8 +40,11 @@ public final class IndexSearcher: @unchecked Sendable {
     /// Per inverted field: documents and tokens over every segment.
     private var fieldStats: [Int: (docs: Int, tokens: UInt64)] = [:]
 
+    private let searchFields: [Int]
+
     init(schema: Schema, segments: [(SegmentReader, DocSet?)]) {
         self.schema = schema
+        searchFields = schema.searchFields
         self.segments = segments.map { Segment(reader: $0.0, deletes: $0.1) }
     }
 
@@ -56,7 +59,7 @@ public final class IndexSearcher: @unchecked Sendable {
     }
 
     func fieldNumbers(_ name: String?) throws -> [Int] {
-        guard let name else { return schema.searchFields }
+        guard let name else { return searchFields }
         guard let n = schema.number(of: name) else { throw QueryError.unknownField(name, known: schema.fields.map(\.name)) }
         return [n]
     }
@@ -149,6 +152,8 @@ public final class IndexSearcher: @unchecked Sendable {
 
     // MARK: scoring
 
+    func fieldStatistics(_ field: Int) -> (docs: Int, tokens: UInt64) { stats(field) }
+
     private func stats(_ field: Int) -> (docs: Int, tokens: UInt64) {
         if let s = fieldStats[field] { return s }
         var docs = 0, tokens: UInt64 = 0
@@ -193,15 +198,16 @@ public final class IndexSearcher: @unchecked Sendable {
         var weights: [ScoringTerm: Int] = [:]
         if sort == .score { try scoringTerms(query, into: &weights) }
         // Global statistics per scoring term.
-        var prepared: [(ScoringTerm, Float, Float)] = [] // term, idf × qtf, avgdl
-        for (t, qtf) in weights {
+        var prepared: [(ScoringTerm, TermScorer)] = []
+        for (t, qtf) in weights.sorted(by: { $0.key.field != $1.key.field ? $0.key.field < $1.key.field : $0.key.bytes.lexicographicallyPrecedes($1.key.bytes) }) {
             let st = stats(t.field)
             var df = 0
             for s in segments {
                 if let inv = s.reader.invertedField(t.field), let info = try t.bytes.withUnsafeBytes({ try inv.lookup($0) }) { df += info.docFreq }
             }
             if df == 0 { continue }
-            prepared.append((t, bm25.idf(documents: df, total: st.docs) * Float(qtf), Float(Double(st.tokens) / Double(max(1, st.docs)))))
+            prepared.append((t, TermScorer(weight: bm25.idf(documents: df, total: st.docs) * Float(qtf), k1: bm25.k1, b: bm25.b,
+                                           avgdl: Float(Double(st.tokens) / Double(max(1, st.docs))))))
         }
         var sortColumn: DocValues.NumericColumn?
         for (si, s) in segments.enumerated() {
@@ -210,13 +216,11 @@ public final class IndexSearcher: @unchecked Sendable {
             switch sort {
             case .score:
                 var scores = [Float](repeating: 0, count: s.reader.documentCount)
-                for (t, weight, avgdl) in prepared {
+                for (t, scorer) in prepared {
                     guard let inv = s.reader.invertedField(t.field), let info = try t.bytes.withUnsafeBytes({ try inv.lookup($0) }) else { continue }
                     let (docs, freqs) = try inv.postings(info)
                     for (i, d) in docs.enumerated() where matched.contains(d) {
-                        let tf = Float(freqs[i])
-                        let norm = bm25.k1 * (1 - bm25.b + bm25.b * Float(inv.norm(Int(d))) / avgdl)
-                        scores[Int(d)] += weight * tf * (bm25.k1 + 1) / (tf + norm)
+                        scores[Int(d)] += scorer.score(freqs[i], inv.norm(Int(d)))
                     }
                 }
                 matched.forEach { top.offer(SearchHit(segment: si, document: $0, score: scores[Int($0)], sortValue: nil)) }

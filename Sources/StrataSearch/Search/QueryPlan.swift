@@ -21,21 +21,30 @@ enum QueryPlan {
     case phrase(field: Int, [(bytes: [UInt8], position: Int)], slop: Int)
 }
 
-/// BM25 of one term with global statistics; the same arithmetic as the set-based path.
+/// BM25 of one term with global statistics: weight · tf · (k1 + 1) / (tf + k1 · (1 − b + b · len / avgdl)),
+/// with the length part precomputed as two constants. Both execution paths score with it.
 struct TermScorer {
     let weight: Float
     let k1: Float
-    let b: Float
-    let avgdl: Float
+    private let lengthBase: Float   // k1 · (1 − b)
+    private let lengthScale: Float  // k1 · b / avgdl
+    private let numerator: Float    // weight · (k1 + 1)
+
+    init(weight: Float, k1: Float, b: Float, avgdl: Float) {
+        self.weight = weight
+        self.k1 = k1
+        lengthBase = k1 * (1 - b)
+        lengthScale = k1 * b / avgdl
+        numerator = weight * (k1 + 1)
+    }
 
     @inline(__always) func score(_ freq: UInt32, _ norm: UInt32) -> Float {
         let tf = Float(freq)
-        let normalized = k1 * (1 - b + b * Float(norm) / avgdl)
-        return weight * tf * (k1 + 1) / (tf + normalized)
+        return numerator * tf / (tf + (lengthBase + lengthScale * Float(norm)))
     }
 
     /// Bound over any frequency and length.
-    var ceiling: Float { weight * (k1 + 1) }
+    var ceiling: Float { numerator }
 }
 
 extension IndexSearcher {
@@ -105,25 +114,40 @@ extension IndexSearcher {
         return out
     }
 
-    /// Scorers with whole-index statistics, keyed by term.
-    private func scorers(_ terms: [QueryPlan.Term], _ bm25: BM25) throws -> [TermScorer?] {
-        try terms.map { t in
-            var df = 0, docs = 0
-            var tokens: UInt64 = 0
-            for s in segments {
-                docs += s.reader.documentCount
-                guard let inv = s.reader.invertedField(t.field) else { continue }
-                tokens += inv.totalTokens
-                if let info = try t.bytes.withUnsafeBytes({ try inv.lookup($0) }) { df += info.docFreq }
-            }
-            if df == 0 { return nil }
-            return TermScorer(weight: bm25.idf(documents: df, total: docs) * Float(t.occurrences), k1: bm25.k1, b: bm25.b,
-                              avgdl: Float(Double(tokens) / Double(max(1, docs))))
-        }
+    /// Each term looked up once per segment, with BM25 scorers from whole-index statistics
+    /// (nil scorer: the term is nowhere, or scoring is off).
+    private struct Resolved {
+        var infos: [[IndexSegment.TermInfo?]] // [segment][term]
+        var scorers: [TermScorer?]
     }
 
-    private func cursor(_ t: QueryPlan.Term, _ s: Segment, positions: Bool = false) throws -> PostingsCursor? {
-        guard let inv = s.reader.invertedField(t.field), let info = try t.bytes.withUnsafeBytes({ try inv.lookup($0) }) else { return nil }
+    private func resolve(_ terms: [QueryPlan.Term], scoring: Bool, _ bm25: BM25) throws -> Resolved {
+        var infos: [[IndexSegment.TermInfo?]] = []
+        infos.reserveCapacity(segments.count)
+        var df = [Int](repeating: 0, count: terms.count)
+        for s in segments {
+            var row: [IndexSegment.TermInfo?] = []
+            row.reserveCapacity(terms.count)
+            for (k, t) in terms.enumerated() {
+                let info = try s.reader.invertedField(t.field).flatMap { inv in try t.bytes.withUnsafeBytes { try inv.lookup($0) } }
+                df[k] += info?.docFreq ?? 0
+                row.append(info)
+            }
+            infos.append(row)
+        }
+        var scorers = [TermScorer?](repeating: nil, count: terms.count)
+        if scoring {
+            for (k, t) in terms.enumerated() where df[k] > 0 {
+                let st = fieldStatistics(t.field)
+                scorers[k] = TermScorer(weight: bm25.idf(documents: df[k], total: st.docs) * Float(t.occurrences), k1: bm25.k1, b: bm25.b,
+                                        avgdl: Float(Double(st.tokens) / Double(max(1, st.docs))))
+            }
+        }
+        return Resolved(infos: infos, scorers: scorers)
+    }
+
+    private func cursor(_ r: Resolved, _ segment: Int, _ term: Int, _ field: Int, positions: Bool = false) throws -> PostingsCursor? {
+        guard let info = r.infos[segment][term], let inv = segments[segment].reader.invertedField(field) else { return nil }
         return try PostingsCursor.open(inv, info, positions: positions)
     }
 
@@ -135,9 +159,10 @@ extension IndexSearcher {
         case .empty:
             return 0
         case let .term(t):
-            let scorer = scoring ? try scorers([t], bm25)[0] : nil
+            let r = try resolve([t], scoring: scoring, bm25)
+            let scorer = r.scorers[0]
             for (si, s) in segments.enumerated() {
-                guard let c = try cursor(t, s) else { continue }
+                guard let c = try cursor(r, si, 0, t.field) else { continue }
                 if !scoring {
                     if s.deletes == nil { total += c.docFreq; continue }
                     while c.doc != PostingsCursor.exhausted { if !s.deletes!.contains(c.doc) { total += 1 }; try c.next() }
@@ -145,35 +170,39 @@ extension IndexSearcher {
                 }
                 guard let scorer else { continue }
                 let inv = c.segment
+                // The score a hit must beat once the top k is full (ties go to earlier hits).
+                var bar = top.threshold?.score ?? -Float.infinity
+                let deletes = s.deletes
                 while c.doc != PostingsCursor.exhausted {
                     // Block-max: skip a whole block whose best possible score cannot enter.
-                    if let bar = top.threshold, c.block < c.fullBlocks {
+                    if bar > -Float.infinity, c.block < c.fullBlocks, c.isAtBlockStart {
                         let m = c.blockMax(c.block)
-                        if scorer.score(m.maxFreq, m.minNorm) <= bar.score {
+                        if scorer.score(m.maxFreq, m.minNorm) <= bar {
                             try c.advance(to: c.lastDoc(ofBlock: c.block) &+ 1)
                             continue
                         }
                     }
                     let d = c.doc
-                    if !(s.deletes?.contains(d) ?? false) {
-                        total += 1
-                        top.offer(SearchHit(segment: si, document: d, score: scorer.score(c.frequency, inv.norm(Int(d))), sortValue: nil))
+                    let score = scorer.score(c.frequency, inv.norm(Int(d)))
+                    if score > bar, !(deletes?.contains(d) ?? false) {
+                        top.offer(SearchHit(segment: si, document: d, score: score, sortValue: nil))
+                        if let t = top.threshold { bar = t.score }
                     }
                     try c.next()
                 }
             }
         case let .conjunction(terms, excluded):
-            let ss = scoring ? try scorers(terms, bm25) : []
+            let r = try resolve(terms + excluded, scoring: scoring, bm25)
             for (si, s) in segments.enumerated() {
                 var cs: [(PostingsCursor, TermScorer?)] = []
                 var missing = false
                 for (i, t) in terms.enumerated() {
-                    guard let c = try cursor(t, s) else { missing = true; break }
-                    cs.append((c, scoring ? ss[i] : nil))
+                    guard let c = try cursor(r, si, i, t.field) else { missing = true; break }
+                    cs.append((c, r.scorers[i]))
                 }
                 if missing { continue }
                 cs.sort { $0.0.docFreq < $1.0.docFreq }
-                let ex = try excluded.compactMap { try cursor($0, s) }
+                let ex = try excluded.enumerated().compactMap { try cursor(r, si, terms.count + $0.offset, $0.element.field) }
                 try intersect(cs.map(\.0)) { d in
                     if s.deletes?.contains(d) ?? false { return }
                     if try isExcluded(d, ex) { return }
@@ -186,16 +215,16 @@ extension IndexSearcher {
                 }
             }
         case let .disjunction(terms, excluded):
-            let ss = scoring ? try scorers(terms, bm25) : []
+            let r = try resolve(terms + excluded, scoring: scoring, bm25)
             for (si, s) in segments.enumerated() {
                 var cs: [(PostingsCursor, TermScorer)] = []
                 var all: [PostingsCursor] = []
                 for (i, t) in terms.enumerated() {
-                    guard let c = try cursor(t, s) else { continue }
+                    guard let c = try cursor(r, si, i, t.field) else { continue }
                     all.append(c)
-                    if scoring, let sc = ss[i] { cs.append((c, sc)) }
+                    if let sc = r.scorers[i] { cs.append((c, sc)) }
                 }
-                let ex = try excluded.compactMap { try cursor($0, s) }
+                let ex = try excluded.enumerated().compactMap { try cursor(r, si, terms.count + $0.offset, $0.element.field) }
                 if !scoring {
                     total += try countUnion(all, excluded: ex, s)
                 } else {
@@ -206,25 +235,26 @@ extension IndexSearcher {
             let ts = tokens.map { QueryPlan.Term(field: field, bytes: $0.bytes, occurrences: 1) }
             // Scoring terms: every token, repeats counted (as the set-based path does).
             let scoringTerms = merge(ts)
-            let ss = scoring ? try scorers(scoringTerms, bm25) : []
+            let r = try resolve(scoringTerms, scoring: scoring, bm25)
+            let termOf = ts.map { t in scoringTerms.firstIndex { $0.bytes == t.bytes }! }
+            let firstOf = scoringTerms.map { st in ts.firstIndex { $0.bytes == st.bytes }! }
             var lists = [[UInt32]](repeating: [], count: tokens.count)
-            let base = tokens[0].position
+            let offsets = tokens.map { $0.position - tokens[0].position }
             for (si, s) in segments.enumerated() {
                 var cs: [PostingsCursor] = []
-                for t in ts {
-                    guard let c = try cursor(t, s, positions: true) else { cs = []; break }
+                for k in ts.indices {
+                    guard let c = try cursor(r, si, termOf[k], field, positions: true) else { cs = []; break }
                     cs.append(c)
                 }
                 if cs.isEmpty { continue }
-                let byTerm = scoringTerms.map { st in ts.firstIndex { $0.bytes == st.bytes }! }
                 try intersect(cs) { d in
                     if s.deletes?.contains(d) ?? false { return }
                     for k in cs.indices { try cs[k].positions(into: &lists[k]) }
-                    guard Self.phraseOccurs(lists, tokens.map { $0.position - base }, slop: slop) else { return }
+                    guard Self.phraseOccurs(lists, offsets, slop: slop) else { return }
                     total += 1
                     if scoring {
                         var score: Float = 0
-                        for (j, k) in byTerm.enumerated() { if let sc = ss[j] { score += sc.score(cs[k].frequency, cs[k].segment.norm(Int(d))) } }
+                        for (j, k) in firstOf.enumerated() { if let sc = r.scorers[j] { score += sc.score(cs[k].frequency, cs[k].segment.norm(Int(d))) } }
                         top.offer(SearchHit(segment: si, document: d, score: score, sortValue: nil))
                     }
                 }

@@ -178,7 +178,7 @@ public final class IndexSegment: @unchecked Sendable {
         var r = ByteReader(UnsafeRawBufferPointer(rebasing: data[info.postings]), base: Int64(info.postings.lowerBound))
         let blocks = Int(clamping: try r.readUnsignedVarint(maxBytes: 5))
         guard blocks <= info.docFreq / BitPacking.blockSize else { throw fail(info.postings.lowerBound, "\(blocks) blocks for \(info.docFreq) documents") }
-        let skip = try r.readBytes(16 * blocks, "skip table")
+        let skip = try r.readBytes(SegmentFormat.skipEntrySize * blocks, "skip table")
         let blockArea = r.position
         var docs: [UInt32] = [], freqs: [UInt32] = []
         docs.reserveCapacity(info.docFreq)
@@ -196,7 +196,7 @@ public final class IndexSegment: @unchecked Sendable {
             freqs.append(freq)
         }
         for b in 0 ..< blocks {
-            let offset = Int(skip.loadUnaligned(fromByteOffset: 16 * b + 4, as: UInt32.self).littleEndian)
+            let offset = Int(skip.loadUnaligned(fromByteOffset: SegmentFormat.skipEntrySize * b + 4, as: UInt32.self).littleEndian)
             r.position = blockArea
             _ = try r.readBytes(offset, "block offset")
             let dw = Int(try r.readUInt8()), fw = Int(try r.readUInt8())
@@ -207,7 +207,7 @@ public final class IndexSegment: @unchecked Sendable {
             let ds = [UInt32](UnsafeBufferPointer(start: scratch, count: BitPacking.blockSize))
             BitPacking.unpack(packedFreqs.baseAddress ?? UnsafeRawPointer(scratch), width: fw, into: scratch)
             for k in 0 ..< BitPacking.blockSize { try accept(ds[k], scratch[k] &+ 1, at: r.position) }
-            let lastDoc = skip.loadUnaligned(fromByteOffset: 16 * b, as: UInt32.self).littleEndian
+            let lastDoc = skip.loadUnaligned(fromByteOffset: SegmentFormat.skipEntrySize * b, as: UInt32.self).littleEndian
             if UInt32(previous) != lastDoc { throw fail(info.postings.lowerBound, "skip entry \(b) names doc \(lastDoc), block ends at \(previous)") }
         }
         while docs.count < info.docFreq {

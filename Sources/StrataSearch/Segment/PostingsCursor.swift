@@ -17,7 +17,6 @@ final class PostingsCursor {
     let fullBlocks: Int
     private var tailStart = -1
     private let buffer: UnsafeMutablePointer<UInt32>  // docs [0, 128), freqs [128, 256)
-    private let scratch: UnsafeMutablePointer<UInt32>
     /// Block now in the buffer (fullBlocks = the tail), its size, and the index in it.
     private(set) var block = -1
     private var count = 0
@@ -35,7 +34,7 @@ final class PostingsCursor {
     static func open(_ segment: IndexSegment, _ info: IndexSegment.TermInfo, positions: Bool = false) throws -> PostingsCursor {
         var r = ByteReader(UnsafeRawBufferPointer(rebasing: segment.data[info.postings]), base: Int64(info.postings.lowerBound))
         let blocks = Int(clamping: try r.readUnsignedVarint(maxBytes: 5))
-        guard blocks <= info.docFreq / BitPacking.blockSize, 16 * blocks <= r.remaining else {
+        guard blocks <= info.docFreq / BitPacking.blockSize, SegmentFormat.skipEntrySize * blocks <= r.remaining else {
             throw segment.fail(info.postings.lowerBound, "\(blocks) blocks for \(info.docFreq) documents")
         }
         let c = PostingsCursor(segment, info, fullBlocks: blocks, skip: info.postings.lowerBound + r.position, positions: positions)
@@ -52,25 +51,23 @@ final class PostingsCursor {
         positionsRange = info.positions
         positionsAt = info.positions.lowerBound
         buffer = .allocate(capacity: 2 * BitPacking.blockSize)
-        scratch = .allocate(capacity: BitPacking.blockSize)
         self.fullBlocks = fullBlocks
         self.skip = skip
-        blockArea = skip + 16 * fullBlocks
+        blockArea = skip + SegmentFormat.skipEntrySize * fullBlocks
     }
 
-    deinit {
-        buffer.deallocate()
-        scratch.deallocate()
-    }
+    deinit { buffer.deallocate() }
 
     @inline(__always) private func u32(_ at: Int) -> UInt32 { base.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian }
 
     /// Last document of full block `b` (from the skip table).
-    @inline(__always) func lastDoc(ofBlock b: Int) -> UInt32 { u32(skip + 16 * b) }
+    @inline(__always) func lastDoc(ofBlock b: Int) -> UInt32 { u32(skip + SegmentFormat.skipEntrySize * b) }
     /// Largest frequency and smallest length in full block `b`.
-    @inline(__always) func blockMax(_ b: Int) -> (maxFreq: UInt32, minNorm: UInt32) { (u32(skip + 16 * b + 8), u32(skip + 16 * b + 12)) }
+    @inline(__always) func blockMax(_ b: Int) -> (maxFreq: UInt32, minNorm: UInt32) { (u32(skip + SegmentFormat.skipEntrySize * b + 8), u32(skip + SegmentFormat.skipEntrySize * b + 12)) }
 
     @inline(__always) var frequency: UInt32 { buffer[BitPacking.blockSize + index] }
+    /// On the first posting of the block in the buffer.
+    @inline(__always) var isAtBlockStart: Bool { index == 0 }
     /// Postings before the current one.
     @inline(__always) var ordinal: Int { block * BitPacking.blockSize + index }
     /// The last document of the block in the buffer.
@@ -78,13 +75,19 @@ final class PostingsCursor {
 
     /// Decodes block `b` (b == fullBlocks: the varint tail) and positions on its first posting.
     private func load(_ b: Int) throws {
-        let previousBlock = block
-        if tracksPositions, previousBlock >= 0 { try skipPositions(upTo: b * BitPacking.blockSize, fromBlock: previousBlock) }
+        if tracksPositions {
+            // Positions of block b start where block b − 1's end (skip data), so skipped blocks
+            // cost nothing.
+            let startOffset = b == 0 ? 0 : Int(u32(skip + SegmentFormat.skipEntrySize * (b - 1) + 16))
+            guard startOffset <= positionsRange.count else { throw segment.fail(skip, "positions offset \(startOffset) past the term's positions") }
+            positionsAt = positionsRange.lowerBound + startOffset
+            positionsOrdinal = b * BitPacking.blockSize
+        }
         block = b
         index = 0
         let previous: Int64 = b == 0 ? -1 : Int64(lastDoc(ofBlock: b - 1))
         if b < fullBlocks {
-            let o = blockArea + Int(u32(skip + 16 * b + 4))
+            let o = blockArea + Int(u32(skip + SegmentFormat.skipEntrySize * b + 4))
             guard o + 2 <= end else { throw segment.fail(o, "postings block \(b) starts past the term") }
             let dw = Int(base.load(fromByteOffset: o, as: UInt8.self)), fw = Int(base.load(fromByteOffset: o + 1, as: UInt8.self))
             guard dw <= 32, fw <= 32, o + 2 + 16 * (dw + fw) <= end else { throw segment.fail(o, "postings block \(b) is damaged (widths \(dw), \(fw))") }
@@ -109,7 +112,7 @@ final class PostingsCursor {
             if fullBlocks == 0 { tailStart = blockArea }
             if tailStart < 0 {
                 // Find the tail: after the last full block.
-                let o = blockArea + Int(u32(skip + 16 * (fullBlocks - 1) + 4))
+                let o = blockArea + Int(u32(skip + SegmentFormat.skipEntrySize * (fullBlocks - 1) + 4))
                 guard o + 2 <= end else { throw segment.fail(o, "postings block starts past the term") }
                 let dw = Int(base.load(fromByteOffset: o, as: UInt8.self)), fw = Int(base.load(fromByteOffset: o + 1, as: UInt8.self))
                 tailStart = o + 2 + 16 * (dw + fw)
@@ -169,32 +172,6 @@ final class PostingsCursor {
     }
 
     // MARK: positions
-
-    /// Skips position varints of postings [positionsOrdinal, ordinal) where those postings lie
-    /// in blocks `fromBlock` (in the buffer) and later, up to the start of block `upTo / 128`.
-    private func skipPositions(upTo target: Int, fromBlock: Int) throws {
-        if positionsOrdinal >= target { return }
-        var skipCount = 0
-        // Postings still in the buffer.
-        let bufferStart = fromBlock * BitPacking.blockSize
-        while positionsOrdinal < min(target, bufferStart + count) {
-            if positionsOrdinal >= bufferStart { skipCount += Int(buffer[BitPacking.blockSize + positionsOrdinal - bufferStart]) }
-            positionsOrdinal += 1
-        }
-        // Whole blocks skipped without decoding: sum their frequencies.
-        while positionsOrdinal < target {
-            let b = positionsOrdinal / BitPacking.blockSize
-            guard b < fullBlocks else { break }
-            let o = blockArea + Int(u32(skip + 16 * b + 4))
-            guard o + 2 <= end else { throw segment.fail(o, "postings block \(b) starts past the term") }
-            let dw = Int(base.load(fromByteOffset: o, as: UInt8.self)), fw = Int(base.load(fromByteOffset: o + 1, as: UInt8.self))
-            guard dw <= 32, fw <= 32, o + 2 + 16 * (dw + fw) <= end else { throw segment.fail(o, "postings block \(b) is damaged") }
-            BitPacking.unpack(base + o + 2 + 16 * dw, width: fw, into: scratch)
-            for k in 0 ..< BitPacking.blockSize { skipCount += Int(scratch[k]) + 1 }
-            positionsOrdinal += BitPacking.blockSize
-        }
-        try skipVarints(skipCount)
-    }
 
     private func skipVarints(_ n: Int) throws {
         var left = n

@@ -8,6 +8,8 @@ enum SegmentFormat {
     static let magic: [UInt8] = Array("STRASEG2".utf8)
     static let footerSize = 72
     static let termsPerBlock = 16
+    /// lastDoc, blockOffset, maxFreq, minNorm, positionsEnd (u32 each).
+    static let skipEntrySize = 20
 
     /// Appends a protobuf-style unsigned varint.
     static func putVarint(_ v: UInt64, _ out: inout [UInt8]) {

@@ -35,6 +35,7 @@ struct InvertedFieldEncoder {
     private var freqScratch = [UInt32](repeating: 0, count: BitPacking.blockSize)
     private var skip: [UInt8] = []
     private var blockBytes: [UInt8] = []
+    private var blockPositionEnds: [UInt32] = []
 
     init(norms: [UInt32]) {
         self.norms = norms
@@ -46,6 +47,19 @@ struct InvertedFieldEncoder {
     mutating func add(term: UnsafeRawBufferPointer, docs: UnsafeBufferPointer<UInt32>, freqs: UnsafeBufferPointer<UInt32>, positions pos: UnsafeBufferPointer<UInt32>) {
         let pStart = postings.count
         let fullBlocks = docs.count / BitPacking.blockSize
+        // Positions first: each full block's skip entry records where its positions end.
+        let qStart = positions.count
+        blockPositionEnds.removeAll(keepingCapacity: true)
+        var p = 0
+        for (i, f) in freqs.enumerated() {
+            var last: UInt32 = 0
+            for k in 0 ..< Int(f) {
+                SegmentFormat.putVarint(UInt64(pos[p] - (k == 0 ? 0 : last)), &positions)
+                last = pos[p]
+                p += 1
+            }
+            if (i + 1) % BitPacking.blockSize == 0 && i < fullBlocks * BitPacking.blockSize { blockPositionEnds.append(UInt32(positions.count - qStart)) }
+        }
         SegmentFormat.putVarint(UInt64(fullBlocks), &postings)
         skip.removeAll(keepingCapacity: true)
         blockBytes.removeAll(keepingCapacity: true)
@@ -66,6 +80,7 @@ struct InvertedFieldEncoder {
             SegmentFormat.putLE(UInt32(blockBytes.count), &skip)
             SegmentFormat.putLE(maxFreq, &skip)
             SegmentFormat.putLE(minNorm, &skip)
+            SegmentFormat.putLE(blockPositionEnds[b], &skip)
             let dw = deltas.withUnsafeBufferPointer { BitPacking.width($0) }
             let fw = freqScratch.withUnsafeBufferPointer { BitPacking.width($0) }
             blockBytes.append(UInt8(dw))
@@ -80,16 +95,6 @@ struct InvertedFieldEncoder {
             first = false
             previous = docs[i]
             SegmentFormat.putVarint(UInt64(freqs[i]), &postings)
-        }
-        let qStart = positions.count
-        var p = 0
-        for f in freqs {
-            var last: UInt32 = 0
-            for k in 0 ..< Int(f) {
-                SegmentFormat.putVarint(UInt64(pos[p] - (k == 0 ? 0 : last)), &positions)
-                last = pos[p]
-                p += 1
-            }
         }
         // Dictionary entry: blocks of 16 terms, prefix-compressed within a block; the first
         // entry of a block holds the absolute section offsets, the others follow on.
