@@ -90,7 +90,14 @@ func benchSearch() {
     }
     if let loop = ProcessInfo.processInfo.environment["STRATA_BENCH_QUERY_LOOP"] {
         // Diagnostic (callgrind): one query in a loop, nothing else timed.
-        profileQueryLoop(searcher, loop)
+        if loop.hasPrefix("type:") {
+            let texts = queries.filter { $0.type == loop.dropFirst(5) }.map(\.text)
+            var sink = 0
+            for _ in 0 ..< 20 { for t in texts { sink &+= profileOne(searcher, t) } }
+            FileHandle.standardError.write(Data("loop: \(sink)\n".utf8))
+        } else {
+            profileQueryLoop(searcher, loop)
+        }
         return
     }
     var floor: [UInt64] = []
@@ -170,4 +177,9 @@ func profileQueryLoop(_ searcher: IndexSearcher, _ text: String) {
     var sink = 0
     for _ in 0 ..< 20000 { sink &+= try! searcher.search(QueryParser.parse(text), limit: 10).count }
     FileHandle.standardError.write(Data("loop: \(sink)\n".utf8))
+}
+
+@inline(never)
+func profileOne(_ searcher: IndexSearcher, _ text: String) -> Int {
+    try! searcher.search(QueryParser.parse(text), limit: 10).count
 }

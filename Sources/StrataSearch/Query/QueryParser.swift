@@ -1,5 +1,3 @@
-import Foundation
-
 /// Parses Lucene's query syntax:
 ///
 ///     error                    a term (analyzed with the field's analyzer)
@@ -239,11 +237,27 @@ public struct QueryParser {
     private mutating func parsePhrase(field: String?) throws -> Query {
         let open = i
         i += 1
-        var text = ""
+        var start = i
+        var escaped = false
         while i < chars.count && chars[i] != "\"" {
-            if chars[i] == "\\" && i + 1 < chars.count { text.unicodeScalars.append(chars[i + 1]); i += 2; continue }
-            text.unicodeScalars.append(chars[i])
+            if chars[i] == "\\" && i + 1 < chars.count { escaped = true; i += 2; continue }
             i += 1
+        }
+        var end = min(i, chars.count)
+        // Trim white space (ends of the phrase) without Foundation.
+        while start < end && chars[start].isWhitespace { start += 1 }
+        while end > start && chars[end - 1].isWhitespace && !(end - 2 >= start && chars[end - 2] == "\\") { end -= 1 }
+        var text: String
+        if !escaped {
+            text = String(decoding: utf8[offsets[start] ..< offsets[end]], as: UTF8.self)
+        } else {
+            text = ""
+            var k = start
+            while k < end {
+                if chars[k] == "\\" && k + 1 < end { k += 1 }
+                text.unicodeScalars.append(chars[k])
+                k += 1
+            }
         }
         if atEnd { throw fail("unbalanced '\"' (no closing quote)", at: open) }
         i += 1
@@ -257,8 +271,8 @@ public struct QueryParser {
         }
         skipBoost()
         var prefixLast = false
-        var body = text.trimmingCharacters(in: .whitespaces)
-        if body.hasSuffix("*") { prefixLast = true; body.removeLast() }
+        var body = text
+        if body.unicodeScalars.last == "*" { prefixLast = true; body.unicodeScalars.removeLast() }
         if body.isEmpty { throw fail("empty phrase", at: open) }
         return .phrase(field: field, text: body, slop: slop, prefixLast: prefixLast)
     }

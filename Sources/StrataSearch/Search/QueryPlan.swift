@@ -351,16 +351,23 @@ extension IndexSearcher {
     /// Whether the terms occur in order at their relative positions with at most `slop` extra
     /// positions in total (the rule of the set-based phrase path).
     static func phraseOccurs(_ lists: [[UInt32]], _ offsets: [Int], slop: Int) -> Bool {
+        // For each start position (ascending) every term's earliest fitting position only moves
+        // forward, so one cursor per list suffices: linear in the positions.
+        var cursor = [Int](repeating: 0, count: lists.count)
         for p0 in lists[0] {
             var budget = slop
             var prev = Int(p0)
             var ok = true
             for k in 1 ..< lists.count {
                 let want = Int(p0) + offsets[k]
-                guard let found = lists[k].first(where: { Int($0) > prev && Int($0) >= want }) else { ok = false; break }
-                budget -= Int(found) - want
+                let list = lists[k]
+                var j = cursor[k]
+                while j < list.count && (Int(list[j]) <= prev || Int(list[j]) < want) { j += 1 }
+                cursor[k] = j
+                guard j < list.count else { return false }
+                budget -= Int(list[j]) - want
                 if budget < 0 { ok = false; break }
-                prev = Int(found)
+                prev = Int(list[j])
             }
             if ok { return true }
         }
