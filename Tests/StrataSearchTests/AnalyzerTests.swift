@@ -3,6 +3,21 @@ import Testing
 @testable import StrataSearch
 
 @Suite struct AnalyzerTests {
+    /// tantivy's default tokenizer / FTS5 unicode61: runs of letters and digits (any script),
+    /// lowercased; everything else separates; invalid UTF-8 separates and never crashes.
+    @Test func alphanumericSplitsOnEverythingElse() {
+        let a = Analyzer(.alphanumeric)
+        #expect(a.tokens("Hello, World! x86_64 e-mail ÉCOLE Straße 東京2024 ①") == ["hello", "world", "x86", "64", "e", "mail", "école", "straße", "東京2024", "①"])
+        #expect(a.positionedTokens("a  b\tc").map(\.1) == [0, 1, 2])
+        let invalid: [UInt8] = [0x61, 0xFF, 0x62, 0xE2, 0x82, 0x63, 0xF0, 0x9F]
+        var out: [String] = []
+        invalid.withUnsafeBytes { a.analyze($0) { out.append(String(decoding: $0.bytes, as: UTF8.self)) } }
+        #expect(out == ["a", "b", "c"])
+        let short = Analyzer(.alphanumeric, maxTokenLength: 3)
+        #expect(short.tokens("abc abcd ab") == ["abc", "ab"])
+        #expect(Analyzer(.alphanumeric, foldToASCII: true).tokens("Crème brûlée") == ["creme", "brulee"])
+    }
+
     @Test func standardSplitsOnWordBoundariesAndLowercases() {
         let a = Analyzer(.standard)
         #expect(a.tokens("The QUICK brown-fox jumped over 3.14 lazy dogs' e-mail at 10:45, user@example.com")

@@ -59,9 +59,9 @@ func sampleIndex(docs: Int = 3000) -> MemoryIndex {
             previous = t
             let id = try #require(idx.termID(t))
             let (docs, freqs) = try seg.postings(info)
-            #expect(docs == idx.postingDocs[Int(id)] && freqs == idx.postingFreqs[Int(id)], "postings of \(String(decoding: t, as: UTF8.self))")
+            #expect(docs == idx.postings[Int(id)].docs && freqs == idx.postings[Int(id)].freqs, "postings of \(String(decoding: t, as: UTF8.self))")
             let positions = try seg.positions(info, freqs: freqs)
-            #expect(positions.flatMap { $0 } == idx.postingPositions[Int(id)])
+            #expect(positions.flatMap { $0 } == idx.postings[Int(id)].positions)
             seen += 1
         }
         #expect(seen == idx.termCount)

@@ -100,35 +100,79 @@ public final class Analyzer {
         if start >= 0 { emit(start, segmenter.count) }
     }
 
+    /// Runs of letters and digits, lowercased, straight from the UTF-8 bytes: ASCII is
+    /// classified and lowercased inline; other scalars are decoded (invalid UTF-8 is U+FFFD, a
+    /// separator) and classified by general category.
     private func analyzeAlphanumeric(_ text: UnsafeRawBufferPointer, _ body: (TokenRef) -> Void) {
-        segmenter.load(text)
+        guard let base = text.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
+        let n = text.count
         var position = 0
         var start = -1
-        func emit(_ from: Int, _ to: Int) {
-            tokenBuffer.removeAll()
-            for i in from ..< to { appendScalar(lowercase(segmenter.scalars[i].scalar)) }
-            let a = Int(segmenter.scalars[from].start), b = Int(segmenter.scalars[to - 1].end)
+        tokenBuffer.removeAll()
+        var i = 0
+        @inline(__always) func finish(_ end: Int) {
             if tokenBuffer.count <= maxTokenLength {
-                if let stop = stopWords, stop.contains(tokenBuffer.bytes) { position += 1; return }
-                body(TokenRef(bytes: tokenBuffer.bytes, position: position, startOffset: a, endOffset: b))
-                position += 1
-            }
-        }
-        for i in 0 ..< segmenter.count {
-            let s = segmenter.scalars[i].scalar
-            let isToken: Bool
-            if s < 0x80 {
-                isToken = (s >= 0x30 && s <= 0x39) || (s >= 0x41 && s <= 0x5A) || (s >= 0x61 && s <= 0x7A)
-            } else if let u = Unicode.Scalar(s) {
-                switch u.properties.generalCategory {
-                case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
-                     .decimalNumber, .letterNumber, .otherNumber, .privateUse: isToken = true
-                default: isToken = false
+                if let stop = stopWords, stop.contains(tokenBuffer.bytes) {
+                    position += 1
+                } else {
+                    body(TokenRef(bytes: tokenBuffer.bytes, position: position, startOffset: start, endOffset: end))
+                    position += 1
                 }
-            } else { isToken = false }
-            if isToken { if start < 0 { start = i } } else if start >= 0 { emit(start, i); start = -1 }
+            }
+            tokenBuffer.removeAll()
+            start = -1
         }
-        if start >= 0 { emit(start, segmenter.count) }
+        while i < n {
+            let b0 = base[i]
+            if b0 < 0x80 {
+                let lower = b0 | 0x20
+                if (b0 >= 0x30 && b0 <= 0x39) || (lower >= 0x61 && lower <= 0x7A) {
+                    if start < 0 { start = i }
+                    tokenBuffer.append(b0 >= 0x41 && b0 <= 0x5A ? b0 + 32 : b0)
+                } else if start >= 0 {
+                    finish(i)
+                }
+                i += 1
+                continue
+            }
+            let (scalar, length) = Self.decodeScalar(base, i, n)
+            if Self.isAlphanumeric(scalar) {
+                if start < 0 { start = i }
+                appendScalar(lowercase(scalar))
+            } else if start >= 0 {
+                finish(i)
+            }
+            i += length
+        }
+        if start >= 0 { finish(n) }
+    }
+
+    /// The scalar at byte `i` and its length; invalid or truncated UTF-8 is U+FFFD, one byte.
+    @inline(__always) static func decodeScalar(_ p: UnsafePointer<UInt8>, _ i: Int, _ n: Int) -> (UInt32, Int) {
+        let b0 = p[i]
+        if b0 >= 0xC2 && b0 <= 0xDF, i + 1 < n, p[i + 1] & 0xC0 == 0x80 {
+            return (UInt32(b0 & 0x1F) << 6 | UInt32(p[i + 1] & 0x3F), 2)
+        }
+        if b0 >= 0xE0 && b0 <= 0xEF, i + 2 < n, p[i + 1] & 0xC0 == 0x80, p[i + 2] & 0xC0 == 0x80 {
+            let s = UInt32(b0 & 0x0F) << 12 | UInt32(p[i + 1] & 0x3F) << 6 | UInt32(p[i + 2] & 0x3F)
+            if s >= 0x800 && !(0xD800 ... 0xDFFF).contains(s) { return (s, 3) }
+        }
+        if b0 >= 0xF0 && b0 <= 0xF4, i + 3 < n, p[i + 1] & 0xC0 == 0x80, p[i + 2] & 0xC0 == 0x80, p[i + 3] & 0xC0 == 0x80 {
+            let s = UInt32(b0 & 0x07) << 18 | UInt32(p[i + 1] & 0x3F) << 12 | UInt32(p[i + 2] & 0x3F) << 6 | UInt32(p[i + 3] & 0x3F)
+            if s >= 0x10000 && s <= 0x10FFFF { return (s, 4) }
+        }
+        return (0xFFFD, 1)
+    }
+
+    /// Letters (L*), digits and other numbers (N*) and private use (Co): tantivy's and
+    /// FTS5 unicode61's token characters.
+    @inline(__always) static func isAlphanumeric(_ s: UInt32) -> Bool {
+        guard let u = Unicode.Scalar(s) else { return false }
+        switch u.properties.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
+             .decimalNumber, .letterNumber, .otherNumber, .privateUse: return true
+        default: return false
+        }
     }
 
     /// Kinds of word segments (Lucene's StandardTokenizer token types).

@@ -98,8 +98,7 @@ final class IndexBuffer {
         for (f, starts) in keywordStarts.sorted(by: { $0.key < $1.key }) {
             let m = inverted[f]!
             // Ordinals follow the byte order of the values.
-            var ids = (0 ..< Int32(m.terms.count)).map { $0 }
-            ids.sort { SegmentFormat.precedes(m.terms.bytes($0), m.terms.bytes($1)) }
+            let ids = m.terms.sortedIDs()
             var ordOf = [UInt32](repeating: 0, count: ids.count)
             for (o, id) in ids.enumerated() { ordOf[Int(id)] = UInt32(o) }
             let ords = keywordTerms[f]!.map { ordOf[Int($0)] }

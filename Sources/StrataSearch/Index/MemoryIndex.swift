@@ -25,20 +25,33 @@ public final class MemoryIndex {
     /// The field name queries address (`field:term`); unqualified terms search it too.
     public let field: String
     let terms = TermTable()
-    var postingDocs: [[UInt32]] = []
-    var postingFreqs: [[UInt32]] = []
-    /// Token positions per term, concatenated in posting order; `postingPosStart[t][i]` is
-    /// where posting i's positions begin.
-    var postingPositions: [[UInt32]] = []
-    var postingPosStart: [[UInt32]] = []
+
+    /// One term's postings: documents (ascending), frequencies, and positions concatenated in
+    /// posting order.
+    struct Postings {
+        var docs: [UInt32]
+        var freqs: [UInt32]
+        var positions: [UInt32]
+    }
+
+    /// Postings by term id. Kept behind a pointer: the per-token path appends without the
+    /// dynamic exclusivity checks a class property would cost.
+    private let store: UnsafeMutablePointer<[Postings]>
+    var postings: [Postings] { store.pointee }
     /// Tokens per document (exact; tantivy keeps a 1-byte approximation).
     public private(set) var documentLengths: [UInt32] = []
     var totalLength: UInt64 = 0
-    private var lastDocForTerm: [UInt32] = []
 
     public init(analyzer: Analyzer, field: String = "message") {
         self.analyzer = analyzer
         self.field = field
+        store = .allocate(capacity: 1)
+        store.initialize(to: [])
+    }
+
+    deinit {
+        store.deinitialize(count: 1)
+        store.deallocate()
     }
 
     public var documentCount: Int { documentLengths.count }
@@ -70,30 +83,29 @@ public final class MemoryIndex {
         let base = nextPosition
         var length: UInt32 = 0
         var bytes = 0
+        let store = self.store
+        let terms = self.terms
         analyzer.analyze(text) { token in
             length += 1
             let (id, isNew) = terms.intern(token.bytes)
-            let t = Int(id)
             let position = UInt32(truncatingIfNeeded: base + token.position)
             last = base + token.position
             if isNew {
-                postingDocs.append([doc])
-                postingFreqs.append([1])
-                postingPositions.append([position])
-                postingPosStart.append([0])
-                lastDocForTerm.append(doc)
-                bytes += 4 * 48 + token.bytes.count + 24
-            } else if lastDocForTerm[t] == doc {
-                postingFreqs[t][postingFreqs[t].count - 1] += 1
-                postingPositions[t].append(position)
-                bytes += 4
+                store.pointee.append(Postings(docs: [doc], freqs: [1], positions: [position]))
+                bytes += 3 * 48 + token.bytes.count + 24
             } else {
-                postingDocs[t].append(doc)
-                postingFreqs[t].append(1)
-                postingPosStart[t].append(UInt32(postingPositions[t].count))
-                postingPositions[t].append(position)
-                lastDocForTerm[t] = doc
-                bytes += 16
+                let t = Int(id)
+                store.pointee.withUnsafeMutableBufferPointer { all in
+                    if all[t].docs[all[t].docs.count - 1] == doc {
+                        all[t].freqs[all[t].freqs.count - 1] += 1
+                        bytes += 4
+                    } else {
+                        all[t].docs.append(doc)
+                        all[t].freqs.append(1)
+                        bytes += 12
+                    }
+                    all[t].positions.append(position)
+                }
             }
         }
         estimatedBytes += bytes
@@ -117,13 +129,11 @@ public final class MemoryIndex {
     /// Every term in byte order with its postings (documents, frequencies, concatenated
     /// positions) — what a flush writes.
     func forEachTermSorted(_ body: (UnsafeRawBufferPointer, UnsafeBufferPointer<UInt32>, UnsafeBufferPointer<UInt32>, UnsafeBufferPointer<UInt32>) throws -> Void) rethrows {
-        var ids = (0 ..< Int32(terms.count)).map { $0 }
-        ids.sort { a, b in SegmentFormat.precedes(terms.bytes(a), terms.bytes(b)) }
-        for id in ids {
+        for id in terms.sortedIDs() {
             let t = Int(id)
-            try postingDocs[t].withUnsafeBufferPointer { d in
-                try postingFreqs[t].withUnsafeBufferPointer { f in
-                    try postingPositions[t].withUnsafeBufferPointer { p in try body(terms.bytes(id), d, f, p) }
+            try store.pointee[t].docs.withUnsafeBufferPointer { d in
+                try store.pointee[t].freqs.withUnsafeBufferPointer { f in
+                    try store.pointee[t].positions.withUnsafeBufferPointer { p in try body(terms.bytes(id), d, f, p) }
                 }
             }
         }
@@ -138,7 +148,7 @@ public final class MemoryIndex {
     /// Documents containing `term` (analyzed form).
     public func documentFrequency(_ term: String) -> Int {
         var copy = term
-        return copy.withUTF8 { u in terms.find(UnsafeRawBufferPointer(u)).map { postingDocs[Int($0)].count } ?? 0 }
+        return copy.withUTF8 { u in terms.find(UnsafeRawBufferPointer(u)).map { store.pointee[Int($0)].docs.count } ?? 0 }
     }
 
     /// A scored hit.
@@ -164,7 +174,7 @@ public final class MemoryIndex {
         var scores = [Float](repeating: 0, count: n)
         var touched = [Bool](repeating: false, count: n)
         for (id, qtf) in queryTerms {
-            let docs = postingDocs[Int(id)], freqs = postingFreqs[Int(id)]
+            let docs = store.pointee[Int(id)].docs, freqs = store.pointee[Int(id)].freqs
             let idf = bm25.idf(documents: docs.count, total: n) * Float(qtf)
             for (i, d) in docs.enumerated() {
                 let tf = Float(freqs[i])

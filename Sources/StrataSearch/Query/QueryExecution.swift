@@ -278,7 +278,12 @@ extension MemoryIndex: PostingsSource {
     func termID(_ bytes: [UInt8]) -> Int32? { bytes.withUnsafeBytes { terms.find($0) } }
 
     private func materialize(_ id: Int32) -> TermPostings {
-        TermPostings(docs: postingDocs[Int(id)], freqs: postingFreqs[Int(id)], posStart: postingPosStart[Int(id)], positions: postingPositions[Int(id)])
+        let p = postings[Int(id)]
+        var posStart: [UInt32] = []
+        posStart.reserveCapacity(p.freqs.count)
+        var at: UInt32 = 0
+        for f in p.freqs { posStart.append(at); at += f }
+        return TermPostings(docs: p.docs, freqs: p.freqs, posStart: posStart, positions: p.positions)
     }
 
     public func termPostings(_ term: UnsafeRawBufferPointer) throws -> TermPostings? {
