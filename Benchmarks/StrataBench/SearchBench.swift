@@ -183,3 +183,75 @@ func profileQueryLoop(_ searcher: IndexSearcher, _ text: String) {
 func profileOne(_ searcher: IndexSearcher, _ text: String) -> Int {
     try! searcher.search(QueryParser.parse(text), limit: 10).count
 }
+
+/// Anonymous (heap) resident bytes now: /proc/self/statm resident − shared pages (the shared
+/// part is file-backed: mmap'd segments and the page cache, which the kernel can drop).
+func anonymousRSS() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let f = text.split(separator: " ").compactMap { Int($0) }
+    return f.count >= 3 ? (f[1] - f[2]) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
+}
+
+/// Samples `anonymousRSS()` every 5 ms on a background thread, keeping the peak.
+final class AnonymousPeak: @unchecked Sendable {
+    private let lock = NSLock()
+    private var peak = 0
+    private var running = true
+    private var thread: Thread?
+
+    func start() {
+        thread = Thread { [self] in
+            while lock.withLock({ running }) {
+                let now = anonymousRSS()
+                lock.withLock { peak = max(peak, now) }
+                usleep(5000)
+            }
+        }
+        thread!.start()
+    }
+
+    func stop() -> Int {
+        lock.withLock { running = false }
+        usleep(20000)
+        return lock.withLock { max(peak, anonymousRSS()) }
+    }
+}
+
+/// Peak resident memory of this process in bytes (getrusage).
+func peakRSS() -> Int {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return u.ru_maxrss * 1024
+}
+
+/// Indexing memory: wiki.json repeated to ~`options.memoryCorpusMB` MB through one writer with
+/// the default 64 MiB buffer; reports the peak RSS growth over the process before indexing.
+/// Run alone (`--only search-memory`) so the peak is this work's.
+func benchSearchMemory() {
+    guard let data = sharedDataDirectory(), let corpus = FileManager.default.contents(atPath: data + "/tantivy-benches/wiki.json") else {
+        FileHandle.standardError.write(Data("search-memory: ../shared/data is absent; skipped\n".utf8))
+        return
+    }
+    let lines = corpus.split(separator: UInt8(ascii: "\n")).map { Array($0) }
+    let dir = freshDir("search-memory")
+    let schema = try! Schema(fields: [FieldDefinition("body", .text(.alphanumeric))], dynamic: .ignore)
+    let index = try! SearchIndex(directory: dir, schema: schema)
+    let before = peakRSS()
+    let anonymousBefore = anonymousRSS()
+    let sampler = AnonymousPeak()
+    sampler.start()
+    let rounds = max(1, options.memoryCorpusMB * 1_000_000 / corpus.count)
+    let t0 = now()
+    for _ in 0 ..< rounds { for l in lines { try! l.withUnsafeBytes { try index.add(json: $0) } } }
+    try! index.commit()
+    let seconds = Double(now() - t0) / 1e9
+    let growth = peakRSS() - before
+    let anonymousGrowth = sampler.stop() - anonymousBefore
+    let mb = Double(rounds * corpus.count) / 1e6
+    FileHandle.standardError.write(Data(String(format: "search-memory: %d docs (%.0f MB) in %.1f s (%.0f docs/s, %.1f MB/s), %d segments, %.0f MB on disk; peak heap (anonymous RSS) growth %.1f MiB, peak RSS growth incl. mapped files %.1f MiB (buffer %d MiB)\n",
+                                               rounds * lines.count, mb, seconds, Double(rounds * lines.count) / seconds, mb / seconds, index.segmentCount,
+                                               Double(index.sizeOnDisk()) / 1e6, Double(anonymousGrowth) / 1048576, Double(growth) / 1048576, index.options.bufferBytes >> 20).utf8))
+    report("indexing heap, \(Int(mb)) MB of wiki.json", strata: Double(anonymousGrowth) / 1048576, baseline: Double(index.options.bufferBytes >> 20) + 64,
+           unit: "MiB", baselineName: "target: buffer + 64 MiB", higherIsBetter: false)
+    index.close()
+}

@@ -21,6 +21,7 @@ struct Options {
     var compactionRecords = 2_000_000
     var searchRepeat = 20
     var peers = true
+    var memoryCorpusMB = 400
 
     init() {
         var args = CommandLine.arguments.dropFirst()
@@ -34,6 +35,7 @@ struct Options {
             case "--json": json = true
             case "--search-repeat": searchRepeat = Int(args.popFirst()!)!
             case "--no-peers": peers = false
+            case "--memory-mb": memoryCorpusMB = Int(args.popFirst()!)!
             case "--batch-bytes": batchBytes = Int(args.popFirst()!)!
             case "--recovery-mb": recoveryMB = Int(args.popFirst()!)!
             case "--compaction-records": compactionRecords = Int(args.popFirst()!)!
@@ -473,7 +475,7 @@ func benchCompaction() {
 }
 
 try! FileSystem.createDirectory(options.dir)
-let records = options.only == ["search"] ? [] : makeLines(options.records)
+let records = options.only.isSubset(of: ["search", "search-memory"]) && !options.only.isEmpty ? [] : makeLines(options.records)
 if options.wants("append") { for codec in options.codecs { benchAppend(codec, records: codec == .gzip ? Array(records.prefix(records.count / 4)) : records) } }
 if options.wants("fsync") { benchFsync(records: records) }
 if options.wants("consume") { benchConsume(records: records) }
@@ -481,6 +483,7 @@ if options.wants("random") { benchRandom() }
 if options.wants("recovery") { benchRecovery(records: records) }
 if options.wants("compaction") { benchCompaction() }
 if options.wants("search") { benchSearch() }
+if options.only.contains("search-memory") { benchSearchMemory() }
 
 print("| benchmark | Strata | baseline | baseline is | Strata ÷ baseline |")
 print("|---|---|---|---|---|")

@@ -13,6 +13,13 @@ final class IndexBuffer {
     private var touched: [Int] = []
     private var baseBytes = 0
 
+    /// Heap bytes held, measured from capacities (slow; calibration and tests).
+    func measuredBytes() -> Int {
+        var total = baseBytes
+        for (_, m) in inverted { total += m.measuredBytes() }
+        return total
+    }
+
     /// Approximate heap bytes held.
     var estimatedBytes: Int {
         var total = baseBytes

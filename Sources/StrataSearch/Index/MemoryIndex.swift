@@ -47,6 +47,7 @@ public final class MemoryIndex {
         self.field = field
         store = .allocate(capacity: 1)
         store.initialize(to: [])
+        estimatedBytes = terms.measuredBytes()
     }
 
     deinit {
@@ -70,8 +71,10 @@ public final class MemoryIndex {
     private var pendingLength: UInt32 = 0
     private var nextPosition = 0
     private var valuesInDocument = 0
-    /// Approximate heap bytes held (postings, positions, per-term arrays, term bytes).
+    /// Heap bytes held (postings, positions, per-term arrays, term bytes), kept from the
+    /// arrays' capacities as they grow.
     public private(set) var estimatedBytes = 0
+    private var storeCapacity = 0
 
     /// Adds one value of the current document (a document may have several values; their
     /// positions are `valueGap` apart). Finish the document with `endDocument()`.
@@ -82,6 +85,7 @@ public final class MemoryIndex {
         var last = nextPosition - 1
         let base = nextPosition
         var length: UInt32 = 0
+        let tableBefore = terms.measuredBytes()
         var bytes = 0
         let store = self.store
         let terms = self.terms
@@ -91,24 +95,29 @@ public final class MemoryIndex {
             let position = UInt32(truncatingIfNeeded: base + token.position)
             last = base + token.position
             if isNew {
-                store.pointee.append(Postings(docs: [doc], freqs: [1], positions: [position]))
-                bytes += 3 * 48 + token.bytes.count + 24
+                let p = Postings(docs: [doc], freqs: [1], positions: [position])
+                bytes += 3 * 48 + 4 * (p.docs.capacity + p.freqs.capacity + p.positions.capacity) + MemoryLayout<Postings>.stride
+                store.pointee.append(p)
             } else {
                 let t = Int(id)
                 store.pointee.withUnsafeMutableBufferPointer { all in
+                    // Accounting follows the arrays' real capacities.
                     if all[t].docs[all[t].docs.count - 1] == doc {
                         all[t].freqs[all[t].freqs.count - 1] += 1
-                        bytes += 4
                     } else {
+                        let before = all[t].docs.capacity + all[t].freqs.capacity
                         all[t].docs.append(doc)
                         all[t].freqs.append(1)
-                        bytes += 12
+                        bytes += 4 * (all[t].docs.capacity + all[t].freqs.capacity - before)
                     }
+                    let before = all[t].positions.capacity
                     all[t].positions.append(position)
+                    bytes += 4 * (all[t].positions.capacity - before)
                 }
             }
         }
-        estimatedBytes += bytes
+        estimatedBytes += bytes + terms.measuredBytes() - tableBefore + (store.pointee.capacity - storeCapacity) * MemoryLayout<Postings>.stride
+        storeCapacity = store.pointee.capacity
         nextPosition = last + 1
         pendingLength += length
     }
@@ -117,13 +126,21 @@ public final class MemoryIndex {
     @discardableResult
     public func endDocument() -> UInt32 {
         let doc = UInt32(documentLengths.count)
+        let lengthsBefore = documentLengths.capacity
         documentLengths.append(pendingLength)
         totalLength += UInt64(pendingLength)
-        estimatedBytes += 4
+        estimatedBytes += 4 * (documentLengths.capacity - lengthsBefore)
         pendingLength = 0
         nextPosition = 0
         valuesInDocument = 0
         return doc
+    }
+
+    /// Heap bytes held, from the arrays' capacities (slow: walks every term; for calibration).
+    func measuredBytes() -> Int {
+        var total = documentLengths.capacity * 4 + terms.measuredBytes()
+        for p in store.pointee { total += 3 * 48 + 4 * (p.docs.capacity + p.freqs.capacity + p.positions.capacity) }
+        return total + store.pointee.capacity * MemoryLayout<Postings>.stride
     }
 
     /// Every term in byte order with its postings (documents, frequencies, concatenated

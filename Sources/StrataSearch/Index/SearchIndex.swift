@@ -119,6 +119,9 @@ public final class SearchIndex: @unchecked Sendable {
     /// The user data of the last commit (e.g. consumed log offsets).
     public var committedUserData: [String: String] { lock.withLock { committed.userData } }
 
+    /// The buffer's estimated and measured heap bytes (calibration).
+    var bufferBytes: (estimated: Int, measured: Int) { lock.withLock { (buffer.estimatedBytes, buffer.measuredBytes()) } }
+
     /// Documents added since the last flush.
     public var bufferedDocuments: Int { lock.withLock { buffer.documentCount } }
 

@@ -23,48 +23,77 @@ enum SegmentMerger {
         var fields = Set<Int>()
         for (r, _) in inputs { fields.formUnion(r.inverted.keys) }
         for f in fields.sorted() {
-            let bytes = try mergeInverted(field: f, inputs, maps: maps, total: total)
-            try FileSystem.writeAtomically(bytes, to: directory + "/" + SearchIndexFiles.inverted(name, field: f))
+            try mergeInverted(field: f, inputs, maps: maps, total: total, path: directory + "/" + SearchIndexFiles.inverted(name, field: f))
         }
         try FileSystem.writeAtomically(DocValues.encode(docCount: total, columns: try mergeDocValues(inputs, schema: schema, maps: maps, total: total)),
                                        to: directory + "/" + SearchIndexFiles.docValues(name))
         return (total, fields.sorted())
     }
 
-    private static func mergeInverted(field f: Int, _ inputs: [(SegmentReader, DocSet?)], maps: [[Int32]], total: Int) throws -> [UInt8] {
+    /// Merges one field's dictionaries k-way (terms stream in byte order from each input) and
+    /// writes the result through a spilling encoder: memory stays bounded by one term's postings.
+    private static func mergeInverted(field f: Int, _ inputs: [(SegmentReader, DocSet?)], maps: [[Int32]], total: Int, path: String) throws {
         var norms = [UInt32](repeating: 0, count: total)
-        var terms: [[UInt8]: [(Int, IndexSegment.TermInfo)]] = [:]
+        var iterators: [(Int, IndexSegment.TermIterator)] = []
         for (i, (reader, _)) in inputs.enumerated() {
             guard let seg = reader.invertedField(f) else { continue }
             for d in 0 ..< reader.documentCount where maps[i][d] >= 0 { norms[Int(maps[i][d])] = seg.norm(d) }
-            try seg.forEachTerm { t, info in terms[Array(t), default: []].append((i, info)) }
+            iterators.append((i, try IndexSegment.TermIterator(seg)))
         }
-        var keys = Array(terms.keys)
-        keys.sort { a, b in a.withUnsafeBytes { x in b.withUnsafeBytes { y in SegmentFormat.precedes(x, y) } } }
-        var encoder = InvertedFieldEncoder(norms: norms)
-        var docs: [UInt32] = [], freqs: [UInt32] = [], positions: [UInt32] = []
-        for key in keys {
+        var encoder = InvertedFieldEncoder(norms: norms, spillDirectory: FileSystem.parent(of: path))
+        var docs: [UInt32] = [], freqs: [UInt32] = [], positions: [UInt32] = [], scratch: [UInt32] = []
+        var equal: [Int] = []
+        while true {
+            // The smallest current term; inputs holding it contribute in input order.
+            var smallest: [UInt8]?
+            equal.removeAll(keepingCapacity: true)
+            for (k, (_, it)) in iterators.enumerated() {
+                guard let (term, _) = it.current else { continue }
+                if let s = smallest {
+                    let order = term.withUnsafeBytes { a in s.withUnsafeBytes { b in SegmentFormat.precedes(a, b) ? -1 : SegmentFormat.precedes(b, a) ? 1 : 0 } }
+                    if order < 0 { smallest = term; equal = [k] } else if order == 0 { equal.append(k) }
+                } else {
+                    smallest = term
+                    equal = [k]
+                }
+            }
+            guard let term = smallest else { break }
             docs.removeAll(keepingCapacity: true)
             freqs.removeAll(keepingCapacity: true)
             positions.removeAll(keepingCapacity: true)
-            for (i, info) in terms[key]! {
-                let seg = inputs[i].0.invertedField(f)!
-                let (ds, fs) = try seg.postings(info)
-                let ps = try seg.positions(info, freqs: fs)
-                for k in ds.indices where maps[i][Int(ds[k])] >= 0 {
-                    docs.append(UInt32(maps[i][Int(ds[k])]))
-                    freqs.append(fs[k])
-                    positions.append(contentsOf: ps[k])
+            for k in equal {
+                let (i, it) = iterators[k]
+                let info = it.current!.1
+                let (ds, fs) = try it.segment.postings(info)
+                scratch.removeAll(keepingCapacity: true)
+                try it.segment.flatPositions(info, freqs: fs, into: &scratch)
+                var at = 0
+                for j in ds.indices {
+                    let n = Int(fs[j])
+                    if maps[i][Int(ds[j])] >= 0 {
+                        docs.append(UInt32(maps[i][Int(ds[j])]))
+                        freqs.append(fs[j])
+                        positions.append(contentsOf: scratch[at ..< at + n])
+                    }
+                    at += n
                 }
+                try it.next()
             }
             if docs.isEmpty { continue }
-            key.withUnsafeBytes { t in
-                docs.withUnsafeBufferPointer { d in
-                    freqs.withUnsafeBufferPointer { q in positions.withUnsafeBufferPointer { p in encoder.add(term: t, docs: d, freqs: q, positions: p) } }
+            try term.withUnsafeBytes { t in
+                try docs.withUnsafeBufferPointer { d in
+                    try freqs.withUnsafeBufferPointer { q in try positions.withUnsafeBufferPointer { p in try encoder.add(term: t, docs: d, freqs: q, positions: p) } }
                 }
             }
         }
-        return encoder.finish()
+        let out = try SegmentOutput(path: path)
+        do {
+            try encoder.finish(to: out)
+            try out.commit()
+        } catch {
+            out.abandon()
+            throw error
+        }
     }
 
     private static func mergeDocValues(_ inputs: [(SegmentReader, DocSet?)], schema: Schema, maps: [[Int32]], total: Int) throws -> [DocValueColumn] {

@@ -31,6 +31,11 @@ final class TermTable {
 
     var count: Int { s.pointee.offsets.count }
 
+    /// Heap bytes held (arena and table arrays).
+    func measuredBytes() -> Int {
+        arena.capacity + 4 * (s.pointee.offsets.capacity + s.pointee.lengths.capacity + s.pointee.slots.capacity + s.pointee.hashes.capacity)
+    }
+
     /// FNV-1a over the bytes.
     @inline(__always)
     static func hash(_ b: UnsafeRawBufferPointer) -> UInt32 {

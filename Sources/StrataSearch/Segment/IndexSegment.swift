@@ -119,7 +119,7 @@ public final class IndexSegment: @unchecked Sendable {
 
     /// Decodes dictionary entries of block `b` in order, calling `body(term, info)`; stops early
     /// when `body` returns false.
-    private func scanBlock(_ b: Int, _ body: (UnsafeRawBufferPointer, TermInfo) throws -> Bool) throws {
+    func scanBlock(_ b: Int, _ body: (UnsafeRawBufferPointer, TermInfo) throws -> Bool) throws {
         var term = [UInt8]()
         try scanEntries(b) { shared, suffix, info in
             term.removeLast(term.count - shared)
@@ -166,6 +166,33 @@ public final class IndexSegment: @unchecked Sendable {
     public func lookup(_ term: String) throws -> TermInfo? {
         var copy = term
         return try copy.withUTF8 { try lookup(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Walks the dictionary in byte order one block at a time (merges k-way merge these).
+    final class TermIterator {
+        let segment: IndexSegment
+        private var block = -1
+        private var entries: [([UInt8], TermInfo)] = []
+        private var index = 0
+        /// The current term and its info; nil past the last term.
+        private(set) var current: ([UInt8], TermInfo)?
+
+        init(_ segment: IndexSegment) throws {
+            self.segment = segment
+            try next()
+        }
+
+        func next() throws {
+            index += 1
+            while index >= entries.count {
+                block += 1
+                guard block < segment.blockCount else { current = nil; return }
+                entries.removeAll(keepingCapacity: true)
+                try segment.scanBlock(block) { t, info in entries.append((Array(t), info)); return true }
+                index = 0
+            }
+            current = entries[index]
+        }
     }
 
     /// Every term in byte order with its info.
@@ -218,6 +245,21 @@ public final class IndexSegment: @unchecked Sendable {
         }
         if !r.isAtEnd { throw fail(info.postings.lowerBound + r.position, "\(r.remaining) bytes after the last posting") }
         return (docs, freqs)
+    }
+
+    /// Decodes a term's positions, all postings' concatenated (`freqs` from `postings`).
+    func flatPositions(_ info: TermInfo, freqs: [UInt32], into out: inout [UInt32]) throws {
+        var r = ByteReader(UnsafeRawBufferPointer(rebasing: data[info.positions]), base: Int64(info.positions.lowerBound))
+        for f in freqs {
+            var last: UInt64 = 0
+            for k in 0 ..< Int(f) {
+                let d = try r.readUnsignedVarint(maxBytes: 5)
+                last = k == 0 ? d : last + d
+                if last > UInt64(UInt32.max) { throw fail(info.positions.lowerBound + r.position, "position out of range") }
+                out.append(UInt32(last))
+            }
+        }
+        if !r.isAtEnd { throw fail(info.positions.lowerBound + r.position, "\(r.remaining) bytes after the last position") }
     }
 
     /// Decodes a term's positions, per posting in order.

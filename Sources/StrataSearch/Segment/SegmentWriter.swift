@@ -7,15 +7,28 @@ import StrataIO
 /// fsync'd and renamed, so a crash leaves no partial segment under the final name.
 public enum SegmentWriter {
     public static func write(_ index: MemoryIndex, to path: String) throws {
-        try FileSystem.writeAtomically(encode(index), to: path)
+        let out = try SegmentOutput(path: path)
+        do {
+            try encoder(index, spillDirectory: FileSystem.parent(of: path)).finish(to: out)
+            try out.commit()
+        } catch {
+            out.abandon()
+            throw error
+        }
     }
 
     static func encode(_ index: MemoryIndex) -> [UInt8] {
-        var encoder = InvertedFieldEncoder(norms: index.documentLengths)
-        index.forEachTermSorted { term, docs, freqs, positions in
-            encoder.add(term: term, docs: docs, freqs: freqs, positions: positions)
+        let out = SegmentOutput()
+        try! encoder(index, spillDirectory: nil).finish(to: out) // in memory: cannot fail
+        return out.memory
+    }
+
+    private static func encoder(_ index: MemoryIndex, spillDirectory: String?) throws -> InvertedFieldEncoder {
+        var encoder = InvertedFieldEncoder(norms: index.documentLengths, spillDirectory: spillDirectory)
+        try index.forEachTermSorted { term, docs, freqs, positions in
+            try encoder.add(term: term, docs: docs, freqs: freqs, positions: positions)
         }
-        return encoder.finish()
+        return encoder
     }
 }
 
@@ -25,8 +38,11 @@ public enum SegmentWriter {
 struct InvertedFieldEncoder {
     private let norms: [UInt32]
     private var totalTokens: UInt64 = 0
-    private var postings: [UInt8] = []
-    private var positions: [UInt8] = []
+    /// Sections being built: large ones spill to temp files beside the segment.
+    private let postings: SpillBuffer
+    private let positions: SpillBuffer
+    private var termPostings: [UInt8] = []
+    private var termPositions: [UInt8] = []
     private var dictionary: [UInt8] = []
     private var blockStarts: [UInt32] = []
     private var previousTerm: [UInt8] = []
@@ -37,30 +53,34 @@ struct InvertedFieldEncoder {
     private var blockBytes: [UInt8] = []
     private var blockPositionEnds: [UInt32] = []
 
-    init(norms: [UInt32]) {
+    init(norms: [UInt32], spillDirectory: String?) {
         self.norms = norms
+        postings = SpillBuffer(directory: spillDirectory)
+        positions = SpillBuffer(directory: spillDirectory)
         for n in norms { totalTokens += UInt64(n) }
     }
 
     /// Adds one term: documents ascending, frequencies ≥ 1, and per posting its positions
     /// (ascending), concatenated.
-    mutating func add(term: UnsafeRawBufferPointer, docs: UnsafeBufferPointer<UInt32>, freqs: UnsafeBufferPointer<UInt32>, positions pos: UnsafeBufferPointer<UInt32>) {
+    mutating func add(term: UnsafeRawBufferPointer, docs: UnsafeBufferPointer<UInt32>, freqs: UnsafeBufferPointer<UInt32>, positions pos: UnsafeBufferPointer<UInt32>) throws {
         let pStart = postings.count
+        let qStart = positions.count
         let fullBlocks = docs.count / BitPacking.blockSize
         // Positions first: each full block's skip entry records where its positions end.
-        let qStart = positions.count
+        termPositions.removeAll(keepingCapacity: true)
         blockPositionEnds.removeAll(keepingCapacity: true)
         var p = 0
         for (i, f) in freqs.enumerated() {
             var last: UInt32 = 0
             for k in 0 ..< Int(f) {
-                SegmentFormat.putVarint(UInt64(pos[p] - (k == 0 ? 0 : last)), &positions)
+                SegmentFormat.putVarint(UInt64(pos[p] - (k == 0 ? 0 : last)), &termPositions)
                 last = pos[p]
                 p += 1
             }
-            if (i + 1) % BitPacking.blockSize == 0 && i < fullBlocks * BitPacking.blockSize { blockPositionEnds.append(UInt32(positions.count - qStart)) }
+            if (i + 1) % BitPacking.blockSize == 0 && i < fullBlocks * BitPacking.blockSize { blockPositionEnds.append(UInt32(termPositions.count)) }
         }
-        SegmentFormat.putVarint(UInt64(fullBlocks), &postings)
+        termPostings.removeAll(keepingCapacity: true)
+        SegmentFormat.putVarint(UInt64(fullBlocks), &termPostings)
         skip.removeAll(keepingCapacity: true)
         blockBytes.removeAll(keepingCapacity: true)
         var previous: UInt32 = 0
@@ -88,14 +108,16 @@ struct InvertedFieldEncoder {
             deltas.withUnsafeBufferPointer { BitPacking.pack($0, width: dw, into: &blockBytes) }
             freqScratch.withUnsafeBufferPointer { BitPacking.pack($0, width: fw, into: &blockBytes) }
         }
-        postings.append(contentsOf: skip)
-        postings.append(contentsOf: blockBytes)
+        termPostings.append(contentsOf: skip)
+        termPostings.append(contentsOf: blockBytes)
         for i in fullBlocks * BitPacking.blockSize ..< docs.count {
-            SegmentFormat.putVarint(UInt64(first ? docs[i] : docs[i] - previous), &postings)
+            SegmentFormat.putVarint(UInt64(first ? docs[i] : docs[i] - previous), &termPostings)
             first = false
             previous = docs[i]
-            SegmentFormat.putVarint(UInt64(freqs[i]), &postings)
+            SegmentFormat.putVarint(UInt64(freqs[i]), &termPostings)
         }
+        try postings.withTail { $0.append(contentsOf: termPostings) }
+        try positions.withTail { $0.append(contentsOf: termPositions) }
         // Dictionary entry: blocks of 16 terms, prefix-compressed within a block; the first
         // entry of a block holds the absolute section offsets, the others follow on.
         var shared = 0
@@ -120,29 +142,32 @@ struct InvertedFieldEncoder {
         termCount += 1
     }
 
-    /// The whole file.
-    func finish() -> [UInt8] {
-        var out = SegmentFormat.magic
-        out.reserveCapacity(8 + 4 * norms.count + postings.count + positions.count + dictionary.count + 4 * blockStarts.count + SegmentFormat.footerSize)
-        let normsOffset = out.count
-        for l in norms { SegmentFormat.putLE(l, &out) }
+    /// Writes the whole file to `out` (sections, then the footer with the CRC of all before it).
+    func finish(to out: SegmentOutput) throws {
+        var head = SegmentFormat.magic
+        head.reserveCapacity(8 + 4 * norms.count)
+        for l in norms { SegmentFormat.putLE(l, &head) }
+        try out.write(head)
+        let normsOffset = 8
         let postingsOffset = out.count
-        out.append(contentsOf: postings)
+        try postings.copy(to: out)
         let positionsOffset = out.count
-        out.append(contentsOf: positions)
+        try positions.copy(to: out)
         let termsOffset = out.count
-        out.append(contentsOf: dictionary)
+        try out.write(dictionary)
         let blockIndexOffset = out.count
-        for b in blockStarts { SegmentFormat.putLE(b, &out) }
+        var tail: [UInt8] = []
+        for b in blockStarts { SegmentFormat.putLE(b, &tail) }
         // Footer (72 bytes).
-        SegmentFormat.putLE(UInt32(norms.count), &out)
-        SegmentFormat.putLE(UInt32(termCount), &out)
-        SegmentFormat.putLE(totalTokens, &out)
-        for o in [normsOffset, postingsOffset, positionsOffset, termsOffset, blockIndexOffset] { SegmentFormat.putLE(UInt64(o), &out) }
-        SegmentFormat.putLE(UInt32(blockStarts.count), &out)
-        let crc = out.withUnsafeBytes { CRC32C.checksum($0) }
-        SegmentFormat.putLE(crc, &out)
-        out.append(contentsOf: SegmentFormat.magic)
-        return out
+        SegmentFormat.putLE(UInt32(norms.count), &tail)
+        SegmentFormat.putLE(UInt32(termCount), &tail)
+        SegmentFormat.putLE(totalTokens, &tail)
+        for o in [normsOffset, postingsOffset, positionsOffset, termsOffset, blockIndexOffset] { SegmentFormat.putLE(UInt64(o), &tail) }
+        SegmentFormat.putLE(UInt32(blockStarts.count), &tail)
+        try out.write(tail)
+        var end: [UInt8] = []
+        SegmentFormat.putLE(out.crc, &end)
+        end.append(contentsOf: SegmentFormat.magic)
+        try out.write(end)
     }
 }
