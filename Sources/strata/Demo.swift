@@ -56,7 +56,7 @@ struct Demo: ParsableCommand {
     @Option(help: "Partitions of the demo topic (records are keyed by host).")
     var partitions: Int32 = 4
 
-    @Option(help: "Records of this run to index for the search step (from partition 0's log).")
+    @Option(help: "At most this many records of partition 0 to add to its search index per run.")
     var searchRecords: Int = 200_000
 
     func run() throws {
@@ -121,31 +121,33 @@ struct Demo: ParsableCommand {
             }
             let lookupSeconds = seconds(since: lookupStart)
 
-            // Search: index this run's records of partition 0 (read back from the log) in memory
-            // and run a few queries. (On-disk index segments are issue 4's next step.)
+            // Search: partition 0's on-disk index catches up with the log from the offset its last
+            // commit recorded (each record indexed once, across runs and crashes), then queries.
             let indexStart = DispatchTime.now()
-            let index = MemoryIndex(analyzer: Analyzer(.standard))
-            let source = try topic.partitions[0].cursor(from: .offset(starts[0]))
-            var offsets: [Int64] = []
-            while offsets.count < searchRecords, let r = try source.next() {
-                if let v = r.value { index.add(v); offsets.append(r.offset) }
-            }
+            let indexDir = dir + "/index/\(topicName)-0"
+            let index = try SearchIndex(directory: indexDir, schema: LogIndexer.schema())
+            let indexed = try LogIndexer.catchUp(topic.partitions[0], topic: topicName, partition: 0, index: index, limit: searchRecords)
             let indexSeconds = seconds(since: indexStart)
+            let searcher = index.searcher()
             var searchLines: [String] = []
             for q in ["error", "\"failed password\" AND admin", "spark.executor* AND stage", "(sshd OR kernel) -warn", "\"link down\"~1"] {
                 let t0 = DispatchTime.now()
                 let result: String
                 do {
                     let parsed = try QueryParser.parse(q)
-                    let hits = try index.search(parsed, limit: 10)
-                    let total = try index.count(parsed)
+                    let hits = try searcher.search(parsed, limit: 10)
+                    let total = try searcher.count(parsed)
                     let us = seconds(since: t0) * 1e6
-                    result = String(format: "%7d hits, top offset %@, %.0f µs", total, hits.first.map { String(offsets[Int($0.document)]) } ?? "-", us)
+                    result = String(format: "%7d hits, top offset %@, %.0f µs", total, hits.first.flatMap { searcher.integerValue("offset", of: $0) }.map { String($0) } ?? "-", us)
                 } catch {
                     result = "error: \(error)"
                 }
                 searchLines.append("    \(q.padding(toLength: 34, withPad: " ", startingAt: 0)) \(result)")
             }
+            let indexedDocs = searcher.documentCount
+            let indexSegments = index.segmentCount
+            let indexBytes = index.sizeOnDisk()
+            index.close()
 
             let diskBytes = topic.partitions.reduce(0) { $0 + $1.sizeInBytes }
             let segments = topic.partitions.reduce(0) { $0 + $1.segmentCount }
@@ -159,8 +161,9 @@ struct Demo: ParsableCommand {
                          lookups, lookupSeconds, lookupSeconds / Double(lookups) * 1e6))
             print(String(format: "  on disk: %.1f MB in %d segments (all runs so far); inspect with: strata dump %@/topics/%@-0",
                          Double(diskBytes) / 1e6, segments, dir, topicName))
-            print(String(format: "  indexed   %9d records of partition 0 in memory in %.2f s (%.0f k records/s, %d terms); searches:",
-                         offsets.count, indexSeconds, Double(offsets.count) / indexSeconds / 1e3, index.termCount))
+            print(String(format: "  indexed   %9d records of partition 0 (offsets %lld..<%lld) in %.2f s (%.0f k records/s); index %@: %d docs, %d segments, %.1f MB; searches:",
+                         indexed.count, indexed.lowerBound, indexed.upperBound, indexSeconds, Double(indexed.count) / max(indexSeconds, 1e-9) / 1e3,
+                         indexDir, indexedDocs, indexSegments, Double(indexBytes) / 1e6))
             for line in searchLines { print(line) }
         }
     }

@@ -79,8 +79,27 @@ public protocol PostingsSource {
     func norm(_ doc: Int) -> UInt32
     /// The postings of an (already analyzed) term, or nil.
     func termPostings(_ term: UnsafeRawBufferPointer) throws -> TermPostings?
-    /// The postings of every term whose bytes satisfy `accept` (prefix, fuzzy, range).
-    func termsMatching(_ accept: (UnsafeRawBufferPointer) -> Bool) throws -> [TermPostings]
+    /// The postings of the terms `verdict` takes (prefix, fuzzy, range). Sources with a sorted
+    /// dictionary start at `lower` and stop at the first `.stop`; others visit every term.
+    /// Without `positions` the postings' positions are left empty.
+    func termsMatching(from lower: [UInt8]?, positions: Bool, _ verdict: (UnsafeRawBufferPointer) -> TermVerdict) throws -> [TermPostings]
+}
+
+/// What a term scan does with a term.
+public enum TermVerdict: Sendable {
+    case take, skip
+    /// Past the last term that can match (in byte order).
+    case stop
+}
+
+extension PostingsSource {
+    /// Terms starting with `p`, in order from `p`.
+    func termsWithPrefix(_ p: [UInt8], positions: Bool) throws -> [TermPostings] {
+        try termsMatching(from: p, positions: positions) { t in
+            if p.isEmpty || (t.count >= p.count && memcmp(t.baseAddress!, p, p.count) == 0) { return .take }
+            return p.withUnsafeBytes { SegmentFormat.precedes(t, $0) } ? .skip : .stop
+        }
+    }
 }
 
 extension PostingsSource {
@@ -132,20 +151,19 @@ extension PostingsSource {
             return try phraseMatches(text: text, slop: slop, prefixLast: prefixLast)
         case let .prefix(f, text):
             try checkField(f)
-            let p = normalizedTerm(text)
-            return union(try termsMatching { $0.count >= p.count && memcmp($0.baseAddress!, p, p.count) == 0 })
+            return union(try termsWithPrefix(normalizedTerm(text), positions: false))
         case let .fuzzy(f, text, distance):
             try checkField(f)
             let target = normalizedTerm(text)
-            return union(try termsMatching { MemoryIndex.editDistance(target, $0, limit: distance) <= distance })
+            return union(try termsMatching(from: nil, positions: false) { MemoryIndex.editDistance(target, $0, limit: distance) <= distance ? .take : .skip })
         case let .range(f, lower, upper, includeLower, includeUpper):
             try checkField(f)
             let lo = lower.map(normalizedTerm), hi = upper.map(normalizedTerm)
-            return union(try termsMatching { b in
+            return union(try termsMatching(from: lo, positions: false) { b in
                 let t = Array(b)
-                if let lo { if includeLower ? t.lexicographicallyPrecedes(lo) : !lo.lexicographicallyPrecedes(t) { return false } }
-                if let hi { if includeUpper ? hi.lexicographicallyPrecedes(t) : !t.lexicographicallyPrecedes(hi) { return false } }
-                return true
+                if let hi { if includeUpper ? hi.lexicographicallyPrecedes(t) : !t.lexicographicallyPrecedes(hi) { return .stop } }
+                if let lo { if includeLower ? t.lexicographicallyPrecedes(lo) : !lo.lexicographicallyPrecedes(t) { return .skip } }
+                return .take
             })
         case let .boolean(must, should, mustNot, minimumShouldMatch):
             var result = DocSet(capacity: n, full: true)
@@ -184,7 +202,7 @@ extension PostingsSource {
             if last.isEmpty { return DocSet(capacity: n) }
             tokens = analyzedTokens(head)
             let p = Array(last.utf8)
-            lastAlternatives = try termsMatching { $0.count >= p.count && memcmp($0.baseAddress!, p, p.count) == 0 }
+            lastAlternatives = try termsWithPrefix(p, positions: true)
             if lastAlternatives.isEmpty { return DocSet(capacity: n) }
             tokens.append(([], (tokens.last?.1 ?? -1) + 1))
         } else {
@@ -277,8 +295,9 @@ extension MemoryIndex: PostingsSource {
 
     func termID(_ bytes: [UInt8]) -> Int32? { bytes.withUnsafeBytes { terms.find($0) } }
 
-    private func materialize(_ id: Int32) -> TermPostings {
+    private func materialize(_ id: Int32, positions: Bool = true) -> TermPostings {
         let p = postings[Int(id)]
+        if !positions { return TermPostings(docs: p.docs, freqs: p.freqs, posStart: [], positions: []) }
         var posStart: [UInt32] = []
         posStart.reserveCapacity(p.freqs.count)
         var at: UInt32 = 0
@@ -287,12 +306,13 @@ extension MemoryIndex: PostingsSource {
     }
 
     public func termPostings(_ term: UnsafeRawBufferPointer) throws -> TermPostings? {
-        terms.find(term).map(materialize)
+        terms.find(term).map { materialize($0) }
     }
 
-    public func termsMatching(_ accept: (UnsafeRawBufferPointer) -> Bool) throws -> [TermPostings] {
+    public func termsMatching(from lower: [UInt8]?, positions: Bool, _ verdict: (UnsafeRawBufferPointer) -> TermVerdict) throws -> [TermPostings] {
+        // The buffer's terms are unordered: every term is visited (a stop only skips).
         var out: [TermPostings] = []
-        terms.forEach { id, b in if accept(b) { out.append(materialize(id)) } }
+        terms.forEach { id, b in if verdict(b) == .take { out.append(materialize(id, positions: positions)) } }
         return out
     }
 

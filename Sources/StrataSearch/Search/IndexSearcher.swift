@@ -90,6 +90,9 @@ public final class IndexSearcher: @unchecked Sendable {
 
     private func rawMatches(_ query: Query, _ s: Segment) throws -> DocSet {
         let n = s.reader.documentCount
+        if usePlans, let plan = try plan(query), let si = segments.firstIndex(where: { $0.reader === s.reader }) {
+            return try matchSet(plan, si)
+        }
         switch query {
         case .matchAll:
             return DocSet(capacity: n, full: true)

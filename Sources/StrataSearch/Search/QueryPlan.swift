@@ -263,6 +263,57 @@ extension IndexSearcher {
         return total
     }
 
+    /// The documents of segment `si` a plan matches (deleted ones included), through cursors:
+    /// what boolean queries combine when a clause has a plan of its own.
+    func matchSet(_ plan: QueryPlan, _ si: Int) throws -> DocSet {
+        let s = segments[si]
+        var set = DocSet(capacity: s.reader.documentCount)
+        switch plan {
+        case .empty:
+            break
+        case let .term(t):
+            let r = try resolve([t], scoring: false, BM25())
+            if let c = try cursor(r, si, 0, t.field) {
+                while c.doc != PostingsCursor.exhausted { set.insert(c.doc); try c.next() }
+            }
+        case let .conjunction(terms, excluded):
+            let r = try resolve(terms + excluded, scoring: false, BM25())
+            var cs: [PostingsCursor] = []
+            for (i, t) in terms.enumerated() {
+                guard let c = try cursor(r, si, i, t.field) else { return set }
+                cs.append(c)
+            }
+            cs.sort { $0.docFreq < $1.docFreq }
+            let ex = try excluded.enumerated().compactMap { try cursor(r, si, terms.count + $0.offset, $0.element.field) }
+            try intersect(cs) { d in if try !isExcluded(d, ex) { set.insert(d) } }
+        case let .disjunction(terms, excluded):
+            let r = try resolve(terms + excluded, scoring: false, BM25())
+            for (i, t) in terms.enumerated() {
+                guard let c = try cursor(r, si, i, t.field) else { continue }
+                while c.doc != PostingsCursor.exhausted { set.insert(c.doc); try c.next() }
+            }
+            for (i, t) in excluded.enumerated() {
+                guard let c = try cursor(r, si, terms.count + i, t.field) else { continue }
+                while c.doc != PostingsCursor.exhausted { set.remove(c.doc); try c.next() }
+            }
+        case let .phrase(field, tokens, slop):
+            let ts = merge(tokens.map { QueryPlan.Term(field: field, bytes: $0.bytes, occurrences: 1) })
+            let r = try resolve(ts, scoring: false, BM25())
+            var cs: [PostingsCursor] = []
+            for t in tokens {
+                guard let k = ts.firstIndex(where: { $0.bytes == t.bytes }), let c = try cursor(r, si, k, field, positions: true) else { return set }
+                cs.append(c)
+            }
+            var lists = [[UInt32]](repeating: [], count: cs.count)
+            let offsets = tokens.map { $0.position - tokens[0].position }
+            try intersect(cs) { d in
+                for k in cs.indices { try cs[k].positions(into: &lists[k]) }
+                if Self.phraseOccurs(lists, offsets, slop: slop) { set.insert(d) }
+            }
+        }
+        return set
+    }
+
     /// Calls `body` for each document every cursor holds (leapfrogging with `advance`).
     private func intersect(_ cs: [PostingsCursor], _ body: (UInt32) throws -> Void) throws {
         guard !cs.isEmpty else { return }

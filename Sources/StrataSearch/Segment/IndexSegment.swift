@@ -195,6 +195,26 @@ public final class IndexSegment: @unchecked Sendable {
         }
     }
 
+    /// Terms in byte order from the block that may hold `lower` (every term when nil) until
+    /// `body` returns false.
+    func forEachTerm(from lower: [UInt8]?, _ body: (UnsafeRawBufferPointer, TermInfo) throws -> Bool) throws {
+        if blockCount == 0 { return }
+        var start = 0
+        if let lower {
+            var lo = 0, hi = blockCount - 1
+            while lo < hi {
+                let mid = (lo + hi + 1) / 2
+                let first = try firstTerm(mid)
+                if lower.withUnsafeBytes({ !SegmentFormat.precedes($0, first) }) { lo = mid } else { hi = mid - 1 }
+            }
+            start = lo
+        }
+        var going = true
+        for b in start ..< blockCount where going {
+            try scanBlock(b) { t, i in going = try body(t, i); return going }
+        }
+    }
+
     /// Every term in byte order with its info.
     public func forEachTerm(_ body: (UnsafeRawBufferPointer, TermInfo) throws -> Void) throws {
         for b in 0 ..< blockCount { try scanBlock(b) { t, i in try body(t, i); return true } }

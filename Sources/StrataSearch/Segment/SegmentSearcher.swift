@@ -17,8 +17,9 @@ public struct SegmentSearcher: PostingsSource {
     public var totalTokens: UInt64 { segment.totalTokens }
     public func norm(_ doc: Int) -> UInt32 { segment.norm(doc) }
 
-    private func materialize(_ info: IndexSegment.TermInfo) throws -> TermPostings {
+    private func materialize(_ info: IndexSegment.TermInfo, positions withPositions: Bool = true) throws -> TermPostings {
         let (docs, freqs) = try segment.postings(info)
+        if !withPositions { return TermPostings(docs: docs, freqs: freqs, posStart: [], positions: []) }
         let lists = try segment.positions(info, freqs: freqs)
         var posStart: [UInt32] = []
         posStart.reserveCapacity(lists.count)
@@ -31,12 +32,18 @@ public struct SegmentSearcher: PostingsSource {
     }
 
     public func termPostings(_ term: UnsafeRawBufferPointer) throws -> TermPostings? {
-        try segment.lookup(term).map(materialize)
+        try segment.lookup(term).map { try materialize($0) }
     }
 
-    public func termsMatching(_ accept: (UnsafeRawBufferPointer) -> Bool) throws -> [TermPostings] {
+    public func termsMatching(from lower: [UInt8]?, positions: Bool, _ verdict: (UnsafeRawBufferPointer) -> TermVerdict) throws -> [TermPostings] {
         var infos: [IndexSegment.TermInfo] = []
-        try segment.forEachTerm { t, info in if accept(t) { infos.append(info) } }
-        return try infos.map(materialize)
+        try segment.forEachTerm(from: lower) { t, info in
+            switch verdict(t) {
+            case .take: infos.append(info); return true
+            case .skip: return true
+            case .stop: return false
+            }
+        }
+        return try infos.map { try materialize($0, positions: positions) }
     }
 }
