@@ -100,6 +100,18 @@ func benchSearch() {
         }
         return
     }
+    if ProcessInfo.processInfo.environment["STRATA_BENCH_SLOWEST"] != nil {
+        // Diagnostic: the slowest queries of each type (median of 5 runs, top 10).
+        var timed: [(String, String, UInt64)] = []
+        for q in queries {
+            var ts: [UInt64] = []
+            for _ in 0 ..< 5 { let t0 = now(); _ = try! searcher.search(QueryParser.parse(q.text), limit: 10); ts.append(now() - t0) }
+            timed.append((q.type, q.text, ts.sorted()[2]))
+        }
+        for (type, text, ns) in timed.sorted(by: { $0.2 > $1.2 }).filter({ ProcessInfo.processInfo.environment["STRATA_BENCH_SLOWEST"] == "all" || $0.0 == ProcessInfo.processInfo.environment["STRATA_BENCH_SLOWEST"] }).prefix(12) {
+            FileHandle.standardError.write(Data("slow: \(type) \(text) \(Double(ns) / 1000) µs, \(counts[type + "\t" + (queries.first { $0.text == text }?.raw ?? "")] ?? -1) hits\n".utf8))
+        }
+    }
     var floor: [UInt64] = []
     for _ in 0 ..< max(1000, 50 * repeatCount) {
         let t0 = now()

@@ -232,29 +232,18 @@ extension IndexSearcher {
                 }
             }
         case let .phrase(field, tokens, slop):
-            let ts = tokens.map { QueryPlan.Term(field: field, bytes: $0.bytes, occurrences: 1) }
-            // Scoring terms: every token, repeats counted (as the set-based path does).
-            let scoringTerms = merge(ts)
-            let r = try resolve(scoringTerms, scoring: scoring, bm25)
-            let termOf = ts.map { t in scoringTerms.firstIndex { $0.bytes == t.bytes }! }
-            let firstOf = scoringTerms.map { st in ts.firstIndex { $0.bytes == st.bytes }! }
-            var lists = [[UInt32]](repeating: [], count: tokens.count)
-            let offsets = tokens.map { $0.position - tokens[0].position }
+            // One cursor per distinct term (they are also the scoring terms, repeats counted).
+            let unique = merge(tokens.map { QueryPlan.Term(field: field, bytes: $0.bytes, occurrences: 1) })
+            let r = try resolve(unique, scoring: scoring, bm25)
             for (si, s) in segments.enumerated() {
-                var cs: [PostingsCursor] = []
-                for k in ts.indices {
-                    guard let c = try cursor(r, si, termOf[k], field, positions: true) else { cs = []; break }
-                    cs.append(c)
-                }
-                if cs.isEmpty { continue }
-                try intersect(cs) { d in
+                guard var matcher = try phraseMatcher(unique, tokens, slop, r, si) else { continue }
+                try intersect(matcher.cursors) { d in
                     if s.deletes?.contains(d) ?? false { return }
-                    for k in cs.indices { try cs[k].positions(into: &lists[k]) }
-                    guard Self.phraseOccurs(lists, offsets, slop: slop) else { return }
+                    guard try matcher.matches() else { return }
                     total += 1
                     if scoring {
                         var score: Float = 0
-                        for (j, k) in firstOf.enumerated() { if let sc = r.scorers[j] { score += sc.score(cs[k].frequency, cs[k].segment.norm(Int(d))) } }
+                        for (j, c) in matcher.cursors.enumerated() { if let sc = r.scorers[j] { score += sc.score(c.frequency, c.segment.norm(Int(d))) } }
                         top.offer(SearchHit(segment: si, document: d, score: score, sortValue: nil))
                     }
                 }
@@ -297,37 +286,45 @@ extension IndexSearcher {
                 while c.doc != PostingsCursor.exhausted { set.remove(c.doc); try c.next() }
             }
         case let .phrase(field, tokens, slop):
-            let ts = merge(tokens.map { QueryPlan.Term(field: field, bytes: $0.bytes, occurrences: 1) })
-            let r = try resolve(ts, scoring: false, BM25())
-            var cs: [PostingsCursor] = []
-            for t in tokens {
-                guard let k = ts.firstIndex(where: { $0.bytes == t.bytes }), let c = try cursor(r, si, k, field, positions: true) else { return set }
-                cs.append(c)
-            }
-            var lists = [[UInt32]](repeating: [], count: cs.count)
-            let offsets = tokens.map { $0.position - tokens[0].position }
-            try intersect(cs) { d in
-                for k in cs.indices { try cs[k].positions(into: &lists[k]) }
-                if Self.phraseOccurs(lists, offsets, slop: slop) { set.insert(d) }
-            }
+            let unique = merge(tokens.map { QueryPlan.Term(field: field, bytes: $0.bytes, occurrences: 1) })
+            let r = try resolve(unique, scoring: false, BM25())
+            guard var matcher = try phraseMatcher(unique, tokens, slop, r, si) else { return set }
+            try intersect(matcher.cursors) { d in if try matcher.matches() { set.insert(d) } }
         }
         return set
     }
 
-    /// Calls `body` for each document every cursor holds (leapfrogging with `advance`).
+    /// Cursors (with positions) for a phrase's distinct terms in segment `si`; nil when a term
+    /// is missing there.
+    private func phraseMatcher(_ unique: [QueryPlan.Term], _ tokens: [(bytes: [UInt8], position: Int)], _ slop: Int, _ r: Resolved, _ si: Int) throws -> PhraseMatcher? {
+        var cursors: [PostingsCursor] = []
+        for (k, t) in unique.enumerated() {
+            guard let c = try cursor(r, si, k, t.field, positions: true) else { return nil }
+            cursors.append(c)
+        }
+        let tokenTerm = tokens.map { t in unique.firstIndex { $0.bytes == t.bytes }! }
+        return PhraseMatcher(cursors: cursors, tokenTerm: tokenTerm, offsets: tokens.map { $0.position - tokens[0].position }, slop: slop)
+    }
+
+    /// Calls `body` for each document every cursor holds (leapfrogging with `advance`). Cursors
+    /// are reached through the buffer, not bound to locals, so the loop does no ARC traffic.
     private func intersect(_ cs: [PostingsCursor], _ body: (UInt32) throws -> Void) throws {
         guard !cs.isEmpty else { return }
-        var target = cs[0].doc
-        while target != PostingsCursor.exhausted {
-            var agreed = true
-            for c in cs {
-                try c.advance(to: target)
-                if c.doc != target { target = c.doc; agreed = false; break }
-            }
-            if agreed {
-                try body(target)
-                try cs[0].next()
-                target = cs[0].doc
+        try cs.withUnsafeBufferPointer { c in
+            var target = c[0].doc
+            while target != PostingsCursor.exhausted {
+                var agreed = true
+                var i = 0
+                while i < c.count {
+                    try c[i].advance(to: target)
+                    if c[i].doc != target { target = c[i].doc; agreed = false; break }
+                    i += 1
+                }
+                if agreed {
+                    try body(target)
+                    try c[0].next()
+                    target = c[0].doc
+                }
             }
         }
     }
@@ -397,6 +394,66 @@ extension IndexSearcher {
             updateEssential()
         }
         return matched
+    }
+
+    /// Checks a phrase in the document every cursor is on. Exact phrases (slop 0) intersect the
+    /// candidate start positions term by term, rarest first, reading a term's positions only
+    /// while candidates remain; sloppy phrases read them all and run `phraseOccurs`.
+    struct PhraseMatcher {
+        let cursors: [PostingsCursor]
+        /// Token → index of its term's cursor.
+        let tokenTerm: [Int]
+        let offsets: [Int]
+        let slop: Int
+        private var lists: [[UInt32]]
+        private var loaded: [Bool]
+        private var starts: [Int] = []
+        private var next: [Int] = []
+        /// Tokens ordered by their term's document frequency (rarest first).
+        private let order: [Int]
+
+        init(cursors: [PostingsCursor], tokenTerm: [Int], offsets: [Int], slop: Int) {
+            self.cursors = cursors
+            self.tokenTerm = tokenTerm
+            self.offsets = offsets
+            self.slop = slop
+            lists = [[UInt32]](repeating: [], count: cursors.count)
+            loaded = [Bool](repeating: false, count: cursors.count)
+            order = tokenTerm.indices.sorted { cursors[tokenTerm[$0]].docFreq < cursors[tokenTerm[$1]].docFreq }
+        }
+
+        private mutating func load(_ term: Int) throws {
+            if !loaded[term] { try cursors[term].positions(into: &lists[term]); loaded[term] = true }
+        }
+
+        mutating func matches() throws -> Bool {
+            for k in loaded.indices { loaded[k] = false }
+            if slop == 0 {
+                for (n, token) in order.enumerated() {
+                    let term = tokenTerm[token]
+                    try load(term)
+                    let off = offsets[token]
+                    if n == 0 {
+                        starts.removeAll(keepingCapacity: true)
+                        for p in lists[term] where Int(p) >= off { starts.append(Int(p) - off) }
+                    } else {
+                        // starts ∩ (positions − off), both ascending.
+                        next.removeAll(keepingCapacity: true)
+                        var i = 0
+                        for p in lists[term] {
+                            let v = Int(p) - off
+                            while i < starts.count && starts[i] < v { i += 1 }
+                            if i < starts.count && starts[i] == v { next.append(v) }
+                        }
+                        swap(&starts, &next)
+                    }
+                    if starts.isEmpty { return false }
+                }
+                return true
+            }
+            for t in cursors.indices { try load(t) }
+            return IndexSearcher.phraseOccurs(tokenTerm.map { lists[$0] }, offsets, slop: slop)
+        }
     }
 
     /// Whether the terms occur in order at their relative positions with at most `slop` extra

@@ -65,7 +65,24 @@ final class PostingsCursor {
     /// Largest frequency and smallest length in full block `b`.
     @inline(__always) func blockMax(_ b: Int) -> (maxFreq: UInt32, minNorm: UInt32) { (u32(skip + SegmentFormat.skipEntrySize * b + 8), u32(skip + SegmentFormat.skipEntrySize * b + 12)) }
 
-    @inline(__always) var frequency: UInt32 { buffer[BitPacking.blockSize + index] }
+    /// The current posting's term frequency. A full block's frequencies are unpacked on first
+    /// use: intersections skim most blocks for documents only.
+    @inline(__always) var frequency: UInt32 {
+        if pendingFrequencies >= 0 { unpackFrequencies() }
+        return buffer[BitPacking.blockSize + index]
+    }
+
+    /// Where the buffer's block keeps its packed frequencies (and their width); −1 when unpacked.
+    private var pendingFrequencies = -1
+    private var pendingWidth = 0
+
+    @inline(never) private func unpackFrequencies() {
+        BitPacking.unpack(base + pendingFrequencies, width: pendingWidth, into: buffer + BitPacking.blockSize)
+        // Stored as frequency − 1; a wrapped value (damage that passed the CRC) reads as the
+        // largest frequency and then fails on its positions, never a crash.
+        for k in 0 ..< BitPacking.blockSize { buffer[BitPacking.blockSize + k] = buffer[BitPacking.blockSize + k] &+ 1 == 0 ? UInt32.max : buffer[BitPacking.blockSize + k] + 1 }
+        pendingFrequencies = -1
+    }
     /// On the first posting of the block in the buffer.
     @inline(__always) var isAtBlockStart: Bool { index == 0 }
     /// Postings before the current one.
@@ -92,7 +109,8 @@ final class PostingsCursor {
             let dw = Int(base.load(fromByteOffset: o, as: UInt8.self)), fw = Int(base.load(fromByteOffset: o + 1, as: UInt8.self))
             guard dw <= 32, fw <= 32, o + 2 + 16 * (dw + fw) <= end else { throw segment.fail(o, "postings block \(b) is damaged (widths \(dw), \(fw))") }
             BitPacking.unpack(base + o + 2, width: dw, into: buffer)
-            BitPacking.unpack(base + o + 2 + 16 * dw, width: fw, into: buffer + BitPacking.blockSize)
+            pendingFrequencies = o + 2 + 16 * dw
+            pendingWidth = fw
             var d = previous
             var ok = true
             for k in 0 ..< BitPacking.blockSize {
@@ -100,9 +118,8 @@ final class PostingsCursor {
                 ok = ok && (delta > 0 || (d < 0 && delta == 0))
                 d = (d < 0 ? 0 : d) + delta
                 buffer[k] = UInt32(truncatingIfNeeded: d)
-                buffer[BitPacking.blockSize + k] &+= 1
             }
-            guard ok, d < Int64(segment.documentCount), d == Int64(lastDoc(ofBlock: b)), !(0 ..< BitPacking.blockSize).contains(where: { buffer[BitPacking.blockSize + $0] == 0 }) else {
+            guard ok, d < Int64(segment.documentCount), d == Int64(lastDoc(ofBlock: b)) else {
                 throw segment.fail(o, "postings block \(b) out of order or out of range")
             }
             count = BitPacking.blockSize
@@ -118,6 +135,7 @@ final class PostingsCursor {
                 tailStart = o + 2 + 16 * (dw + fw)
             }
             guard tailStart <= end else { throw segment.fail(tailStart, "postings tail starts past the term") }
+            pendingFrequencies = -1
             var r = ByteReader(UnsafeRawBufferPointer(start: base + tailStart, count: end - tailStart), base: Int64(tailStart))
             var d = previous
             for k in 0 ..< tail {
@@ -173,10 +191,19 @@ final class PostingsCursor {
 
     // MARK: positions
 
+    /// Skips `n` varints: eight bytes at a time while whole words fit (a varint ends at each
+    /// byte below 0x80), then byte by byte.
     private func skipVarints(_ n: Int) throws {
         var left = n
         var at = positionsAt
         let stop = positionsRange.upperBound
+        while left > 8 && at + 8 <= stop {
+            let w = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+            let ends = (~w & 0x8080_8080_8080_8080).nonzeroBitCount
+            if ends > left { break }
+            left -= ends
+            at += 8
+        }
         while left > 0 {
             guard at < stop else { throw segment.fail(at, "positions run past the term") }
             if base.load(fromByteOffset: at, as: UInt8.self) < 0x80 { left -= 1 }
@@ -189,6 +216,7 @@ final class PostingsCursor {
     func positions(into out: inout [UInt32]) throws {
         precondition(tracksPositions, "cursor opened without positions")
         out.removeAll(keepingCapacity: true)
+        if pendingFrequencies >= 0 { unpackFrequencies() }
         let target = ordinal
         if positionsOrdinal < target {
             var skipCount = 0
@@ -199,15 +227,33 @@ final class PostingsCursor {
             }
             try skipVarints(skipCount)
         }
-        var r = ByteReader(UnsafeRawBufferPointer(start: base + positionsAt, count: positionsRange.upperBound - positionsAt), base: Int64(positionsAt))
+        let n = Int(frequency)
+        out.reserveCapacity(n)
+        var at = positionsAt
+        let stop = positionsRange.upperBound
         var p: UInt64 = 0
-        for k in 0 ..< Int(frequency) {
-            let d = try r.readUnsignedVarint(maxBytes: 5)
+        for k in 0 ..< n {
+            // One-byte deltas (most) take the short path.
+            guard at < stop else { throw segment.fail(at, "positions run past the term") }
+            var d = UInt64(base.load(fromByteOffset: at, as: UInt8.self))
+            at += 1
+            if d >= 0x80 {
+                d &= 0x7F
+                var shift: UInt64 = 7
+                while true {
+                    guard at < stop, shift < 35 else { throw segment.fail(at, "bad position varint") }
+                    let b = UInt64(base.load(fromByteOffset: at, as: UInt8.self))
+                    at += 1
+                    d |= (b & 0x7F) << shift
+                    if b < 0x80 { break }
+                    shift += 7
+                }
+            }
             p = k == 0 ? d : p + d
-            if p > UInt64(UInt32.max) { throw segment.fail(positionsAt + r.position, "position out of range") }
-            out.append(UInt32(p))
+            if p > UInt64(UInt32.max) { throw segment.fail(at, "position out of range") }
+            out.append(UInt32(truncatingIfNeeded: p))
         }
-        positionsAt += r.position
+        positionsAt = at
         positionsOrdinal = target + 1
     }
 }
