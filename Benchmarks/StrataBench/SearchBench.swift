@@ -73,9 +73,12 @@ func benchSearch() {
     let queries = loadBenchQueries(queriesPath)
     let repeatCount = options.searchRepeat
 
-    // Warm-up, counts, and the no-hit floor.
+    // Warm-up (untimed, like the peers': every query counted and searched once), then counts.
     var counts: [String: Int] = [:]
-    for q in queries { counts[q.key] = try! searcher.count(QueryParser.parse(q.text)) }
+    for q in queries {
+        counts[q.key] = try! searcher.count(QueryParser.parse(q.text))
+        _ = try! searcher.search(QueryParser.parse(q.text), limit: 10)
+    }
     var samples: [String: [String: [UInt64]]] = [:]
     for q in queries {
         for _ in 0 ..< repeatCount {
@@ -95,6 +98,10 @@ func benchSearch() {
             var sink = 0
             for _ in 0 ..< 20 { for t in texts { sink &+= profileOne(searcher, t) } }
             FileHandle.standardError.write(Data("loop: \(sink)\n".utf8))
+        } else if loop.hasPrefix("dist:") {
+            var ts: [UInt64] = []
+            for _ in 0 ..< 2000 { let t0 = now(); _ = try! searcher.search(QueryParser.parse(String(loop.dropFirst(5))), limit: 10); ts.append(now() - t0) }
+            FileHandle.standardError.write(Data("dist: p50 \(percentileMicros(ts, 0.5)) p90 \(percentileMicros(ts, 0.9)) p99 \(percentileMicros(ts, 0.99)) max \(percentileMicros(ts, 1))\n".utf8))
         } else {
             profileQueryLoop(searcher, loop)
         }
@@ -125,6 +132,7 @@ func benchSearch() {
     let docsPerSecond = Double(lines.count) / best
     FileHandle.standardError.write(Data(String(format: "search: indexed %d docs in %.4f s (%.0f docs/s, %.1f MB/s), %lld bytes; floor p50 %.2f µs\n",
                                                   lines.count, best, docsPerSecond, Double(corpus.count) / 1e6 / best, size, percentileMicros(floor, 0.5)).utf8))
+    printSearchSummary(samples, peers, docsPerSecond: docsPerSecond, size: size)
     for peer in ["tantivy", "fts5"] {
         guard let p = peers?[peer] as? [String: Any], let idx = p["index"] as? [String: Any] else { continue }
         let peerRate = idx["docs_per_s"] as? Double ?? .nan
@@ -266,4 +274,27 @@ func benchSearchMemory() {
     report("indexing heap, \(Int(mb)) MB of wiki.json", strata: Double(anonymousGrowth) / 1048576, baseline: Double(index.options.bufferBytes >> 20) + 64,
            unit: "MiB", baselineName: "target: buffer + 64 MiB", higherIsBetter: false)
     index.close()
+}
+
+/// One Markdown table of the search run (the README's): per query type and mode, Strata's
+/// p50 / p99 beside tantivy's (raw and minus its Python floor) and FTS5's, with ratios.
+func printSearchSummary(_ samples: [String: [String: [UInt64]]], _ peers: [String: Any]?, docsPerSecond: Double, size: Int64) {
+    func peer(_ name: String, _ type: String, _ mode: String, _ key: String) -> Double? {
+        (((peers?[name] as? [String: Any])?["latency"] as? [String: [String: [String: Any]]])?[type]?[mode]?[key]) as? Double
+    }
+    func f(_ v: Double?) -> String { v.map { String(format: "%.2f", $0) } ?? "–" }
+    func ratio(_ peerValue: Double?, _ mine: Double) -> String { peerValue.map { String(format: "%.1f×", $0 / mine) } ?? "–" }
+    var out = "\n| query (µs) | Strata p50 / p99 | tantivy p50 / p99 | tantivy − floor p50 / p99 | FTS5 p50 / p99 | vs tantivy − floor (p50, p99) | vs FTS5 (p50, p99) |\n|---|---|---|---|---|---|---|\n"
+    for type in ["term", "phrase", "intersection", "union"] {
+        for mode in ["top10", "count"] {
+            guard let s = samples[type]?[mode] else { continue }
+            let p50 = percentileMicros(s, 0.5), p99 = percentileMicros(s, 0.99)
+            out += "| \(type) \(mode) | \(f(p50)) / \(f(p99)) | \(f(peer("tantivy", type, mode, "p50_us"))) / \(f(peer("tantivy", type, mode, "p99_us"))) | "
+            out += "\(f(peer("tantivy", type, mode, "p50_minus_floor_us"))) / \(f(peer("tantivy", type, mode, "p99_minus_floor_us"))) | "
+            out += "\(f(peer("fts5", type, mode, "p50_us"))) / \(f(peer("fts5", type, mode, "p99_us"))) | "
+            out += "\(ratio(peer("tantivy", type, mode, "p50_minus_floor_us"), p50)), \(ratio(peer("tantivy", type, mode, "p99_minus_floor_us"), p99)) | "
+            out += "\(ratio(peer("fts5", type, mode, "p50_us"), p50)), \(ratio(peer("fts5", type, mode, "p99_us"), p99)) |\n"
+        }
+    }
+    print(out)
 }

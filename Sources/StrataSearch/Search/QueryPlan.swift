@@ -178,17 +178,21 @@ extension IndexSearcher {
                     if bar > -Float.infinity, c.block < c.fullBlocks, c.isAtBlockStart {
                         let m = c.blockMax(c.block)
                         if scorer.score(m.maxFreq, m.minNorm) <= bar {
-                            try c.advance(to: c.lastDoc(ofBlock: c.block) &+ 1)
+                            try c.nextBlock()
                             continue
                         }
                     }
-                    let d = c.doc
-                    let score = scorer.score(c.frequency, inv.norm(Int(d)))
-                    if score > bar, !(deletes?.contains(d) ?? false) {
-                        top.offer(SearchHit(segment: si, document: d, score: score, sortValue: nil))
-                        if let t = top.threshold { bar = t.score }
+                    // Score the rest of the block in one tight loop.
+                    let (docs, freqs, n) = c.remainingInBlock()
+                    for k in 0 ..< n {
+                        let d = docs[k]
+                        let score = scorer.score(freqs[k], inv.norm(Int(d)))
+                        if score > bar, !(deletes?.contains(d) ?? false) {
+                            top.offer(SearchHit(segment: si, document: d, score: score, sortValue: nil))
+                            if let t = top.threshold { bar = t.score }
+                        }
                     }
-                    try c.next()
+                    try c.nextBlock()
                 }
             }
         case let .conjunction(terms, excluded):

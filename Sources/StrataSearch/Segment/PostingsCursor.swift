@@ -153,6 +153,18 @@ final class PostingsCursor {
         doc = count > 0 ? buffer[0] : Self.exhausted
     }
 
+    /// The postings from the current one to the end of the buffered block: documents,
+    /// frequencies (unpacked) and their number. Use with `nextBlock()` for block-at-a-time loops.
+    @inline(__always) func remainingInBlock() -> (docs: UnsafePointer<UInt32>, freqs: UnsafePointer<UInt32>, count: Int) {
+        if pendingFrequencies >= 0 { unpackFrequencies() }
+        return (UnsafePointer(buffer + index), UnsafePointer(buffer + BitPacking.blockSize + index), count - index)
+    }
+
+    /// Moves to the first posting of the next block (or past the end).
+    func nextBlock() throws {
+        if block < fullBlocks { try load(block + 1) } else { doc = Self.exhausted; index = count }
+    }
+
     /// Moves to the next posting.
     @inline(__always) func next() throws {
         index += 1
