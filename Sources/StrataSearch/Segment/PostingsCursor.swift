@@ -78,9 +78,10 @@ final class PostingsCursor {
 
     @inline(never) private func unpackFrequencies() {
         BitPacking.unpack(base + pendingFrequencies, width: pendingWidth, into: buffer + BitPacking.blockSize)
-        // Stored as frequency − 1; a wrapped value (damage that passed the CRC) reads as the
-        // largest frequency and then fails on its positions, never a crash.
-        for k in 0 ..< BitPacking.blockSize { buffer[BitPacking.blockSize + k] = buffer[BitPacking.blockSize + k] &+ 1 == 0 ? UInt32.max : buffer[BitPacking.blockSize + k] + 1 }
+        // Stored as frequency − 1. A wrapped value (damage that passed the CRC) reads as 0:
+        // it scores 0 and has no positions — wrong for that posting, never a crash.
+        let f = buffer + BitPacking.blockSize
+        for k in 0 ..< BitPacking.blockSize { f[k] &+= 1 }
         pendingFrequencies = -1
     }
     /// On the first posting of the block in the buffer.
@@ -230,6 +231,17 @@ final class PostingsCursor {
         out.removeAll(keepingCapacity: true)
         if pendingFrequencies >= 0 { unpackFrequencies() }
         let target = ordinal
+        if positionsOrdinal < target && block < fullBlocks {
+            // Jump to the 16-posting sub-block holding the target (skip-entry offsets).
+            let sub = index / SegmentFormat.positionsStride
+            let subStart = block * BitPacking.blockSize + sub * SegmentFormat.positionsStride
+            if sub > 0 && positionsOrdinal < subStart {
+                let offset = Int(u32(skip + SegmentFormat.skipEntrySize * block + 20 + 4 * (sub - 1)))
+                guard offset <= positionsRange.count else { throw segment.fail(skip, "positions offset \(offset) past the term's positions") }
+                positionsAt = positionsRange.lowerBound + offset
+                positionsOrdinal = subStart
+            }
+        }
         if positionsOrdinal < target {
             var skipCount = 0
             let bufferStart = block * BitPacking.blockSize

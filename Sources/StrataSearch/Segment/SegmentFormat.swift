@@ -8,8 +8,11 @@ enum SegmentFormat {
     static let magic: [UInt8] = Array("STRASEG2".utf8)
     static let footerSize = 72
     static let termsPerBlock = 16
-    /// lastDoc, blockOffset, maxFreq, minNorm, positionsEnd (u32 each).
-    static let skipEntrySize = 20
+    /// lastDoc, blockOffset, maxFreq, minNorm, positionsEnd, then the positions offsets of the
+    /// block's postings 16, 32, …, 112 (u32 each).
+    static let skipEntrySize = 48
+    /// Postings per positions sub-block (the skip entry's offsets).
+    static let positionsStride = 16
 
     /// Appends a protobuf-style unsigned varint.
     static func putVarint(_ v: UInt64, _ out: inout [UInt8]) {

@@ -52,6 +52,8 @@ struct InvertedFieldEncoder {
     private var skip: [UInt8] = []
     private var blockBytes: [UInt8] = []
     private var blockPositionEnds: [UInt32] = []
+    /// Per full block, where the positions of its postings 16, 32, …, 112 start.
+    private var subBlockPositions: [UInt32] = []
 
     init(norms: [UInt32], spillDirectory: String?) {
         self.norms = norms
@@ -69,8 +71,12 @@ struct InvertedFieldEncoder {
         // Positions first: each full block's skip entry records where its positions end.
         termPositions.removeAll(keepingCapacity: true)
         blockPositionEnds.removeAll(keepingCapacity: true)
+        subBlockPositions.removeAll(keepingCapacity: true)
         var p = 0
         for (i, f) in freqs.enumerated() {
+            if i < fullBlocks * BitPacking.blockSize && i % SegmentFormat.positionsStride == 0 && i % BitPacking.blockSize != 0 {
+                subBlockPositions.append(UInt32(termPositions.count))
+            }
             var last: UInt32 = 0
             for k in 0 ..< Int(f) {
                 SegmentFormat.putVarint(UInt64(pos[p] - (k == 0 ? 0 : last)), &termPositions)
@@ -101,6 +107,8 @@ struct InvertedFieldEncoder {
             SegmentFormat.putLE(maxFreq, &skip)
             SegmentFormat.putLE(minNorm, &skip)
             SegmentFormat.putLE(blockPositionEnds[b], &skip)
+            let perBlock = BitPacking.blockSize / SegmentFormat.positionsStride - 1
+            for k in 0 ..< perBlock { SegmentFormat.putLE(subBlockPositions[b * perBlock + k], &skip) }
             let dw = deltas.withUnsafeBufferPointer { BitPacking.width($0) }
             let fw = freqScratch.withUnsafeBufferPointer { BitPacking.width($0) }
             blockBytes.append(UInt8(dw))
