@@ -42,6 +42,14 @@ enum SearchIndexTestsSupport {
     static func iso(_ ms: Int64) -> String { IndexSearcher.iso(ms) }
 }
 
+/// A corpus of `count` documents added to a new index with a small buffer (several segments).
+func indexedCorpus(_ count: Int, _ tag: String, bufferBytes: Int) throws -> (Corpus, SearchIndex) {
+    let corpus = Corpus(count: count)
+    let index = try SearchIndex(directory: tempDirectory(tag), schema: Corpus.schema(), options: .init(bufferBytes: bufferBytes))
+    for d in corpus.docs { try index.add(json: corpus.json(d)) }
+    return (corpus, index)
+}
+
 /// The ids of the hits, resolved through the `id` doc values.
 func ids(_ s: IndexSearcher, _ hits: [SearchHit]) -> [Int64] { hits.map { s.integerValue("id", of: $0)! } }
 
@@ -177,9 +185,7 @@ func ids(_ s: IndexSearcher, _ hits: [SearchHit]) -> [Int64] { hits.map { s.inte
     }
 
     @Test func sortByNumericFieldAndNumericQueries() throws {
-        let corpus = Corpus(count: 400)
-        let index = try SearchIndex(directory: tempDirectory("sort"), schema: Corpus.schema(), options: .init(bufferBytes: 20_000))
-        for d in corpus.docs { try index.add(json: corpus.json(d)) }
+        let (corpus, index) = try indexedCorpus(400, "sort", bufferBytes: 20_000)
         try index.refresh()
         let s = index.searcher()
         let errors = corpus.docs.filter { $0.body.contains("error") }
@@ -198,9 +204,7 @@ func ids(_ s: IndexSearcher, _ hits: [SearchHit]) -> [Int64] { hits.map { s.inte
     }
 
     @Test func aggregationsMatchABruteForceCount() throws {
-        let corpus = Corpus(count: 900)
-        let index = try SearchIndex(directory: tempDirectory("agg"), schema: Corpus.schema(), options: .init(bufferBytes: 30_000))
-        for d in corpus.docs { try index.add(json: corpus.json(d)) }
+        let (corpus, index) = try indexedCorpus(900, "agg", bufferBytes: 30_000)
         try index.commit()
         let s = index.searcher()
         let matching = corpus.docs.filter { $0.body.contains("block") }

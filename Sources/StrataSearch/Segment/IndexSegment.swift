@@ -284,21 +284,15 @@ public final class IndexSegment: @unchecked Sendable {
 
     /// Decodes a term's positions, per posting in order.
     public func positions(_ info: TermInfo, freqs: [UInt32]) throws -> [[UInt32]] {
-        var r = ByteReader(UnsafeRawBufferPointer(rebasing: data[info.positions]), base: Int64(info.positions.lowerBound))
+        var flat: [UInt32] = []
+        try flatPositions(info, freqs: freqs, into: &flat)
         var out: [[UInt32]] = []
         out.reserveCapacity(freqs.count)
+        var at = 0
         for f in freqs {
-            var list: [UInt32] = []
-            var last: UInt64 = 0
-            for k in 0 ..< Int(f) {
-                let d = try r.readUnsignedVarint(maxBytes: 5)
-                last = k == 0 ? d : last + d
-                if last > UInt64(UInt32.max) { throw fail(info.positions.lowerBound + r.position, "position out of range") }
-                list.append(UInt32(last))
-            }
-            out.append(list)
+            out.append(Array(flat[at ..< at + Int(f)]))
+            at += Int(f)
         }
-        if !r.isAtEnd { throw fail(info.positions.lowerBound + r.position, "\(r.remaining) bytes after the last position") }
         return out
     }
 
