@@ -412,7 +412,6 @@ extension IndexSearcher {
         private var lists: [[UInt32]]
         private var loaded: [Bool]
         private var starts: [Int] = []
-        private var next: [Int] = []
         /// Tokens ordered by their term's document frequency (rarest first).
         private let order: [Int]
 
@@ -433,25 +432,33 @@ extension IndexSearcher {
         mutating func matches() throws -> Bool {
             for k in loaded.indices { loaded[k] = false }
             if slop == 0 {
+                var count = 0
                 for (n, token) in order.enumerated() {
                     let term = tokenTerm[token]
                     try load(term)
                     let off = offsets[token]
+                    let list = lists[term]
+                    if starts.count < list.count { starts.append(contentsOf: repeatElement(0, count: list.count - starts.count)) }
                     if n == 0 {
-                        starts.removeAll(keepingCapacity: true)
-                        for p in lists[term] where Int(p) >= off { starts.append(Int(p) - off) }
-                    } else {
-                        // starts ∩ (positions − off), both ascending.
-                        next.removeAll(keepingCapacity: true)
-                        var i = 0
-                        for p in lists[term] {
-                            let v = Int(p) - off
-                            while i < starts.count && starts[i] < v { i += 1 }
-                            if i < starts.count && starts[i] == v { next.append(v) }
+                        count = 0
+                        starts.withUnsafeMutableBufferPointer { st in
+                            for p in list where Int(p) >= off { st[count] = Int(p) - off; count += 1 }
                         }
-                        swap(&starts, &next)
+                    } else {
+                        // starts ∩ (positions − off), both ascending, in place.
+                        var kept = 0
+                        starts.withUnsafeMutableBufferPointer { st in
+                            list.withUnsafeBufferPointer { ps in
+                                var i = 0, j = 0
+                                while i < count && j < ps.count {
+                                    let v = Int(ps[j]) - off
+                                    if st[i] < v { i += 1 } else if st[i] > v { j += 1 } else { st[kept] = v; kept += 1; i += 1; j += 1 }
+                                }
+                            }
+                        }
+                        count = kept
                     }
-                    if starts.isEmpty { return false }
+                    if count == 0 { return false }
                 }
                 return true
             }

@@ -112,14 +112,19 @@ final class PostingsCursor {
             BitPacking.unpack(base + o + 2, width: dw, into: buffer)
             pendingFrequencies = o + 2 + 16 * dw
             pendingWidth = fw
-            var d = previous
-            var ok = true
-            for k in 0 ..< BitPacking.blockSize {
-                let delta = Int64(buffer[k])
-                ok = ok && (delta > 0 || (d < 0 && delta == 0))
-                d = (d < 0 ? 0 : d) + delta
-                buffer[k] = UInt32(truncatingIfNeeded: d)
+            // Prefix sums of the deltas; every delta after the term's first posting must be > 0.
+            var ok = previous < 0 || buffer[0] > 0
+            var acc = UInt64(previous < 0 ? 0 : previous) + UInt64(buffer[0])
+            buffer[0] = UInt32(truncatingIfNeeded: acc)
+            var zero: UInt32 = 1
+            for k in 1 ..< BitPacking.blockSize {
+                let delta = buffer[k]
+                zero &= delta == 0 ? 0 : 1
+                acc += UInt64(delta)
+                buffer[k] = UInt32(truncatingIfNeeded: acc)
             }
+            ok = ok && zero == 1
+            let d = Int64(acc)
             guard ok, d < Int64(segment.documentCount), d == Int64(lastDoc(ofBlock: b)) else {
                 throw segment.fail(o, "postings block \(b) out of order or out of range")
             }
@@ -228,7 +233,6 @@ final class PostingsCursor {
     /// The positions of the current posting, into `out` (replacing its contents).
     func positions(into out: inout [UInt32]) throws {
         precondition(tracksPositions, "cursor opened without positions")
-        out.removeAll(keepingCapacity: true)
         if pendingFrequencies >= 0 { unpackFrequencies() }
         let target = ordinal
         if positionsOrdinal < target && block < fullBlocks {
@@ -252,30 +256,34 @@ final class PostingsCursor {
             try skipVarints(skipCount)
         }
         let n = Int(frequency)
-        out.reserveCapacity(n)
+        // Size `out` to n, then fill it through a pointer (no per-position append checks).
+        if out.count < n { out.append(contentsOf: repeatElement(0, count: n - out.count)) } else if out.count > n { out.removeLast(out.count - n) }
         var at = positionsAt
         let stop = positionsRange.upperBound
-        var p: UInt64 = 0
-        for k in 0 ..< n {
-            // One-byte deltas (most) take the short path.
-            guard at < stop else { throw segment.fail(at, "positions run past the term") }
-            var d = UInt64(base.load(fromByteOffset: at, as: UInt8.self))
-            at += 1
-            if d >= 0x80 {
-                d &= 0x7F
-                var shift: UInt64 = 7
-                while true {
-                    guard at < stop, shift < 35 else { throw segment.fail(at, "bad position varint") }
-                    let b = UInt64(base.load(fromByteOffset: at, as: UInt8.self))
-                    at += 1
-                    d |= (b & 0x7F) << shift
-                    if b < 0x80 { break }
-                    shift += 7
+        let base = self.base
+        try out.withUnsafeMutableBufferPointer { dst in
+            var p: UInt64 = 0
+            for k in 0 ..< n {
+                // One-byte deltas (most) take the short path.
+                guard at < stop else { throw segment.fail(at, "positions run past the term") }
+                var d = UInt64(base.load(fromByteOffset: at, as: UInt8.self))
+                at += 1
+                if d >= 0x80 {
+                    d &= 0x7F
+                    var shift: UInt64 = 7
+                    while true {
+                        guard at < stop, shift < 35 else { throw segment.fail(at, "bad position varint") }
+                        let b = UInt64(base.load(fromByteOffset: at, as: UInt8.self))
+                        at += 1
+                        d |= (b & 0x7F) << shift
+                        if b < 0x80 { break }
+                        shift += 7
+                    }
                 }
+                p = k == 0 ? d : p + d
+                if p > UInt64(UInt32.max) { throw segment.fail(at, "position out of range") }
+                dst[k] = UInt32(truncatingIfNeeded: p)
             }
-            p = k == 0 ? d : p + d
-            if p > UInt64(UInt32.max) { throw segment.fail(at, "position out of range") }
-            out.append(UInt32(truncatingIfNeeded: p))
         }
         positionsAt = at
         positionsOrdinal = target + 1
