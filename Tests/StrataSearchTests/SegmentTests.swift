@@ -117,6 +117,35 @@ func sampleIndex(docs: Int = 3000) -> MemoryIndex {
     }
 }
 
+@Suite struct DictionaryLookupTests {
+    /// Every term is found with the info the dictionary walk gives it; near misses (a byte
+    /// longer, shorter, or one higher) are found only when they are terms themselves.
+    @Test func lookupFindsEveryTermAndNothingElse() throws {
+        let idx = MemoryIndex(analyzer: Analyzer(.standard))
+        var x: UInt64 = 99
+        for _ in 0 ..< 3000 {
+            var words: [String] = []
+            for _ in 0 ..< 4 {
+                x ^= x << 13; x ^= x >> 7; x ^= x << 17
+                words.append(String(x % 5000, radix: 7) + ["", "a", "ab", "abc"][Int(x % 4)])
+            }
+            idx.add(words.joined(separator: " "))
+        }
+        let path = tempPath("lookup.seg")
+        try SegmentWriter.write(idx, to: path)
+        let seg = try IndexSegment(path: path)
+        var all: [[UInt8]: IndexSegment.TermInfo] = [:]
+        try seg.forEachTerm { t, info in all[Array(t)] = info }
+        #expect(all.count == seg.termCount && all.count > 100)
+        for (term, info) in all {
+            #expect(try term.withUnsafeBytes { try seg.lookup($0) } == info)
+            var variants = [term + [0], Array(term.dropLast())]
+            if let last = term.last, last < 255 { variants.append(Array(term.dropLast()) + [last + 1]) }
+            for v in variants { #expect(try v.withUnsafeBytes { try seg.lookup($0) } == all[v]) }
+        }
+    }
+}
+
 @Suite struct SegmentGoldenTests {
     /// The example of Formats/search-segment.md §6, byte for byte.
     @Test func goldenExample() throws {

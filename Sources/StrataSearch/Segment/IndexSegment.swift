@@ -146,21 +146,60 @@ public final class IndexSegment: @unchecked Sendable {
             let mid = (lo + hi + 1) / 2
             if !SegmentFormat.precedes(term, try firstTerm(mid)) { lo = mid } else { hi = mid - 1 }
         }
-        var found: TermInfo?
-        var common = 0 // bytes the current entry shares with `term`
-        try scanEntries(lo) { shared, suffix, info in
+        return try findInBlock(lo, term)
+    }
+
+    /// Scans block `b` for `term` on raw bytes: each entry's suffix is compared in place (the
+    /// common prefix with `term` is tracked across entries) and offsets are only summed, so a
+    /// miss decodes no term and builds no info. Same checks as `scanEntries`.
+    private func findInBlock(_ b: Int, _ term: UnsafeRawBufferPointer) throws -> TermInfo? {
+        let base = data.baseAddress!
+        var at = termsOffset + (try blockStart(b))
+        let end = blockIndexOffset
+        @inline(__always) func varint() throws -> Int {
+            var v = 0, shift = 0
+            while true {
+                guard at < end, shift < 63 else { throw fail(at, "dictionary varint runs past the dictionary") }
+                let byte = Int(base.load(fromByteOffset: at, as: UInt8.self))
+                at += 1
+                v |= (byte & 0x7F) << shift
+                if byte < 0x80 { return v }
+                shift += 7
+            }
+        }
+        let inBlock = min(SegmentFormat.termsPerBlock, termCount - b * SegmentFormat.termsPerBlock)
+        var po = 0, qo = 0
+        var common = 0   // bytes the current entry shares with `term`
+        var length = 0   // the current entry's length
+        for k in 0 ..< inBlock {
+            let shared = try varint(), suffix = try varint()
+            if shared > length || (k == 0 && shared != 0) { throw fail(at, "shared prefix \(shared) longer than the previous term") }
+            guard suffix <= end - at else { throw fail(at, "term suffix runs past the dictionary") }
+            let suffixAt = at
+            at += suffix
+            length = shared + suffix
+            let docFreq = try varint()
+            if k == 0 { po = try varint(); qo = try varint() }
+            let pl = try varint(), ql = try varint()
+            guard docFreq >= 1, docFreq <= documentCount, po <= positionsOffset - postingsOffset, pl <= positionsOffset - postingsOffset - po,
+                  qo <= termsOffset - positionsOffset, ql <= termsOffset - positionsOffset - qo else {
+                throw fail(at, "term entry points outside its sections")
+            }
             if shared <= common {
                 // The entry agrees with `term` on its first `shared` bytes; compare the suffix.
-                var k = 0
-                while k < suffix.count && shared + k < term.count && suffix[k] == term[shared + k] { k += 1 }
-                common = shared + k
-                if common == term.count && k == suffix.count { found = info; return false }
+                var j = 0
+                while j < suffix && shared + j < term.count && base.load(fromByteOffset: suffixAt + j, as: UInt8.self) == term[shared + j] { j += 1 }
+                common = shared + j
+                if common == term.count && j == suffix {
+                    return TermInfo(docFreq: docFreq, postings: postingsOffset + po ..< postingsOffset + po + pl, positions: positionsOffset + qo ..< positionsOffset + qo + ql)
+                }
                 // Past `term` in byte order: stop.
-                if shared + k < term.count && k < suffix.count && suffix[k] > term[shared + k] { return false }
+                if shared + j < term.count && j < suffix && base.load(fromByteOffset: suffixAt + j, as: UInt8.self) > term[shared + j] { return nil }
             }
-            return true
+            po += pl
+            qo += ql
         }
-        return found
+        return nil
     }
 
     public func lookup(_ term: String) throws -> TermInfo? {
