@@ -21,7 +21,7 @@ enum SegmentMerger {
         let total = Int(next)
         if total == 0 { return (0, []) }
         var fields = Set<Int>()
-        for (r, _) in inputs { fields.formUnion(r.inverted.keys) }
+        for (r, _) in inputs { fields.formUnion(r.invertedFields) }
         for f in fields.sorted() {
             try mergeInverted(field: f, inputs, maps: maps, total: total, path: directory + "/" + SearchIndexFiles.inverted(name, field: f))
         }

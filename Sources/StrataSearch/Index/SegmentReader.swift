@@ -7,14 +7,18 @@ public final class SegmentReader: @unchecked Sendable {
     public let number: UInt32
     public let name: String
     public let documentCount: Int
-    let inverted: [Int: IndexSegment]
+    /// Inverted files by field number (nil: no document of the segment has the field).
+    let inverted: [IndexSegment?]
+    /// The field numbers with an inverted file.
+    let invertedFields: [Int]
     public let docValues: DocValues
 
     init(directory: String, number: UInt32, documentCount: Int, invertedFields: [Int]) throws {
         self.number = number
         name = Manifest.segmentName(number)
         self.documentCount = documentCount
-        var inverted: [Int: IndexSegment] = [:]
+        var inverted = [IndexSegment?](repeating: nil, count: (invertedFields.max() ?? -1) + 1)
+        self.invertedFields = invertedFields.sorted()
         for f in invertedFields {
             let s = try IndexSegment(path: directory + "/" + SearchIndexFiles.inverted(name, field: f))
             guard s.documentCount == documentCount else {
@@ -27,12 +31,12 @@ public final class SegmentReader: @unchecked Sendable {
     }
 
     /// The inverted file of `field`, or nil when no document of the segment has it.
-    public func invertedField(_ field: Int) -> IndexSegment? { inverted[field] }
+    @inline(__always) public func invertedField(_ field: Int) -> IndexSegment? { field < inverted.count ? inverted[field] : nil }
 
     /// Sum of the files' sizes.
     func sizeOnDisk(directory: String) -> Int64 {
         var total = FileSystem.fileSize(docValues.path) ?? 0
-        for (_, s) in inverted { total += FileSystem.fileSize(s.path) ?? 0 }
+        for case let s? in inverted { total += FileSystem.fileSize(s.path) ?? 0 }
         return total
     }
 }

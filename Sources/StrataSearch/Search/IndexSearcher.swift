@@ -33,18 +33,20 @@ public final class IndexSearcher: @unchecked Sendable {
 
     public let schema: Schema
     public let segments: [Segment]
-    private var analyzers: [Int: Analyzer] = [:]
+    private var analyzers: [Analyzer?]
     /// Whether term/boolean/phrase queries run on streaming cursors (tests turn it off to
     /// compare with the set-based path).
     var usePlans = true
     /// Per inverted field: documents and tokens over every segment.
-    private var fieldStats: [Int: (docs: Int, tokens: UInt64)] = [:]
+    private var fieldStats: [(docs: Int, tokens: UInt64)?]
 
     private let searchFields: [Int]
 
     init(schema: Schema, segments: [(SegmentReader, DocSet?)]) {
         self.schema = schema
         searchFields = schema.searchFields
+        analyzers = [Analyzer?](repeating: nil, count: schema.fields.count)
+        fieldStats = [(docs: Int, tokens: UInt64)?](repeating: nil, count: schema.fields.count)
         self.segments = segments.map { Segment(reader: $0.0, deletes: $0.1) }
     }
 

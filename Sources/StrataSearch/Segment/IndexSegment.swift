@@ -149,6 +149,19 @@ public final class IndexSegment: @unchecked Sendable {
         return try findInBlock(lo, term)
     }
 
+    @inline(never)
+    private static func longVarint(_ base: UnsafeRawPointer, _ at: inout Int, _ end: Int, _ segment: IndexSegment) throws -> Int {
+        var v = 0, shift = 0
+        while true {
+            guard at < end, shift < 63 else { throw segment.fail(at, "dictionary varint runs past the dictionary") }
+            let byte = Int(base.load(fromByteOffset: at, as: UInt8.self))
+            at += 1
+            v |= (byte & 0x7F) << shift
+            if byte < 0x80 { return v }
+            shift += 7
+        }
+    }
+
     /// Scans block `b` for `term` on raw bytes: each entry's suffix is compared in place (the
     /// common prefix with `term` is tracked across entries) and offsets are only summed, so a
     /// miss decodes no term and builds no info. Same checks as `scanEntries`.
@@ -157,15 +170,12 @@ public final class IndexSegment: @unchecked Sendable {
         var at = termsOffset + (try blockStart(b))
         let end = blockIndexOffset
         @inline(__always) func varint() throws -> Int {
-            var v = 0, shift = 0
-            while true {
-                guard at < end, shift < 63 else { throw fail(at, "dictionary varint runs past the dictionary") }
+            // One-byte varints (most) on the short path.
+            if at < end {
                 let byte = Int(base.load(fromByteOffset: at, as: UInt8.self))
-                at += 1
-                v |= (byte & 0x7F) << shift
-                if byte < 0x80 { return v }
-                shift += 7
+                if byte < 0x80 { at += 1; return byte }
             }
+            return try Self.longVarint(base, &at, end, self)
         }
         let inBlock = min(SegmentFormat.termsPerBlock, termCount - b * SegmentFormat.termsPerBlock)
         var po = 0, qo = 0
