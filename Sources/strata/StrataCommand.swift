@@ -8,7 +8,7 @@ struct StrataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "strata",
         abstract: "Strata: an embedded Kafka-format log (and, soon, full-text index) in one directory.",
-        subcommands: [Demo.self, Produce.self, Consume.self, Dump.self, Verify.self, Recover.self, Groups.self, Retention.self, IRRun.self, IREval.self])
+        subcommands: [Demo.self, Produce.self, Consume.self, Dump.self, Verify.self, Recover.self, Groups.self, Retention.self, IndexCommand.self, SearchCommand.self, IRRun.self, IREval.self])
 }
 
 /// Options naming a store and a topic.

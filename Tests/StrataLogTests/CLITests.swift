@@ -63,6 +63,32 @@ func strata(_ args: [String], input: String = "") throws -> (Int32, String, Stri
         #expect(status == 0 && out.hasPrefix("{\"baseOffset\":0,\"lastOffset\":2"))
     }
 
+    /// `strata index` catches a partition's index up with its log, each record once across runs;
+    /// `strata search` prints hits with their records (read back by offset), aggregations, and
+    /// positioned errors for bad queries.
+    @Test func indexAndSearch() throws {
+        let dir = TempDir()
+        var (status, out, err) = try strata(["produce", "--dir", dir.path, "--topic", "app"], input: "disk failure on node-1\nlogin failed for admin\nall good\n")
+        #expect(status == 0, "\(err)")
+        (status, out, err) = try strata(["index", "--dir", dir.path, "--topic", "app"])
+        #expect(status == 0 && out.contains("indexed offsets 0..<3 (3 records)") && out.contains("3 documents"), "\(out) \(err)")
+        (status, _, _) = try strata(["produce", "--dir", dir.path, "--topic", "app"], input: "disk full again\n")
+        (status, out, err) = try strata(["index", "--dir", dir.path, "--topic", "app", "--merge"])
+        #expect(status == 0 && out.contains("indexed offsets 3..<4 (1 records)") && out.contains("4 documents, 1 segments"), "\(out) \(err)")
+        (status, out, err) = try strata(["search", "--dir", dir.path, "--topic", "app", "disk", "--agg", "stats:offset"])
+        #expect(status == 0, "\(err)")
+        #expect(out.contains("2 hits") && out.contains("disk failure on node-1") && out.contains("disk full again") && !out.contains("login"), "\(out)")
+        #expect(out.contains("stats:offset: count 2 min 0.0 max 3.0"), "\(out)")
+        (status, out, _) = try strata(["search", "--dir", dir.path, "--topic", "app", "*:*", "--sort", "offset", "--descending", "--limit", "1"])
+        #expect(out.contains("4 hits") && out.contains("disk full again"), "\(out)")
+        (status, _, err) = try strata(["search", "--dir", dir.path, "--topic", "app", "disk AND ("])
+        #expect(status == 1 && err.contains("query syntax error at position 10"), "\(err)")
+        (status, _, err) = try strata(["search", "--dir", dir.path, "--topic", "app", "nofield:x"])
+        #expect(status == 1 && err.contains("unknown field 'nofield'"), "\(err)")
+        (status, _, err) = try strata(["search", "--dir", dir.path + "/nothing", "--topic", "app", "x"])
+        #expect(status == 1 && err.contains("no manifest"), "\(err)")
+    }
+
     @Test func dumpReportsDamageAndBadInputFailsCleanly() throws {
         let dir = TempDir()
         _ = try strata(["produce", "--dir", dir.path, "--topic", "t"], input: (0 ..< 200).map { "line \($0)" }.joined(separator: "\n"))

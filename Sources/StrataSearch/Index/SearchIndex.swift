@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import StrataIO
 
 /// A full-text index in one directory (Formats/search-index.md): a schema, immutable segments,
@@ -91,6 +94,24 @@ public final class SearchIndex: @unchecked Sendable {
         lock.withLock {
             writerLock?.release()
             writerLock = nil
+        }
+    }
+
+    /// A searcher over the last commit of the index in `directory`, without taking the write
+    /// lock (a writer may be running in another process). A commit that removes files while
+    /// they are being opened is retried.
+    public static func openSearcher(directory: String) throws -> IndexSearcher {
+        var attempt = 0
+        while true {
+            guard FileSystem.isDirectory(directory), let m = try latestManifest(directory) else {
+                throw StrataError.notFound("search index in \(directory) (no manifest; build it first, e.g. with `strata index`)")
+            }
+            do {
+                let live = try openSegments(m, directory: directory)
+                return IndexSearcher(schema: m.schema, segments: live.map { ($0.reader, $0.deletes) })
+            } catch let StrataError.io(_, _, code) where code == ENOENT && attempt < 5 {
+                attempt += 1 // a newer commit replaced the files; read its manifest
+            }
         }
     }
 

@@ -10,12 +10,12 @@ public enum Aggregation: Sendable, Equatable {
     /// empty buckets between the first and last are included (min_doc_count 0).
     case histogram(field: String, interval: Double)
     /// Buckets over a timestamp field, fixed (milliseconds) or calendar (UTC) intervals.
-    case dateHistogram(field: String, interval: DateInterval)
+    case dateHistogram(field: String, interval: CalendarInterval)
     /// count, min, max, sum, avg of a numeric or timestamp field.
     case stats(field: String)
 }
 
-public enum DateInterval: Sendable, Equatable {
+public enum CalendarInterval: Sendable, Equatable {
     case fixed(milliseconds: Int64)
     case minute, hour, day
     /// ISO weeks, starting Monday.
@@ -128,7 +128,7 @@ extension IndexSearcher {
 
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
 
-    static func bucketStart(_ ms: Int64, _ interval: DateInterval) -> Int64 {
+    static func bucketStart(_ ms: Int64, _ interval: CalendarInterval) -> Int64 {
         let day: Int64 = 86_400_000
         switch interval {
         case let .fixed(w): return floorDiv(ms, w) * w
@@ -145,7 +145,7 @@ extension IndexSearcher {
         }
     }
 
-    static func nextBucket(_ start: Int64, _ interval: DateInterval) -> Int64 {
+    static func nextBucket(_ start: Int64, _ interval: CalendarInterval) -> Int64 {
         let day: Int64 = 86_400_000
         switch interval {
         case let .fixed(w): return start + w
