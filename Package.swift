@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "StrataIO", targets: ["StrataIO"]),
         .library(name: "StrataLog", targets: ["StrataLog"]),
         .library(name: "StrataSearch", targets: ["StrataSearch"]),
+        .library(name: "StrataStore", targets: ["StrataStore"]),
         .executable(name: "strata", targets: ["strata"]),
         .executable(name: "strata-fuzz", targets: ["StrataFuzz"]),
         .executable(name: "strata-bench", targets: ["StrataBench"]),
@@ -22,9 +23,11 @@ let package = Package(
         .target(name: "StrataIO", dependencies: ["CLZ4", "CZlib", "CStrataSupport"]),
         .target(name: "StrataLog", dependencies: ["StrataIO", "CStrataSupport", "CZlib"]),
         .target(name: "StrataSearch", dependencies: ["StrataIO"]),
+        // The log and the index together: indexes as materialized views of partitions.
+        .target(name: "StrataStore", dependencies: ["StrataLog", "StrataSearch", "StrataIO"]),
         .executableTarget(
             name: "strata",
-            dependencies: ["StrataLog", "StrataIO", "StrataSearch", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["StrataLog", "StrataIO", "StrataSearch", "StrataStore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .target(name: "CStrataFuzzSupport", path: "Fuzz/CStrataFuzzSupport"),
         .executableTarget(name: "StrataFuzz", dependencies: ["StrataLog", "StrataIO", "StrataSearch", "CStrataFuzzSupport"], path: "Fuzz/StrataFuzz"),
         .executableTarget(name: "StrataBench", dependencies: ["StrataLog", "StrataIO", "StrataSearch"], path: "Benchmarks/StrataBench"),
@@ -32,6 +35,7 @@ let package = Package(
         .testTarget(name: "StrataIOTests", dependencies: ["StrataIO"]),
         .testTarget(name: "StrataLogTests", dependencies: ["StrataLog", "StrataIO"]),
         .testTarget(name: "StrataSearchTests", dependencies: ["StrataSearch", "StrataIO"]),
+        .testTarget(name: "StrataStoreTests", dependencies: ["StrataStore", "StrataLog", "StrataSearch", "StrataIO"]),
     ],
     swiftLanguageModes: [.v6]
 )

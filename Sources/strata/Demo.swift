@@ -3,6 +3,7 @@ import Foundation
 import StrataIO
 import StrataLog
 import StrataSearch
+import StrataStore
 
 /// Realistic system-log lines (HDFS/Spark/sshd/kernel shapes) from a fixed-seed generator.
 struct LogLineGenerator {

@@ -3,6 +3,7 @@ import Foundation
 import StrataIO
 import StrataLog
 import StrataSearch
+import StrataStore
 
 /// The index directory of a partition in a store.
 func indexDirectory(_ dir: String, _ topic: String, _ partition: Int32) -> String { "\(dir)/index/\(topic)-\(partition)" }
@@ -15,6 +16,7 @@ struct IndexCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "The partition.") var partition: Int32 = 0
     @Option(help: "At most this many records per run.") var limit: Int = Int.max
     @Flag(help: "Merge the index down to one segment afterwards.") var merge = false
+    @Flag(help: "Empty the index and index the partition again from its log start.") var rebuild = false
 
     func run() throws {
         try reportingErrors {
@@ -22,7 +24,8 @@ struct IndexCommand: ParsableCommand {
             let log = try s.topic(store.topic).log(partition)
             let index = try SearchIndex(directory: indexDirectory(store.dir, store.topic, partition), schema: LogIndexer.schema())
             let t0 = Date()
-            let range = try LogIndexer.catchUp(log, topic: store.topic, partition: partition, index: index, limit: limit)
+            let range = rebuild ? try LogIndexer.rebuild(log, topic: store.topic, partition: partition, index: index)
+                : try LogIndexer.catchUp(log, topic: store.topic, partition: partition, index: index, limit: limit)
             if merge { try index.forceMerge() }
             let seconds = Date().timeIntervalSince(t0)
             print(String(format: "indexed offsets %lld..<%lld (%d records) in %.2f s; index: %d documents, %d segments, %.1f MB",

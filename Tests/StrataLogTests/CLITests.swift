@@ -75,6 +75,8 @@ func strata(_ args: [String], input: String = "") throws -> (Int32, String, Stri
         (status, _, _) = try strata(["produce", "--dir", dir.path, "--topic", "app"], input: "disk full again\n")
         (status, out, err) = try strata(["index", "--dir", dir.path, "--topic", "app", "--merge"])
         #expect(status == 0 && out.contains("indexed offsets 3..<4 (1 records)") && out.contains("4 documents, 1 segments"), "\(out) \(err)")
+        (status, out, err) = try strata(["index", "--dir", dir.path, "--topic", "app", "--rebuild"])
+        #expect(status == 0 && out.contains("indexed offsets 0..<4 (4 records)") && out.contains("4 documents"), "\(out) \(err)")
         (status, out, err) = try strata(["search", "--dir", dir.path, "--topic", "app", "disk", "--agg", "stats:offset"])
         #expect(status == 0, "\(err)")
         #expect(out.contains("2 hits") && out.contains("disk failure on node-1") && out.contains("disk full again") && !out.contains("login"), "\(out)")

@@ -1,0 +1,65 @@
+import StrataIO
+import StrataLog
+import StrataSearch
+
+/// Keeps a search index of one partition equal to the partition's log: indexes records from
+/// the offset the index's last commit recorded and commits the documents together with the
+/// next offset, so after any crash the index equals a replay of the log up to that offset, each
+/// record once. Records that retention removed from the log are deleted from the index too.
+///
+/// Each record becomes a document with `message` (the value as text, english analyzer),
+/// `offset` (i64) and `timestamp`; a hit's `offset` doc value leads back to the record.
+public enum LogIndexer {
+    /// The user-data key holding the next offset to index.
+    public static func offsetKey(topic: String, partition: Int32) -> String { "log.\(topic)-\(partition).next-offset" }
+    /// The user-data key holding the log start offset the index reflects.
+    static func startKey(topic: String, partition: Int32) -> String { "log.\(topic)-\(partition).start-offset" }
+
+    /// The schema of an index of log records.
+    public static func schema() throws -> Schema {
+        try Schema(fields: [FieldDefinition("message", .text(.standard)), FieldDefinition("offset", .i64), FieldDefinition("timestamp", .timestamp)],
+                   dynamic: .strict, defaultFields: ["message"])
+    }
+
+    /// Indexes up to `limit` records after the committed offset (first deleting documents of
+    /// records retention removed) and commits; returns the offsets indexed.
+    @discardableResult
+    public static func catchUp(_ log: Log, topic: String, partition: Int32, index: SearchIndex, limit: Int = Int.max) throws -> Range<Int64> {
+        let key = offsetKey(topic: topic, partition: partition), startKey = startKey(topic: topic, partition: partition)
+        let committed = index.committedUserData
+        var next = Int64(committed[key] ?? "") ?? 0
+        let logStart = log.logStartOffset
+        if logStart > (Int64(committed[startKey] ?? "") ?? 0) {
+            // Retention moved the log start: its index must not keep the removed records.
+            try index.delete(.range(field: "offset", lower: nil, upper: String(logStart), includeLower: false, includeUpper: false))
+        }
+        if next < logStart { next = logStart }
+        let first = next
+        let cursor = try log.cursor(from: .offset(next))
+        var added = 0
+        while added < limit, let r = try cursor.next() {
+            var fields: [(String, Document.Value)] = [("offset", .integer(r.offset)), ("timestamp", .integer(r.timestamp))]
+            if let v = r.value { fields.append(("message", .string(String(decoding: v, as: UTF8.self)))) }
+            try index.add(Document(fields))
+            next = r.offset + 1
+            added += 1
+        }
+        var userData = committed
+        userData[key] = String(next)
+        userData[startKey] = String(logStart)
+        try index.commit(userData: userData)
+        return first ..< next
+    }
+
+    /// Empties the index and indexes the partition again from its log start.
+    @discardableResult
+    public static func rebuild(_ log: Log, topic: String, partition: Int32, index: SearchIndex) throws -> Range<Int64> {
+        try index.delete(.matchAll)
+        var userData = index.committedUserData
+        userData[offsetKey(topic: topic, partition: partition)] = "0"
+        userData[startKey(topic: topic, partition: partition)] = "0"
+        try index.commit(userData: userData)
+        try index.forceMerge()
+        return try catchUp(log, topic: topic, partition: partition, index: index)
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+import StrataIO
+import StrataLog
+@testable import StrataSearch
+@testable import StrataStore
+
+private func tempDirectory(_ tag: String) -> String {
+    let dir = NSTemporaryDirectory() + "strata-store-\(tag)-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+private func line(_ i: Int) -> String { "record \(i) host-\(i % 5) \(i % 3 == 0 ? "error" : "ok") code\(i % 7)" }
+
+/// Offsets of every document in the index, sorted.
+private func indexedOffsets(_ index: SearchIndex) throws -> [Int64] {
+    let s = index.searcher()
+    return try s.search(.matchAll, limit: 1_000_000, sort: .field("offset", descending: false)).map { s.integerValue("offset", of: $0)! }
+}
+
+@Suite struct LogIndexerTests {
+    /// The index equals a replay of the log: every record once, across catch-ups, an
+    /// interrupted run (documents added but never committed) and a rebuild; hits lead back to
+    /// their records.
+    @Test func indexEqualsAReplayOfTheLogExactlyOnce() throws {
+        let dir = tempDirectory("replay")
+        let log = try Log.open(directory: dir + "/log")
+        _ = try log.append((0 ..< 500).map { Record(value: Array(line($0).utf8)) })
+        var index = try SearchIndex(directory: dir + "/index", schema: LogIndexer.schema())
+        #expect(try LogIndexer.catchUp(log, topic: "t", partition: 0, index: index, limit: 200) == 0 ..< 200)
+        #expect(try LogIndexer.catchUp(log, topic: "t", partition: 0, index: index) == 200 ..< 500)
+        #expect(try LogIndexer.catchUp(log, topic: "t", partition: 0, index: index) == 500 ..< 500)
+        // An interrupted run: documents added, no commit, the process gone.
+        _ = try log.append((500 ..< 600).map { Record(value: Array(line($0).utf8)) })
+        for i in 500 ..< 550 { try index.add(["offset": .integer(Int64(i)), "message": .string(line(i))]) }
+        try index.refresh()
+        index.close()
+        index = try SearchIndex(directory: dir + "/index")
+        #expect(try LogIndexer.catchUp(log, topic: "t", partition: 0, index: index) == 500 ..< 600)
+        #expect(try indexedOffsets(index) == Array(0 ..< 600))
+        // Hits resolve to their records.
+        let s = index.searcher()
+        let hits = try s.search(QueryParser.parse("error AND host-2"), limit: 1000)
+        #expect(hits.count == (0 ..< 600).filter { $0 % 3 == 0 && $0 % 5 == 2 }.count)
+        let cursor = try log.cursor()
+        for h in hits {
+            try cursor.seek(to: s.integerValue("offset", of: h)!)
+            let text = String(decoding: try #require(try cursor.next()?.value), as: UTF8.self)
+            #expect(text.contains("error") && text.contains("host-2"))
+        }
+        // A rebuild gives the same index.
+        let before = try indexedOffsets(index)
+        #expect(try LogIndexer.rebuild(log, topic: "t", partition: 0, index: index) == 0 ..< 600)
+        #expect(try indexedOffsets(index) == before && index.segmentCount >= 1)
+        index.close()
+        try log.close()
+    }
+
+    /// Records that retention removed from the log leave the index at the next catch-up.
+    @Test func retentionRemovesDocumentsToo() throws {
+        let dir = tempDirectory("retention")
+        var config = LogConfig()
+        config.segmentBytes = 4096
+        config.retentionBytes = 8192
+        let log = try Log.open(directory: dir + "/log", config: config)
+        for i in stride(from: 0, to: 2000, by: 20) { _ = try log.append((i ..< i + 20).map { Record(value: Array(line($0).utf8)) }) }
+        let index = try SearchIndex(directory: dir + "/index", schema: LogIndexer.schema())
+        try LogIndexer.catchUp(log, topic: "t", partition: 0, index: index)
+        #expect(try indexedOffsets(index).count == 2000)
+        _ = try log.applyRetention()
+        let start = log.logStartOffset
+        #expect(start > 0, "retention removed old segments")
+        try LogIndexer.catchUp(log, topic: "t", partition: 0, index: index)
+        #expect(try indexedOffsets(index) == Array(start ..< 2000))
+        index.close()
+        try log.close()
+    }
+}
