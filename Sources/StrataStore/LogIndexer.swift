@@ -47,7 +47,9 @@ public enum LogIndexer {
         var userData = committed
         userData[key] = String(next)
         userData[startKey] = String(logStart)
-        try index.commit(userData: userData)
+        // The commit is durable even when a merge after it failed; the merge error is thrown so
+        // the caller sees a failing disk (running catchUp again is safe: nothing is indexed twice).
+        if let e = try index.commit(userData: userData).mergeError { throw e }
         return first ..< next
     }
 

@@ -68,6 +68,22 @@ private func liveIDs(_ dir: String) throws -> ([String: String], Set<Int64>) {
         #expect(try liveIDs(dir).1.contains(99))
     }
 
+    /// Disk full (a file-size limit standing in for ENOSPC) while flushing, merging or
+    /// committing: the failing call reports the error, the last commit stays intact and
+    /// readable, and commits resume once space returns.
+    @Test func diskFullWhileIndexing() throws {
+        let binary = try #require(tortureBinary(), "build strata-torture first: swift build --build-tests")
+        let dir = tempDirectory("full")
+        let (status, out) = try runChild(binary, ["index-fill", dir, "150000"])
+        #expect(status == 0 && out.contains("File too large"), "\(out)")
+        let numbers = out.split(separator: "\n").last!.split(separator: " ")
+        #expect(numbers.first == "ok", "\(out)")
+        let committed = Int(numbers[1])!, total = Int(numbers[2])!
+        #expect(committed > 0 && total == committed + 10)
+        let (userData, ids) = try liveIDs(dir)
+        #expect(userData["next"] == String(total) && ids == Set((0 ..< total).map(Int64.init)))
+    }
+
     /// The same steps in-process: a commit that fails part way (here the hook throws, as a full
     /// disk would) leaves the writer's previous commit on disk and a reopen sees it.
     @Test func failedCommitLeavesThePreviousCommit() throws {

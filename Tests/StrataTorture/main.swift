@@ -7,6 +7,9 @@
 //                                     write fails, check the failure, lift the cap, append again
 //   strata-torture index DIR          add documents, delete some, commit (merges run), forever,
 //                                     printing "ack <next id> <deleted below>" after each commit
+//   strata-torture index-fill DIR BYTES
+//                                     index until a write fails at the file-size cap BYTES,
+//                                     check the failure, lift the cap, reopen, commit again
 //   strata-torture index-crash DIR STEP
 //                                     commit 10 documents, then add 10 more, delete 3 and
 //                                     exit(9) at commit step STEP (SearchIndex.commitHook)
@@ -126,6 +129,38 @@ do {
             try index.commit(userData: ["next": String(next), "deletedBelow": String(deletedBelow)])
             say("ack \(next) \(deletedBelow)")
         }
+    case "index-fill":
+        // Disk full while indexing: cap the file size, add and commit until a write fails,
+        // check the failure, lift the cap, reopen: the last commit is intact and commits resume.
+        signal(SIGXFSZ, SIG_IGN)
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_FSIZE.rawValue), &limit)
+        var capped = limit
+        capped.rlim_cur = rlim_t(UInt64(args[3])!)
+        setrlimit(Int32(RLIMIT_FSIZE.rawValue), &capped)
+        var index = try SearchIndex(directory: dir, schema: tortureSchema(), options: .init(bufferBytes: 200_000))
+        var committed = 0, next = 0
+        var failure: StrataError?
+        while failure == nil {
+            do {
+                for _ in 0 ..< 200 { try index.add(json: tortureDocument(next)); next += 1 }
+                let report = try index.commit(userData: ["next": String(next)])
+                committed = next // durable, even when a merge after it failed
+                if let e = report.mergeError { failure = e }
+            } catch let e as StrataError { failure = e }
+        }
+        say("failed after commit \(committed): \(failure!)")
+        guard case let .io(_, _, code)? = failure, code == EFBIG else { say("unexpected error"); exit(3) }
+        index.close()
+        setrlimit(Int32(RLIMIT_FSIZE.rawValue), &limit)
+        index = try SearchIndex(directory: dir)
+        let s = index.searcher()
+        guard index.committedUserData["next"] == String(committed), s.documentCount == committed else {
+            say("reopened with \(s.documentCount) documents, last commit had \(committed)"); exit(4)
+        }
+        for i in committed ..< committed + 10 { try index.add(json: tortureDocument(i)) }
+        try index.commit(userData: ["next": String(committed + 10)])
+        say("ok \(committed) \(index.searcher().documentCount)")
     case "index-crash":
         let index = try SearchIndex(directory: dir, schema: tortureSchema())
         for i in 0 ..< 10 { try index.add(json: tortureDocument(i)) }

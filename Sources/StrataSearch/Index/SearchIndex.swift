@@ -311,13 +311,35 @@ public final class SearchIndex: @unchecked Sendable {
     /// manifest (replacing the previous commit's). Steps: flush the buffer (segment files are
     /// written to temp names, fsync'd, renamed); write changed deletes under a new generation;
     /// write `manifest-<generation+1>` the same way and fsync the directory — the commit point;
-    /// then remove files no longer referenced. Then merges run if the policy asks for them.
-    public func commit(userData: [String: String]? = nil) throws {
-        try lock.withLock {
+    /// then remove files no longer referenced. Then merges run if the policy asks for them; a
+    /// merge failure after the commit point is in the returned report, not thrown.
+    @discardableResult
+    public func commit(userData: [String: String]? = nil) throws -> CommitReport {
+        let generation = try lock.withLock {
             try checkOpen()
             try commitLocked(userData: userData ?? committed.userData)
+            return committed.generation
         }
-        try maybeMerge()
+        // The commit is durable: a merge failing now (e.g. a full disk) is reported, not thrown —
+        // the caller must not take the commit for failed. The merge is retried next time.
+        var report = CommitReport(generation: generation, mergedSegments: 0, mergeError: nil)
+        do { report.mergedSegments = try maybeMerge() } catch let e as StrataError { report.mergeError = e }
+        return report
+    }
+
+    /// What `commit` did: the manifest generation it wrote, how many segments the merge policy
+    /// then merged (and committed), and the error that stopped a merge, if any.
+    public struct CommitReport: Sendable {
+        public var generation: UInt64
+        public var mergedSegments: Int
+        public var mergeError: StrataError?
+    }
+
+    /// Runs the merge policy now (merges commit themselves); returns how many segments merged.
+    @discardableResult
+    public func merge() throws -> Int {
+        try lock.withLock { try checkOpen() }
+        return try maybeMerge()
     }
 
     private func commitLocked(userData: [String: String]) throws {
@@ -378,15 +400,16 @@ public final class SearchIndex: @unchecked Sendable {
         }
     }
 
-    private func maybeMerge() throws {
+    private func maybeMerge() throws -> Int {
         try lock.withLock {
-            guard writerLock != nil else { return }
-            var merged = false
+            guard writerLock != nil else { return 0 }
+            var merged = 0
             while let pick = options.mergePolicy.pick(segments.map { ($0.entry.documentCount - $0.entry.deletedCount, $0.entry.deletedCount) }) {
                 try mergeLocked(pick)
-                merged = true
+                merged += pick.count
             }
-            if merged { try commitLocked(userData: committed.userData) }
+            if merged > 0 { try commitLocked(userData: committed.userData) }
+            return merged
         }
     }
 
