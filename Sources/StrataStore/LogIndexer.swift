@@ -7,18 +7,24 @@ import StrataSearch
 /// next offset, so after any crash the index equals a replay of the log up to that offset, each
 /// record once. Records that retention removed from the log are deleted from the index too.
 ///
-/// Each record becomes a document with `message` (the value as text, english analyzer),
-/// `offset` (i64) and `timestamp`; a hit's `offset` doc value leads back to the record.
+/// Each record becomes a document: a value that is a JSON object contributes its fields
+/// (dynamic mapping: `level:error`, `status:>=500`, `host.name:db-1`); any other value is the
+/// text field `message`. Beside them `_offset` (i64), `_timestamp` and `_key` (keyword, UTF-8
+/// keys); a hit's `_offset` leads back to the record.
 public enum LogIndexer {
     /// The user-data key holding the next offset to index.
     public static func offsetKey(topic: String, partition: Int32) -> String { "log.\(topic)-\(partition).next-offset" }
     /// The user-data key holding the log start offset the index reflects.
     static func startKey(topic: String, partition: Int32) -> String { "log.\(topic)-\(partition).start-offset" }
 
+    /// The field holding each document's log offset.
+    public static let offsetField = "_offset"
+
     /// The schema of an index of log records.
     public static func schema() throws -> Schema {
-        try Schema(fields: [FieldDefinition("message", .text(.standard)), FieldDefinition("offset", .i64), FieldDefinition("timestamp", .timestamp)],
-                   dynamic: .strict, defaultFields: ["message"])
+        try Schema(fields: [FieldDefinition("message", .text(.standard)), FieldDefinition(offsetField, .i64),
+                            FieldDefinition("_timestamp", .timestamp), FieldDefinition("_key", .keyword)],
+                   dynamic: .add)
     }
 
     /// Indexes up to `limit` records after the committed offset (first deleting documents of
@@ -31,16 +37,25 @@ public enum LogIndexer {
         let logStart = log.logStartOffset
         if logStart > (Int64(committed[startKey] ?? "") ?? 0) {
             // Retention moved the log start: its index must not keep the removed records.
-            try index.delete(.range(field: "offset", lower: nil, upper: String(logStart), includeLower: false, includeUpper: false))
+            try index.delete(.range(field: offsetField, lower: nil, upper: String(logStart), includeLower: false, includeUpper: false))
         }
         if next < logStart { next = logStart }
         let first = next
         let cursor = try log.cursor(from: .offset(next))
         var added = 0
         while added < limit, let r = try cursor.next() {
-            var fields: [(String, Document.Value)] = [("offset", .integer(r.offset)), ("timestamp", .integer(r.timestamp))]
-            if let v = r.value { fields.append(("message", .string(String(decoding: v, as: UTF8.self)))) }
-            try index.add(Document(fields))
+            var extra: [(String, Document.Value)] = [(offsetField, .integer(r.offset)), ("_timestamp", .integer(r.timestamp))]
+            if let k = r.key, let key = String(validating: k, as: UTF8.self) { extra.append(("_key", .string(key))) }
+            if let v = r.value, v.first == UInt8(ascii: "{") {
+                // A JSON object: its fields; a value that is not one after all (or does not fit
+                // the fields' types) is indexed as text.
+                do { try index.add(json: v, extra: Document(extra)) } catch StrataError.invalidArgument {
+                    try index.add(Document(extra + [("message", .string(String(decoding: v, as: UTF8.self)))]))
+                }
+            } else {
+                if let v = r.value { extra.append(("message", .string(String(decoding: v, as: UTF8.self)))) }
+                try index.add(Document(extra))
+            }
             next = r.offset + 1
             added += 1
         }

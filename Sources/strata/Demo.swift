@@ -139,7 +139,7 @@ struct Demo: ParsableCommand {
                     let hits = try searcher.search(parsed, limit: 10)
                     let total = try searcher.count(parsed)
                     let us = seconds(since: t0) * 1e6
-                    result = String(format: "%7d hits, top offset %@, %.0f µs", total, hits.first.flatMap { searcher.integerValue("offset", of: $0) }.map { String($0) } ?? "-", us)
+                    result = String(format: "%7d hits, top offset %@, %.0f µs", total, hits.first.flatMap { searcher.integerValue(LogIndexer.offsetField, of: $0) }.map { String($0) } ?? "-", us)
                 } catch {
                     result = "error: \(error)"
                 }

@@ -40,11 +40,11 @@ struct IndexCommand: ParsableCommand {
 struct SearchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "search",
-        abstract: "Search a partition's index (Lucene query syntax; fields: message, offset, timestamp); prints offsets and records.")
+        abstract: "Search a partition's index (Lucene query syntax; fields: message or the JSON values' fields, _offset, _timestamp, _key); prints offsets and records.")
     @OptionGroup var store: StoreOptions
     @Option(name: .shortAndLong, help: "The partition.") var partition: Int32 = 0
     @Option(name: .shortAndLong, help: "Hits to print.") var limit: Int = 10
-    @Option(help: "Sort by a numeric field instead of score: offset or timestamp.") var sort: String?
+    @Option(help: "Sort by a numeric field instead of score, e.g. _offset or _timestamp.") var sort: String?
     @Flag(help: "With --sort: largest first.") var descending = false
     @Option(help: "Aggregation: terms:FIELD, stats:FIELD, histogram:FIELD:INTERVAL, date_histogram:FIELD:(minute|hour|day|week|month|year).")
     var agg: [String] = []
@@ -68,7 +68,7 @@ struct SearchCommand: ParsableCommand {
                 let logStore = try LogStore(root: store.dir, readOnly: true, backgroundIntervalMs: 0)
                 let cursor = try logStore.topic(store.topic).log(partition).cursor()
                 for h in hits {
-                    guard let offset = searcher.integerValue("offset", of: h) else { continue }
+                    guard let offset = searcher.integerValue(LogIndexer.offsetField, of: h) else { continue }
                     try cursor.seek(to: offset)
                     let text = try cursor.next().flatMap { r in r.value.map { String(decoding: $0, as: UTF8.self) } } ?? "(no longer in the log)"
                     print(String(format: "%12lld  %8.3f  %@", offset, h.score, text))

@@ -16,7 +16,7 @@ private func line(_ i: Int) -> String { "record \(i) host-\(i % 5) \(i % 3 == 0 
 /// Offsets of every document in the index, sorted.
 private func indexedOffsets(_ index: SearchIndex) throws -> [Int64] {
     let s = index.searcher()
-    return try s.search(.matchAll, limit: 1_000_000, sort: .field("offset", descending: false)).map { s.integerValue("offset", of: $0)! }
+    return try s.search(.matchAll, limit: 1_000_000, sort: .field("_offset", descending: false)).map { s.integerValue("_offset", of: $0)! }
 }
 
 @Suite struct LogIndexerTests {
@@ -33,7 +33,7 @@ private func indexedOffsets(_ index: SearchIndex) throws -> [Int64] {
         #expect(try LogIndexer.catchUp(log, topic: "t", partition: 0, index: index) == 500 ..< 500)
         // An interrupted run: documents added, no commit, the process gone.
         _ = try log.append((500 ..< 600).map { Record(value: Array(line($0).utf8)) })
-        for i in 500 ..< 550 { try index.add(["offset": .integer(Int64(i)), "message": .string(line(i))]) }
+        for i in 500 ..< 550 { try index.add(["_offset": .integer(Int64(i)), "message": .string(line(i))]) }
         try index.refresh()
         index.close()
         index = try SearchIndex(directory: dir + "/index")
@@ -45,7 +45,7 @@ private func indexedOffsets(_ index: SearchIndex) throws -> [Int64] {
         #expect(hits.count == (0 ..< 600).filter { $0 % 3 == 0 && $0 % 5 == 2 }.count)
         let cursor = try log.cursor()
         for h in hits {
-            try cursor.seek(to: s.integerValue("offset", of: h)!)
+            try cursor.seek(to: s.integerValue("_offset", of: h)!)
             let text = String(decoding: try #require(try cursor.next()?.value), as: UTF8.self)
             #expect(text.contains("error") && text.contains("host-2"))
         }
@@ -53,6 +53,34 @@ private func indexedOffsets(_ index: SearchIndex) throws -> [Int64] {
         let before = try indexedOffsets(index)
         #expect(try LogIndexer.rebuild(log, topic: "t", partition: 0, index: index) == 0 ..< 600)
         #expect(try indexedOffsets(index) == before && index.segmentCount >= 1)
+        index.close()
+        try log.close()
+    }
+
+    /// Records whose value is a JSON object are documents of its fields; keys are `_key`;
+    /// other values are text, and a JSON value that does not fit the mapped types falls back
+    /// to text instead of stopping the indexer.
+    @Test func jsonValuesBecomeFieldsAndKeysAreSearchable() throws {
+        let dir = tempDirectory("json")
+        let log = try Log.open(directory: dir + "/log")
+        _ = try log.append([
+            Record(key: Array("order-1".utf8), value: Array(#"{"level":"error","status":503,"host":{"name":"db-1"},"msg":"upstream timeout"}"#.utf8)),
+            Record(key: Array("order-2".utf8), value: Array(#"{"level":"info","status":200,"host":{"name":"web-2"},"msg":"ok"}"#.utf8)),
+            Record(value: Array("plain text line about a timeout".utf8)),
+            Record(value: Array(#"{"status":"not a number"}"#.utf8)),
+            Record(value: Array("{broken json".utf8)),
+        ])
+        let index = try SearchIndex(directory: dir + "/index", schema: LogIndexer.schema())
+        #expect(try LogIndexer.catchUp(log, topic: "t", partition: 0, index: index) == 0 ..< 5)
+        let s = index.searcher()
+        func offsets(_ q: String) throws -> [Int64] {
+            try s.search(QueryParser.parse(q), limit: 10, sort: .field("_offset", descending: false)).map { s.integerValue("_offset", of: $0)! }
+        }
+        #expect(try offsets("status:>=500 AND host.name:db") == [0])
+        #expect(try offsets("_key:order-2") == [1])
+        #expect(try offsets("msg:timeout OR message:timeout") == [0, 2])
+        #expect(try offsets("message:number OR message:broken") == [3, 4], "values that do not fit fall back to text")
+        #expect(index.schema.field("status")?.type == .i64 && index.schema.field("host.name")?.type == .text(.standard))
         index.close()
         try log.close()
     }

@@ -164,6 +164,18 @@ public final class SearchIndex: @unchecked Sendable {
         try flushIfFull()
     }
 
+    /// Adds a JSON object with more values appended (e.g. a log record's offset beside the
+    /// fields of its JSON value).
+    public func add(json: UnsafeRawBufferPointer, extra: Document) throws {
+        try lock.withLock {
+            try checkOpen()
+            try parsed.parse(json)
+            parsed.append(extra)
+            try addParsed()
+        }
+        try flushIfFull()
+    }
+
     public func add(json: String) throws {
         var copy = json
         try copy.withUTF8 { try add(json: UnsafeRawBufferPointer($0)) }

@@ -36,6 +36,11 @@ extension JSONDocument {
     mutating func load(_ d: Document) {
         entries.removeAll(keepingCapacity: true)
         arena.removeAll(keepingCapacity: true)
+        append(d)
+    }
+
+    /// Adds a `Document`'s values to what was parsed or loaded.
+    mutating func append(_ d: Document) {
         for (name, value) in d.fields {
             let p = arena.count
             arena.append(contentsOf: name.utf8)
