@@ -10,7 +10,10 @@ import StrataSearch
 /// Each record becomes a document: a value that is a JSON object contributes its fields
 /// (dynamic mapping: `level:error`, `status:>=500`, `host.name:db-1`); any other value is the
 /// text field `message`. Beside them `_offset` (i64), `_timestamp` and `_key` (keyword, UTF-8
-/// keys); a hit's `_offset` leads back to the record.
+/// keys); a hit's `_offset` leads back to the record. For a compacted topic
+/// (`cleanupPolicy = .compact`) the index holds the latest record per key, as the compacted
+/// log converges to: a keyed record replaces the documents of earlier records with its key, and
+/// a tombstone (a key without a value) deletes them.
 public enum LogIndexer {
     /// The user-data key holding the next offset to index.
     public static func offsetKey(topic: String, partition: Int32) -> String { "log.\(topic)-\(partition).next-offset" }
@@ -41,11 +44,19 @@ public enum LogIndexer {
         }
         if next < logStart { next = logStart }
         let first = next
+        let compacted = log.config.cleanupPolicy == .compact
         let cursor = try log.cursor(from: .offset(next))
         var added = 0
         while added < limit, let r = try cursor.next() {
             var extra: [(String, Document.Value)] = [(offsetField, .integer(r.offset)), ("_timestamp", .integer(r.timestamp))]
-            if let k = r.key, let key = String(validating: k, as: UTF8.self) { extra.append(("_key", .string(key))) }
+            let key = r.key.flatMap { String(validating: $0, as: UTF8.self) }
+            if let key {
+                extra.append(("_key", .string(key)))
+                if compacted {
+                    try index.delete(field: "_key", value: key)
+                    if r.value == nil { next = r.offset + 1; added += 1; continue } // tombstone
+                }
+            }
             if let v = r.value, v.first == UInt8(ascii: "{") {
                 // A JSON object: its fields; a value that is not one after all (or does not fit
                 // the fields' types) is indexed as text.

@@ -21,12 +21,14 @@ import StrataIO
         let newest = try searcher.search(.matchAll, limit: 1, sort: .field("at", descending: true))
         let facets = try searcher.aggregate(query, ["hosts": .terms(field: "host", size: 5), "status": .stats(field: "status")])
         try index.delete(.term(field: "host", text: "web-2"))             // visible to new searchers
+        try index.update(field: "host", value: "db-1", with: ["host": "db-1", "status": 200])   // by term, no flush
         try index.forceMerge()                                            // merges and commits
 
         #expect(hits.count == 2 && total == 2)
         #expect(searcher.keywordValues("host", of: newest[0]) == ["db-1"])
         #expect(facets["hosts"] == .buckets([Bucket(key: "db-1", numericKey: nil, count: 1), Bucket(key: "web-2", numericKey: nil, count: 1)], otherCount: 0))
         #expect(index.searcher().documentCount == 1 && index.committedUserData["log.events-0.next-offset"] == "2")
+        #expect(try index.searcher().search(.matchAll, limit: 1).first.flatMap { index.searcher().integerValue("status", of: $0) } == 200)
         index.close()
     }
 }

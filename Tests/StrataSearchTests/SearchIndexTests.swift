@@ -169,6 +169,26 @@ func ids(_ s: IndexSearcher, _ hits: [SearchHit]) -> [Int64] { hits.map { s.inte
         #expect(!files.contains { $0.hasSuffix(".del") || $0.hasSuffix(".tmp") }, "\(files)")
     }
 
+    /// Term deletes do not flush: documents buffered before the delete go, documents added
+    /// after it stay; committed segments are hit at once; `update` replaces.
+    @Test func bufferedTermDeletesAndUpdates() throws {
+        let index = try SearchIndex(directory: tempDirectory("update"), schema: Corpus.schema())
+        try index.add(json: #"{"id":1,"tags":"x","body":"first"}"#)
+        try index.commit()                                   // id 1 in a committed segment
+        try index.add(json: #"{"id":2,"tags":"x","body":"second"}"#)
+        try index.add(json: #"{"id":3,"tags":"y","body":"third"}"#)
+        try index.delete(field: "tags", value: "x")          // ids 1 and 2
+        #expect(index.bufferedDocuments == 2, "no flush")
+        try index.add(json: #"{"id":4,"tags":"x","body":"fourth"}"#)
+        try index.update(field: "tags", value: "y", with: ["id": 5, "tags": "y", "body": "fifth"])
+        try index.commit()
+        let s = index.searcher()
+        #expect(Set(ids(s, try s.search(.matchAll, limit: 10))) == [4, 5])
+        #expect(throws: StrataError.self) { try index.delete(field: "tags", value: "") }
+        #expect(throws: StrataError.self) { try index.delete(field: "id", value: "1") }
+        #expect(throws: StrataError.self) { try index.delete(field: "body", value: "two words") }
+    }
+
     @Test func uncommittedChangesAreLostOnReopen() throws {
         let dir = tempDirectory("uncommitted")
         let index = try SearchIndex(directory: dir, schema: Corpus.schema())

@@ -85,6 +85,41 @@ private func indexedOffsets(_ index: SearchIndex) throws -> [Int64] {
         try log.close()
     }
 
+    /// A compacted topic's index holds the latest record per key: updates replace, tombstones
+    /// delete, within one buffer and across commits; compaction of the log then agrees.
+    @Test func compactedTopicsKeepTheLatestRecordPerKey() throws {
+        let dir = tempDirectory("compact")
+        var config = LogConfig()
+        config.cleanupPolicy = .compact
+        config.segmentBytes = 2048
+        let log = try Log.open(directory: dir + "/log", config: config)
+        func put(_ k: String, _ v: String?) throws { _ = try log.append([Record(key: Array(k.utf8), value: v.map { Array($0.utf8) })]) }
+        for i in 0 ..< 300 { try put("k\(i % 30)", "version \(i) of k\(i % 30)") }
+        let index = try SearchIndex(directory: dir + "/index", schema: LogIndexer.schema())
+        try LogIndexer.catchUp(log, topic: "t", partition: 0, index: index)
+        try put("k3", nil)                  // tombstone
+        try put("k4", "final k4")
+        try put("k4", "really final k4")
+        try LogIndexer.catchUp(log, topic: "t", partition: 0, index: index)
+        let s = index.searcher()
+        #expect(s.documentCount == 29, "one document per live key")
+        #expect(try s.count(QueryParser.parse("_key:k3")) == 0)
+        let k4 = try s.search(QueryParser.parse("_key:k4"), limit: 5)
+        #expect(k4.count == 1 && s.integerValue("_offset", of: k4[0]) == 302)
+        #expect(try s.count(QueryParser.parse("message:version AND _key:k7")) == 1)
+        // The compacted log keeps the same latest record per key.
+        _ = try log.compact()
+        var latest: [String: Int64] = [:]
+        let c = try log.cursor()
+        while let r = try c.next() { if let k = r.key { latest[String(decoding: k, as: UTF8.self)] = r.value == nil ? nil : r.offset } }
+        for (k, o) in latest {
+            let hits = try s.search(.term(field: "_key", text: k), limit: 5)
+            #expect(hits.map { s.integerValue("_offset", of: $0)! } == [o], "key \(k)")
+        }
+        index.close()
+        try log.close()
+    }
+
     /// Records that retention removed from the log leave the index at the next catch-up.
     @Test func retentionRemovesDocumentsToo() throws {
         let dir = tempDirectory("retention")

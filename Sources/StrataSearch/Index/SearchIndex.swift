@@ -266,14 +266,73 @@ public final class SearchIndex: @unchecked Sendable {
 
     /// Writes the buffer as a new (uncommitted) segment. Caller holds the lock.
     private func flushBuffer() throws {
-        guard buffer.documentCount > 0 else { return }
+        guard buffer.documentCount > 0 else { pendingTermDeletes.removeAll(); return }
         let number = nextSegment
         let name = Manifest.segmentName(number)
         let fields = try buffer.flush(directory: directory, name: name)
         let reader = try SegmentReader(directory: directory, number: number, documentCount: buffer.documentCount, invertedFields: fields)
-        segments.append(Live(entry: Manifest.SegmentEntry(number: number, documentCount: buffer.documentCount, deletedCount: 0, deleteGeneration: 0, invertedFields: fields), reader: reader))
+        var live = Live(entry: Manifest.SegmentEntry(number: number, documentCount: buffer.documentCount, deletedCount: 0, deleteGeneration: 0, invertedFields: fields), reader: reader)
+        // Buffered term deletes reach the documents added before them.
+        if !pendingTermDeletes.isEmpty {
+            var deletes = DocSet(capacity: reader.documentCount)
+            for d in pendingTermDeletes {
+                guard let inv = reader.invertedField(d.field), let info = try d.term.withUnsafeBytes({ try inv.lookup($0) }) else { continue }
+                let c = try PostingsCursor.open(inv, info)
+                while c.doc < UInt32(d.before) { deletes.insert(c.doc); try c.next() }
+            }
+            if deletes.count > 0 {
+                live.deletes = deletes
+                live.deletesDirty = true
+                live.entry.deletedCount = deletes.count
+            }
+            pendingTermDeletes.removeAll()
+        }
+        segments.append(live)
         nextSegment += 1
         buffer = IndexBuffer()
+    }
+
+    /// Term deletes waiting for the buffer's flush: the field, the exact term, and how many
+    /// buffered documents existed when the delete was asked (later ones are not deleted).
+    private var pendingTermDeletes: [(field: Int, term: [UInt8], before: Int)] = []
+
+    /// Deletes the documents whose `field` holds exactly `value` (a keyword, or a single term of
+    /// a text field after analysis), without flushing the buffer: buffered documents added
+    /// before this call are deleted when the buffer is flushed. Add after deleting to replace a
+    /// document (`update`). Visible to searchers opened after the next refresh.
+    public func delete(field name: String, value: String) throws {
+        try lock.withLock {
+            try checkOpen()
+            guard let f = schema.number(of: name), schema.fields[f].type.isInverted else {
+                throw StrataError.invalidArgument("delete by term needs a text or keyword field; '\(name)' is not one")
+            }
+            var terms: [[UInt8]] = []
+            var copy = value
+            copy.withUTF8 { u in Analyzer(schema.fields[f].type.analyzerKind).analyze(UnsafeRawBufferPointer(u)) { terms.append(Array($0.bytes)) } }
+            guard terms.count == 1, let term = terms.first else {
+                throw StrataError.invalidArgument("'\(value)' is \(terms.count) terms in field '\(name)'; delete by term needs exactly one")
+            }
+            for i in segments.indices {
+                guard let inv = segments[i].reader.invertedField(f), let info = try term.withUnsafeBytes({ try inv.lookup($0) }) else { continue }
+                var deletes = segments[i].deletes ?? DocSet(capacity: segments[i].reader.documentCount)
+                let before = deletes.count
+                let c = try PostingsCursor.open(inv, info)
+                while c.doc != PostingsCursor.exhausted { deletes.insert(c.doc); try c.next() }
+                if deletes.count > before {
+                    segments[i].deletes = deletes
+                    segments[i].deletesDirty = true
+                    segments[i].entry.deletedCount = deletes.count
+                }
+            }
+            if buffer.documentCount > 0 { pendingTermDeletes.append((f, term, buffer.documentCount)) }
+        }
+    }
+
+    /// Replaces every document whose `field` holds `value` by `document` (delete by term, then
+    /// add), without flushing: Elasticsearch's index-by-id, Lucene's updateDocument.
+    public func update(field: String, value: String, with document: Document) throws {
+        try delete(field: field, value: value)
+        try add(document)
     }
 
     // MARK: deletes, refresh, commit
