@@ -129,10 +129,11 @@ public enum FileSystem {
         guard let dir = opendir(path) else { throw StrataError.io(operation: "opendir", path: path, errno: errno) }
         defer { closedir(dir) }
         var names: [String] = []
+        // d_name is read in place up to its NUL: copying the whole char[256] field would read
+        // past a short last record of readdir's buffer (AddressSanitizer found it).
+        let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
         while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
+            let name = String(cString: (UnsafeRawPointer(entry) + nameOffset).assumingMemoryBound(to: CChar.self))
             if name != "." && name != ".." { names.append(name) }
         }
         return names.sorted()
