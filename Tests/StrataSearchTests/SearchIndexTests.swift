@@ -223,6 +223,25 @@ func ids(_ s: IndexSearcher, _ hits: [SearchHit]) -> [Int64] { hits.map { s.inte
         #expect(throws: QueryError.self) { try s.count(QueryParser.parse("nope:1")) }
     }
 
+    /// Prefix, fuzzy, range, exists, match-all and numeric clauses score a constant 1 per
+    /// matching clause (Lucene's constant-score rewrites); term clauses add BM25 on top.
+    @Test func constantScoreClauses() throws {
+        let (corpus, index) = try indexedCorpus(300, "const", bufferBytes: 1 << 20)
+        try index.refresh()
+        let s = index.searcher()
+        #expect(try s.search(QueryParser.parse("inde*"), limit: 1000).allSatisfy { $0.score == 1 })
+        #expect(try s.search(.matchAll, limit: 1000).allSatisfy { $0.score == 1 })
+        #expect(try s.search(QueryParser.parse("n:[0 TO 10] AND x:>5"), limit: 1000).allSatisfy { $0.score == 2 })
+        let termOnly = Dictionary(uniqueKeysWithValues: try s.search(QueryParser.parse("error"), limit: 1000).map { (ids(s, [$0])[0], $0.score) })
+        let mixed = try s.search(QueryParser.parse("error OR inde*"), limit: 1000)
+        #expect(mixed.count == corpus.docs.filter { $0.body.contains("error") || $0.body.contains("index") }.count)
+        for h in mixed {
+            let id = ids(s, [h])[0], d = corpus.docs[Int(id)]
+            let expected = (termOnly[id] ?? 0) + (d.body.contains("index") ? 1 : 0)
+            #expect(abs(h.score - expected) < 1e-5, "doc \(id)")
+        }
+    }
+
     @Test func aggregationsMatchABruteForceCount() throws {
         let (corpus, index) = try indexedCorpus(900, "agg", bufferBytes: 30_000)
         try index.commit()

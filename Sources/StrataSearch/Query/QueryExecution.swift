@@ -264,8 +264,8 @@ extension PostingsSource {
         }
     }
 
-    /// The top `limit` matching documents by BM25 over the query's positive terms (documents
-    /// matched only by prefix, fuzzy, range or match-all clauses score 0 and follow in id order).
+    /// The top `limit` matching documents by BM25 over the query's positive terms, plus 1 for
+    /// each positive prefix, fuzzy, range, exists or match-all clause a document matches.
     public func search(_ query: Query, limit: Int, bm25: BM25 = BM25()) throws -> [MemoryIndex.Hit] {
         let matched = try matches(query)
         var weights: [[UInt8]: Int] = [:]
@@ -282,6 +282,7 @@ extension PostingsSource {
                 scores[Int(d)] += idf * tf * (bm25.k1 + 1) / (tf + normalized)
             }
         }
+        for clause in query.constantScoreClauses { try matches(clause).forEach { if matched.contains($0) { scores[Int($0)] += 1 } } }
         var hits: [MemoryIndex.Hit] = []
         matched.forEach { hits.append(MemoryIndex.Hit(document: $0, score: scores[Int($0)])) }
         hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.document < $1.document }

@@ -192,7 +192,9 @@ public final class IndexSearcher: @unchecked Sendable {
 
     /// The top `limit` live documents matching `query`, by BM25 (the query's positive term and
     /// phrase clauses score; a term repeated in the query counts once per occurrence, as in a
-    /// Lucene BooleanQuery with repeated clauses) or by a numeric field.
+    /// Lucene BooleanQuery with repeated clauses; each positive prefix, fuzzy, range, exists,
+    /// match-all or numeric clause a document matches adds 1, as Lucene's constant-score
+    /// queries do) or by a numeric field.
     public func search(_ query: Query, limit: Int, sort: SearchSort = .score, bm25: BM25 = BM25()) throws -> [SearchHit] {
         guard limit > 0 else { return [] }
         var top = TopHits(limit: limit, sort: sort)
@@ -214,6 +216,10 @@ public final class IndexSearcher: @unchecked Sendable {
             prepared.append((t, TermScorer(weight: bm25.idf(documents: df, total: st.docs) * Float(qtf), k1: bm25.k1, b: bm25.b,
                                            avgdl: Float(Double(st.tokens) / Double(max(1, st.docs))))))
         }
+        // Term and phrase clauses on numeric fields have no term statistics: they score as
+        // constant clauses too.
+        var constantClauses = sort == .score ? query.constantScoreClauses : []
+        if sort == .score { constantClauses += numericTermClauses(query) }
         var sortColumn: DocValues.NumericColumn?
         for (si, s) in segments.enumerated() {
             let matched = try matches(query, in: s)
@@ -228,6 +234,8 @@ public final class IndexSearcher: @unchecked Sendable {
                         scores[Int(d)] += scorer.score(freqs[i], inv.norm(Int(d)))
                     }
                 }
+                // Constant-score clauses (prefix, fuzzy, range, exists, match-all, numeric) add 1.
+                for clause in constantClauses { try rawMatches(clause, s).forEach { if matched.contains($0) { scores[Int($0)] += 1 } } }
                 matched.forEach { top.offer(SearchHit(segment: si, document: $0, score: scores[Int($0)], sortValue: nil)) }
             case let .field(name, _):
                 guard let n = schema.number(of: name), schema.fields[n].type.isNumeric else {
@@ -238,6 +246,17 @@ public final class IndexSearcher: @unchecked Sendable {
             }
         }
         return top.sorted()
+    }
+
+    /// Positive term/phrase clauses that address a numeric field.
+    private func numericTermClauses(_ q: Query) -> [Query] {
+        switch q {
+        case let .term(f?, _), let .phrase(f?, _, _, _):
+            if let n = schema.number(of: f), schema.fields[n].type.isNumeric { return [q] }
+            return []
+        case let .boolean(must, should, _, _): return (must + should).flatMap(numericTermClauses)
+        default: return []
+        }
     }
 
     /// The value of a numeric or timestamp field for a hit (nil when the document has none).
