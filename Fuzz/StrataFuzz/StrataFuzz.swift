@@ -172,6 +172,10 @@ func fuzzIndexFiles(_ data: UnsafeRawBufferPointer) {
                 try? index.refresh()
                 _ = try? index.searcher().count(.matchAll)
                 _ = try? index.searcher().aggregate(.matchAll, ["s": .stats(field: "n")])
+                _ = try? index.searcher().aggregate(.matchAll, ["h": .histogram(field: "n", interval: 1000)])
+                _ = try? index.searcher().aggregate(.matchAll, ["d": .dateHistogram(field: "at", interval: .month)])
+                _ = try? index.searcher().aggregate(.matchAll, ["t": .terms(field: "tag", size: 3)])
+                _ = try? index.searcher().search(.matchAll, limit: 5, sort: .field("n", descending: true))
                 try? index.forceMerge()
             }
         }

@@ -295,3 +295,41 @@ func ids(_ s: IndexSearcher, _ hits: [SearchHit]) -> [Int64] { hits.map { s.inte
         }
     }
 }
+
+@Suite struct SearchIndexEdgeTests {
+    /// Empty indexes, fields no segment has, huge or odd values and bad aggregation arguments
+    /// answer or fail with typed errors — never a crash.
+    @Test func edgesAnswerOrFailCleanly() throws {
+        let index = try SearchIndex(directory: tempDirectory("edges"), schema: Corpus.schema())
+        var s = index.searcher()
+        #expect(try s.count(.matchAll) == 0 && s.search(QueryParser.parse("error"), limit: 10).isEmpty)
+        #expect(try s.aggregate(.matchAll, ["t": .terms(field: "tags"), "h": .histogram(field: "n", interval: 1)])["h"] == .buckets([], otherCount: 0))
+        try index.commit()
+        #expect(throws: StrataError.self) { try index.add(["id": 9, "x": .double(.nan)]) }       // NaN and ∞ are rejected
+        #expect(throws: StrataError.self) { try index.add(["id": 9, "x": .double(-.infinity)]) }
+        try index.add(["id": 1, "n": .integer(Int64.max), "x": 1e300, "ts": .integer(Int64.max), "tags": .string(String(repeating: "k", count: 40000))])
+        try index.add(["id": 2, "n": .integer(Int64.min), "x": -1e300, "ts": .integer(Int64.min)])
+        try index.refresh()
+        s = index.searcher()
+        #expect(try s.count(QueryParser.parse("body:anything")) == 0, "a field no segment has")
+        #expect(try s.count(QueryParser.parse("n:[* TO *]")) == 2)
+        #expect(try s.count(QueryParser.parse("_exists_:tags")) == 0, "keywords over 32766 bytes are not indexed")
+        #expect(throws: QueryError.self) { try s.aggregate(.matchAll, ["h": .histogram(field: "n", interval: 1)]) }   // 2^64 buckets
+        #expect(throws: QueryError.self) { try s.aggregate(.matchAll, ["h": .histogram(field: "n", interval: 0)]) }
+        #expect(throws: QueryError.self) { try s.aggregate(.matchAll, ["d": .dateHistogram(field: "n", interval: .fixed(milliseconds: 0))]) }
+        #expect(throws: QueryError.self) { try s.aggregate(.matchAll, ["d": .dateHistogram(field: "ts", interval: .month)]) }  // years beyond 9999
+        #expect(throws: QueryError.self) { try s.aggregate(.matchAll, ["h": .histogram(field: "x", interval: 1)]) }
+        try index.add(["id": 3, "n": 5])
+        try index.refresh()
+        s = index.searcher()
+        guard case let .buckets(b, _)? = try s.aggregate(QueryParser.parse("id:3"), ["d": .dateHistogram(field: "n", interval: .fixed(milliseconds: Int64.max))])["d"] else {
+            Issue.record("buckets expected"); return
+        }
+        #expect(b.count == 1 && b[0].count == 1, "a huge fixed interval is one bucket")
+        #expect(throws: QueryError.self) { try s.aggregate(.matchAll, ["t": .terms(field: "n")]) }
+        #expect(throws: QueryError.self) { try s.search(.matchAll, limit: 5, sort: .field("tags", descending: false)) }
+        #expect(try s.search(.matchAll, limit: 5, sort: .field("x", descending: true)).count == 3)
+        #expect(try s.search(.matchAll, limit: 0).isEmpty)
+        _ = try s.aggregate(.matchAll, ["s": .stats(field: "x")])
+    }
+}

@@ -250,9 +250,9 @@ public final class SearchIndex: @unchecked Sendable {
         case (.i64, .float), (.timestamp, .float):
             return e.double.rounded() == e.double && abs(e.double) < 9.2e18 ? Int64(e.double) : nil
         case (.f64, .integer): return Int64(bitPattern: Double(e.integer).bitPattern)
-        case (.f64, .float): return Int64(bitPattern: e.double.bitPattern)
+        case (.f64, .float): return e.double.isFinite ? Int64(bitPattern: e.double.bitPattern) : nil // NaN/∞: rejected, as Elasticsearch does
         case (.i64, .string): return parsed.withBytes(e) { _, v in Int64(String(decoding: v, as: UTF8.self)) }
-        case (.f64, .string): return parsed.withBytes(e) { _, v in Double(String(decoding: v, as: UTF8.self)).map { Int64(bitPattern: $0.bitPattern) } }
+        case (.f64, .string): return parsed.withBytes(e) { _, v in Double(String(decoding: v, as: UTF8.self)).flatMap { $0.isFinite ? Int64(bitPattern: $0.bitPattern) : nil } }
         case (.timestamp, .string): return parsed.withBytes(e) { _, v in Timestamp.parse(v) }
         default: return nil
         }

@@ -94,9 +94,15 @@ extension IndexSearcher {
             guard interval > 0, interval.isFinite else { throw QueryError.unsupported("histogram interval must be positive, not \(interval)") }
             let f = try field(name, numeric: true)
             var counts: [Int64: Int] = [:]
-            forEachValue(f, matched) { v in counts[Int64((v / interval).rounded(.down)), default: 0] += 1 }
+            var outOfRange = false
+            forEachValue(f, matched) { v in
+                let q = (v / interval).rounded(.down)
+                guard q.isFinite, abs(q) < 4e18 else { outOfRange = true; return }
+                counts[Int64(q), default: 0] += 1
+            }
+            if outOfRange { throw QueryError.unsupported("histogram of '\(name)': a value / \(interval) is out of range; use a wider interval") }
             guard let lo = counts.keys.min(), let hi = counts.keys.max() else { return .buckets([], otherCount: 0) }
-            guard hi - lo < 1_000_000 else { throw QueryError.unsupported("histogram would have \(hi - lo + 1) buckets; use a wider interval") }
+            guard hi.subtractingReportingOverflow(lo).partialValue < 1_000_000, !hi.subtractingReportingOverflow(lo).overflow else { throw QueryError.unsupported("histogram would have \(hi - lo + 1) buckets; use a wider interval") }
             let buckets = (lo ... hi).map { k in
                 let key = Double(k) * interval
                 return Bucket(key: Self.formatNumber(key), numericKey: key, count: counts[k] ?? 0)
@@ -106,7 +112,18 @@ extension IndexSearcher {
             let f = try field(name, numeric: true)
             if case let .fixed(ms) = interval, ms <= 0 { throw QueryError.unsupported("date histogram interval must be positive") }
             var counts: [Int64: Int] = [:]
-            forEachValue(f, matched) { v in counts[Self.bucketStart(Int64(v), interval), default: 0] += 1 }
+            var outOfRange = false
+            for (i, s) in segments.enumerated() {
+                guard let c = s.reader.docValues.numericColumn(f) else { continue }
+                matched[i].forEach { d in
+                    guard c.has(Int(d)) else { return }
+                    // Exact integers (i64 / timestamp); dates within years 1–9999.
+                    let ms = c.type == .f64 ? Int64(exactly: (Double(bitPattern: UInt64(bitPattern: c.bits(Int(d))))).rounded(.down)) : c.bits(Int(d))
+                    guard let ms, ms >= Self.minDate, ms <= Self.maxDate else { outOfRange = true; return }
+                    counts[Self.bucketStart(ms, interval), default: 0] += 1
+                }
+            }
+            if outOfRange { throw QueryError.unsupported("date histogram of '\(name)': a value is outside years 1–9999") }
             guard let lo = counts.keys.min(), let hi = counts.keys.max() else { return .buckets([], otherCount: 0) }
             var buckets: [Bucket] = []
             var k = lo
@@ -125,6 +142,10 @@ extension IndexSearcher {
             matched[i].forEach { d in if let v = c.double(Int(d)) { body(v) } }
         }
     }
+
+    /// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z in epoch milliseconds.
+    static let minDate: Int64 = -62_135_596_800_000
+    static let maxDate: Int64 = 253_402_300_799_999
 
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
 
@@ -148,7 +169,9 @@ extension IndexSearcher {
     static func nextBucket(_ start: Int64, _ interval: CalendarInterval) -> Int64 {
         let day: Int64 = 86_400_000
         switch interval {
-        case let .fixed(w): return start + w
+        case let .fixed(w):
+            let (next, overflow) = start.addingReportingOverflow(w)
+            return overflow ? Int64.max : next
         case .minute: return start + 60000
         case .hour: return start + 3_600_000
         case .day: return start + day
