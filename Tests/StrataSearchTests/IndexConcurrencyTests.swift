@@ -52,6 +52,45 @@ import StrataIO
     }
 }
 
+@Suite struct CommittedReaderTests {
+    /// A lock-free reader of the committed state (`openSearcher`, as `strata search` beside an
+    /// indexer) opens while commits and merges replace manifests and remove files: it always
+    /// gets a whole commit (its document count is one the writer committed).
+    @Test func committedStateReadersBesideAWriter() throws {
+        let dir = tempDirectory("reader")
+        let index = try SearchIndex(directory: dir, schema: Corpus.schema(), options: .init(bufferBytes: 30_000, mergePolicy: TieredMergePolicy(mergeFactor: 3, floorDocuments: 50)))
+        try index.commit()
+        let corpus = Corpus(count: 1200, seed: 9)
+        let committedCounts = Atomic<Set<Int>>([0])
+        let stop = Atomic(false)
+        let failures = Atomic(0)
+        let reader = Thread {
+            while !stop.load() {
+                do {
+                    let s = try SearchIndex.openSearcher(directory: dir)
+                    if !committedCounts.load().contains(s.documentCount) { failures.add(1) }
+                    usleep(500)
+                } catch {
+                    failures.add(1)
+                }
+            }
+        }
+        reader.start()
+        for (i, d) in corpus.docs.enumerated() {
+            try index.add(json: corpus.json(d))
+            if i % 150 == 149 {
+                var counts = committedCounts.load()
+                counts.insert(i + 1)
+                committedCounts.store(counts)   // announced before the commit lands
+                try index.commit()
+            }
+        }
+        stop.store(true)
+        while reader.isExecuting { usleep(1000) }
+        #expect(failures.load() == 0)
+    }
+}
+
 /// A tiny lock-protected value for the test threads.
 final class Atomic<T: Sendable>: @unchecked Sendable {
     private let lock = Lock()

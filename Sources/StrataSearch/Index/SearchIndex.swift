@@ -103,14 +103,14 @@ public final class SearchIndex: @unchecked Sendable {
     public static func openSearcher(directory: String) throws -> IndexSearcher {
         var attempt = 0
         while true {
-            guard FileSystem.isDirectory(directory), let m = try latestManifest(directory) else {
-                throw StrataError.notFound("search index in \(directory) (no manifest; build it first, e.g. with `strata index`)")
-            }
             do {
+                guard FileSystem.isDirectory(directory), let m = try latestManifest(directory) else {
+                    throw StrataError.notFound("search index in \(directory) (no manifest; build it first, e.g. with `strata index`)")
+                }
                 let live = try openSegments(m, directory: directory)
                 return IndexSearcher(schema: m.schema, segments: live.map { ($0.reader, $0.deletes) })
             } catch let StrataError.io(_, _, code) where code == ENOENT && attempt < 5 {
-                attempt += 1 // a newer commit replaced the files; read its manifest
+                attempt += 1 // a newer commit replaced the manifest or its files meanwhile: read again
             }
         }
     }
