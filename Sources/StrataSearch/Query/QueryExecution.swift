@@ -218,7 +218,7 @@ extension PostingsSource {
         // Candidates: documents holding every term (any alternative for the last).
         var candidates = DocSet(capacity: n, full: true)
         for alts in terms { candidates.formIntersection(union(alts)) }
-        let base = tokens[0].1
+        let offsets = tokens.map { $0.1 - tokens[0].1 }
         var result = DocSet(capacity: n)
         let single = terms.allSatisfy { $0.count == 1 }
         var lists: [ArraySlice<UInt32>] = []
@@ -234,20 +234,7 @@ extension PostingsSource {
                     lists.append(ArraySlice(all.sorted()))
                 }
             }
-            for p0 in lists[0] {
-                var budget = slop
-                var prev = Int(p0)
-                var ok = true
-                for k in 1 ..< lists.count {
-                    let want = Int(p0) + (tokens[k].1 - base)
-                    // The earliest occurrence after the previous term, at or past its target.
-                    guard let found = lists[k].first(where: { Int($0) > prev && Int($0) >= want }) else { ok = false; break }
-                    budget -= Int(found) - want
-                    if budget < 0 { ok = false; break }
-                    prev = Int(found)
-                }
-                if ok { result.insert(doc); break }
-            }
+            if Phrase.occurs(lists, offsets, slop: slop) { result.insert(doc) }
         }
         return result
     }

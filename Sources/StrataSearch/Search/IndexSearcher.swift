@@ -83,10 +83,7 @@ public final class IndexSearcher: @unchecked Sendable {
 
     /// Exact number of live matching documents.
     public func count(_ query: Query) throws -> Int {
-        if usePlans, let plan = try plan(query) {
-            var unused = TopHits(limit: 1, sort: .score)
-            return try run(plan, top: &unused, scoring: false, bm25: BM25())
-        }
+        if usePlans, let plan = try plan(query) { return try count(plan) }
         return try segments.reduce(0) { $0 + (try matches(query, in: $1)).count }
     }
 
@@ -199,7 +196,7 @@ public final class IndexSearcher: @unchecked Sendable {
         guard limit > 0 else { return [] }
         var top = TopHits(limit: limit, sort: sort)
         if sort == .score, usePlans, let plan = try plan(query) {
-            try run(plan, top: &top, scoring: true, bm25: bm25)
+            try run(plan, top: &top, bm25: bm25)
             return top.sorted()
         }
         var weights: [ScoringTerm: Int] = [:]

@@ -116,7 +116,7 @@ extension IndexSearcher {
 
     /// Each term looked up once per segment, with BM25 scorers from whole-index statistics
     /// (nil scorer: the term is nowhere, or scoring is off).
-    private struct Resolved {
+    struct Resolved {
         var infos: [[IndexSegment.TermInfo?]] // [segment][term]
         var scorers: [TermScorer?]
     }
@@ -151,24 +151,44 @@ extension IndexSearcher {
         return try PostingsCursor.open(inv, info, positions: positions)
     }
 
-    /// Runs a plan: into `top` (scores) when given, else counting. Returns the count.
-    @discardableResult
-    func run(_ plan: QueryPlan, top: inout TopHits, scoring: Bool, bm25: BM25) throws -> Int {
+    /// The terms a plan looks up, in the order `run` and `matchSet` index them.
+    private func lookupTerms(_ plan: QueryPlan) -> [QueryPlan.Term] {
+        switch plan {
+        case .empty: return []
+        case let .term(t): return [t]
+        case let .conjunction(terms, excluded), let .disjunction(terms, excluded): return terms + excluded
+        // One cursor per distinct term (they are also the scoring terms, repeats counted).
+        case let .phrase(field, tokens, _): return merge(tokens.map { QueryPlan.Term(field: field, bytes: $0.bytes, occurrences: 1) })
+        }
+    }
+
+    /// Exact number of live documents a plan matches: a term's document frequency when its
+    /// segment has no deletes, else the plan's document set minus the deletes.
+    func count(_ plan: QueryPlan) throws -> Int {
+        let r = try resolve(lookupTerms(plan), scoring: false, BM25())
         var total = 0
+        for (si, s) in segments.enumerated() {
+            if case .term = plan, s.deletes == nil {
+                total += r.infos[si][0]?.docFreq ?? 0
+                continue
+            }
+            var set = try matchSet(plan, si, r)
+            if let d = s.deletes { set.subtract(d) }
+            total += set.count
+        }
+        return total
+    }
+
+    /// Runs a plan's top-k into `top`.
+    func run(_ plan: QueryPlan, top: inout TopHits, bm25: BM25) throws {
+        let r = try resolve(lookupTerms(plan), scoring: true, bm25)
         switch plan {
         case .empty:
-            return 0
+            return
         case let .term(t):
-            let r = try resolve([t], scoring: scoring, bm25)
-            let scorer = r.scorers[0]
+            guard let scorer = r.scorers[0] else { return }
             for (si, s) in segments.enumerated() {
                 guard let c = try cursor(r, si, 0, t.field) else { continue }
-                if !scoring {
-                    if s.deletes == nil { total += c.docFreq; continue }
-                    while c.doc != PostingsCursor.exhausted { if !s.deletes!.contains(c.doc) { total += 1 }; try c.next() }
-                    continue
-                }
-                guard let scorer else { continue }
                 let inv = c.segment
                 // The score a hit must beat once the top k is full (ties go to earlier hits).
                 var bar = top.threshold?.score ?? -Float.infinity
@@ -196,81 +216,61 @@ extension IndexSearcher {
                 }
             }
         case let .conjunction(terms, excluded):
-            let r = try resolve(terms + excluded, scoring: scoring, bm25)
             for (si, s) in segments.enumerated() {
                 var cs: [(PostingsCursor, TermScorer?)] = []
-                var missing = false
                 for (i, t) in terms.enumerated() {
-                    guard let c = try cursor(r, si, i, t.field) else { missing = true; break }
+                    guard let c = try cursor(r, si, i, t.field) else { cs = []; break }
                     cs.append((c, r.scorers[i]))
                 }
-                if missing { continue }
+                if cs.isEmpty { continue }
                 cs.sort { $0.0.docFreq < $1.0.docFreq }
                 let ex = try excluded.enumerated().compactMap { try cursor(r, si, terms.count + $0.offset, $0.element.field) }
                 try intersect(cs.map(\.0)) { d in
                     if s.deletes?.contains(d) ?? false { return }
                     if try isExcluded(d, ex) { return }
-                    total += 1
-                    if scoring {
-                        var score: Float = 0
-                        for (c, sc) in cs { if let sc { score += sc.score(c.frequency, c.segment.norm(Int(d))) } }
-                        top.offer(SearchHit(segment: si, document: d, score: score, sortValue: nil))
-                    }
+                    var score: Float = 0
+                    for (c, sc) in cs { if let sc { score += sc.score(c.frequency, c.segment.norm(Int(d))) } }
+                    top.offer(SearchHit(segment: si, document: d, score: score, sortValue: nil))
                 }
             }
         case let .disjunction(terms, excluded):
-            let r = try resolve(terms + excluded, scoring: scoring, bm25)
             for (si, s) in segments.enumerated() {
                 var cs: [(PostingsCursor, TermScorer)] = []
-                var all: [PostingsCursor] = []
                 for (i, t) in terms.enumerated() {
-                    guard let c = try cursor(r, si, i, t.field) else { continue }
-                    all.append(c)
-                    if let sc = r.scorers[i] { cs.append((c, sc)) }
+                    if let sc = r.scorers[i], let c = try cursor(r, si, i, t.field) { cs.append((c, sc)) }
                 }
                 let ex = try excluded.enumerated().compactMap { try cursor(r, si, terms.count + $0.offset, $0.element.field) }
-                if !scoring {
-                    total += try countUnion(all, excluded: ex, s)
-                } else {
-                    total += try maxScore(cs, excluded: ex, s, si, &top)
-                }
+                try maxScore(cs, excluded: ex, s, si, &top)
             }
-        case let .phrase(field, tokens, slop):
-            // One cursor per distinct term (they are also the scoring terms, repeats counted).
-            let unique = merge(tokens.map { QueryPlan.Term(field: field, bytes: $0.bytes, occurrences: 1) })
-            let r = try resolve(unique, scoring: scoring, bm25)
+        case let .phrase(_, tokens, slop):
+            let unique = lookupTerms(plan)
             for (si, s) in segments.enumerated() {
                 guard var matcher = try phraseMatcher(unique, tokens, slop, r, si) else { continue }
                 try intersect(matcher.cursors) { d in
                     if s.deletes?.contains(d) ?? false { return }
                     guard try matcher.matches() else { return }
-                    total += 1
-                    if scoring {
-                        var score: Float = 0
-                        for (j, c) in matcher.cursors.enumerated() { if let sc = r.scorers[j] { score += sc.score(c.frequency, c.segment.norm(Int(d))) } }
-                        top.offer(SearchHit(segment: si, document: d, score: score, sortValue: nil))
-                    }
+                    var score: Float = 0
+                    for (j, c) in matcher.cursors.enumerated() { if let sc = r.scorers[j] { score += sc.score(c.frequency, c.segment.norm(Int(d))) } }
+                    top.offer(SearchHit(segment: si, document: d, score: score, sortValue: nil))
                 }
             }
         }
-        return total
     }
 
     /// The documents of segment `si` a plan matches (deleted ones included), through cursors:
-    /// what boolean queries combine when a clause has a plan of its own.
-    func matchSet(_ plan: QueryPlan, _ si: Int) throws -> DocSet {
-        let s = segments[si]
-        var set = DocSet(capacity: s.reader.documentCount)
+    /// what counts and boolean queries combine. `r`: the plan's looked-up terms (resolved here
+    /// when nil).
+    func matchSet(_ plan: QueryPlan, _ si: Int, _ resolved: Resolved? = nil) throws -> DocSet {
+        let r = try resolved ?? resolve(lookupTerms(plan), scoring: false, BM25())
+        var set = DocSet(capacity: segments[si].reader.documentCount)
         switch plan {
         case .empty:
             break
         case let .term(t):
-            let r = try resolve([t], scoring: false, BM25())
             if let c = try cursor(r, si, 0, t.field) {
                 while c.doc != PostingsCursor.exhausted { set.insert(c.doc); try c.next() }
             }
         case let .conjunction(terms, excluded):
-            let r = try resolve(terms + excluded, scoring: false, BM25())
             var cs: [PostingsCursor] = []
             for (i, t) in terms.enumerated() {
                 guard let c = try cursor(r, si, i, t.field) else { return set }
@@ -280,7 +280,6 @@ extension IndexSearcher {
             let ex = try excluded.enumerated().compactMap { try cursor(r, si, terms.count + $0.offset, $0.element.field) }
             try intersect(cs) { d in if try !isExcluded(d, ex) { set.insert(d) } }
         case let .disjunction(terms, excluded):
-            let r = try resolve(terms + excluded, scoring: false, BM25())
             for (i, t) in terms.enumerated() {
                 guard let c = try cursor(r, si, i, t.field) else { continue }
                 while c.doc != PostingsCursor.exhausted { set.insert(c.doc); try c.next() }
@@ -289,10 +288,8 @@ extension IndexSearcher {
                 guard let c = try cursor(r, si, terms.count + i, t.field) else { continue }
                 while c.doc != PostingsCursor.exhausted { set.remove(c.doc); try c.next() }
             }
-        case let .phrase(field, tokens, slop):
-            let unique = merge(tokens.map { QueryPlan.Term(field: field, bytes: $0.bytes, occurrences: 1) })
-            let r = try resolve(unique, scoring: false, BM25())
-            guard var matcher = try phraseMatcher(unique, tokens, slop, r, si) else { return set }
+        case let .phrase(_, tokens, slop):
+            guard var matcher = try phraseMatcher(lookupTerms(plan), tokens, slop, r, si) else { return set }
             try intersect(matcher.cursors) { d in if try matcher.matches() { set.insert(d) } }
         }
         return set
@@ -341,20 +338,11 @@ extension IndexSearcher {
         return false
     }
 
-    private func countUnion(_ cs: [PostingsCursor], excluded: [PostingsCursor], _ s: Segment) throws -> Int {
-        if cs.count == 1 && excluded.isEmpty && s.deletes == nil { return cs[0].docFreq }
-        var set = DocSet(capacity: s.reader.documentCount)
-        for c in cs { while c.doc != PostingsCursor.exhausted { set.insert(c.doc); try c.next() } }
-        for c in excluded { while c.doc != PostingsCursor.exhausted { set.remove(c.doc); try c.next() } }
-        if let d = s.deletes { set.subtract(d) }
-        return set.count
-    }
-
     /// MaxScore top-k over a disjunction: terms sorted by their score bound; the low-bound
     /// prefix whose bounds sum below the current k-th score only scores documents the others
     /// found, and is probed only while the document can still enter the top k.
-    private func maxScore(_ input: [(PostingsCursor, TermScorer)], excluded: [PostingsCursor], _ s: Segment, _ si: Int, _ top: inout TopHits) throws -> Int {
-        if input.isEmpty { return 0 }
+    private func maxScore(_ input: [(PostingsCursor, TermScorer)], excluded: [PostingsCursor], _ s: Segment, _ si: Int, _ top: inout TopHits) throws {
+        if input.isEmpty { return }
         var cs = input.map { c, sc -> (PostingsCursor, TermScorer, Float) in
             // Bound: the best block bound; a list with a varint tail (no stored bounds) can
             // reach the ceiling.
@@ -372,7 +360,6 @@ extension IndexSearcher {
             while essential < cs.count && prefix[essential] <= bar { essential += 1 }
         }
         updateEssential()
-        var matched = 0
         while essential < cs.count {
             var d = PostingsCursor.exhausted
             for i in essential ..< cs.count where cs[i].0.doc < d { d = cs[i].0.doc }
@@ -393,16 +380,14 @@ extension IndexSearcher {
             if i >= 0 { continue } // cannot enter the top k
             if s.deletes?.contains(d) ?? false { continue }
             if try isExcluded(d, excluded) { continue }
-            matched += 1
             top.offer(SearchHit(segment: si, document: d, score: score, sortValue: nil))
             updateEssential()
         }
-        return matched
     }
 
     /// Checks a phrase in the document every cursor is on. Exact phrases (slop 0) intersect the
     /// candidate start positions term by term, rarest first, reading a term's positions only
-    /// while candidates remain; sloppy phrases read them all and run `phraseOccurs`.
+    /// while candidates remain; sloppy phrases read them all and run `Phrase.occurs`.
     struct PhraseMatcher {
         let cursors: [PostingsCursor]
         /// Token → index of its term's cursor.
@@ -463,33 +448,8 @@ extension IndexSearcher {
                 return true
             }
             for t in cursors.indices { try load(t) }
-            return IndexSearcher.phraseOccurs(tokenTerm.map { lists[$0] }, offsets, slop: slop)
+            return Phrase.occurs(tokenTerm.map { lists[$0] }, offsets, slop: slop)
         }
     }
 
-    /// Whether the terms occur in order at their relative positions with at most `slop` extra
-    /// positions in total (the rule of the set-based phrase path).
-    static func phraseOccurs(_ lists: [[UInt32]], _ offsets: [Int], slop: Int) -> Bool {
-        // For each start position (ascending) every term's earliest fitting position only moves
-        // forward, so one cursor per list suffices: linear in the positions.
-        var cursor = [Int](repeating: 0, count: lists.count)
-        for p0 in lists[0] {
-            var budget = slop
-            var prev = Int(p0)
-            var ok = true
-            for k in 1 ..< lists.count {
-                let want = Int(p0) + offsets[k]
-                let list = lists[k]
-                var j = cursor[k]
-                while j < list.count && (Int(list[j]) <= prev || Int(list[j]) < want) { j += 1 }
-                cursor[k] = j
-                guard j < list.count else { return false }
-                budget -= Int(list[j]) - want
-                if budget < 0 { ok = false; break }
-                prev = Int(list[j])
-            }
-            if ok { return true }
-        }
-        return false
-    }
 }
