@@ -29,6 +29,21 @@ public final class SearchIndex: @unchecked Sendable {
         let reader: SegmentReader
         var deletes: DocSet?
         var deletesDirty = false
+
+        /// Marks `docs` deleted; returns how many were not already.
+        @discardableResult
+        mutating func markDeleted(_ docs: DocSet) -> Int {
+            var set = deletes ?? DocSet(capacity: reader.documentCount)
+            let before = set.count
+            set.formUnion(docs)
+            let added = set.count - before
+            if added > 0 {
+                deletes = set
+                deletesDirty = true
+                entry.deletedCount = set.count
+            }
+            return added
+        }
     }
 
     public let directory: String
@@ -280,11 +295,7 @@ public final class SearchIndex: @unchecked Sendable {
                 let c = try PostingsCursor.open(inv, info)
                 while c.doc < UInt32(d.before) { deletes.insert(c.doc); try c.next() }
             }
-            if deletes.count > 0 {
-                live.deletes = deletes
-                live.deletesDirty = true
-                live.entry.deletedCount = deletes.count
-            }
+            live.markDeleted(deletes)
             pendingTermDeletes.removeAll()
         }
         segments.append(live)
@@ -314,15 +325,10 @@ public final class SearchIndex: @unchecked Sendable {
             }
             for i in segments.indices {
                 guard let inv = segments[i].reader.invertedField(f), let info = try term.withUnsafeBytes({ try inv.lookup($0) }) else { continue }
-                var deletes = segments[i].deletes ?? DocSet(capacity: segments[i].reader.documentCount)
-                let before = deletes.count
+                var docs = DocSet(capacity: segments[i].reader.documentCount)
                 let c = try PostingsCursor.open(inv, info)
-                while c.doc != PostingsCursor.exhausted { deletes.insert(c.doc); try c.next() }
-                if deletes.count > before {
-                    segments[i].deletes = deletes
-                    segments[i].deletesDirty = true
-                    segments[i].entry.deletedCount = deletes.count
-                }
+                while c.doc != PostingsCursor.exhausted { docs.insert(c.doc); try c.next() }
+                segments[i].markDeleted(docs)
             }
             if buffer.documentCount > 0 { pendingTermDeletes.append((f, term, buffer.documentCount)) }
         }
@@ -349,16 +355,7 @@ public final class SearchIndex: @unchecked Sendable {
             for (i, s) in snapshot.segments.enumerated() {
                 let matched = try snapshot.matches(query, in: s)
                 if matched.count == 0 { continue }
-                var deletes = segments[i].deletes ?? DocSet(capacity: s.reader.documentCount)
-                let before = deletes.count
-                deletes.formUnion(matched)
-                let added = deletes.count - before
-                if added > 0 {
-                    segments[i].deletes = deletes
-                    segments[i].deletesDirty = true
-                    segments[i].entry.deletedCount = deletes.count
-                    total += added
-                }
+                total += segments[i].markDeleted(matched)
             }
             return total
         }

@@ -64,9 +64,9 @@ enum SegmentMerger {
             for k in equal {
                 let (i, it) = iterators[k]
                 let info = it.current!.1
-                let (ds, fs) = try it.segment.postings(info)
+                var ds: [UInt32] = [], fs: [UInt32] = []
                 scratch.removeAll(keepingCapacity: true)
-                try it.segment.flatPositions(info, freqs: fs, into: &scratch)
+                try it.segment.decode(info, withPositions: true, &ds, &fs, &scratch)
                 var at = 0
                 for j in ds.indices {
                     let n = Int(fs[j])

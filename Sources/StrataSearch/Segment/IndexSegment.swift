@@ -269,72 +269,42 @@ public final class IndexSegment: @unchecked Sendable {
         for b in 0 ..< blockCount { try scanBlock(b) { t, i in try body(t, i); return true } }
     }
 
-    /// Decodes a term's postings: documents (ascending, < documentCount) and frequencies (≥ 1).
+    /// Decodes a term's postings: documents (ascending, < documentCount) and frequencies (≥ 1),
+    /// through the same `PostingsCursor` queries use (one decoder; a full walk also checks that
+    /// nothing follows the last posting).
     public func postings(_ info: TermInfo) throws -> (docs: [UInt32], freqs: [UInt32]) {
-        var r = ByteReader(UnsafeRawBufferPointer(rebasing: data[info.postings]), base: Int64(info.postings.lowerBound))
-        let blocks = Int(clamping: try r.readUnsignedVarint(maxBytes: 5))
-        guard blocks <= info.docFreq / BitPacking.blockSize else { throw fail(info.postings.lowerBound, "\(blocks) blocks for \(info.docFreq) documents") }
-        let skip = try r.readBytes(SegmentFormat.skipEntrySize * blocks, "skip table")
-        let blockArea = r.position
-        var docs: [UInt32] = [], freqs: [UInt32] = []
-        docs.reserveCapacity(info.docFreq)
-        freqs.reserveCapacity(info.docFreq)
-        var previous: Int64 = -1
-        let scratch = UnsafeMutablePointer<UInt32>.allocate(capacity: BitPacking.blockSize)
-        defer { scratch.deallocate() }
-        func accept(_ delta: UInt32, _ freq: UInt32, at: Int) throws {
-            let doc = docs.isEmpty ? Int64(delta) : previous + Int64(delta)
-            if doc <= previous && !docs.isEmpty || doc >= Int64(documentCount) || freq == 0 {
-                throw fail(info.postings.lowerBound + at, "postings out of order or out of range (doc \(doc), freq \(freq))")
-            }
-            previous = doc
-            docs.append(UInt32(doc))
-            freqs.append(freq)
-        }
-        for b in 0 ..< blocks {
-            let offset = Int(skip.loadUnaligned(fromByteOffset: SegmentFormat.skipEntrySize * b + 4, as: UInt32.self).littleEndian)
-            r.position = blockArea
-            _ = try r.readBytes(offset, "block offset")
-            let dw = Int(try r.readUInt8()), fw = Int(try r.readUInt8())
-            guard dw <= 32, fw <= 32 else { throw fail(info.postings.lowerBound + r.position, "bit width \(max(dw, fw)) > 32") }
-            let packedDocs = try r.readBytes(16 * dw, "packed doc deltas")
-            let packedFreqs = try r.readBytes(16 * fw, "packed frequencies")
-            BitPacking.unpack(packedDocs.baseAddress ?? UnsafeRawPointer(scratch), width: dw, into: scratch)
-            let ds = [UInt32](UnsafeBufferPointer(start: scratch, count: BitPacking.blockSize))
-            BitPacking.unpack(packedFreqs.baseAddress ?? UnsafeRawPointer(scratch), width: fw, into: scratch)
-            for k in 0 ..< BitPacking.blockSize { try accept(ds[k], scratch[k] &+ 1, at: r.position) }
-            let lastDoc = skip.loadUnaligned(fromByteOffset: SegmentFormat.skipEntrySize * b, as: UInt32.self).littleEndian
-            if UInt32(previous) != lastDoc { throw fail(info.postings.lowerBound, "skip entry \(b) names doc \(lastDoc), block ends at \(previous)") }
-        }
-        while docs.count < info.docFreq {
-            let at = r.position
-            let delta = try r.readUnsignedVarint(maxBytes: 5), freq = try r.readUnsignedVarint(maxBytes: 5)
-            if delta > UInt64(UInt32.max) || freq > UInt64(UInt32.max) { throw fail(info.postings.lowerBound + at, "varint out of range") }
-            try accept(UInt32(delta), UInt32(freq), at: at)
-        }
-        if !r.isAtEnd { throw fail(info.postings.lowerBound + r.position, "\(r.remaining) bytes after the last posting") }
+        var docs: [UInt32] = [], freqs: [UInt32] = [], positions: [UInt32] = []
+        try decode(info, withPositions: false, &docs, &freqs, &positions)
         return (docs, freqs)
     }
 
-    /// Decodes a term's positions, all postings' concatenated (`freqs` from `postings`).
-    func flatPositions(_ info: TermInfo, freqs: [UInt32], into out: inout [UInt32]) throws {
-        var r = ByteReader(UnsafeRawBufferPointer(rebasing: data[info.positions]), base: Int64(info.positions.lowerBound))
-        for f in freqs {
-            var last: UInt64 = 0
-            for k in 0 ..< Int(f) {
-                let d = try r.readUnsignedVarint(maxBytes: 5)
-                last = k == 0 ? d : last + d
-                if last > UInt64(UInt32.max) { throw fail(info.positions.lowerBound + r.position, "position out of range") }
-                out.append(UInt32(last))
+    /// Decodes a term's postings and all its positions, concatenated in posting order.
+    func decode(_ info: TermInfo, withPositions: Bool, _ docs: inout [UInt32], _ freqs: inout [UInt32], _ positions: inout [UInt32]) throws {
+        let c = try PostingsCursor.open(self, info, positions: withPositions)
+        docs.reserveCapacity(docs.count + info.docFreq)
+        freqs.reserveCapacity(freqs.count + info.docFreq)
+        var list: [UInt32] = []
+        while c.doc != PostingsCursor.exhausted {
+            let f = c.frequency
+            if f == 0 { throw fail(info.postings.lowerBound, "a frequency of 0") }
+            docs.append(c.doc)
+            freqs.append(f)
+            if withPositions {
+                try c.positions(into: &list)
+                positions.append(contentsOf: list)
             }
+            try c.next()
         }
-        if !r.isAtEnd { throw fail(info.positions.lowerBound + r.position, "\(r.remaining) bytes after the last position") }
+        if withPositions, let left = c.positionsLeft, left > 0 {
+            throw fail(info.positions.upperBound - left, "\(left) bytes after the last position")
+        }
     }
 
     /// Decodes a term's positions, per posting in order.
     public func positions(_ info: TermInfo, freqs: [UInt32]) throws -> [[UInt32]] {
-        var flat: [UInt32] = []
-        try flatPositions(info, freqs: freqs, into: &flat)
+        var docs: [UInt32] = [], decodedFreqs: [UInt32] = [], flat: [UInt32] = []
+        try decode(info, withPositions: true, &docs, &decodedFreqs, &flat)
+        guard decodedFreqs == freqs else { throw fail(info.postings.lowerBound, "frequencies differ from the postings given") }
         var out: [[UInt32]] = []
         out.reserveCapacity(freqs.count)
         var at = 0

@@ -154,6 +154,7 @@ final class PostingsCursor {
                 buffer[k] = UInt32(d)
                 buffer[BitPacking.blockSize + k] = UInt32(freq)
             }
+            if r.position != r.bytes.count { throw segment.fail(tailStart + r.position, "\(r.remaining) bytes after the last posting") }
             count = tail
         }
         doc = count > 0 ? buffer[0] : Self.exhausted
@@ -208,6 +209,12 @@ final class PostingsCursor {
     }
 
     // MARK: positions
+
+    /// Position bytes after the last one read, once the last posting's positions were read
+    /// (nil before): a full walk expects 0.
+    var positionsLeft: Int? {
+        positionsOrdinal == docFreq ? positionsRange.upperBound - positionsAt : nil
+    }
 
     /// Skips `n` varints: eight bytes at a time while whole words fit (a varint ends at each
     /// byte below 0x80), then byte by byte.

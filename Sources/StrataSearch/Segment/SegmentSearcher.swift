@@ -18,16 +18,13 @@ public struct SegmentSearcher: PostingsSource {
     public func norm(_ doc: Int) -> UInt32 { segment.norm(doc) }
 
     private func materialize(_ info: IndexSegment.TermInfo, positions withPositions: Bool = true) throws -> TermPostings {
-        let (docs, freqs) = try segment.postings(info)
+        var docs: [UInt32] = [], freqs: [UInt32] = [], positions: [UInt32] = []
+        try segment.decode(info, withPositions: withPositions, &docs, &freqs, &positions)
         if !withPositions { return TermPostings(docs: docs, freqs: freqs, posStart: [], positions: []) }
-        let lists = try segment.positions(info, freqs: freqs)
         var posStart: [UInt32] = []
-        posStart.reserveCapacity(lists.count)
-        var positions: [UInt32] = []
-        for l in lists {
-            posStart.append(UInt32(positions.count))
-            positions.append(contentsOf: l)
-        }
+        posStart.reserveCapacity(freqs.count)
+        var at: UInt32 = 0
+        for f in freqs { posStart.append(at); at += f }
         return TermPostings(docs: docs, freqs: freqs, posStart: posStart, positions: positions)
     }
 
