@@ -15,6 +15,11 @@ public struct BM25: Sendable, Equatable {
     public func idf(documents n: Int, total N: Int) -> Float {
         Float(log(1 + (Double(N) - Double(n) + 0.5) / (Double(n) + 0.5)))
     }
+
+    /// The scorer of a term found in `n` of `N` documents, `occurrences` times in the query.
+    func scorer(documents n: Int, total N: Int, occurrences: Int, averageLength: Float) -> TermScorer {
+        TermScorer(weight: idf(documents: n, total: N) * Float(occurrences), k1: k1, b: b, avgdl: averageLength)
+    }
 }
 
 /// An in-memory inverted index of one analyzed text field: per term, the documents holding it
@@ -192,11 +197,9 @@ public final class MemoryIndex {
         var touched = [Bool](repeating: false, count: n)
         for (id, qtf) in queryTerms {
             let docs = store.pointee[Int(id)].docs, freqs = store.pointee[Int(id)].freqs
-            let idf = bm25.idf(documents: docs.count, total: n) * Float(qtf)
+            let scorer = bm25.scorer(documents: docs.count, total: n, occurrences: qtf, averageLength: avgdl)
             for (i, d) in docs.enumerated() {
-                let tf = Float(freqs[i])
-                let norm = bm25.k1 * (1 - bm25.b + bm25.b * Float(documentLengths[Int(d)]) / avgdl)
-                scores[Int(d)] += idf * tf * (bm25.k1 + 1) / (tf + norm)
+                scores[Int(d)] += scorer.score(freqs[i], documentLengths[Int(d)])
                 touched[Int(d)] = true
             }
         }

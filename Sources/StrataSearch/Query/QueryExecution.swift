@@ -262,11 +262,9 @@ extension PostingsSource {
         var scores = [Float](repeating: 0, count: n)
         for (term, qtf) in weights {
             guard let p = try postings(term) else { continue }
-            let idf = bm25.idf(documents: p.docs.count, total: n) * Float(qtf)
+            let scorer = bm25.scorer(documents: p.docs.count, total: n, occurrences: qtf, averageLength: avgdl)
             for (i, d) in p.docs.enumerated() where matched.contains(d) {
-                let tf = Float(p.freqs[i])
-                let normalized = bm25.k1 * (1 - bm25.b + bm25.b * Float(norm(Int(d))) / avgdl)
-                scores[Int(d)] += idf * tf * (bm25.k1 + 1) / (tf + normalized)
+                scores[Int(d)] += scorer.score(p.freqs[i], norm(Int(d)))
             }
         }
         for clause in query.constantScoreClauses { try matches(clause).forEach { if matched.contains($0) { scores[Int($0)] += 1 } } }

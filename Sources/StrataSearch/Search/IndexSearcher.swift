@@ -210,8 +210,7 @@ public final class IndexSearcher: @unchecked Sendable {
                 if let inv = s.reader.invertedField(t.field), let info = try t.bytes.withUnsafeBytes({ try inv.lookup($0) }) { df += info.docFreq }
             }
             if df == 0 { continue }
-            prepared.append((t, TermScorer(weight: bm25.idf(documents: df, total: st.docs) * Float(qtf), k1: bm25.k1, b: bm25.b,
-                                           avgdl: Float(Double(st.tokens) / Double(max(1, st.docs))))))
+            prepared.append((t, bm25.scorer(documents: df, total: st.docs, occurrences: qtf, averageLength: Float(Double(st.tokens) / Double(max(1, st.docs))))))
         }
         // Term and phrase clauses on numeric fields have no term statistics: they score as
         // constant clauses too.

@@ -139,8 +139,7 @@ extension IndexSearcher {
         if scoring {
             for (k, t) in terms.enumerated() where df[k] > 0 {
                 let st = fieldStatistics(t.field)
-                scorers[k] = TermScorer(weight: bm25.idf(documents: df[k], total: st.docs) * Float(t.occurrences), k1: bm25.k1, b: bm25.b,
-                                        avgdl: Float(Double(st.tokens) / Double(max(1, st.docs))))
+                scorers[k] = bm25.scorer(documents: df[k], total: st.docs, occurrences: t.occurrences, averageLength: Float(Double(st.tokens) / Double(max(1, st.docs))))
             }
         }
         return Resolved(infos: infos, scorers: scorers)

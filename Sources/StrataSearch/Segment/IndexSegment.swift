@@ -327,11 +327,9 @@ public final class IndexSegment: @unchecked Sendable {
         for (t, qtf) in counts {
             guard let info = try t.withUnsafeBytes({ try lookup($0) }) else { continue }
             let (docs, freqs) = try postings(info)
-            let idf = bm25.idf(documents: docs.count, total: n) * Float(qtf)
+            let scorer = bm25.scorer(documents: docs.count, total: n, occurrences: qtf, averageLength: avgdl)
             for (i, d) in docs.enumerated() {
-                let tf = Float(freqs[i])
-                let norm = bm25.k1 * (1 - bm25.b + bm25.b * Float(self.norm(Int(d))) / avgdl)
-                scores[Int(d)] += idf * tf * (bm25.k1 + 1) / (tf + norm)
+                scores[Int(d)] += scorer.score(freqs[i], self.norm(Int(d)))
                 touched[Int(d)] = true
             }
         }
