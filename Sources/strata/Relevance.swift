@@ -14,14 +14,16 @@ struct IRRun: ParsableCommand {
     @Option(help: "standard, english, cjk, keyword or whitespace.") var analyzer: String = "english"
     @Option(help: "The run file to write.") var out: String
     @Option(help: "Hits per query.") var depth: Int = 1000
+    @Option(help: "A file of stop words (one per line, `#` starts a comment) replacing the analyzer's default list; an empty file disables stop words.") var stopWords: String?
 
     func run() throws {
         try reportingErrors {
             let f = try collectionFormat(format)
             guard let kind = AnalyzerKind(rawValue: analyzer) else { throw StrataError.invalidArgument("unknown analyzer \(analyzer)") }
-            let documents = TestCollection.parse(try String(contentsOfFile: docs, encoding: .utf8), format: f)
-            let qs = TestCollection.parse(try String(contentsOfFile: queries, encoding: .utf8), format: f)
-            let index = MemoryIndex(analyzer: Analyzer(kind))
+            let documents = TestCollection.parse(try readText(docs), format: f)
+            let qs = TestCollection.parse(try readText(queries), format: f)
+            let stops = try stopWords.map { StopWordFile.parse(try readText($0)) }
+            let index = MemoryIndex(analyzer: Analyzer(kind, stopWords: stops))
             let t0 = Date()
             for d in documents { index.add(d.text) }
             let indexed = Date().timeIntervalSince(t0)
@@ -51,14 +53,34 @@ struct IREval: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let f = try collectionFormat(format)
-            let judgments = TestCollection.parseJudgments(try String(contentsOfFile: qrels, encoding: .utf8), format: f)
-            let r = RelevanceEvaluator.evaluate(run: TRECRun.parse(try String(contentsOfFile: runFile, encoding: .utf8)), judgments: judgments)
+            let judgments = TestCollection.parseJudgments(try readText(qrels), format: f)
+            let r = RelevanceEvaluator.evaluate(run: TRECRun.parse(try readText(runFile)), judgments: judgments)
             print(String(format: "MAP %.4f  nDCG@10 %.4f  (%d judged queries)", r.map, r.ndcg10, r.queries))
         }
+    }
+}
+
+/// A whole text file, or a typed error naming it.
+func readText(_ path: String) throws -> String {
+    do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
+        throw StrataError.invalidArgument("cannot read \(path) as UTF-8 text: \(error.localizedDescription)")
     }
 }
 
 func collectionFormat(_ name: String) throws -> TestCollection.Format {
     guard let f = TestCollection.Format(rawValue: name) else { throw StrataError.invalidArgument("format must be smart or npl (got \(name))") }
     return f
+}
+
+/// Reads a stop-word file: one word per line, lowercased; `#` or `|` starts a comment (Snowball's
+/// lists use `|`).
+enum StopWordFile {
+    static func parse(_ text: String) -> Set<String> {
+        var words = Set<String>()
+        for line in text.split(whereSeparator: \.isNewline) {
+            let body = line.prefix { $0 != "#" && $0 != "|" }
+            for word in body.split(whereSeparator: \.isWhitespace) { words.insert(word.lowercased()) }
+        }
+        return words
+    }
 }

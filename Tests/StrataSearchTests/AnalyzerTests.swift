@@ -44,6 +44,19 @@ import Testing
         #expect(t.map(\.1) == [1, 4, 5, 6], "stop words leave position gaps for phrase queries")
     }
 
+    /// `english` drops Snowball's 174 stop words (pronouns, auxiliaries, contractions…), `cjk`
+    /// Lucene's 33; a custom list replaces the default and may hold words of any length.
+    @Test func stopWordListsPerAnalyzerAndCustom() {
+        #expect(Analyzer.snowballEnglishStopWords.count == 174)
+        #expect(Analyzer.englishStopWords.isSubset(of: Analyzer.snowballEnglishStopWords.union(["will"])))
+        #expect(Analyzer(.english).tokens("What would they have done about it themselves? We don't know") == ["done", "know"])
+        #expect(Analyzer(.cjk).tokens("what would they have done") == ["what", "would", "have", "done"])
+        let custom = Analyzer(.standard, stopWords: ["internationalization", "abcdefghijklmno", "abcdefghijklmnop", "x"])
+        #expect(custom.tokens("internationalization abcdefghijklmno abcdefghijklmnop abcdefghijklmnopq abcdefghijklmn x y")
+                == ["abcdefghijklmnopq", "abcdefghijklmn", "y"], "words of 15, 16 and 20 bytes are stopped; near misses are not")
+        #expect(Analyzer(.english, stopWords: []).tokens("the runs") == ["the", "run"], "an empty list disables stop words")
+    }
+
     @Test func keywordAndWhitespaceAnalyzers() {
         #expect(Analyzer(.keyword).tokens("Hello World!") == ["Hello World!"])
         #expect(Analyzer(.whitespace).tokens("  Hello\tWorld!  ünï\ncode ") == ["Hello", "World!", "ünï", "code"])
