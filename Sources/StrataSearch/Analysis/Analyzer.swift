@@ -136,18 +136,6 @@ public final class Analyzer {
         var start = -1
         tokenBuffer.removeAll()
         var i = 0
-        @inline(__always) func finish(_ end: Int) {
-            if tokenBuffer.count <= maxTokenLength {
-                if let stop = stopWords, stop.contains(tokenBuffer.bytes) {
-                    position += 1
-                } else {
-                    body(TokenRef(bytes: tokenBuffer.bytes, position: position, startOffset: start, endOffset: end))
-                    position += 1
-                }
-            }
-            tokenBuffer.removeAll()
-            start = -1
-        }
         while i < n {
             let b0 = base[i]
             if b0 < 0x80 {
@@ -156,7 +144,7 @@ public final class Analyzer {
                     if start < 0 { start = i }
                     tokenBuffer.append(b0 >= 0x41 && b0 <= 0x5A ? b0 + 32 : b0)
                 } else if start >= 0 {
-                    finish(i)
+                    finishRun(&position, &start, i, body)
                 }
                 i += 1
                 continue
@@ -166,11 +154,26 @@ public final class Analyzer {
                 if start < 0 { start = i }
                 appendScalar(lowercase(scalar))
             } else if start >= 0 {
-                finish(i)
+                finishRun(&position, &start, i, body)
             }
             i += length
         }
-        if start >= 0 { finish(n) }
+        if start >= 0 { finishRun(&position, &start, n, body) }
+    }
+
+    /// Emits the alphanumeric run in the token buffer (unless too long or a stop word) and
+    /// starts a new one. A method with inout state, not a local function capturing it, so the
+    /// state stays in registers (captured variables would be boxed and access-checked).
+    @inline(__always)
+    private func finishRun(_ position: inout Int, _ start: inout Int, _ end: Int, _ body: (TokenRef) -> Void) {
+        if tokenBuffer.count <= maxTokenLength {
+            if stopWords?.contains(tokenBuffer.bytes) != true {
+                body(TokenRef(bytes: tokenBuffer.bytes, position: position, startOffset: start, endOffset: end))
+            }
+            position += 1
+        }
+        tokenBuffer.removeAll()
+        start = -1
     }
 
     /// The scalar at byte `i` and its length; invalid or truncated UTF-8 is U+FFFD, one byte.
@@ -221,48 +224,25 @@ public final class Analyzer {
         return letters ? .alphanumeric : nil
     }
 
-    private func analyzeWords(_ text: UnsafeRawBufferPointer, _ body: (TokenRef) -> Void) {
-        segmenter.load(text)
+    /// Position bookkeeping of `analyzeWords`: the next token's position and the stop words
+    /// dropped since the last emitted token.
+    private struct WordPositions {
         var position = 0
         var stopGap = 0
+    }
+
+    private func analyzeWords(_ text: UnsafeRawBufferPointer, _ body: (TokenRef) -> Void) {
+        segmenter.load(text)
+        var positions = WordPositions()
         cjkRun.removeAll(keepingCapacity: true)
         let bigrams = kind == .cjk
-
-        func emit(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int) {
-            if bytes.count == 0 || bytes.count > maxTokenLength { return }
-            if let stop = stopWords, stop.contains(bytes) { stopGap += 1; return }
-            var out = bytes
-            if let stemmer { out = stemmer.stem(bytes) }
-            body(TokenRef(bytes: out, position: position + stopGap, startOffset: start, endOffset: end))
-            position += 1 + stopGap
-            stopGap = 0
-        }
-
-        func flushCJK() {
-            defer { cjkRun.removeAll(keepingCapacity: true) }
-            if cjkRun.isEmpty { return }
-            if cjkRun.count == 1 {
-                let (s, a, b) = cjkRun[0]
-                tokenBuffer.removeAll()
-                appendScalar(s)
-                emit(tokenBuffer.bytes, Int(a), Int(b))
-                return
-            }
-            for i in 0 ..< cjkRun.count - 1 {
-                tokenBuffer.removeAll()
-                appendScalar(cjkRun[i].0)
-                appendScalar(cjkRun[i + 1].0)
-                emit(tokenBuffer.bytes, Int(cjkRun[i].1), Int(cjkRun[i + 1].2))
-            }
-        }
-
         var lastEnd: Int32 = -1
         segmenter.forEachSegment { from, to in
             guard let type = classify(from, to) else { return }
             let start = segmenter.scalars[from].start, end = segmenter.scalars[to - 1].end
             if bigrams && type != .alphanumeric {
                 // Adjacent CJK characters (no gap between segments) are bigrammed together.
-                if start != lastEnd { flushCJK() }
+                if start != lastEnd { flushCJK(&positions, body) }
                 for i in from ..< to {
                     let s = segmenter.scalars[i]
                     cjkRun.append((lowercase(width(s.scalar)), s.start, s.end))
@@ -270,7 +250,7 @@ public final class Analyzer {
                 lastEnd = end
                 return
             }
-            if bigrams { flushCJK() }
+            if bigrams { flushCJK(&positions, body) }
             tokenBuffer.removeAll()
             for i in from ..< to {
                 var s = segmenter.scalars[i].scalar
@@ -278,10 +258,42 @@ public final class Analyzer {
                 appendScalar(lowercase(s))
             }
             if kind == .english { dropPossessive() }
-            emit(tokenBuffer.bytes, Int(start), Int(end))
+            emitWord(tokenBuffer.bytes, Int(start), Int(end), &positions, body)
             lastEnd = end
         }
-        if bigrams { flushCJK() }
+        if bigrams { flushCJK(&positions, body) }
+    }
+
+    /// Emits one word (stemmed for `english`) unless empty, too long or a stop word; a dropped
+    /// stop word leaves a position gap so phrases keep their distances.
+    @inline(__always)
+    private func emitWord(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ p: inout WordPositions, _ body: (TokenRef) -> Void) {
+        if bytes.count == 0 || bytes.count > maxTokenLength { return }
+        if let stop = stopWords, stop.contains(bytes) { p.stopGap += 1; return }
+        var out = bytes
+        if let stemmer { out = stemmer.stem(bytes) }
+        body(TokenRef(bytes: out, position: p.position + p.stopGap, startOffset: start, endOffset: end))
+        p.position += 1 + p.stopGap
+        p.stopGap = 0
+    }
+
+    /// Emits the pending CJK run: a lone character as a unigram, else overlapping bigrams.
+    private func flushCJK(_ p: inout WordPositions, _ body: (TokenRef) -> Void) {
+        defer { cjkRun.removeAll(keepingCapacity: true) }
+        if cjkRun.isEmpty { return }
+        if cjkRun.count == 1 {
+            let (s, a, b) = cjkRun[0]
+            tokenBuffer.removeAll()
+            appendScalar(s)
+            emitWord(tokenBuffer.bytes, Int(a), Int(b), &p, body)
+            return
+        }
+        for i in 0 ..< cjkRun.count - 1 {
+            tokenBuffer.removeAll()
+            appendScalar(cjkRun[i].0)
+            appendScalar(cjkRun[i + 1].0)
+            emitWord(tokenBuffer.bytes, Int(cjkRun[i].1), Int(cjkRun[i + 1].2), &p, body)
+        }
     }
 
     /// English possessive filter: a trailing 's (or ’s) is removed.

@@ -16,29 +16,39 @@
 /// only prohibited clauses matches every document except those. Errors carry the position.
 public struct QueryParser {
     private let chars: [Unicode.Scalar]
-    /// The query's UTF-8 bytes and where each scalar starts in them (words are cut from here).
+    /// The query's UTF-8 bytes and where each scalar starts in them (words are cut from here);
+    /// nil offsets: the query is ASCII, scalar k is byte k.
     private let utf8: [UInt8]
-    private let offsets: [Int]
+    private let offsets: [Int]?
     private let source: String
     private var i = 0
 
     public init(_ query: String) {
         source = query
+        let bytes = Array(query.utf8)
+        utf8 = bytes
         var scalars: [Unicode.Scalar] = []
-        var offsets: [Int] = []
-        var at = 0
-        scalars.reserveCapacity(query.utf8.count)
-        offsets.reserveCapacity(query.utf8.count + 1)
-        for c in query.unicodeScalars {
-            scalars.append(c)
+        scalars.reserveCapacity(bytes.count)
+        if bytes.allSatisfy({ $0 < 0x80 }) {
+            for b in bytes { scalars.append(Unicode.Scalar(b)) }
+            offsets = nil
+        } else {
+            var offsets: [Int] = []
+            offsets.reserveCapacity(bytes.count + 1)
+            var at = 0
+            for c in query.unicodeScalars {
+                scalars.append(c)
+                offsets.append(at)
+                at += UTF8.width(c)
+            }
             offsets.append(at)
-            at += UTF8.width(c)
+            self.offsets = offsets
         }
-        offsets.append(at)
         chars = scalars
-        self.offsets = offsets
-        utf8 = Array(query.utf8)
     }
+
+    /// The UTF-8 offset of scalar `k`.
+    @inline(__always) private func offset(_ k: Int) -> Int { offsets?[k] ?? k }
 
     public static func parse(_ query: String) throws -> Query {
         var p = QueryParser(query)
@@ -78,7 +88,11 @@ public struct QueryParser {
     }
 
     private mutating func parseOr(depth: Int) throws -> Query {
-        var parts: [(Modifier, Query)] = [try parseAnd(depth: depth)]
+        let first = try parseAnd(depth: depth)
+        skipSpaces()
+        // One plain clause (most queries): no clause list.
+        if first.0 == .none && (atEnd || chars[i] == ")") { return first.1 }
+        var parts: [(Modifier, Query)] = [first]
         while true {
             skipSpaces()
             if atEnd || chars[i] == ")" { break }
@@ -157,7 +171,7 @@ public struct QueryParser {
             if (c == "+" || c == "-") && i == start { break }
             i += 1
         }
-        if !escaped { return String(decoding: utf8[offsets[start] ..< offsets[i]], as: UTF8.self) }
+        if !escaped { return String(decoding: utf8[offset(start) ..< offset(i)], as: UTF8.self) }
         var out = ""
         var k = start
         while k < i {
@@ -213,10 +227,12 @@ public struct QueryParser {
     private mutating func finishTerm(field: String?, word: String, at start: Int) throws -> Query {
         if word == "*" { return .matchAll }
         var result: Query
-        let scalars = word.unicodeScalars
-        if scalars.last == "*" && scalars.count > 1 && !scalars.dropLast().contains("*") {
+        // '*' and '?' are ASCII: found on the UTF-8 bytes.
+        let u = word.utf8
+        let stars = u.reduce(0) { $0 + ($1 == 0x2A ? 1 : 0) }
+        if stars == 1 && u.last == 0x2A && u.count > 1 {
             result = .prefix(field: field, text: String(word.dropLast()))
-        } else if scalars.contains("*") || scalars.contains("?") {
+        } else if stars > 0 || u.contains(0x3F) {
             throw fail("wildcards are only supported at the end of a term (prefix queries)", at: start)
         } else {
             result = .term(field: field, text: word)
@@ -249,7 +265,7 @@ public struct QueryParser {
         while end > start && chars[end - 1].isWhitespace && !(end - 2 >= start && chars[end - 2] == "\\") { end -= 1 }
         var text: String
         if !escaped {
-            text = String(decoding: utf8[offsets[start] ..< offsets[end]], as: UTF8.self)
+            text = String(decoding: utf8[offset(start) ..< offset(end)], as: UTF8.self)
         } else {
             text = ""
             var k = start

@@ -95,6 +95,7 @@ extension IndexSearcher {
     /// Repeated terms become one with summed occurrences (first-occurrence order kept).
     private func merge(_ terms: [QueryPlan.Term]) -> [QueryPlan.Term] {
         var out: [QueryPlan.Term] = []
+        out.reserveCapacity(terms.count)
         for t in terms {
             if let i = out.firstIndex(where: { $0.field == t.field && $0.bytes == t.bytes }) { out[i].occurrences += 1 } else { out.append(t) }
         }
@@ -117,36 +118,39 @@ extension IndexSearcher {
     /// Each term looked up once per segment, with BM25 scorers from whole-index statistics
     /// (nil scorer: the term is nowhere, or scoring is off).
     struct Resolved {
-        var infos: [[IndexSegment.TermInfo?]] // [segment][term]
+        /// Segment-major: the info of term t in segment s is at s · termCount + t.
+        /// The plan's looked-up terms (`lookupTerms`).
+        var terms: [QueryPlan.Term]
+        var infos: [IndexSegment.TermInfo?]
+        var termCount: Int
         var scorers: [TermScorer?]
+
+        func info(_ segment: Int, _ term: Int) -> IndexSegment.TermInfo? { infos[segment * termCount + term] }
     }
 
     private func resolve(_ terms: [QueryPlan.Term], scoring: Bool, _ bm25: BM25) throws -> Resolved {
-        var infos: [[IndexSegment.TermInfo?]] = []
-        infos.reserveCapacity(segments.count)
-        var df = [Int](repeating: 0, count: terms.count)
+        var infos: [IndexSegment.TermInfo?] = []
+        infos.reserveCapacity(segments.count * terms.count)
         for s in segments {
-            var row: [IndexSegment.TermInfo?] = []
-            row.reserveCapacity(terms.count)
-            for (k, t) in terms.enumerated() {
-                let info = try s.reader.invertedField(t.field).flatMap { inv in try t.bytes.withUnsafeBytes { try inv.lookup($0) } }
-                df[k] += info?.docFreq ?? 0
-                row.append(info)
+            for t in terms {
+                infos.append(try s.reader.invertedField(t.field).flatMap { inv in try t.bytes.withUnsafeBytes { try inv.lookup($0) } })
             }
-            infos.append(row)
         }
-        var scorers = [TermScorer?](repeating: nil, count: terms.count)
+        var scorers = [TermScorer?](repeating: nil, count: scoring ? terms.count : 0)
         if scoring {
-            for (k, t) in terms.enumerated() where df[k] > 0 {
+            for (k, t) in terms.enumerated() {
+                var df = 0
+                for si in segments.indices { df += infos[si * terms.count + k]?.docFreq ?? 0 }
+                if df == 0 { continue }
                 let st = fieldStatistics(t.field)
-                scorers[k] = bm25.scorer(documents: df[k], total: st.docs, occurrences: t.occurrences, averageLength: Float(Double(st.tokens) / Double(max(1, st.docs))))
+                scorers[k] = bm25.scorer(documents: df, total: st.docs, occurrences: t.occurrences, averageLength: Float(Double(st.tokens) / Double(max(1, st.docs))))
             }
         }
-        return Resolved(infos: infos, scorers: scorers)
+        return Resolved(terms: terms, infos: infos, termCount: terms.count, scorers: scorers)
     }
 
     private func cursor(_ r: Resolved, _ segment: Int, _ term: Int, _ field: Int, positions: Bool = false) throws -> PostingsCursor? {
-        guard let info = r.infos[segment][term], let inv = segments[segment].reader.invertedField(field) else { return nil }
+        guard let info = r.info(segment, term), let inv = segments[segment].reader.invertedField(field) else { return nil }
         return try PostingsCursor.open(inv, info, positions: positions)
     }
 
@@ -168,7 +172,7 @@ extension IndexSearcher {
         var total = 0
         for (si, s) in segments.enumerated() {
             if case .term = plan, s.deletes == nil {
-                total += r.infos[si][0]?.docFreq ?? 0
+                total += r.info(si, 0)?.docFreq ?? 0
                 continue
             }
             var set = try matchSet(plan, si, r)
@@ -242,9 +246,8 @@ extension IndexSearcher {
                 try maxScore(cs, excluded: ex, s, si, &top)
             }
         case let .phrase(_, tokens, slop):
-            let unique = lookupTerms(plan)
             for (si, s) in segments.enumerated() {
-                guard var matcher = try phraseMatcher(unique, tokens, slop, r, si) else { continue }
+                guard var matcher = try phraseMatcher(r.terms, tokens, slop, r, si) else { continue }
                 try intersect(matcher.cursors) { d in
                     if s.deletes?.contains(d) ?? false { return }
                     guard try matcher.matches() else { return }
@@ -288,7 +291,7 @@ extension IndexSearcher {
                 while c.doc != PostingsCursor.exhausted { set.remove(c.doc); try c.next() }
             }
         case let .phrase(_, tokens, slop):
-            guard var matcher = try phraseMatcher(lookupTerms(plan), tokens, slop, r, si) else { return set }
+            guard var matcher = try phraseMatcher(r.terms, tokens, slop, r, si) else { return set }
             try intersect(matcher.cursors) { d in if try matcher.matches() { set.insert(d) } }
         }
         return set

@@ -18,6 +18,10 @@ public final class IndexSegment: @unchecked Sendable {
     public let totalTokens: UInt64
     let normsOffset: Int, postingsOffset: Int, positionsOffset: Int, termsOffset: Int, blockIndexOffset: Int
     private let blockCount: Int
+    /// The sparse in-memory term index: the first 8 bytes (big-endian, zero-padded) of each
+    /// dictionary block's first term, so a lookup binary-searches integers and reads a block's
+    /// first term from the mapping only when the keys tie.
+    private let blockKeys: UnsafeMutablePointer<UInt64>
 
     /// Where a term's data lies.
     public struct TermInfo: Sendable, Equatable {
@@ -64,6 +68,33 @@ public final class IndexSegment: @unchecked Sendable {
               blockCount == (termCount + SegmentFormat.termsPerBlock - 1) / SegmentFormat.termsPerBlock else {
             throw bad(f, "inconsistent section table (norms \(normsOffset), postings \(postingsOffset), positions \(positionsOffset), terms \(termsOffset), block index \(blockIndexOffset), \(blockCount) blocks, \(termCount) terms, \(documentCount) docs)")
         }
+        blockKeys = .allocate(capacity: max(1, blockCount))
+        for b in 0 ..< blockCount { blockKeys[b] = Self.key(try firstTerm(b)) }
+    }
+
+    deinit { blockKeys.deallocate() }
+
+    /// A term's first 8 bytes as a big-endian integer, zero-padded: `key(a) < key(b)` implies
+    /// a < b in byte order; equal keys need the full comparison.
+    @inline(__always)
+    static func key(_ term: UnsafeRawBufferPointer) -> UInt64 {
+        var k: UInt64 = 0
+        let n = min(8, term.count)
+        for j in 0 ..< n { k |= UInt64(term[j]) << (56 - 8 * UInt64(j)) }
+        return k
+    }
+
+    /// The last block whose first term is ≤ `term` (0 when `term` precedes every block).
+    private func block(for term: UnsafeRawBufferPointer) throws -> Int {
+        let target = Self.key(term)
+        var lo = 0, hi = blockCount - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            let k = blockKeys[mid]
+            let notBefore = k != target ? k < target : !SegmentFormat.precedes(term, try firstTerm(mid))
+            if notBefore { lo = mid } else { hi = mid - 1 }
+        }
+        return lo
     }
 
     private static func memcmpEqual(_ p: UnsafeRawPointer, _ bytes: [UInt8]) -> Bool {
@@ -137,16 +168,11 @@ public final class IndexSegment: @unchecked Sendable {
         return try r.readBytes(suffix, "term")
     }
 
-    /// Looks a term up without allocating: binary search over the blocks' first terms (read in
-    /// place), then a scan of one block tracking the common prefix with the target.
+    /// Looks a term up without allocating: binary search over the in-memory block keys, then a
+    /// scan of one block tracking the common prefix with the target.
     public func lookup(_ term: UnsafeRawBufferPointer) throws -> TermInfo? {
         if blockCount == 0 { return nil }
-        var lo = 0, hi = blockCount - 1
-        while lo < hi {
-            let mid = (lo + hi + 1) / 2
-            if !SegmentFormat.precedes(term, try firstTerm(mid)) { lo = mid } else { hi = mid - 1 }
-        }
-        return try findInBlock(lo, term)
+        return try findInBlock(try block(for: term), term)
     }
 
     @inline(never)
@@ -249,15 +275,7 @@ public final class IndexSegment: @unchecked Sendable {
     func forEachTerm(from lower: [UInt8]?, _ body: (UnsafeRawBufferPointer, TermInfo) throws -> Bool) throws {
         if blockCount == 0 { return }
         var start = 0
-        if let lower {
-            var lo = 0, hi = blockCount - 1
-            while lo < hi {
-                let mid = (lo + hi + 1) / 2
-                let first = try firstTerm(mid)
-                if lower.withUnsafeBytes({ !SegmentFormat.precedes($0, first) }) { lo = mid } else { hi = mid - 1 }
-            }
-            start = lo
-        }
+        if let lower { start = try lower.withUnsafeBytes { try block(for: $0) } }
         var going = true
         for b in start ..< blockCount where going {
             try scanBlock(b) { t, i in going = try body(t, i); return going }
