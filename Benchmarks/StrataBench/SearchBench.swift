@@ -55,11 +55,10 @@ func benchSearch() {
     let lines = corpus.split(separator: UInt8(ascii: "\n")).map { Array($0) }
     let schema = try! Schema(fields: [FieldDefinition("body", .text(.alphanumeric))], dynamic: .ignore)
 
-    // Indexing: best of 3, JSON parsing included (as for the peers).
+    // Indexing, JSON parsing included (as for the peers): best of 3 here and one more run in
+    // every round below (the peers report their best too).
     var best = Double.infinity, size: Int64 = 0
-    var dir = ""
-    for run in 0 ..< 3 {
-        dir = freshDir("search-\(run)")
+    func indexOnce(_ dir: String) {
         let index = try! SearchIndex(directory: dir, schema: schema)
         let t0 = now()
         for l in lines { try! l.withUnsafeBytes { try index.add(json: $0) } }
@@ -67,6 +66,11 @@ func benchSearch() {
         let seconds = Double(now() - t0) / 1e9
         if seconds < best { best = seconds; size = index.sizeOnDisk() + Int64(FileSystem.fileSize(dir + "/manifest-00000000000000000001") ?? 0) }
         index.close()
+    }
+    var dir = ""
+    for run in 0 ..< 3 {
+        dir = freshDir("search-\(run)")
+        indexOnce(dir)
     }
     let index = try! SearchIndex(directory: dir)
     let searcher = index.searcher()
@@ -79,17 +83,33 @@ func benchSearch() {
         counts[q.key] = try! searcher.count(QueryParser.parse(q.text))
         _ = try! searcher.search(QueryParser.parse(q.text), limit: 10)
     }
-    var samples: [String: [String: [UInt64]]] = [:]
-    for q in queries {
-        for _ in 0 ..< repeatCount {
-            var t0 = now()
-            let hits = try! searcher.search(QueryParser.parse(q.text), limit: 10)
-            samples[q.type, default: [:]]["top10", default: []].append(now() - t0)
-            precondition(hits.count == min(10, counts[q.key]!))
-            t0 = now()
-            _ = try! searcher.count(QueryParser.parse(q.text))
-            samples[q.type, default: [:]]["count", default: []].append(now() - t0)
+    /// One round of Strata's timed queries: per type and mode, every query `repeatCount` times.
+    /// Samples go to arrays reserved up front, so nothing between two timed calls allocates or
+    /// frees large buffers (which showed up as a slow 1% of the next calls).
+    func timeQueries() -> [String: [String: [UInt64]]] {
+        let types = Array(Set(queries.map(\.type))).sorted()
+        var top = [[UInt64]](repeating: [], count: types.count), cnt = top
+        for t in types.indices {
+            let n = queries.filter { $0.type == types[t] }.count * repeatCount
+            top[t].reserveCapacity(n)
+            cnt[t].reserveCapacity(n)
         }
+        for q in queries {
+            let t = types.firstIndex(of: q.type)!
+            let expected = min(10, counts[q.key]!)
+            for _ in 0 ..< repeatCount {
+                var t0 = now()
+                let hits = try! searcher.search(QueryParser.parse(q.text), limit: 10)
+                top[t].append(now() - t0)
+                precondition(hits.count == expected)
+                t0 = now()
+                _ = try! searcher.count(QueryParser.parse(q.text))
+                cnt[t].append(now() - t0)
+            }
+        }
+        var samples: [String: [String: [UInt64]]] = [:]
+        for t in types.indices { samples[types[t]] = ["top10": top[t], "count": cnt[t]] }
+        return samples
     }
     if let loop = ProcessInfo.processInfo.environment["STRATA_BENCH_QUERY_LOOP"] {
         // Diagnostic (callgrind): one query in a loop, nothing else timed.
@@ -119,6 +139,22 @@ func benchSearch() {
             FileHandle.standardError.write(Data("slow: \(type) \(text) \(Double(ns) / 1000) µs, \(counts[type + "\t" + (queries.first { $0.text == text }?.raw ?? "")] ?? -1) hits\n".utf8))
         }
     }
+
+    // Rounds alternate Strata and the peers (same corpus and queries), so a slow spell of the
+    // machine lands on both; each engine's p50 / p99 is the median of its rounds' figures.
+    var strataRounds: [[String: [String: [UInt64]]]] = []
+    var peerRounds: [[String: Any]] = []
+    for round in 0 ..< max(1, options.searchRounds) {
+        // Untimed pass first, as each peer round warms up in its own process.
+        for q in queries { _ = try! searcher.search(QueryParser.parse(q.text), limit: 10) }
+        strataRounds.append(timeQueries())
+        indexOnce(freshDir("search-round"))
+        let figures = SearchLatency(rounds: [strataRounds[round]]).figures
+        FileHandle.standardError.write(Data(("search: round \(round + 1): " + ["term", "phrase", "intersection", "union"].map { t in
+            String(format: "%@ top10 p50 %.2f p99 %.2f", t, figures[t]?["top10"]?.p50 ?? .nan, figures[t]?["top10"]?.p99 ?? .nan)
+        }.joined(separator: "; ") + "\n").utf8))
+        if options.peers, let p = runPeers(docsPath, queriesPath, repeatCount) { peerRounds.append(p) }
+    }
     var floor: [UInt64] = []
     for _ in 0 ..< max(1000, 50 * repeatCount) {
         let t0 = now()
@@ -126,13 +162,12 @@ func benchSearch() {
         floor.append(now() - t0)
     }
     index.close()
-
-    // The peers, same corpus and queries.
-    let peers = options.peers ? runPeers(docsPath, queriesPath, repeatCount) : nil
+    let latency = SearchLatency(rounds: strataRounds)
+    let peers = peerRounds.isEmpty ? nil : mergePeerRounds(peerRounds)
     let docsPerSecond = Double(lines.count) / best
     FileHandle.standardError.write(Data(String(format: "search: indexed %d docs in %.4f s (%.0f docs/s, %.1f MB/s), %lld bytes; floor p50 %.2f µs\n",
                                                   lines.count, best, docsPerSecond, Double(corpus.count) / 1e6 / best, size, percentileMicros(floor, 0.5)).utf8))
-    printSearchSummary(samples, peers, docsPerSecond: docsPerSecond, size: size)
+    printSearchSummary(latency, peers, docsPerSecond: docsPerSecond, size: size)
     for peer in ["tantivy", "fts5"] {
         guard let p = peers?[peer] as? [String: Any], let idx = p["index"] as? [String: Any] else { continue }
         let peerRate = idx["docs_per_s"] as? Double ?? .nan
@@ -147,12 +182,12 @@ func benchSearch() {
         let lat = p["latency"] as? [String: [String: [String: Any]]] ?? [:]
         for type in ["term", "phrase", "intersection", "union"] {
             for mode in ["top10", "count"] {
-                guard let s = samples[type]?[mode], let l = lat[type]?[mode], let p50 = l["p50_us"] as? Double, let p99 = l["p99_us"] as? Double else { continue }
-                report("\(type) \(mode) p50 vs \(peer)", strata: percentileMicros(s, 0.5), baseline: p50, unit: "µs", baselineName: "\(peer) (floor \(String(format: "%.1f", floorPeer)) µs incl.)", higherIsBetter: false)
-                report("\(type) \(mode) p99 vs \(peer)", strata: percentileMicros(s, 0.99), baseline: p99, unit: "µs", baselineName: peer, higherIsBetter: false)
+                guard let s = latency.figures[type]?[mode], let l = lat[type]?[mode], let p50 = l["p50_us"] as? Double, let p99 = l["p99_us"] as? Double else { continue }
+                report("\(type) \(mode) p50 vs \(peer)", strata: s.p50, baseline: p50, unit: "µs", baselineName: "\(peer) (floor \(String(format: "%.1f", floorPeer)) µs incl.)", higherIsBetter: false)
+                report("\(type) \(mode) p99 vs \(peer)", strata: s.p99, baseline: p99, unit: "µs", baselineName: peer, higherIsBetter: false)
                 if peer == "tantivy", let m50 = l["p50_minus_floor_us"] as? Double, let m99 = l["p99_minus_floor_us"] as? Double {
-                    report("\(type) \(mode) p50 vs tantivy − floor", strata: percentileMicros(s, 0.5), baseline: m50, unit: "µs", baselineName: "tantivy minus its Python floor", higherIsBetter: false)
-                    report("\(type) \(mode) p99 vs tantivy − floor", strata: percentileMicros(s, 0.99), baseline: m99, unit: "µs", baselineName: "tantivy minus its Python floor", higherIsBetter: false)
+                    report("\(type) \(mode) p50 vs tantivy − floor", strata: s.p50, baseline: m50, unit: "µs", baselineName: "tantivy minus its Python floor", higherIsBetter: false)
+                    report("\(type) \(mode) p99 vs tantivy − floor", strata: s.p99, baseline: m99, unit: "µs", baselineName: "tantivy minus its Python floor", higherIsBetter: false)
                 }
             }
         }
@@ -278,7 +313,7 @@ func benchSearchMemory() {
 
 /// One Markdown table of the search run (the README's): per query type and mode, Strata's
 /// p50 / p99 beside tantivy's (raw and minus its Python floor) and FTS5's, with ratios.
-func printSearchSummary(_ samples: [String: [String: [UInt64]]], _ peers: [String: Any]?, docsPerSecond: Double, size: Int64) {
+func printSearchSummary(_ latency: SearchLatency, _ peers: [String: Any]?, docsPerSecond: Double, size: Int64) {
     func peer(_ name: String, _ type: String, _ mode: String, _ key: String) -> Double? {
         (((peers?[name] as? [String: Any])?["latency"] as? [String: [String: [String: Any]]])?[type]?[mode]?[key]) as? Double
     }
@@ -287,8 +322,8 @@ func printSearchSummary(_ samples: [String: [String: [UInt64]]], _ peers: [Strin
     var out = "\n| query (µs) | Strata p50 / p99 | tantivy p50 / p99 | tantivy − floor p50 / p99 | FTS5 p50 / p99 | vs tantivy − floor (p50, p99) | vs FTS5 (p50, p99) |\n|---|---|---|---|---|---|---|\n"
     for type in ["term", "phrase", "intersection", "union"] {
         for mode in ["top10", "count"] {
-            guard let s = samples[type]?[mode] else { continue }
-            let p50 = percentileMicros(s, 0.5), p99 = percentileMicros(s, 0.99)
+            guard let s = latency.figures[type]?[mode] else { continue }
+            let p50 = s.p50, p99 = s.p99
             out += "| \(type) \(mode) | \(f(p50)) / \(f(p99)) | \(f(peer("tantivy", type, mode, "p50_us"))) / \(f(peer("tantivy", type, mode, "p99_us"))) | "
             out += "\(f(peer("tantivy", type, mode, "p50_minus_floor_us"))) / \(f(peer("tantivy", type, mode, "p99_minus_floor_us"))) | "
             out += "\(f(peer("fts5", type, mode, "p50_us"))) / \(f(peer("fts5", type, mode, "p99_us"))) | "
@@ -297,4 +332,63 @@ func printSearchSummary(_ samples: [String: [String: [UInt64]]], _ peers: [Strin
         }
     }
     print(out)
+}
+
+/// Strata's latency per query type and mode: the median over rounds of each round's p50 and
+/// p99 (µs).
+struct SearchLatency {
+    var figures: [String: [String: (p50: Double, p99: Double)]] = [:]
+
+    init(rounds: [[String: [String: [UInt64]]]]) {
+        guard let first = rounds.first else { return }
+        for (type, modes) in first {
+            for mode in modes.keys {
+                let per = rounds.compactMap { $0[type]?[mode] }
+                figures[type, default: [:]][mode] = (median(per.map { percentileMicros($0, 0.5) }), median(per.map { percentileMicros($0, 0.99) }))
+            }
+        }
+    }
+}
+
+func median(_ values: [Double]) -> Double {
+    let s = values.filter { !$0.isNaN }.sorted()
+    if s.isEmpty { return .nan }
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+/// The peers' reports of several rounds as one: every latency and floor figure is the median
+/// of the rounds', indexing throughput the best round's; everything else from the first round.
+func mergePeerRounds(_ rounds: [[String: Any]]) -> [String: Any] {
+    guard var merged = rounds.first, rounds.count > 1 else { return rounds.first ?? [:] }
+    for (engine, value) in merged {
+        guard var e = value as? [String: Any] else { continue }
+        let all = rounds.compactMap { $0[engine] as? [String: Any] }
+        if var lat = e["latency"] as? [String: [String: [String: Any]]] {
+            for (type, modes) in lat {
+                for (mode, fields) in modes {
+                    var f = fields
+                    for key in ["p50_us", "p99_us", "p50_minus_floor_us", "p99_minus_floor_us"] {
+                        let vs = all.compactMap { (($0["latency"] as? [String: [String: [String: Any]]])?[type]?[mode]?[key]) as? Double }
+                        if !vs.isEmpty { f[key] = median(vs) }
+                    }
+                    lat[type]?[mode] = f
+                }
+            }
+            e["latency"] = lat
+        }
+        if var floor = e["floor_us"] as? [String: Any] {
+            for key in ["p50", "p99"] {
+                let vs = all.compactMap { ($0["floor_us"] as? [String: Any])?[key] as? Double }
+                if !vs.isEmpty { floor[key] = median(vs) }
+            }
+            e["floor_us"] = floor
+        }
+        if var idx = e["index"] as? [String: Any] {
+            let rates = all.compactMap { ($0["index"] as? [String: Any])?["docs_per_s"] as? Double }
+            if let best = rates.max() { idx["docs_per_s"] = best }
+            e["index"] = idx
+        }
+        merged[engine] = e
+    }
+    return merged
 }

@@ -20,6 +20,7 @@ struct Options {
     var recoveryMB = 1024
     var compactionRecords = 2_000_000
     var searchRepeat = 20
+    var searchRounds = 3
     var peers = true
     var memoryCorpusMB = 400
 
@@ -34,6 +35,7 @@ struct Options {
             case "--dir": dir = args.popFirst()!
             case "--json": json = true
             case "--search-repeat": searchRepeat = Int(args.popFirst()!)!
+            case "--search-rounds": searchRounds = Int(args.popFirst()!)!
             case "--no-peers": peers = false
             case "--memory-mb": memoryCorpusMB = Int(args.popFirst()!)!
             case "--batch-bytes": batchBytes = Int(args.popFirst()!)!
@@ -42,7 +44,7 @@ struct Options {
             case "--codecs": codecs = args.popFirst()!.split(separator: ",").map { CompressionCodec(name: String($0))! }
             case "--only": only = Set(args.popFirst()!.split(separator: ",").map(String.init))
             case "--quick": records = 200_000; randomLogRecords = 1_000_000; fsyncBatches = 200; lookups = 100_000; recoveryMB = 128; compactionRecords = 300_000
-            default: fatalError("unknown option \(a); options: --records N --random-records N --fsync-batches N --lookups N --dir D --json --only append,fsync,consume,random,recovery,compaction,search --search-repeat N --quick --recovery-mb N --compaction-records N --batch-bytes N --codecs none,lz4,gzip")
+            default: fatalError("unknown option \(a); options: --records N --random-records N --fsync-batches N --lookups N --dir D --json --only append,fsync,consume,random,recovery,compaction,search --search-repeat N --search-rounds N --quick --recovery-mb N --compaction-records N --batch-bytes N --codecs none,lz4,gzip")
             }
         }
     }
