@@ -86,7 +86,8 @@ func benchSearch() {
     /// One round of Strata's timed queries: per type and mode, every query `repeatCount` times.
     /// Samples go to arrays reserved up front, so nothing between two timed calls allocates or
     /// frees large buffers (which showed up as a slow 1% of the next calls).
-    func timeQueries() -> [String: [String: [UInt64]]] {
+    func timeQueries(_ only: String) -> [String: [String: [UInt64]]] {
+        let queries = queries.filter { $0.type == only }
         let types = Array(Set(queries.map(\.type))).sorted()
         var top = [[UInt64]](repeating: [], count: types.count), cnt = top
         for t in types.indices {
@@ -140,21 +141,30 @@ func benchSearch() {
         }
     }
 
-    // Rounds alternate Strata and the peers (same corpus and queries), so a slow spell of the
-    // machine lands on both; each engine's p50 / p99 is the median of its rounds' figures.
+    // Rounds alternate Strata and the peers query type by query type (Strata times a type, then
+    // the peers time the same type), so a slow spell of the machine lands on both engines' figures
+    // for it; each engine's p50 / p99 is the median of its rounds' figures.
     var strataRounds: [[String: [String: [UInt64]]]] = []
     var peerRounds: [[String: Any]] = []
     for round in 0 ..< max(1, options.searchRounds) {
-        // Untimed pass first, as each peer round warms up in its own process.
-        for q in queries { _ = try! searcher.search(QueryParser.parse(q.text), limit: 10) }
-        strataRounds.append(timeQueries())
+        var mine: [String: [String: [UInt64]]] = [:]
+        var theirs: [[String: Any]] = []
+        for type in ["term", "phrase", "intersection", "union"] {
+            // Untimed pass first, as each peer run warms up in its own process.
+            for q in queries where q.type == type { _ = try! searcher.search(QueryParser.parse(q.text), limit: 10) }
+            mine.merge(timeQueries(type)) { a, _ in a }
+            if options.peers, let p = runPeers(docsPath, queriesPath, repeatCount, types: [type]) { theirs.append(p) }
+        }
+        strataRounds.append(mine)
+        if !theirs.isEmpty { peerRounds.append(combinePeerTypeRuns(theirs)) }
         indexOnce(freshDir("search-round"))
-        let figures = SearchLatency(rounds: [strataRounds[round]]).figures
+        let figures = SearchLatency(rounds: [mine]).figures
         FileHandle.standardError.write(Data(("search: round \(round + 1): " + ["term", "phrase", "intersection", "union"].map { t in
             String(format: "%@ top10 p50 %.2f p99 %.2f", t, figures[t]?["top10"]?.p50 ?? .nan, figures[t]?["top10"]?.p99 ?? .nan)
         }.joined(separator: "; ") + "\n").utf8))
-        if options.peers, let p = runPeers(docsPath, queriesPath, repeatCount) { peerRounds.append(p) }
     }
+    let latency = SearchLatency(rounds: strataRounds)
+    let peers = peerRounds.isEmpty ? nil : mergePeerRounds(peerRounds)
     var floor: [UInt64] = []
     for _ in 0 ..< max(1000, 50 * repeatCount) {
         let t0 = now()
@@ -162,8 +172,6 @@ func benchSearch() {
         floor.append(now() - t0)
     }
     index.close()
-    let latency = SearchLatency(rounds: strataRounds)
-    let peers = peerRounds.isEmpty ? nil : mergePeerRounds(peerRounds)
     let docsPerSecond = Double(lines.count) / best
     FileHandle.standardError.write(Data(String(format: "search: indexed %d docs in %.4f s (%.0f docs/s, %.1f MB/s), %lld bytes; floor p50 %.2f µs\n",
                                                   lines.count, best, docsPerSecond, Double(corpus.count) / 1e6 / best, size, percentileMicros(floor, 0.5)).utf8))
@@ -195,11 +203,12 @@ func benchSearch() {
 }
 
 /// Runs Benchmarks/peers/search_peers.py; nil (with a message) when Python or tantivy is absent.
-func runPeers(_ docs: String, _ queries: String, _ repeatCount: Int) -> [String: Any]? {
+func runPeers(_ docs: String, _ queries: String, _ repeatCount: Int, types: [String]) -> [String: Any]? {
     let script = packageDirectory() + "/Benchmarks/peers/search_peers.py"
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", script, "--docs", docs, "--queries", queries, "--repeat", String(repeatCount), "--workdir", options.dir + "/peers"]
+    p.arguments = ["python3", script, "--docs", docs, "--queries", queries, "--repeat", String(repeatCount), "--workdir", options.dir + "/peers",
+                   "--types", types.joined(separator: ","), "--index-runs", "1"]
     let out = Pipe()
     p.standardOutput = out
     p.standardError = FileHandle.nullDevice
@@ -354,6 +363,39 @@ func median(_ values: [Double]) -> Double {
     let s = values.filter { !$0.isNaN }.sorted()
     if s.isEmpty { return .nan }
     return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+/// The peers' runs of one round (one query type each) as one report: each type's latency from
+/// the run that timed it, hit counts from all, the best indexing run, the median floor.
+func combinePeerTypeRuns(_ runs: [[String: Any]]) -> [String: Any] {
+    guard var combined = runs.first else { return [:] }
+    for (engine, value) in combined {
+        guard var e = value as? [String: Any] else { continue }
+        let all = runs.compactMap { $0[engine] as? [String: Any] }
+        var lat = e["latency"] as? [String: [String: [String: Any]]] ?? [:]
+        for run in all {
+            for (type, modes) in run["latency"] as? [String: [String: [String: Any]]] ?? [:] where modes["top10"]?["p50_us"] is Double {
+                lat[type] = modes
+            }
+        }
+        e["latency"] = lat
+        var counts: [String: Int] = [:]
+        for run in all { counts.merge(run["counts"] as? [String: Int] ?? [:]) { a, _ in a } }
+        e["counts"] = counts
+        if var idx = e["index"] as? [String: Any] {
+            if let best = all.compactMap({ ($0["index"] as? [String: Any])?["docs_per_s"] as? Double }).max() { idx["docs_per_s"] = best }
+            e["index"] = idx
+        }
+        if var floor = e["floor_us"] as? [String: Any] {
+            for key in ["p50", "p99"] {
+                let vs = all.compactMap { ($0["floor_us"] as? [String: Any])?[key] as? Double }
+                if !vs.isEmpty { floor[key] = median(vs) }
+            }
+            e["floor_us"] = floor
+        }
+        combined[engine] = e
+    }
+    return combined
 }
 
 /// The peers' reports of several rounds as one: every latency and floor figure is the median

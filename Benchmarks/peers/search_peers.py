@@ -67,8 +67,11 @@ Modes:
   plus the number of queries and how many of them have no hit (with a small corpus most phrase and
   intersection queries match nothing, so their latency is close to the floor).
 Floor: the same call path per engine and mode for a term query with no hits (`zzqxjvnohit`),
-  FLOOR_SAMPLES runs; "floor_us" = top10-mode floor (p50/p99), with per-mode floors in
-  "floor_us.by_mode". "*_minus_floor_us" subtract the floor p50 of the SAME mode, clamped at 0.
+  run `--repeat` times per mode after each query's timed runs (interleaved, so a query type and
+  its floor are measured over the same seconds); "floor_us" = top10-mode floor over all types
+  (p50/p99), per-mode floors in "floor_us.by_mode", per-type in "floor_us.by_type".
+  "*_minus_floor_us" subtract the floor p50 of the SAME type and mode ("floor_p50_us"), clamped
+  at 0.
 Counts: "counts" maps "<type>\\t<raw query>" -> hit count (from the count mode), so another
   engine with the same tokenization can check its own counts; tantivy vs FTS5 disagreements are
   reported in "cross_check" and with examples on stderr. A sanity check also verifies that each
@@ -92,7 +95,6 @@ from importlib import metadata
 
 QUERY_TYPES = ("term", "phrase", "intersection", "union")
 NO_HIT_WORD = "zzqxjvnohit"
-FLOOR_SAMPLES_MIN = 1000
 # Words = maximal runs of Unicode alphanumerics ([^\W_] = \w without the underscore).
 WORD_RE = re.compile(r"[^\W_]+")
 
@@ -410,24 +412,18 @@ def bench_engine(engine, lines, docs_bytes, queries, args, workdir) -> dict:
             sanity_bad += 1
             log(f"  {name}: SANITY top10 len {len(ids)} != min(count={c},10) for {q['key']!r}")
 
-    # Floor: same call paths, a term with no hits.
+    # Floor: same call paths, a term with no hits. Timed between the queries (after each
+    # query's runs, the same number of floor runs per mode), so the floor subtracted from a query
+    # type was measured over the same seconds as that type: a slow spell of the machine moves
+    # both, not only one side of the difference.
     floor_text = engine.query_text("term", [NO_HIT_WORD])
-    n_floor = max(FLOOR_SAMPLES_MIN, args.repeat * 50)
-    floor = {}
-    gc.collect()
-    gc.disable()
-    try:
-        for mode, fn in (("top10", top10), ("count", count)):
-            if fn(floor_text) not in ([], 0):
-                log(f"  {name}: floor query unexpectedly has hits")
-            s: list[int] = []
-            time_calls(fn, floor_text, n_floor, s)
-            floor[mode] = stats_us(s)
-    finally:
-        gc.enable()
+    for mode, fn in (("top10", top10), ("count", count)):
+        if fn(floor_text) not in ([], 0):
+            log(f"  {name}: floor query unexpectedly has hits")
 
-    # Timed runs: per query and mode, `repeat` back-to-back runs.
+    # Timed runs: per query and mode, `repeat` back-to-back runs, then the floor's.
     samples = {t: {"top10": [], "count": []} for t in QUERY_TYPES}
+    floor_samples = {t: {"top10": [], "count": []} for t in QUERY_TYPES}
     nq = {t: 0 for t in QUERY_TYPES}
     nzero = {t: 0 for t in QUERY_TYPES}
     t_start = time.perf_counter()
@@ -438,12 +434,18 @@ def bench_engine(engine, lines, docs_bytes, queries, args, workdir) -> dict:
         try:
             time_calls(top10, text, args.repeat, samples[q["type"]]["top10"])
             time_calls(count, text, args.repeat, samples[q["type"]]["count"])
+            time_calls(top10, floor_text, args.repeat, floor_samples[q["type"]]["top10"])
+            time_calls(count, floor_text, args.repeat, floor_samples[q["type"]]["count"])
         finally:
             gc.enable()
         if (i + 1) % 200 == 0:
             log(f"[{name}] {i + 1}/{len(prepared)} queries ({time.perf_counter() - t_start:.1f} s)")
     engine.close()
 
+    floor = {mode: stats_us([x for t in QUERY_TYPES for x in floor_samples[t][mode]]) for mode in ("top10", "count")}
+    floor_by_type = {t: {mode: stats_us(floor_samples[t][mode]) for mode in ("top10", "count") if floor_samples[t][mode]}
+                     for t in QUERY_TYPES}
+    n_floor = sum(len(floor_samples[t]["top10"]) for t in QUERY_TYPES)
     latency = {}
     for t in QUERY_TYPES:
         latency[t] = {}
@@ -454,10 +456,11 @@ def bench_engine(engine, lines, docs_bytes, queries, args, workdir) -> dict:
                                     "p99_minus_floor_us": None, "queries": 0, "zero_hit_queries": 0}
                 continue
             st = stats_us(s)
-            fl = floor[mode]["p50"]
+            fl = floor_by_type[t][mode]["p50"]
             latency[t][mode] = {
                 "p50_us": st["p50"],
                 "p99_us": st["p99"],
+                "floor_p50_us": fl,
                 "p50_minus_floor_us": round(max(0.0, st["p50"] - fl), 3),
                 "p99_minus_floor_us": round(max(0.0, st["p99"] - fl), 3),
                 "queries": nq[t],
@@ -474,7 +477,7 @@ def bench_engine(engine, lines, docs_bytes, queries, args, workdir) -> dict:
         "version_detail": engine.version_detail(),
         "index": index_info,
         "floor_us": {"p50": floor["top10"]["p50"], "p99": floor["top10"]["p99"],
-                     "by_mode": floor, "samples": n_floor, "query": NO_HIT_WORD},
+                     "by_mode": floor, "by_type": floor_by_type, "samples": n_floor, "query": NO_HIT_WORD},
         "latency": latency,
         "counts": counts,
         "skipped": skipped,
@@ -491,6 +494,9 @@ def main() -> None:
     ap.add_argument("--engines", default="tantivy,fts5", help="comma list of tantivy,fts5")
     ap.add_argument("--index-runs", type=int, default=3, help="indexing repetitions (best reported)")
     ap.add_argument("--keep", action="store_true", help="keep the index dirs")
+    ap.add_argument("--types", default=",".join(QUERY_TYPES),
+                    help="comma list of query types to time (strata-bench runs one type at a time, "
+                         "alternating with its own timing of that type)")
     args = ap.parse_args()
 
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
@@ -527,6 +533,10 @@ def main() -> None:
     if not isinstance(first, dict) or not isinstance(first.get("body"), str):
         ap.error(f"{args.docs}: first line has no string 'body' field (expected url/title/body JSON lines)")
     queries, untyped = load_queries(args.queries)
+    wanted = {t.strip() for t in args.types.split(",") if t.strip()}
+    if not wanted or not wanted <= set(QUERY_TYPES):
+        ap.error(f"--types: choose from {','.join(QUERY_TYPES)}")
+    queries = [q for q in queries if q["type"] in wanted]
     by_type = {t: sum(1 for q in queries if q["type"] == t) for t in QUERY_TYPES}
     log(f"corpus: {len(lines)} docs, {docs_bytes} bytes; queries: {len(queries)} typed {by_type}, "
         f"{untyped} untyped (not run)")

@@ -131,6 +131,11 @@ func fuzzIndexSegment(_ data: UnsafeRawBufferPointer) {
             var steps = 0
             while c.doc != PostingsCursor.exhausted, steps < 3000 {
                 if steps % 2 == 0 { if (try? c.positions(into: &buffer)) == nil { break } }
+                // Bounded reads, as exact phrases do (part of a posting, then more of it).
+                if steps % 3 == 1 {
+                    if (try? c.positions(into: &buffer, upTo: UInt32(steps))) == nil { break }
+                    if (try? c.positions(into: &buffer, upTo: UInt32(steps * 7))) == nil { break }
+                }
                 if (try? (steps % 5 == 4 ? c.advance(to: c.doc &+ 97) : c.next())) == nil { break }
                 steps += 1
             }

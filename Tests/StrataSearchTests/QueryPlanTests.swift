@@ -63,6 +63,14 @@ import StrataIO
             while c.doc != PostingsCursor.exhausted {
                 #expect(c.doc == docs[i] && c.frequency == freqs[i])
                 if i % 3 == 0 { try c.positions(into: &buffer); #expect(buffer == positions[i]) }
+                if i % 3 == 1, let mid = positions[i].dropFirst(positions[i].count / 2).first {
+                    // Bounded reads (phrase checks): a prefix, again with a higher bound, then all.
+                    let partial = try c.positions(into: &buffer, upTo: mid)
+                    #expect(buffer == positions[i].filter { $0 <= mid } && partial == (mid == positions[i].last))
+                    if mid > 0 { _ = try c.positions(into: &buffer, upTo: mid - 1); #expect(buffer == positions[i].filter { $0 < mid }) }
+                    // Half the time the posting is left part-read: later postings must still read right.
+                    if i % 2 == 1 { #expect(try c.positions(into: &buffer, upTo: UInt32.max) && buffer == positions[i]) }
+                }
                 try c.next()
                 i += 1
             }

@@ -388,8 +388,10 @@ extension IndexSearcher {
     }
 
     /// Checks a phrase in the document every cursor is on. Exact phrases (slop 0) intersect the
-    /// candidate start positions term by term, rarest first, reading a term's positions only
-    /// while candidates remain; sloppy phrases read them all and run `Phrase.occurs`.
+    /// candidate start positions token by token, fewest positions in this document first,
+    /// decoding a later token's positions only up to the last candidate it could extend (so a
+    /// frequent word's long list is mostly left undecoded); sloppy phrases read them all and run
+    /// `Phrase.occurs`.
     struct PhraseMatcher {
         let cursors: [PostingsCursor]
         /// Token → index of its term's cursor.
@@ -397,10 +399,12 @@ extension IndexSearcher {
         let offsets: [Int]
         let slop: Int
         private var lists: [[UInt32]]
-        private var loaded: [Bool]
+        /// Per term: the highest position decoded into its list for this document (−1: none),
+        /// or `Int.max` when the list is complete.
+        private var decodedTo: [Int]
         private var starts: [Int] = []
-        /// Tokens ordered by their term's document frequency (rarest first).
-        private let order: [Int]
+        /// Tokens in checking order (re-sorted per document by their term's frequency there).
+        private var order: [Int]
 
         init(cursors: [PostingsCursor], tokenTerm: [Int], offsets: [Int], slop: Int) {
             self.cursors = cursors
@@ -408,34 +412,46 @@ extension IndexSearcher {
             self.offsets = offsets
             self.slop = slop
             lists = [[UInt32]](repeating: [], count: cursors.count)
-            loaded = [Bool](repeating: false, count: cursors.count)
-            order = tokenTerm.indices.sorted { cursors[tokenTerm[$0]].docFreq < cursors[tokenTerm[$1]].docFreq }
+            decodedTo = [Int](repeating: -1, count: cursors.count)
+            order = Array(tokenTerm.indices)
         }
 
-        private mutating func load(_ term: Int) throws {
-            if !loaded[term] { try cursors[term].positions(into: &lists[term]); loaded[term] = true }
+        /// Makes `lists[term]` hold every position of the term in this document up to `limit`.
+        private mutating func load(_ term: Int, upTo limit: Int) throws {
+            if decodedTo[term] >= limit { return }
+            let complete = try cursors[term].positions(into: &lists[term], upTo: UInt32(clamping: limit))
+            decodedTo[term] = complete ? Int.max : limit
         }
 
         mutating func matches() throws -> Bool {
-            for k in loaded.indices { loaded[k] = false }
+            for k in decodedTo.indices { decodedTo[k] = -1 }
             if slop == 0 {
+                // Insertion sort of the (few) tokens by in-document frequency.
+                for i in 1 ..< max(1, order.count) {
+                    let t = order[i], f = cursors[tokenTerm[t]].frequency
+                    var j = i
+                    while j > 0 && cursors[tokenTerm[order[j - 1]]].frequency > f { order[j] = order[j - 1]; j -= 1 }
+                    order[j] = t
+                }
                 var count = 0
                 for (n, token) in order.enumerated() {
                     let term = tokenTerm[token]
-                    try load(term)
                     let off = offsets[token]
-                    let list = lists[term]
-                    if starts.count < list.count { starts.append(contentsOf: repeatElement(0, count: list.count - starts.count)) }
                     if n == 0 {
+                        try load(term, upTo: Int.max)
+                        let list = lists[term]
+                        if starts.count < list.count { starts.append(contentsOf: repeatElement(0, count: list.count - starts.count)) }
                         count = 0
                         starts.withUnsafeMutableBufferPointer { st in
                             for p in list where Int(p) >= off { st[count] = Int(p) - off; count += 1 }
                         }
                     } else {
-                        // starts ∩ (positions − off), both ascending, in place.
+                        // starts ∩ (positions − off), both ascending, in place; positions past the
+                        // last candidate + off cannot match and are not decoded.
+                        try load(term, upTo: starts[count - 1] + off)
                         var kept = 0
                         starts.withUnsafeMutableBufferPointer { st in
-                            list.withUnsafeBufferPointer { ps in
+                            lists[term].withUnsafeBufferPointer { ps in
                                 var i = 0, j = 0
                                 while i < count && j < ps.count {
                                     let v = Int(ps[j]) - off
@@ -449,7 +465,7 @@ extension IndexSearcher {
                 }
                 return true
             }
-            for t in cursors.indices { try load(t) }
+            for t in cursors.indices { try load(t, upTo: Int.max) }
             return Phrase.occurs(tokenTerm.map { lists[$0] }, offsets, slop: slop)
         }
     }

@@ -27,6 +27,8 @@ final class PostingsCursor {
     private let positionsRange: Range<Int>
     private var positionsAt: Int
     private var positionsOrdinal = 0
+    /// Where the positions of the posting last read start (to read it again).
+    private var currentPositionsAt = 0
     private let tracksPositions: Bool
 
     /// Opens a cursor on the term's first posting. `positions`: the caller will read positions
@@ -239,9 +241,21 @@ final class PostingsCursor {
 
     /// The positions of the current posting, into `out` (replacing its contents).
     func positions(into out: inout [UInt32]) throws {
+        _ = try positions(into: &out, upTo: UInt32.max)
+    }
+
+    /// The positions of the current posting up to `limit` (inclusive), into `out` (replacing its
+    /// contents); true when that is all of them. Stopping early leaves the cursor at the
+    /// posting's first position, so a later call (a higher limit, or a later posting) still works.
+    func positions(into out: inout [UInt32], upTo limit: UInt32) throws -> Bool {
         precondition(tracksPositions, "cursor opened without positions")
         if pendingFrequencies >= 0 { unpackFrequencies() }
         let target = ordinal
+        if positionsOrdinal == target + 1 {
+            // The current posting again (read whole before): back to its first position.
+            positionsAt = currentPositionsAt
+            positionsOrdinal = target
+        }
         if positionsOrdinal < target && block < fullBlocks {
             // Jump to the 16-posting sub-block holding the target (skip-entry offsets).
             let sub = index / SegmentFormat.positionsStride
@@ -262,12 +276,14 @@ final class PostingsCursor {
             }
             try skipVarints(skipCount)
         }
+        currentPositionsAt = positionsAt
         let n = Int(frequency)
         // Size `out` to n, then fill it through a pointer (no per-position append checks).
         if out.count < n { out.append(contentsOf: repeatElement(0, count: n - out.count)) } else if out.count > n { out.removeLast(out.count - n) }
         var at = positionsAt
         let stop = positionsRange.upperBound
         let base = self.base
+        var decoded = n
         try out.withUnsafeMutableBufferPointer { dst in
             var p: UInt64 = 0
             for k in 0 ..< n {
@@ -289,10 +305,16 @@ final class PostingsCursor {
                 }
                 p = k == 0 ? d : p + d
                 if p > UInt64(UInt32.max) { throw segment.fail(at, "position out of range") }
+                if p > UInt64(limit) { decoded = k; break }
                 dst[k] = UInt32(truncatingIfNeeded: p)
             }
         }
+        if decoded < n {
+            out.removeLast(n - decoded)
+            return false
+        }
         positionsAt = at
         positionsOrdinal = target + 1
+        return true
     }
 }
