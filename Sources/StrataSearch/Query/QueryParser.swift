@@ -227,12 +227,17 @@ public struct QueryParser {
     private mutating func finishTerm(field: String?, word: String, at start: Int) throws -> Query {
         if word == "*" { return .matchAll }
         var result: Query
-        // '*' and '?' are ASCII: found on the UTF-8 bytes.
-        let u = word.utf8
-        let stars = u.reduce(0) { $0 + ($1 == 0x2A ? 1 : 0) }
-        if stars == 1 && u.last == 0x2A && u.count > 1 {
+        // '*' and '?' are ASCII: counted in one pass over the UTF-8 bytes.
+        var stars = 0, questions = 0, lastIsStar = false, length = 0
+        var w = word
+        w.withUTF8 { u in
+            for b in u { stars += b == 0x2A ? 1 : 0; questions += b == 0x3F ? 1 : 0 }
+            lastIsStar = u.last == 0x2A
+            length = u.count
+        }
+        if stars == 1 && lastIsStar && length > 1 {
             result = .prefix(field: field, text: String(word.dropLast()))
-        } else if stars > 0 || u.contains(0x3F) {
+        } else if stars > 0 || questions > 0 {
             throw fail("wildcards are only supported at the end of a term (prefix queries)", at: start)
         } else {
             result = .term(field: field, text: word)

@@ -110,6 +110,7 @@ extension IndexSearcher {
 
     private func analyzed(_ field: Int, _ text: String) -> [(bytes: [UInt8], position: Int)] {
         var out: [(bytes: [UInt8], position: Int)] = []
+        out.reserveCapacity(8)
         var copy = text
         copy.withUTF8 { u in analyzer(field).analyze(UnsafeRawBufferPointer(u)) { out.append((Array($0.bytes), $0.position)) } }
         return out
@@ -247,7 +248,7 @@ extension IndexSearcher {
             }
         case let .phrase(_, tokens, slop):
             for (si, s) in segments.enumerated() {
-                guard var matcher = try phraseMatcher(r.terms, tokens, slop, r, si) else { continue }
+                guard let matcher = try phraseMatcher(r.terms, tokens, slop, r, si) else { continue }
                 try intersect(matcher.cursors) { d in
                     if s.deletes?.contains(d) ?? false { return }
                     guard try matcher.matches() else { return }
@@ -291,7 +292,7 @@ extension IndexSearcher {
                 while c.doc != PostingsCursor.exhausted { set.remove(c.doc); try c.next() }
             }
         case let .phrase(_, tokens, slop):
-            guard var matcher = try phraseMatcher(r.terms, tokens, slop, r, si) else { return set }
+            guard let matcher = try phraseMatcher(r.terms, tokens, slop, r, si) else { return set }
             try intersect(matcher.cursors) { d in if try matcher.matches() { set.insert(d) } }
         }
         return set
@@ -309,24 +310,27 @@ extension IndexSearcher {
         return PhraseMatcher(cursors: cursors, tokenTerm: tokenTerm, offsets: tokens.map { $0.position - tokens[0].position }, slop: slop)
     }
 
-    /// Calls `body` for each document every cursor holds (leapfrogging with `advance`). Cursors
-    /// are reached through the buffer, not bound to locals, so the loop does no ARC traffic.
+    /// Calls `body` for each document every cursor holds (leapfrogging with `advance`). The loop
+    /// reaches the cursors through unmanaged references (`cs` keeps them alive), so it does no
+    /// reference counting.
     private func intersect(_ cs: [PostingsCursor], _ body: (UInt32) throws -> Void) throws {
         guard !cs.isEmpty else { return }
-        try cs.withUnsafeBufferPointer { c in
-            var target = c[0].doc
-            while target != PostingsCursor.exhausted {
-                var agreed = true
-                var i = 0
-                while i < c.count {
-                    try c[i].advance(to: target)
-                    if c[i].doc != target { target = c[i].doc; agreed = false; break }
-                    i += 1
-                }
-                if agreed {
-                    try body(target)
-                    try c[0].next()
-                    target = c[0].doc
+        let refs = cs.map { Unmanaged.passUnretained($0) }
+        try withExtendedLifetime(cs) {
+            try refs.withUnsafeBufferPointer { c in
+                var target = c[0]._withUnsafeGuaranteedRef { $0.doc }
+                while target != PostingsCursor.exhausted {
+                    var agreed = true
+                    var i = 0
+                    while i < c.count {
+                        let doc = try c[i]._withUnsafeGuaranteedRef { try $0.advance(to: target); return $0.doc }
+                        if doc != target { target = doc; agreed = false; break }
+                        i += 1
+                    }
+                    if agreed {
+                        try body(target)
+                        target = try c[0]._withUnsafeGuaranteedRef { try $0.next(); return $0.doc }
+                    }
                 }
             }
         }
@@ -391,82 +395,130 @@ extension IndexSearcher {
     /// candidate start positions token by token, fewest positions in this document first,
     /// decoding a later token's positions only up to the last candidate it could extend (so a
     /// frequent word's long list is mostly left undecoded); sloppy phrases read them all and run
-    /// `Phrase.occurs`.
-    struct PhraseMatcher {
+    /// `Phrase.occurs`. Positions go to one reused arena, per-token state to raw memory: checking
+    /// a document allocates nothing and does no reference counting.
+    final class PhraseMatcher {
         let cursors: [PostingsCursor]
-        /// Token → index of its term's cursor.
-        let tokenTerm: [Int]
-        let offsets: [Int]
+        /// The same cursors, unmanaged (`cursors` keeps them alive): no reference counting per use.
+        private let refs: [Unmanaged<PostingsCursor>]
         let slop: Int
-        private var lists: [[UInt32]]
-        /// Per term: the highest position decoded into its list for this document (−1: none),
-        /// or `Int.max` when the list is complete.
-        private var decodedTo: [Int]
-        private var starts: [Int] = []
-        /// Tokens in checking order (re-sorted per document by their term's frequency there).
-        private var order: [Int]
+        private let offsetList: [Int]
+        private let tokenCount: Int
+        private let termCount: Int
+        /// One block of integers: tokenTerm, offsets, order (per token); frequency, listStart,
+        /// listCount, decodedTo (per term).
+        private let ints: UnsafeMutablePointer<Int>
+        private var tokenTerm: UnsafeMutablePointer<Int> { ints }
+        private var offsets: UnsafeMutablePointer<Int> { ints + tokenCount }
+        private var order: UnsafeMutablePointer<Int> { ints + 2 * tokenCount }
+        private var frequency: UnsafeMutablePointer<Int> { ints + 3 * tokenCount }
+        private var listStart: UnsafeMutablePointer<Int> { ints + 3 * tokenCount + termCount }
+        private var listCount: UnsafeMutablePointer<Int> { ints + 3 * tokenCount + 2 * termCount }
+        /// Per term: the highest position decoded for this document (−1: none; `Int.max`: all).
+        private var decodedTo: UnsafeMutablePointer<Int> { ints + 3 * tokenCount + 3 * termCount }
+        /// The growable buffers, behind a constant pointer (no exclusivity checks on access).
+        private struct Buffers {
+            var arena: UnsafeMutablePointer<UInt32>
+            var arenaCapacity: Int
+            var starts: UnsafeMutablePointer<Int>
+            var startsCapacity: Int
+        }
+        private let buffers: UnsafeMutablePointer<Buffers>
 
+        /// `tokenTerm`: token → index of its term's cursor; `offsets`: token positions relative
+        /// to the first token.
         init(cursors: [PostingsCursor], tokenTerm: [Int], offsets: [Int], slop: Int) {
             self.cursors = cursors
-            self.tokenTerm = tokenTerm
-            self.offsets = offsets
+            refs = cursors.map { Unmanaged.passUnretained($0) }
             self.slop = slop
-            lists = [[UInt32]](repeating: [], count: cursors.count)
-            decodedTo = [Int](repeating: -1, count: cursors.count)
-            order = Array(tokenTerm.indices)
-        }
-
-        /// Makes `lists[term]` hold every position of the term in this document up to `limit`.
-        private mutating func load(_ term: Int, upTo limit: Int) throws {
-            if decodedTo[term] >= limit { return }
-            let complete = try cursors[term].positions(into: &lists[term], upTo: UInt32(clamping: limit))
-            decodedTo[term] = complete ? Int.max : limit
-        }
-
-        mutating func matches() throws -> Bool {
-            for k in decodedTo.indices { decodedTo[k] = -1 }
-            if slop == 0 {
-                // Insertion sort of the (few) tokens by in-document frequency.
-                for i in 1 ..< max(1, order.count) {
-                    let t = order[i], f = cursors[tokenTerm[t]].frequency
-                    var j = i
-                    while j > 0 && cursors[tokenTerm[order[j - 1]]].frequency > f { order[j] = order[j - 1]; j -= 1 }
-                    order[j] = t
-                }
-                var count = 0
-                for (n, token) in order.enumerated() {
-                    let term = tokenTerm[token]
-                    let off = offsets[token]
-                    if n == 0 {
-                        try load(term, upTo: Int.max)
-                        let list = lists[term]
-                        if starts.count < list.count { starts.append(contentsOf: repeatElement(0, count: list.count - starts.count)) }
-                        count = 0
-                        starts.withUnsafeMutableBufferPointer { st in
-                            for p in list where Int(p) >= off { st[count] = Int(p) - off; count += 1 }
-                        }
-                    } else {
-                        // starts ∩ (positions − off), both ascending, in place; positions past the
-                        // last candidate + off cannot match and are not decoded.
-                        try load(term, upTo: starts[count - 1] + off)
-                        var kept = 0
-                        starts.withUnsafeMutableBufferPointer { st in
-                            lists[term].withUnsafeBufferPointer { ps in
-                                var i = 0, j = 0
-                                while i < count && j < ps.count {
-                                    let v = Int(ps[j]) - off
-                                    if st[i] < v { i += 1 } else if st[i] > v { j += 1 } else { st[kept] = v; kept += 1; i += 1; j += 1 }
-                                }
-                            }
-                        }
-                        count = kept
-                    }
-                    if count == 0 { return false }
-                }
-                return true
+            offsetList = offsets
+            tokenCount = tokenTerm.count
+            termCount = cursors.count
+            ints = .allocate(capacity: 3 * tokenCount + 4 * termCount)
+            buffers = .allocate(capacity: 1)
+            buffers.initialize(to: Buffers(arena: .allocate(capacity: 64), arenaCapacity: 64, starts: .allocate(capacity: 64), startsCapacity: 64))
+            for k in 0 ..< tokenCount {
+                self.tokenTerm[k] = tokenTerm[k]
+                self.offsets[k] = offsets[k]
+                order[k] = k
             }
-            for t in cursors.indices { try load(t, upTo: Int.max) }
-            return Phrase.occurs(tokenTerm.map { lists[$0] }, offsets, slop: slop)
+        }
+
+        deinit {
+            buffers.pointee.arena.deallocate()
+            buffers.pointee.starts.deallocate()
+            buffers.deallocate()
+            ints.deallocate()
+        }
+
+        func matches() throws -> Bool {
+            try refs.withUnsafeBufferPointer { try matches($0) }
+        }
+
+        private func matches(_ cs: UnsafeBufferPointer<Unmanaged<PostingsCursor>>) throws -> Bool {
+            // Lay this document's positions out in the arena, one run per term.
+            var total = 0
+            for t in 0 ..< termCount {
+                let f = Int(cs[t]._withUnsafeGuaranteedRef { $0.frequency })
+                frequency[t] = f
+                listStart[t] = total
+                listCount[t] = 0
+                decodedTo[t] = -1
+                total += f
+            }
+            if buffers.pointee.arenaCapacity < total {
+                let capacity = max(total, 2 * buffers.pointee.arenaCapacity)
+                buffers.pointee.arena.deallocate()
+                buffers.pointee.arena = .allocate(capacity: capacity)
+                buffers.pointee.arenaCapacity = capacity
+                buffers.pointee.starts.deallocate()
+                buffers.pointee.starts = .allocate(capacity: capacity)
+                buffers.pointee.startsCapacity = capacity
+            }
+            let arena = buffers.pointee.arena, starts = buffers.pointee.starts
+            func load(_ t: Int, upTo limit: Int) throws {
+                if decodedTo[t] >= limit { return }
+                let (n, complete) = try cs[t]._withUnsafeGuaranteedRef { try $0.positions(to: arena + listStart[t], upTo: UInt32(clamping: limit)) }
+                listCount[t] = n
+                decodedTo[t] = complete ? Int.max : limit
+            }
+            if slop != 0 {
+                for t in 0 ..< termCount { try load(t, upTo: Int.max) }
+                let lists = (0 ..< tokenCount).map { k in
+                    let t = tokenTerm[k]
+                    return Array(UnsafeBufferPointer(start: arena + listStart[t], count: listCount[t]))
+                }
+                return Phrase.occurs(lists, offsetList, slop: slop)
+            }
+            // Insertion sort of the (few) tokens by their term's frequency in this document.
+            for i in 1 ..< max(1, tokenCount) {
+                let token = order[i], f = frequency[tokenTerm[token]]
+                var j = i
+                while j > 0 && frequency[tokenTerm[order[j - 1]]] > f { order[j] = order[j - 1]; j -= 1 }
+                order[j] = token
+            }
+            var count = 0
+            for n in 0 ..< tokenCount {
+                let token = order[n], term = tokenTerm[token], off = offsets[token]
+                if n == 0 {
+                    try load(term, upTo: Int.max)
+                    let list = arena + listStart[term]
+                    for k in 0 ..< listCount[term] where Int(list[k]) >= off { starts[count] = Int(list[k]) - off; count += 1 }
+                } else {
+                    // starts ∩ (positions − off), both ascending, in place; positions past the
+                    // last candidate + off cannot match and are not decoded.
+                    try load(term, upTo: starts[count - 1] + off)
+                    let list = arena + listStart[term], m = listCount[term]
+                    var kept = 0, i = 0, j = 0
+                    while i < count && j < m {
+                        let v = Int(list[j]) - off
+                        if starts[i] < v { i += 1 } else if starts[i] > v { j += 1 } else { starts[kept] = v; kept += 1; i += 1; j += 1 }
+                    }
+                    count = kept
+                }
+                if count == 0 { return false }
+            }
+            return true
         }
     }
 

@@ -190,7 +190,9 @@ public final class IndexSegment: @unchecked Sendable {
 
     /// Scans block `b` for `term` on raw bytes: each entry's suffix is compared in place (the
     /// common prefix with `term` is tracked across entries) and offsets are only summed, so a
-    /// miss decodes no term and builds no info. Same checks as `scanEntries`.
+    /// miss decodes no term and builds no info. Every entry's prefix, suffix and lengths are
+    /// bounds-checked as it is read (so the sums cannot overflow); the entry found gets the full
+    /// checks of `scanEntries`.
     private func findInBlock(_ b: Int, _ term: UnsafeRawBufferPointer) throws -> TermInfo? {
         let base = data.baseAddress!
         var at = termsOffset + (try blockStart(b))
@@ -203,7 +205,10 @@ public final class IndexSegment: @unchecked Sendable {
             }
             return try Self.longVarint(base, &at, end, self)
         }
+        let postingsSpan = positionsOffset - postingsOffset, positionsSpan = termsOffset - positionsOffset
         let inBlock = min(SegmentFormat.termsPerBlock, termCount - b * SegmentFormat.termsPerBlock)
+        let target = term.baseAddress.map { UnsafeRawPointer($0) } ?? base
+        let targetCount = term.count
         var po = 0, qo = 0
         var common = 0   // bytes the current entry shares with `term`
         var length = 0   // the current entry's length
@@ -217,20 +222,23 @@ public final class IndexSegment: @unchecked Sendable {
             let docFreq = try varint()
             if k == 0 { po = try varint(); qo = try varint() }
             let pl = try varint(), ql = try varint()
-            guard docFreq >= 1, docFreq <= documentCount, po <= positionsOffset - postingsOffset, pl <= positionsOffset - postingsOffset - po,
-                  qo <= termsOffset - positionsOffset, ql <= termsOffset - positionsOffset - qo else {
+            guard pl <= postingsSpan, ql <= positionsSpan, po <= postingsSpan, qo <= positionsSpan else {
                 throw fail(at, "term entry points outside its sections")
             }
             if shared <= common {
                 // The entry agrees with `term` on its first `shared` bytes; compare the suffix.
+                let n = min(suffix, targetCount - shared)
                 var j = 0
-                while j < suffix && shared + j < term.count && base.load(fromByteOffset: suffixAt + j, as: UInt8.self) == term[shared + j] { j += 1 }
+                while j < n && base.load(fromByteOffset: suffixAt + j, as: UInt8.self) == target.load(fromByteOffset: shared + j, as: UInt8.self) { j += 1 }
                 common = shared + j
-                if common == term.count && j == suffix {
+                if common == targetCount && j == suffix {
+                    guard docFreq >= 1, docFreq <= documentCount, pl <= postingsSpan - po, ql <= positionsSpan - qo else {
+                        throw fail(at, "term entry points outside its sections")
+                    }
                     return TermInfo(docFreq: docFreq, postings: postingsOffset + po ..< postingsOffset + po + pl, positions: positionsOffset + qo ..< positionsOffset + qo + ql)
                 }
                 // Past `term` in byte order: stop.
-                if shared + j < term.count && j < suffix && base.load(fromByteOffset: suffixAt + j, as: UInt8.self) > term[shared + j] { return nil }
+                if j < n && base.load(fromByteOffset: suffixAt + j, as: UInt8.self) > target.load(fromByteOffset: shared + j, as: UInt8.self) { return nil }
             }
             po += pl
             qo += ql

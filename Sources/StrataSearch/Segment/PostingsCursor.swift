@@ -248,6 +248,16 @@ final class PostingsCursor {
     /// contents); true when that is all of them. Stopping early leaves the cursor at the
     /// posting's first position, so a later call (a higher limit, or a later posting) still works.
     func positions(into out: inout [UInt32], upTo limit: UInt32) throws -> Bool {
+        let n = Int(frequency)
+        if out.count < n { out.append(contentsOf: repeatElement(0, count: n - out.count)) }
+        let (decoded, complete) = try out.withUnsafeMutableBufferPointer { try positions(to: $0.baseAddress!, upTo: limit) }
+        out.removeLast(out.count - decoded)
+        return complete
+    }
+
+    /// `positions(into:upTo:)` into raw memory with room for `frequency` positions: how many
+    /// were written, and whether that is all of them (the phrase matcher's allocation-free path).
+    func positions(to dst: UnsafeMutablePointer<UInt32>, upTo limit: UInt32) throws -> (count: Int, complete: Bool) {
         precondition(tracksPositions, "cursor opened without positions")
         if pendingFrequencies >= 0 { unpackFrequencies() }
         let target = ordinal
@@ -278,43 +288,34 @@ final class PostingsCursor {
         }
         currentPositionsAt = positionsAt
         let n = Int(frequency)
-        // Size `out` to n, then fill it through a pointer (no per-position append checks).
-        if out.count < n { out.append(contentsOf: repeatElement(0, count: n - out.count)) } else if out.count > n { out.removeLast(out.count - n) }
         var at = positionsAt
         let stop = positionsRange.upperBound
         let base = self.base
-        var decoded = n
-        try out.withUnsafeMutableBufferPointer { dst in
-            var p: UInt64 = 0
-            for k in 0 ..< n {
-                // One-byte deltas (most) take the short path.
-                guard at < stop else { throw segment.fail(at, "positions run past the term") }
-                var d = UInt64(base.load(fromByteOffset: at, as: UInt8.self))
-                at += 1
-                if d >= 0x80 {
-                    d &= 0x7F
-                    var shift: UInt64 = 7
-                    while true {
-                        guard at < stop, shift < 35 else { throw segment.fail(at, "bad position varint") }
-                        let b = UInt64(base.load(fromByteOffset: at, as: UInt8.self))
-                        at += 1
-                        d |= (b & 0x7F) << shift
-                        if b < 0x80 { break }
-                        shift += 7
-                    }
+        var p: UInt64 = 0
+        for k in 0 ..< n {
+            // One-byte deltas (most) take the short path.
+            guard at < stop else { throw segment.fail(at, "positions run past the term") }
+            var d = UInt64(base.load(fromByteOffset: at, as: UInt8.self))
+            at += 1
+            if d >= 0x80 {
+                d &= 0x7F
+                var shift: UInt64 = 7
+                while true {
+                    guard at < stop, shift < 35 else { throw segment.fail(at, "bad position varint") }
+                    let b = UInt64(base.load(fromByteOffset: at, as: UInt8.self))
+                    at += 1
+                    d |= (b & 0x7F) << shift
+                    if b < 0x80 { break }
+                    shift += 7
                 }
-                p = k == 0 ? d : p + d
-                if p > UInt64(UInt32.max) { throw segment.fail(at, "position out of range") }
-                if p > UInt64(limit) { decoded = k; break }
-                dst[k] = UInt32(truncatingIfNeeded: p)
             }
-        }
-        if decoded < n {
-            out.removeLast(n - decoded)
-            return false
+            p = k == 0 ? d : p + d
+            if p > UInt64(UInt32.max) { throw segment.fail(at, "position out of range") }
+            if p > UInt64(limit) { return (k, false) }
+            dst[k] = UInt32(truncatingIfNeeded: p)
         }
         positionsAt = at
         positionsOrdinal = target + 1
-        return true
+        return (n, true)
     }
 }
