@@ -20,7 +20,7 @@ struct Options {
     var recoveryMB = 1024
     var compactionRecords = 2_000_000
     var searchRepeat = 20
-    var searchRounds = 3
+    var searchRounds = 5
     var peers = true
     var memoryCorpusMB = 400
 

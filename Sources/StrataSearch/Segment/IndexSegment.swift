@@ -175,11 +175,18 @@ public final class IndexSegment: @unchecked Sendable {
         return try findInBlock(try block(for: term), term)
     }
 
-    @inline(never)
-    private static func longVarint(_ base: UnsafeRawPointer, _ at: inout Int, _ end: Int, _ segment: IndexSegment) throws -> Int {
-        var v = 0, shift = 0
+
+    /// Reads an unsigned LEB128 varint at `at` (below `end`); −1 when it runs past `end` or
+    /// exceeds 63 bits. Non-throwing, so the dictionary scan checks once per entry.
+    @inline(__always)
+    private static func varint(_ base: UnsafeRawPointer, _ at: inout Int, _ end: Int) -> Int {
+        guard at < end else { return -1 }
+        let first = Int(base.load(fromByteOffset: at, as: UInt8.self))
+        at += 1
+        if first < 0x80 { return first }
+        var v = first & 0x7F, shift = 7
         while true {
-            guard at < end, shift < 63 else { throw segment.fail(at, "dictionary varint runs past the dictionary") }
+            guard at < end, shift < 63 else { return -1 }
             let byte = Int(base.load(fromByteOffset: at, as: UInt8.self))
             at += 1
             v |= (byte & 0x7F) << shift
@@ -197,14 +204,6 @@ public final class IndexSegment: @unchecked Sendable {
         let base = data.baseAddress!
         var at = termsOffset + (try blockStart(b))
         let end = blockIndexOffset
-        @inline(__always) func varint() throws -> Int {
-            // One-byte varints (most) on the short path.
-            if at < end {
-                let byte = Int(base.load(fromByteOffset: at, as: UInt8.self))
-                if byte < 0x80 { at += 1; return byte }
-            }
-            return try Self.longVarint(base, &at, end, self)
-        }
         let postingsSpan = positionsOffset - postingsOffset, positionsSpan = termsOffset - positionsOffset
         let inBlock = min(SegmentFormat.termsPerBlock, termCount - b * SegmentFormat.termsPerBlock)
         let target = term.baseAddress.map { UnsafeRawPointer($0) } ?? base
@@ -213,17 +212,19 @@ public final class IndexSegment: @unchecked Sendable {
         var common = 0   // bytes the current entry shares with `term`
         var length = 0   // the current entry's length
         for k in 0 ..< inBlock {
-            let shared = try varint(), suffix = try varint()
-            if shared > length || (k == 0 && shared != 0) { throw fail(at, "shared prefix \(shared) longer than the previous term") }
-            guard suffix <= end - at else { throw fail(at, "term suffix runs past the dictionary") }
+            let entryAt = at
+            let shared = Self.varint(base, &at, end), suffix = Self.varint(base, &at, end)
+            guard shared >= 0, suffix >= 0, shared <= length, k != 0 || shared == 0, suffix <= end - at else {
+                throw fail(entryAt, "dictionary entry \(k) of block \(b) is damaged (shared prefix \(shared), suffix \(suffix))")
+            }
             let suffixAt = at
             at += suffix
             length = shared + suffix
-            let docFreq = try varint()
-            if k == 0 { po = try varint(); qo = try varint() }
-            let pl = try varint(), ql = try varint()
-            guard pl <= postingsSpan, ql <= positionsSpan, po <= postingsSpan, qo <= positionsSpan else {
-                throw fail(at, "term entry points outside its sections")
+            let docFreq = Self.varint(base, &at, end)
+            if k == 0 { po = Self.varint(base, &at, end); qo = Self.varint(base, &at, end) }
+            let pl = Self.varint(base, &at, end), ql = Self.varint(base, &at, end)
+            guard docFreq >= 0, po >= 0, qo >= 0, pl >= 0, ql >= 0, pl <= postingsSpan, ql <= positionsSpan, po <= postingsSpan, qo <= positionsSpan else {
+                throw fail(entryAt, "term entry points outside its sections")
             }
             if shared <= common {
                 // The entry agrees with `term` on its first `shared` bytes; compare the suffix.
@@ -233,7 +234,7 @@ public final class IndexSegment: @unchecked Sendable {
                 common = shared + j
                 if common == targetCount && j == suffix {
                     guard docFreq >= 1, docFreq <= documentCount, pl <= postingsSpan - po, ql <= positionsSpan - qo else {
-                        throw fail(at, "term entry points outside its sections")
+                        throw fail(entryAt, "term entry points outside its sections")
                     }
                     return TermInfo(docFreq: docFreq, postings: postingsOffset + po ..< postingsOffset + po + pl, positions: positionsOffset + qo ..< positionsOffset + qo + ql)
                 }
