@@ -19,8 +19,8 @@ struct Options {
     var batchBytes = LogConfig().targetBatchBytes
     var recoveryMB = 1024
     var compactionRecords = 2_000_000
-    var searchRepeat = 20
-    var searchRounds = 5
+    var searchRepeat = 10
+    var searchRounds = 7
     var peers = true
     var memoryCorpusMB = 400
 
