@@ -484,9 +484,10 @@ extension IndexSearcher {
             }
             if slop != 0 {
                 for t in 0 ..< termCount { try load(t, upTo: Int.max) }
+                // The tokens' lists as views of the arena (no copies).
                 let lists = (0 ..< tokenCount).map { k in
                     let t = tokenTerm[k]
-                    return Array(UnsafeBufferPointer(start: arena + listStart[t], count: listCount[t]))
+                    return UnsafeBufferPointer(start: arena + listStart[t], count: listCount[t])
                 }
                 return Phrase.occurs(lists, offsetList, slop: slop)
             }
