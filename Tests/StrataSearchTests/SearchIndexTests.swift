@@ -54,6 +54,39 @@ func indexedCorpus(_ count: Int, _ tag: String, bufferBytes: Int) throws -> (Cor
 func ids(_ s: IndexSearcher, _ hits: [SearchHit]) -> [Int64] { hits.map { s.integerValue("id", of: $0)! } }
 
 @Suite struct SearchIndexTests {
+    /// Committed deletes are read through a mapping of the deletes file; the writer deletes
+    /// more on its own copy while searchers keep the bitmap of their snapshot.
+    @Test func deletesAreMappedAndSnapshotted() throws {
+        let dir = tempDirectory("deletes-mapped")
+        let corpus = Corpus(count: 300)
+        let index = try SearchIndex(directory: dir, schema: Corpus.schema())
+        for d in corpus.docs { try index.add(json: corpus.json(d)) }
+        try index.commit()
+        let kafka = corpus.docs.filter { $0.body.split(separator: " ").contains("kafka") }.map { UInt32($0.id) }
+        let error = corpus.docs.filter { $0.body.split(separator: " ").contains("error") }.map { UInt32($0.id) }
+        #expect(try index.delete(.term(field: "body", text: "kafka")) == kafka.count)
+        try index.commit()
+        index.close()
+
+        let reopened = try SearchIndex(directory: dir)
+        let mapped = reopened.searcher()
+        let deletes = try #require(mapped.segments.first?.deletes)
+        #expect(deletes.count == kafka.count)
+        for d in 0 ..< UInt32(corpus.docs.count) { #expect(deletes.contains(d) == kafka.contains(d)) }
+        // More deletes on top of the mapped bitmap: the earlier snapshot does not change.
+        let both = Set(kafka).union(error)
+        #expect(try reopened.delete(.term(field: "body", text: "error")) == both.count - kafka.count)
+        #expect(mapped.documentCount == corpus.docs.count - kafka.count)
+        #expect(reopened.searcher().documentCount == corpus.docs.count - both.count)
+        try reopened.commit()
+        reopened.close()
+        let readOnly = try SearchIndex.openSearcher(directory: dir)
+        #expect(readOnly.documentCount == corpus.docs.count - both.count)
+        // (The commit may have merged the deletes away: the merge policy rewrites a segment
+        // with many deleted documents.)
+        #expect(try readOnly.count(.term(field: "body", text: "kafka")) == 0 && readOnly.count(.term(field: "body", text: "error")) == 0)
+    }
+
     @Test func dynamicMappingGuessesTypesFromJSON() throws {
         let dir = tempDirectory("dyn")
         let index = try SearchIndex(directory: dir)

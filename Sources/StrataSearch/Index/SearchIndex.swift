@@ -27,23 +27,48 @@ public final class SearchIndex: @unchecked Sendable {
     struct Live {
         var entry: Manifest.SegmentEntry
         let reader: SegmentReader
-        var deletes: DocSet?
+        /// What searchers see: the committed (mapped) deletes, or a copy of `pending` taken when
+        /// a searcher is next opened after a change.
+        private var forReaders: DeletedDocuments?
+        private var forReadersStale = false
+        /// The writer's own bitmap once it deletes in this segment (changed in place).
+        private(set) var pending: DocSet?
         var deletesDirty = false
+
+        init(entry: Manifest.SegmentEntry, reader: SegmentReader, deletes: DeletedDocuments? = nil) {
+            self.entry = entry
+            self.reader = reader
+            forReaders = deletes
+        }
 
         /// Marks `docs` deleted; returns how many were not already.
         @discardableResult
         mutating func markDeleted(_ docs: DocSet) -> Int {
-            var set = deletes ?? DocSet(capacity: reader.documentCount)
-            let before = set.count
-            set.formUnion(docs)
-            let added = set.count - before
-            if added > 0 {
-                deletes = set
+            if pending == nil { pending = forReaders?.docSet ?? DocSet(capacity: reader.documentCount) }
+            let before = entry.deletedCount
+            pending!.formUnion(docs)
+            let after = pending!.count
+            if after > before {
+                forReadersStale = true
                 deletesDirty = true
-                entry.deletedCount = set.count
+                entry.deletedCount = after
             }
-            return added
+            return after - before
         }
+
+        /// The deletes a searcher opened now sees.
+        mutating func deletes() -> DeletedDocuments? {
+            if forReadersStale, let pending {
+                forReaders = DeletedDocuments(pending)
+                forReadersStale = false
+            }
+            return forReaders
+        }
+    }
+
+    /// A searcher over the writer's segments as they are now. Caller holds the lock.
+    private func snapshotLocked() -> IndexSearcher {
+        IndexSearcher(schema: schema, segments: segments.indices.map { (segments[$0].reader, segments[$0].deletes()) })
     }
 
     public let directory: String
@@ -122,8 +147,8 @@ public final class SearchIndex: @unchecked Sendable {
                 guard FileSystem.isDirectory(directory), let m = try latestManifest(directory) else {
                     throw StrataError.notFound("search index in \(directory) (no manifest; build it first, e.g. with `strata index`)")
                 }
-                let live = try openSegments(m, directory: directory)
-                return IndexSearcher(schema: m.schema, segments: live.map { ($0.reader, $0.deletes) })
+                var live = try openSegments(m, directory: directory)
+                return IndexSearcher(schema: m.schema, segments: live.indices.map { i in (live[i].reader, live[i].deletes()) })
             } catch let StrataError.io(_, _, code) where code == ENOENT && attempt < 5 {
                 attempt += 1 // a newer commit replaced the manifest or its files meanwhile: read again
             }
@@ -144,7 +169,7 @@ public final class SearchIndex: @unchecked Sendable {
     static func openSegments(_ m: Manifest, directory: String) throws -> [Live] {
         try m.segments.map { e in
             let reader = try SegmentReader(directory: directory, number: e.number, documentCount: e.documentCount, invertedFields: e.invertedFields)
-            var deletes: DocSet?
+            var deletes: DeletedDocuments?
             if e.deleteGeneration != 0 {
                 deletes = try DeletesFile.read(path: directory + "/" + SearchIndexFiles.deletes(e.name, generation: e.deleteGeneration), documents: e.documentCount, deleted: e.deletedCount)
             }
@@ -350,7 +375,7 @@ public final class SearchIndex: @unchecked Sendable {
         try lock.withLock {
             try checkOpen()
             try flushBuffer()
-            let snapshot = IndexSearcher(schema: schema, segments: segments.map { ($0.reader, $0.deletes) })
+            let snapshot = snapshotLocked()
             var total = 0
             for (i, s) in snapshot.segments.enumerated() {
                 let matched = try snapshot.matches(query, in: s)
@@ -372,7 +397,7 @@ public final class SearchIndex: @unchecked Sendable {
     /// A point-in-time searcher over every refreshed or committed segment (buffered documents
     /// are not included; call `refresh()` first).
     public func searcher() -> IndexSearcher {
-        lock.withLock { IndexSearcher(schema: schema, segments: segments.map { ($0.reader, $0.deletes) }) }
+        lock.withLock { snapshotLocked() }
     }
 
     /// Makes everything added and deleted so far durable, with `userData` stored in the
@@ -416,7 +441,7 @@ public final class SearchIndex: @unchecked Sendable {
         let generation = committed.generation + 1
         for i in segments.indices where segments[i].deletesDirty {
             let gen = UInt32(truncatingIfNeeded: generation)
-            try FileSystem.writeAtomically(DeletesFile.encode(segments[i].deletes!), to: directory + "/" + SearchIndexFiles.deletes(segments[i].entry.name, generation: gen))
+            try FileSystem.writeAtomically(DeletesFile.encode(segments[i].pending!), to: directory + "/" + SearchIndexFiles.deletes(segments[i].entry.name, generation: gen))
             segments[i].entry.deleteGeneration = gen
         }
         try hook?("deletes-written")
@@ -486,7 +511,7 @@ public final class SearchIndex: @unchecked Sendable {
         let chosen = indices.sorted()
         let number = nextSegment
         nextSegment += 1
-        let inputs = chosen.map { (segments[$0].reader, segments[$0].deletes) }
+        let inputs = chosen.map { (segments[$0].reader, segments[$0].deletes()) }
         let (docs, fields) = try SegmentMerger.merge(inputs, schema: schema, directory: directory, name: Manifest.segmentName(number))
         var kept = segments.enumerated().filter { !chosen.contains($0.offset) }.map(\.element)
         if docs > 0 {

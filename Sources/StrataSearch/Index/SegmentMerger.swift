@@ -6,7 +6,7 @@ import StrataIO
 enum SegmentMerger {
     /// Writes segment `name`; returns its document count and inverted fields (no files are
     /// written when every document was deleted).
-    static func merge(_ inputs: [(SegmentReader, DocSet?)], schema: Schema, directory: String, name: String) throws -> (Int, [Int]) {
+    static func merge(_ inputs: [(SegmentReader, DeletedDocuments?)], schema: Schema, directory: String, name: String) throws -> (Int, [Int]) {
         // Old → new document numbers.
         var maps: [[Int32]] = []
         var next: Int32 = 0
@@ -32,7 +32,7 @@ enum SegmentMerger {
 
     /// Merges one field's dictionaries k-way (terms stream in byte order from each input) and
     /// writes the result through a spilling encoder: memory stays bounded by one term's postings.
-    private static func mergeInverted(field f: Int, _ inputs: [(SegmentReader, DocSet?)], maps: [[Int32]], total: Int, path: String) throws {
+    private static func mergeInverted(field f: Int, _ inputs: [(SegmentReader, DeletedDocuments?)], maps: [[Int32]], total: Int, path: String) throws {
         var norms = [UInt32](repeating: 0, count: total)
         var iterators: [(Int, IndexSegment.TermIterator)] = []
         for (i, (reader, _)) in inputs.enumerated() {
@@ -96,7 +96,7 @@ enum SegmentMerger {
         }
     }
 
-    private static func mergeDocValues(_ inputs: [(SegmentReader, DocSet?)], schema: Schema, maps: [[Int32]], total: Int) throws -> [DocValueColumn] {
+    private static func mergeDocValues(_ inputs: [(SegmentReader, DeletedDocuments?)], schema: Schema, maps: [[Int32]], total: Int) throws -> [DocValueColumn] {
         var columns: [DocValueColumn] = []
         for (f, def) in schema.fields.enumerated() {
             if def.type.isNumeric {

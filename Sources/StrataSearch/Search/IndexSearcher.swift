@@ -27,7 +27,7 @@ public enum SearchSort: Sendable, Equatable {
 public final class IndexSearcher: @unchecked Sendable {
     public struct Segment: @unchecked Sendable {
         public let reader: SegmentReader
-        public let deletes: DocSet?
+        public let deletes: DeletedDocuments?
         public var liveCount: Int { reader.documentCount - (deletes?.count ?? 0) }
     }
 
@@ -42,7 +42,7 @@ public final class IndexSearcher: @unchecked Sendable {
 
     private let searchFields: [Int]
 
-    init(schema: Schema, segments: [(SegmentReader, DocSet?)]) {
+    init(schema: Schema, segments: [(SegmentReader, DeletedDocuments?)]) {
         self.schema = schema
         searchFields = schema.searchFields
         analyzers = [Analyzer?](repeating: nil, count: schema.fields.count)
@@ -77,7 +77,7 @@ public final class IndexSearcher: @unchecked Sendable {
     /// The live documents of segment `s` matching `query`.
     public func matches(_ query: Query, in s: Segment) throws -> DocSet {
         var r = try rawMatches(query, s)
-        if let d = s.deletes { r.subtract(d) }
+        if let d = s.deletes { d.subtract(from: &r) }
         return r
     }
 

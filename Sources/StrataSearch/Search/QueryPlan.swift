@@ -177,7 +177,7 @@ extension IndexSearcher {
                 continue
             }
             var set = try matchSet(plan, si, r)
-            if let d = s.deletes { set.subtract(d) }
+            if let d = s.deletes { d.subtract(from: &set) }
             total += set.count
         }
         return total

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import StrataIO
 
 /// A segment's deleted documents (`STRADEL1`, Formats/search-index.md §6): a bitmap written
@@ -5,6 +8,8 @@ import StrataIO
 /// commit's file stays intact until the new manifest replaces it.
 enum DeletesFile {
     static let magic: [UInt8] = Array("STRADEL1".utf8)
+    /// Where the bitmap words start.
+    static let wordsOffset = 16
 
     static func encode(_ deleted: DocSet) -> [UInt8] {
         var out = magic
@@ -17,27 +22,100 @@ enum DeletesFile {
         return out
     }
 
-    static func read(path: String, documents: Int, deleted expected: Int) throws -> DocSet {
-        try decode(try FileSystem.readFile(path), path: path, documents: documents, deleted: expected)
+    /// Maps a deletes file and checks it (size, magic numbers, CRC, document count, no bits
+    /// past the last document, bit count = header = manifest); readers use the mapped words.
+    static func read(path: String, documents: Int, deleted expected: Int) throws -> DeletedDocuments {
+        let file = try DataFile(path: path, flags: O_RDONLY)
+        let size = Int(try file.size())
+        let region = try MappedRegion(file: file, length: size)
+        let bytes = region.bytes(count: size)
+        let count = try validate(bytes, path: path, documents: documents, deleted: expected, verifyChecksum: true)
+        return DeletedDocuments(mapped: region, file: file, words: bytes.baseAddress! + wordsOffset, documents: documents, count: count)
     }
 
+    /// Decodes a deletes file held in memory (tests and the fuzzer; same checks as `read`).
     static func decode(_ bytes: [UInt8], path: String, documents: Int, deleted expected: Int?, verifyChecksum: Bool = true) throws -> DocSet {
-        func bad(_ at: Int, _ why: String) -> StrataError { .corrupt(file: path, position: Int64(at), reason: "deletes: \(why)") }
-        let words = (documents + 63) / 64
-        guard bytes.count == 8 + 8 + 8 * words + 12 else { throw bad(0, "\(bytes.count) bytes, expected \(28 + 8 * words) for \(documents) documents") }
-        guard Array(bytes[0 ..< 8]) == magic, Array(bytes[bytes.count - 8 ..< bytes.count]) == magic else { throw bad(0, "bad magic") }
-        return try bytes.withUnsafeBytes { b in
-            let stored = b.loadUnaligned(fromByteOffset: b.count - 12, as: UInt32.self).littleEndian
-            let computed = verifyChecksum ? CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[0 ..< b.count - 12])) : stored
-            if stored != computed { throw bad(b.count - 12, "CRC mismatch (stored \(stored), computed \(computed))") }
-            let docs = Int(b.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian)
-            let count = Int(b.loadUnaligned(fromByteOffset: 12, as: UInt32.self).littleEndian)
-            guard docs == documents else { throw bad(8, "\(docs) documents, the manifest says \(documents)") }
+        try bytes.withUnsafeBytes { b in
+            _ = try validate(b, path: path, documents: documents, deleted: expected, verifyChecksum: verifyChecksum)
             var set = DocSet(capacity: documents)
-            for w in 0 ..< words { set.words[w] = b.loadUnaligned(fromByteOffset: 16 + 8 * w, as: UInt64.self).littleEndian }
-            if documents % 64 != 0, set.words[words - 1] >> UInt64(documents % 64) != 0 { throw bad(16 + 8 * (words - 1), "bits set past the last document") }
-            guard set.count == count, count == expected ?? count else { throw bad(12, "\(set.count) bits set, header says \(count), manifest says \(expected ?? count)") }
+            for w in set.words.indices { set.words[w] = b.loadUnaligned(fromByteOffset: wordsOffset + 8 * w, as: UInt64.self).littleEndian }
             return set
         }
+    }
+
+    /// Checks a whole deletes file; returns the number of deleted documents.
+    private static func validate(_ b: UnsafeRawBufferPointer, path: String, documents: Int, deleted expected: Int?, verifyChecksum: Bool) throws -> Int {
+        func bad(_ at: Int, _ why: String) -> StrataError { .corrupt(file: path, position: Int64(at), reason: "deletes: \(why)") }
+        let words = (documents + 63) / 64
+        guard b.count == wordsOffset + 8 * words + 12 else { throw bad(0, "\(b.count) bytes, expected \(wordsOffset + 12 + 8 * words) for \(documents) documents") }
+        guard b.prefix(8).elementsEqual(magic), b.suffix(8).elementsEqual(magic) else { throw bad(0, "bad magic") }
+        let stored = b.loadUnaligned(fromByteOffset: b.count - 12, as: UInt32.self).littleEndian
+        let computed = verifyChecksum ? CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[0 ..< b.count - 12])) : stored
+        if stored != computed { throw bad(b.count - 12, "CRC mismatch (stored \(stored), computed \(computed))") }
+        let docs = Int(b.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian)
+        let count = Int(b.loadUnaligned(fromByteOffset: 12, as: UInt32.self).littleEndian)
+        guard docs == documents else { throw bad(8, "\(docs) documents, the manifest says \(documents)") }
+        var bits = 0
+        for w in 0 ..< words { bits += b.loadUnaligned(fromByteOffset: wordsOffset + 8 * w, as: UInt64.self).nonzeroBitCount }
+        if documents % 64 != 0, b.loadUnaligned(fromByteOffset: wordsOffset + 8 * (words - 1), as: UInt64.self).littleEndian >> UInt64(documents % 64) != 0 {
+            throw bad(wordsOffset + 8 * (words - 1), "bits set past the last document")
+        }
+        guard bits == count, count == expected ?? count else { throw bad(12, "\(bits) bits set, header says \(count), manifest says \(expected ?? count)") }
+        return bits
+    }
+}
+
+/// A segment's deleted documents as readers see them: the bitmap words of a mapped deletes
+/// file (after a commit) or of memory the writer filled (deletes not yet committed).
+/// Immutable; searchers share it with the writer until the writer's next delete replaces it.
+public final class DeletedDocuments: @unchecked Sendable {
+    private let words: UnsafePointer<UInt64>
+    private let wordCount: Int
+    /// The documents the bitmap covers (the segment's).
+    public let documents: Int
+    /// How many are deleted.
+    public let count: Int
+    private let region: MappedRegion?
+    private let file: DataFile?
+
+    init(mapped region: MappedRegion, file: DataFile, words: UnsafeRawPointer, documents: Int, count: Int) {
+        self.region = region
+        self.file = file
+        self.words = words.assumingMemoryBound(to: UInt64.self)
+        wordCount = (documents + 63) / 64
+        self.documents = documents
+        self.count = count
+    }
+
+    /// Copies `set` (the writer's deletes).
+    init(_ set: DocSet) {
+        let buffer = UnsafeMutablePointer<UInt64>.allocate(capacity: max(1, set.words.count))
+        set.words.withUnsafeBufferPointer { buffer.initialize(from: $0.baseAddress!, count: $0.count) }
+        words = UnsafePointer(buffer)
+        wordCount = set.words.count
+        documents = set.capacity
+        count = set.count
+        region = nil
+        file = nil
+    }
+
+    deinit { if region == nil { UnsafeMutablePointer(mutating: words).deallocate() } }
+
+    /// Whether document `d` (< `documents`) is deleted. Mapped words are little-endian on disk,
+    /// as in memory on the platforms Strata builds for.
+    @inline(__always) public func contains(_ d: UInt32) -> Bool {
+        UInt64(littleEndian: words[Int(d >> 6)]) & (1 << UInt64(d & 63)) != 0
+    }
+
+    /// The deleted documents as a set (the writer adds to a copy).
+    var docSet: DocSet {
+        var set = DocSet(capacity: documents)
+        for w in 0 ..< wordCount { set.words[w] = UInt64(littleEndian: words[w]) }
+        return set
+    }
+
+    /// Removes the deleted documents from `set` (same capacity).
+    func subtract(from set: inout DocSet) {
+        for w in 0 ..< wordCount { set.words[w] &= ~UInt64(littleEndian: words[w]) }
     }
 }
