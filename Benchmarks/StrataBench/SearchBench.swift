@@ -396,20 +396,25 @@ func combinePeerTypeRuns(_ runs: [[String: Any]]) -> [String: Any] {
         var counts: [String: Int] = [:]
         for run in all { counts.merge(run["counts"] as? [String: Int] ?? [:]) { a, _ in a } }
         e["counts"] = counts
-        if var idx = e["index"] as? [String: Any] {
-            if let best = all.compactMap({ ($0["index"] as? [String: Any])?["docs_per_s"] as? Double }).max() { idx["docs_per_s"] = best }
-            e["index"] = idx
-        }
-        if var floor = e["floor_us"] as? [String: Any] {
-            for key in ["p50", "p99"] {
-                let vs = all.compactMap { ($0["floor_us"] as? [String: Any])?[key] as? Double }
-                if !vs.isEmpty { floor[key] = median(vs) }
-            }
-            e["floor_us"] = floor
-        }
+        mergeFloorAndIndexing(&e, all)
         combined[engine] = e
     }
     return combined
+}
+
+/// One engine's report from several: the median floor and the best indexing throughput.
+func mergeFloorAndIndexing(_ e: inout [String: Any], _ all: [[String: Any]]) {
+    if var floor = e["floor_us"] as? [String: Any] {
+        for key in ["p50", "p99"] {
+            let vs = all.compactMap { ($0["floor_us"] as? [String: Any])?[key] as? Double }
+            if !vs.isEmpty { floor[key] = median(vs) }
+        }
+        e["floor_us"] = floor
+    }
+    if var idx = e["index"] as? [String: Any] {
+        if let rate = all.compactMap({ ($0["index"] as? [String: Any])?["docs_per_s"] as? Double }).max() { idx["docs_per_s"] = rate }
+        e["index"] = idx
+    }
 }
 
 /// The peers' reports of several rounds as one: every latency figure is the best (lowest) of
@@ -433,18 +438,7 @@ func mergePeerRounds(_ rounds: [[String: Any]]) -> [String: Any] {
             }
             e["latency"] = lat
         }
-        if var floor = e["floor_us"] as? [String: Any] {
-            for key in ["p50", "p99"] {
-                let vs = all.compactMap { ($0["floor_us"] as? [String: Any])?[key] as? Double }
-                if !vs.isEmpty { floor[key] = median(vs) }
-            }
-            e["floor_us"] = floor
-        }
-        if var idx = e["index"] as? [String: Any] {
-            let rates = all.compactMap { ($0["index"] as? [String: Any])?["docs_per_s"] as? Double }
-            if let best = rates.max() { idx["docs_per_s"] = best }
-            e["index"] = idx
-        }
+        mergeFloorAndIndexing(&e, all)
         merged[engine] = e
     }
     return merged
