@@ -92,10 +92,8 @@ func benchSearch() {
         let queries = queries.filter { $0.type == only }
         let floorQuery = "zzqxjvnohit"
         var top: [UInt64] = [], cnt: [UInt64] = [], floorTop: [UInt64] = [], floorCount: [UInt64] = []
-        for a in [0, 1, 2, 3] {
-            let n = queries.count * repeatCount
-            switch a { case 0: top.reserveCapacity(n); case 1: cnt.reserveCapacity(n); case 2: floorTop.reserveCapacity(n); default: floorCount.reserveCapacity(n) }
-        }
+        let n = queries.count * repeatCount
+        top.reserveCapacity(n); cnt.reserveCapacity(n); floorTop.reserveCapacity(n); floorCount.reserveCapacity(n)
         for q in queries {
             let expected = min(10, counts[q.key]!)
             for _ in 0 ..< repeatCount {

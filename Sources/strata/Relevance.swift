@@ -60,11 +60,10 @@ struct IREval: ParsableCommand {
     }
 }
 
-/// A whole text file, or a typed error naming it.
+/// A whole text file (invalid UTF-8 replaced); a missing or unreadable file is the typed
+/// `StrataError.io` naming it.
 func readText(_ path: String) throws -> String {
-    do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
-        throw StrataError.invalidArgument("cannot read \(path) as UTF-8 text: \(error.localizedDescription)")
-    }
+    String(decoding: try FileSystem.readFile(path), as: UTF8.self)
 }
 
 func collectionFormat(_ name: String) throws -> TestCollection.Format {

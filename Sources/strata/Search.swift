@@ -8,21 +8,30 @@ import StrataStore
 /// The index directory of a partition in a store.
 func indexDirectory(_ dir: String, _ topic: String, _ partition: Int32) -> String { "\(dir)/index/\(topic)-\(partition)" }
 
+/// The store, topic and partition whose search index a command works on.
+struct PartitionIndexOptions: ParsableArguments {
+    @OptionGroup var store: StoreOptions
+    @Option(name: .shortAndLong, help: "The partition.") var partition: Int32 = 0
+
+    /// The index directory.
+    var directory: String { indexDirectory(store.dir, store.topic, partition) }
+}
+
 struct IndexCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "index",
         abstract: "Bring a partition's search index up to date with its log (from the offset the index last committed).")
-    @OptionGroup var store: StoreOptions
-    @Option(name: .shortAndLong, help: "The partition.") var partition: Int32 = 0
+    @OptionGroup var target: PartitionIndexOptions
     @Option(help: "At most this many records per run.") var limit: Int = Int.max
     @Flag(help: "Merge the index down to one segment afterwards.") var merge = false
     @Flag(help: "Empty the index and index the partition again from its log start.") var rebuild = false
 
     func run() throws {
         try reportingErrors {
+            let store = target.store, partition = target.partition
             let s = try LogStore(root: store.dir, backgroundIntervalMs: 0)
             let log = try s.topic(store.topic).log(partition)
-            let index = try SearchIndex(directory: indexDirectory(store.dir, store.topic, partition), schema: LogIndexer.schema())
+            let index = try SearchIndex(directory: target.directory, schema: LogIndexer.schema())
             let t0 = Date()
             let range = rebuild ? try LogIndexer.rebuild(log, topic: store.topic, partition: partition, index: index)
                 : try LogIndexer.catchUp(log, topic: store.topic, partition: partition, index: index, limit: limit)
@@ -41,8 +50,7 @@ struct SearchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "search",
         abstract: "Search a partition's index (Lucene query syntax; fields: message or the JSON values' fields, _offset, _timestamp, _key); prints offsets and records.")
-    @OptionGroup var store: StoreOptions
-    @Option(name: .shortAndLong, help: "The partition.") var partition: Int32 = 0
+    @OptionGroup var target: PartitionIndexOptions
     @Option(name: .shortAndLong, help: "Hits to print.") var limit: Int = 10
     @Option(help: "Sort by a numeric field instead of score, e.g. _offset or _timestamp.") var sort: String?
     @Flag(help: "With --sort: largest first.") var descending = false
@@ -52,7 +60,8 @@ struct SearchCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let searcher = try SearchIndex.openSearcher(directory: indexDirectory(store.dir, store.topic, partition))
+            let store = target.store, partition = target.partition
+            let searcher = try SearchIndex.openSearcher(directory: target.directory)
             let parsed: Query
             do { parsed = try QueryParser.parse(query) } catch let e as QueryParseError {
                 FileHandle.standardError.write(Data("error: \(e)\n".utf8))

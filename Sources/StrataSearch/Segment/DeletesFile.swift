@@ -37,10 +37,15 @@ enum DeletesFile {
     static func decode(_ bytes: [UInt8], path: String, documents: Int, deleted expected: Int?, verifyChecksum: Bool = true) throws -> DocSet {
         try bytes.withUnsafeBytes { b in
             _ = try validate(b, path: path, documents: documents, deleted: expected, verifyChecksum: verifyChecksum)
-            var set = DocSet(capacity: documents)
-            for w in set.words.indices { set.words[w] = b.loadUnaligned(fromByteOffset: wordsOffset + 8 * w, as: UInt64.self).littleEndian }
-            return set
+            return bitmap(b.baseAddress! + wordsOffset, documents: documents)
         }
+    }
+
+    /// The set held by the little-endian bitmap words at `words` (⌈documents / 64⌉ of them).
+    static func bitmap(_ words: UnsafeRawPointer, documents: Int) -> DocSet {
+        var set = DocSet(capacity: documents)
+        for w in set.words.indices { set.words[w] = words.loadUnaligned(fromByteOffset: 8 * w, as: UInt64.self).littleEndian }
+        return set
     }
 
     /// Checks a whole deletes file; returns the number of deleted documents.
@@ -108,11 +113,7 @@ public final class DeletedDocuments: @unchecked Sendable {
     }
 
     /// The deleted documents as a set (the writer adds to a copy).
-    var docSet: DocSet {
-        var set = DocSet(capacity: documents)
-        for w in 0 ..< wordCount { set.words[w] = UInt64(littleEndian: words[w]) }
-        return set
-    }
+    var docSet: DocSet { DeletesFile.bitmap(UnsafeRawPointer(words), documents: documents) }
 
     /// Removes the deleted documents from `set` (same capacity).
     func subtract(from set: inout DocSet) {
