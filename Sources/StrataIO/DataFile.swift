@@ -171,15 +171,30 @@ public enum FileSystem {
     }
 
     /// Writes `bytes` to `path` atomically: a temp file in the same directory, fsync, rename,
-    /// fsync of the directory. A crash leaves either the old or the new content.
-    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+    /// fsync of the directory. A crash leaves either the old or the new content. With
+    /// `durable: false` the fsyncs are left out: a process crash still leaves the old or the new
+    /// content, a power loss may leave neither (the caller syncs later, or does not need to).
+    public static func writeAtomically(_ bytes: [UInt8], to path: String, durable: Bool = true) throws {
         let tmp = path + ".tmp"
         let file = try DataFile(path: tmp, flags: O_WRONLY | O_CREAT | O_TRUNC)
-        try bytes.withUnsafeBytes { try file.write($0, at: 0) }
-        try file.sync()
+        do {
+            try bytes.withUnsafeBytes { try file.write($0, at: 0) }
+            if durable { try file.sync() }
+        } catch {
+            file.close()
+            try? remove(tmp)
+            throw error
+        }
         file.close()
         try rename(tmp, path)
-        try syncDirectory(parent(of: path))
+        if durable { try syncDirectory(parent(of: path)) }
+    }
+
+    /// fsyncs the file at `path` (written earlier without it, e.g. by `writeAtomically(durable: false)`).
+    public static func syncFile(_ path: String) throws {
+        let file = try DataFile(path: path, flags: O_RDONLY)
+        defer { file.close() }
+        try file.sync()
     }
 
     public static func parent(of path: String) -> String {

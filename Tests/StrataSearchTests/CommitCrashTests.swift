@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import StrataIO
-@testable import StrataSearch
+@_spi(Testing) @testable import StrataSearch
 
 /// strata-torture, built beside the test bundle (`swift build --build-tests` builds it).
 private func tortureBinary() -> String? {

@@ -18,7 +18,7 @@ import Glibc
 #endif
 import StrataIO
 import StrataLog
-import StrataSearch
+@_spi(Testing) import StrataSearch
 
 /// The deterministic content of offset `o` (the parent checks every byte).
 func payload(_ o: Int64) -> [UInt8] {

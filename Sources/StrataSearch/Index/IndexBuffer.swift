@@ -87,11 +87,12 @@ final class IndexBuffer {
         documentCount += 1
     }
 
-    /// Writes the buffer as segment `name` in `directory`; returns the inverted field numbers.
+    /// Writes the buffer as segment `name` in `directory` (not fsync'd: the index syncs the
+    /// files when a commit first names them); returns the inverted field numbers.
     func flush(directory: String, name: String) throws -> [Int] {
         var fields: [Int] = []
         for (f, m) in inverted.sorted(by: { $0.key < $1.key }) {
-            try SegmentWriter.write(m, to: directory + "/" + SearchIndexFiles.inverted(name, field: f))
+            try SegmentWriter.write(m, to: directory + "/" + SearchIndexFiles.inverted(name, field: f), durable: false)
             fields.append(f)
         }
         var columns: [DocValueColumn] = []
@@ -111,7 +112,7 @@ final class IndexBuffer {
             let ords = keywordTerms[f]!.map { ordOf[Int($0)] }
             columns.append(.keyword(field: f, values: ids.map { Array(m.terms.bytes($0)) }, docStarts: starts, ords: ords))
         }
-        try FileSystem.writeAtomically(DocValues.encode(docCount: documentCount, columns: columns), to: directory + "/" + SearchIndexFiles.docValues(name))
+        try FileSystem.writeAtomically(DocValues.encode(docCount: documentCount, columns: columns), to: directory + "/" + SearchIndexFiles.docValues(name), durable: false)
         return fields
     }
 }

@@ -31,13 +31,26 @@ public struct Manifest: Sendable, Equatable {
         return "s" + String(repeating: "0", count: max(0, 10 - s.count)) + s
     }
 
-    static func fileName(_ generation: UInt64) -> String {
+    static func fileName(_ generation: UInt64) -> String { numberedName(prefix, generation) }
+
+    /// The generation a file name encodes, or nil when it is not a manifest name.
+    static func generation(ofFile name: String) -> UInt64? { number(in: name, prefix: prefix) }
+
+    static let refreshPrefix = "refresh-"
+
+    /// A refresh point: the manifest format, written without fsync (Formats/search-index.md §2a).
+    static func refreshFileName(_ generation: UInt64) -> String { numberedName(refreshPrefix, generation) }
+
+    /// The generation a refresh point's file name encodes, or nil.
+    static func generation(ofRefreshFile name: String) -> UInt64? { number(in: name, prefix: refreshPrefix) }
+
+    /// `prefix` + the generation in 20 decimal digits.
+    private static func numberedName(_ prefix: String, _ generation: UInt64) -> String {
         let s = String(generation)
         return prefix + String(repeating: "0", count: max(0, 20 - s.count)) + s
     }
 
-    /// The generation a file name encodes, or nil when it is not a manifest name.
-    static func generation(ofFile name: String) -> UInt64? {
+    private static func number(in name: String, prefix: String) -> UInt64? {
         guard name.hasPrefix(prefix), name.count == prefix.count + 20 else { return nil }
         return UInt64(name.dropFirst(prefix.count))
     }

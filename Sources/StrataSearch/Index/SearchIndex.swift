@@ -9,17 +9,30 @@ import StrataIO
 ///
 /// Documents go to a memory buffer that is flushed as a segment when it reaches
 /// `Options.bufferBytes`, on `refresh()` (visible to new searchers, not yet durable) and on
-/// `commit()` (durable: a crash at any point leaves the last commit readable). Merges follow
-/// `Options.mergePolicy` after each commit, or run on demand with `forceMerge`.
+/// `commit()` (durable: a crash at any point leaves the last commit readable). Segment files
+/// are written without fsync and synced by the commit that first names them. Merges follow
+/// `Options.mergePolicy`: after each commit on the committing thread, or on a background
+/// thread (`Options.backgroundMerges`); `forceMerge` runs on demand.
 public final class SearchIndex: @unchecked Sendable {
     public struct Options: Sendable {
         /// Flush the memory buffer as a segment when its estimated size reaches this.
         public var bufferBytes: Int = 64 << 20
-        /// When to merge segments after a commit.
+        /// When to merge segments.
         public var mergePolicy = TieredMergePolicy()
-        public init(bufferBytes: Int = 64 << 20, mergePolicy: TieredMergePolicy = TieredMergePolicy()) {
+        /// Run the merge policy on a background thread after refreshes and commits instead of
+        /// on the committing thread. A merge's result is committed by the next commit (or at
+        /// once when nothing else changed since the last one).
+        public var backgroundMerges = false
+        /// Publish every `refresh` as a refresh point (`refresh-G`, not durable) that searchers
+        /// of other processes (`openSearcher`, `IndexReader`) open, so they see refreshed
+        /// documents before the next commit.
+        public var publishRefreshes = false
+        public init(bufferBytes: Int = 64 << 20, mergePolicy: TieredMergePolicy = TieredMergePolicy(),
+                    backgroundMerges: Bool = false, publishRefreshes: Bool = false) {
             self.bufferBytes = bufferBytes
             self.mergePolicy = mergePolicy
+            self.backgroundMerges = backgroundMerges
+            self.publishRefreshes = publishRefreshes
         }
     }
 
@@ -33,12 +46,18 @@ public final class SearchIndex: @unchecked Sendable {
         private var forReadersStale = false
         /// The writer's own bitmap once it deletes in this segment (changed in place).
         private(set) var pending: DocSet?
+        /// The deletes differ from the last commit's (`entry.deleteGeneration`).
         var deletesDirty = false
+        /// The deletes differ from the last refresh point's (`publishedDeleteGeneration`).
+        var deletesUnpublished = false
+        /// The deletes file the latest refresh point names (0: none).
+        var publishedDeleteGeneration: UInt32
 
         init(entry: Manifest.SegmentEntry, reader: SegmentReader, deletes: DeletedDocuments? = nil) {
             self.entry = entry
             self.reader = reader
             forReaders = deletes
+            publishedDeleteGeneration = entry.deleteGeneration
         }
 
         /// Marks `docs` deleted; returns how many were not already.
@@ -51,9 +70,16 @@ public final class SearchIndex: @unchecked Sendable {
             if after > before {
                 forReadersStale = true
                 deletesDirty = true
+                deletesUnpublished = true
                 entry.deletedCount = after
             }
             return after - before
+        }
+
+        /// Whether document `d` is deleted now.
+        func isDeleted(_ d: UInt32) -> Bool {
+            if let pending { return pending.contains(d) }
+            return forReaders?.contains(d) ?? false
         }
 
         /// The deletes a searcher opened now sees.
@@ -64,6 +90,14 @@ public final class SearchIndex: @unchecked Sendable {
             }
             return forReaders
         }
+
+        /// The file names this segment's state refers to (with deletes generation `g`).
+        func files(deleteGeneration g: UInt32) -> [String] {
+            var out = entry.invertedFields.map { SearchIndexFiles.inverted(entry.name, field: $0) }
+            out.append(SearchIndexFiles.docValues(entry.name))
+            if g != 0 { out.append(SearchIndexFiles.deletes(entry.name, generation: g)) }
+            return out
+        }
     }
 
     /// A searcher over the writer's segments as they are now. Caller holds the lock.
@@ -73,20 +107,35 @@ public final class SearchIndex: @unchecked Sendable {
 
     public let directory: String
     public let options: Options
-    private let lock = Lock()
+    let lock = Lock()
     private var writerLock: DirectoryLock?
+    /// The last durable commit.
     private(set) var committed: Manifest
+    /// The latest refresh point written (nil: none since the last commit).
+    private var published: Manifest?
+    /// The highest generation used by a commit or refresh point (the next one is above it).
+    private var lastGeneration: UInt64
     public private(set) var schema: Schema
-    private var segments: [Live] = []
+    var segments: [Live] = []
     private var buffer = IndexBuffer()
-    private var nextSegment: UInt32
+    var nextSegment: UInt32
     private var parsed = JSONDocument()
     private var scratch: [UInt8] = []
     private var pending: [(field: Int, type: FieldType, entry: Int)] = []
+    /// Files written without fsync that no commit has synced yet.
+    private var unsynced = Set<String>()
+    /// Documents or deletes changed since the last commit.
+    private(set) var uncommittedChanges = false
+    /// Background merging (nil unless `options.backgroundMerges`).
+    var merger: BackgroundMerger?
+    /// The number of the segment a background merge is writing (its files are kept).
+    var mergeOutput: UInt32?
+    /// Segments a background merge reads (not offered to the merge policy again).
+    var merging = Set<UInt32>()
 
     /// Test hook: called at each step of a commit with the step's name ("flushed",
     /// "deletes-written", "manifest-written", "cleaned"); crash tests exit the process there.
-    public var commitHook: ((String) throws -> Void)? {
+    @_spi(Testing) public var commitHook: ((String) throws -> Void)? {
         get { lock.withLock { hook } }
         set { lock.withLock { hook = newValue } }
     }
@@ -95,68 +144,63 @@ public final class SearchIndex: @unchecked Sendable {
     /// Opens (or creates) the index in `directory`. A new index starts with `schema` (default:
     /// empty, dynamic); an existing one keeps its stored schema, and fields of `schema` it lacks
     /// are added (a field whose type differs is an error). Files no commit references — a
-    /// segment flushed after the last commit before a crash, temp files — are removed.
+    /// segment flushed after the last commit before a crash, refresh points, temp files — are
+    /// removed.
     public init(directory: String, schema: Schema? = nil, options: Options = Options()) throws {
         self.directory = directory
         self.options = options
         try FileSystem.createDirectory(directory)
         writerLock = try DirectoryLock(path: directory + "/" + SearchIndexFiles.lock, what: "index")
-        if let latest = try Self.latestManifest(directory) {
+        let names = try FileSystem.list(directory)
+        if let latest = try Self.latestManifest(directory, names: names) {
             committed = latest
         } else {
             committed = Manifest(generation: 0, nextSegmentNumber: 1, schema: try schema ?? Schema(), segments: [], userData: [:])
             try FileSystem.writeAtomically(committed.encode(), to: directory + "/" + Manifest.fileName(0))
         }
+        // Refresh points of an earlier writer are not durable and name uncommitted segments;
+        // their numbers are never reused, so a reader never mistakes a new file for an old one.
+        lastGeneration = names.compactMap { Manifest.generation(ofFile: $0) ?? Manifest.generation(ofRefreshFile: $0) }.max() ?? 0
+        lastGeneration = max(lastGeneration, committed.generation)
         var merged = committed.schema
         if let schema {
-            for f in schema.fields {
-                if let existing = merged.field(f.name) {
-                    if existing.type != f.type {
-                        throw StrataError.invalidArgument("field '\(f.name)' is \(existing.type.typeName) in the index at \(directory), not \(f.type.typeName); rebuild the index to change a type")
-                    }
-                } else {
-                    try merged.add(f)
-                }
-            }
-            merged.dynamic = schema.dynamic
-            merged.defaultFields = schema.defaultFields
+            try merged.merge(schema, directory: directory)
         }
         self.schema = merged
         nextSegment = committed.nextSegmentNumber
         segments = try Self.openSegments(committed, directory: directory)
         try removeUnreferencedFiles()
+        if options.backgroundMerges { merger = BackgroundMerger(self) }
     }
 
-    deinit { writerLock?.release() }
+    deinit {
+        merger?.stop()
+        writerLock?.release()
+    }
 
-    /// Releases the write lock; uncommitted changes are dropped.
+    /// Stops background merging (waiting for a merge in progress) and releases the write lock;
+    /// uncommitted changes are dropped. Later calls on the index throw `StrataError.closed`.
     public func close() {
+        merger?.stop()
         lock.withLock {
             writerLock?.release()
             writerLock = nil
         }
     }
 
-    /// A searcher over the last commit of the index in `directory`, without taking the write
-    /// lock (a writer may be running in another process). A commit that removes files while
-    /// they are being opened is retried.
+    /// Whether `close()` was called.
+    public var isClosed: Bool { lock.withLock { writerLock == nil } }
+    var isClosedLocked: Bool { writerLock == nil }
+
+    /// A searcher over the newest state of the index in `directory` — its last refresh point or
+    /// commit, whichever is newer — without taking the write lock (a writer may be running in
+    /// another process). A commit that removes files while they are being opened is retried.
     public static func openSearcher(directory: String) throws -> IndexSearcher {
-        var attempt = 0
-        while true {
-            do {
-                guard FileSystem.isDirectory(directory), let m = try latestManifest(directory) else {
-                    throw StrataError.notFound("search index in \(directory) (no manifest; build it first, e.g. with `strata index`)")
-                }
-                var live = try openSegments(m, directory: directory)
-                return IndexSearcher(schema: m.schema, segments: live.indices.map { i in (live[i].reader, live[i].deletes()) })
-            } catch let StrataError.io(_, _, code) where code == ENOENT && attempt < 5 {
-                attempt += 1 // a newer commit replaced the manifest or its files meanwhile: read again
-            }
-        }
+        try IndexReader(directory: directory).searcher()
     }
 
-    static func latestManifest(_ directory: String) throws -> Manifest? {
-        let names = try FileSystem.list(directory)
+    static func latestManifest(_ directory: String, names: [String]? = nil) throws -> Manifest? {
+        let names = try names ?? FileSystem.list(directory)
         guard let best = names.compactMap({ n in Manifest.generation(ofFile: n).map { (n, $0) } }).max(by: { $0.1 < $1.1 }) else { return nil }
         let path = directory + "/" + best.0
         let m = try Manifest.decode(try FileSystem.readFile(path), path: path)
@@ -231,16 +275,30 @@ public final class SearchIndex: @unchecked Sendable {
         try flushIfFull()
     }
 
+    /// Adds a document built by `fill` straight into the parse arena (the store's path for log
+    /// records: a record's JSON value plus its partition, offset, timestamp and key without
+    /// building a `Document`). `fill` parses or appends entries; a thrown error rejects the
+    /// document and leaves the index unchanged.
+    @_spi(Store) public func add(building fill: (inout JSONDocument) throws -> Void) throws {
+        try lock.withLock {
+            try checkOpen()
+            parsed.removeAll()
+            try fill(&parsed)
+            try addParsed()
+        }
+        try flushIfFull()
+    }
+
     private func addParsed() throws {
         // Map every value first, so a rejected document changes nothing.
         var newSchema = schema
         pending.removeAll(keepingCapacity: true)
         for (k, e) in parsed.entries.enumerated() {
-            let (fieldNumber, type) = try parsed.withBytes(e) { path, value -> (Int?, FieldType?) in
+            let (fieldNumber, type, name) = try parsed.withBytes(e) { path, value -> (Int?, FieldType?, String) in
                 let name = String(decoding: path, as: UTF8.self)
-                if let n = newSchema.number(of: name) { return (n, newSchema.fields[n].type) }
+                if let n = newSchema.number(of: name) { return (n, newSchema.fields[n].type, name) }
                 switch newSchema.dynamic {
-                case .ignore: return (nil, nil)
+                case .ignore: return (nil, nil, name)
                 case .strict: throw StrataError.invalidArgument("field '\(name)' is not in the schema and dynamic mapping is strict")
                 case .add:
                     let t: FieldType
@@ -251,12 +309,29 @@ public final class SearchIndex: @unchecked Sendable {
                     case .bool: t = .keyword
                     }
                     try newSchema.add(FieldDefinition(name, t))
-                    return (newSchema.fields.count - 1, t)
+                    let n = newSchema.fields.count - 1
+                    // A new string field is searchable as text and exact (terms aggregations,
+                    // filters) through its keyword sub-field, as Elasticsearch maps it.
+                    if case .text = t, newSchema.number(of: name + ".keyword") == nil {
+                        try newSchema.add(FieldDefinition.keywordSubfield(of: name))
+                    }
+                    return (n, t, name)
                 }
             }
-            guard let fieldNumber, let type else { continue }
-            try checkValue(e, type: type, field: newSchema.fields[fieldNumber].name)
-            pending.append((fieldNumber, type, k))
+            if let fieldNumber, let type {
+                try checkValue(e, type: type, field: newSchema.fields[fieldNumber].name)
+                pending.append((fieldNumber, type, k))
+            }
+            // Multi-fields fed from this path (`name.keyword`).
+            if newSchema.hasDerivedFields {
+                for d in newSchema.derivedFields(of: name) {
+                    let t = newSchema.fields[d].type
+                    if e.kind == .bool && t.isNumeric { continue }
+                    try checkValue(e, type: t, field: newSchema.fields[d].name)
+                    if let limit = newSchema.fields[d].ignoreAbove, parsed.withBytes(e, { $1.count }) > limit { continue }
+                    pending.append((d, t, k))
+                }
+            }
         }
         schema = newSchema
         for (f, type, k) in pending {
@@ -269,6 +344,7 @@ public final class SearchIndex: @unchecked Sendable {
             }
         }
         buffer.endDocument()
+        uncommittedChanges = true
     }
 
     private func checkValue(_ e: JSONDocument.Entry, type: FieldType, field: String) throws {
@@ -304,14 +380,21 @@ public final class SearchIndex: @unchecked Sendable {
         }
     }
 
-    /// Writes the buffer as a new (uncommitted) segment. Caller holds the lock.
+    /// Writes the buffer as a new (uncommitted, not fsync'd) segment. Caller holds the lock.
     private func flushBuffer() throws {
         guard buffer.documentCount > 0 else { pendingTermDeletes.removeAll(); return }
         let number = nextSegment
         let name = Manifest.segmentName(number)
-        let fields = try buffer.flush(directory: directory, name: name)
+        let fields: [Int]
+        do { fields = try buffer.flush(directory: directory, name: name) } catch {
+            // Leave no partial segment behind (the buffer is kept: a later flush retries).
+            for f in (try? FileSystem.list(directory)) ?? [] where f.hasPrefix(name + ".") { try? FileSystem.remove(directory + "/" + f) }
+            throw error
+        }
+        nextSegment += 1
         let reader = try SegmentReader(directory: directory, number: number, documentCount: buffer.documentCount, invertedFields: fields)
         var live = Live(entry: Manifest.SegmentEntry(number: number, documentCount: buffer.documentCount, deletedCount: 0, deleteGeneration: 0, invertedFields: fields), reader: reader)
+        unsynced.formUnion(live.files(deleteGeneration: 0))
         // Buffered term deletes reach the documents added before them.
         if !pendingTermDeletes.isEmpty {
             var deletes = DocSet(capacity: reader.documentCount)
@@ -324,8 +407,8 @@ public final class SearchIndex: @unchecked Sendable {
             pendingTermDeletes.removeAll()
         }
         segments.append(live)
-        nextSegment += 1
         buffer = IndexBuffer()
+        uncommittedChanges = true
     }
 
     /// Term deletes waiting for the buffer's flush: the field, the exact term, and how many
@@ -353,9 +436,12 @@ public final class SearchIndex: @unchecked Sendable {
                 var docs = DocSet(capacity: segments[i].reader.documentCount)
                 let c = try PostingsCursor.open(inv, info)
                 while c.doc != PostingsCursor.exhausted { docs.insert(c.doc); try c.next() }
-                segments[i].markDeleted(docs)
+                if segments[i].markDeleted(docs) > 0 { uncommittedChanges = true }
             }
-            if buffer.documentCount > 0 { pendingTermDeletes.append((f, term, buffer.documentCount)) }
+            if buffer.documentCount > 0 {
+                pendingTermDeletes.append((f, term, buffer.documentCount))
+                uncommittedChanges = true
+            }
         }
     }
 
@@ -382,16 +468,44 @@ public final class SearchIndex: @unchecked Sendable {
                 if matched.count == 0 { continue }
                 total += segments[i].markDeleted(matched)
             }
+            if total > 0 { uncommittedChanges = true }
             return total
         }
     }
 
-    /// Makes buffered documents visible to searchers opened afterwards (not durable).
-    public func refresh() throws {
+    /// Makes buffered documents visible to searchers opened afterwards (not durable). With
+    /// `Options.publishRefreshes`, also writes a refresh point carrying `userData` (default:
+    /// the last commit's), so other processes' searchers see the same state.
+    public func refresh(userData: [String: String]? = nil) throws {
         try lock.withLock {
             try checkOpen()
             try flushBuffer()
+            if options.publishRefreshes { try publishLocked(userData: userData ?? committed.userData) }
         }
+        merger?.wake()
+    }
+
+    /// Writes a refresh point of the writer's current segments (not fsync'd). Caller holds the lock.
+    private func publishLocked(userData: [String: String]) throws {
+        let stateChanged = published.map { p in p.segments.map(\.number) != segments.map(\.entry.number) || p.userData != userData }
+            ?? (segments.map(\.entry.number) != committed.segments.map(\.number) || userData != committed.userData)
+        if !stateChanged && !segments.contains(where: \.deletesUnpublished) { return }
+        let generation = lastGeneration + 1
+        let gen = UInt32(truncatingIfNeeded: generation)
+        for i in segments.indices where segments[i].deletesUnpublished {
+            let name = SearchIndexFiles.deletes(segments[i].entry.name, generation: gen)
+            try FileSystem.writeAtomically(DeletesFile.encode(segments[i].pending!), to: directory + "/" + name, durable: false)
+            unsynced.insert(name)
+            segments[i].publishedDeleteGeneration = gen
+            segments[i].deletesUnpublished = false
+        }
+        var entries = segments.map(\.entry)
+        for i in entries.indices { entries[i].deleteGeneration = segments[i].publishedDeleteGeneration }
+        let point = Manifest(generation: generation, nextSegmentNumber: nextSegment, schema: schema, segments: entries, userData: userData)
+        try FileSystem.writeAtomically(point.encode(), to: directory + "/" + Manifest.refreshFileName(generation), durable: false)
+        lastGeneration = generation
+        published = point
+        try removeUnreferencedFiles()
     }
 
     /// A point-in-time searcher over every refreshed or committed segment (buffered documents
@@ -401,11 +515,13 @@ public final class SearchIndex: @unchecked Sendable {
     }
 
     /// Makes everything added and deleted so far durable, with `userData` stored in the
-    /// manifest (replacing the previous commit's). Steps: flush the buffer (segment files are
-    /// written to temp names, fsync'd, renamed); write changed deletes under a new generation;
-    /// write `manifest-<generation+1>` the same way and fsync the directory — the commit point;
-    /// then remove files no longer referenced. Then merges run if the policy asks for them; a
-    /// merge failure after the commit point is in the returned report, not thrown.
+    /// manifest (replacing the previous commit's). Steps: flush the buffer; write changed
+    /// deletes under a new generation; fsync every file the new manifest names that is not yet
+    /// synced, then the directory; write `manifest-<generation>` (temp file, fsync, rename,
+    /// directory fsync) — the commit point; then remove files no longer referenced. Then
+    /// merges run if the policy asks for them (in the background with
+    /// `Options.backgroundMerges`); a merge failure after the commit point is in the returned
+    /// report, not thrown.
     @discardableResult
     public func commit(userData: [String: String]? = nil) throws -> CommitReport {
         let generation = try lock.withLock {
@@ -413,9 +529,13 @@ public final class SearchIndex: @unchecked Sendable {
             try commitLocked(userData: userData ?? committed.userData)
             return committed.generation
         }
+        var report = CommitReport(generation: generation, mergedSegments: 0, mergeError: nil)
+        if let merger {
+            merger.wake()
+            return report
+        }
         // The commit is durable: a merge failing now (e.g. a full disk) is reported, not thrown —
         // the caller must not take the commit for failed. The merge is retried next time.
-        var report = CommitReport(generation: generation, mergedSegments: 0, mergeError: nil)
         do { report.mergedSegments = try maybeMerge() } catch let e as StrataError { report.mergeError = e }
         return report
     }
@@ -428,56 +548,84 @@ public final class SearchIndex: @unchecked Sendable {
         public var mergeError: StrataError?
     }
 
-    /// Runs the merge policy now (merges commit themselves); returns how many segments merged.
+    /// Runs the merge policy now on the calling thread (merges commit themselves); returns how
+    /// many segments merged. Waits for a background merge in progress first.
     @discardableResult
     public func merge() throws -> Int {
         try lock.withLock { try checkOpen() }
+        merger?.pause()
+        defer { merger?.resume() }
         return try maybeMerge()
     }
 
-    private func commitLocked(userData: [String: String]) throws {
+    func commitLocked(userData: [String: String]) throws {
         try flushBuffer()
         try hook?("flushed")
-        let generation = committed.generation + 1
+        let generation = lastGeneration + 1
+        let gen = UInt32(truncatingIfNeeded: generation)
         for i in segments.indices where segments[i].deletesDirty {
-            let gen = UInt32(truncatingIfNeeded: generation)
             try FileSystem.writeAtomically(DeletesFile.encode(segments[i].pending!), to: directory + "/" + SearchIndexFiles.deletes(segments[i].entry.name, generation: gen))
             segments[i].entry.deleteGeneration = gen
         }
+        // Segment files were written without fsync: sync those this commit names first.
+        var synced = false
+        for s in segments {
+            for name in s.files(deleteGeneration: 0) where unsynced.contains(name) {
+                try FileSystem.syncFile(directory + "/" + name)
+                unsynced.remove(name)
+                synced = true
+            }
+        }
+        if synced { try FileSystem.syncDirectory(directory) }
         try hook?("deletes-written")
         let next = Manifest(generation: generation, nextSegmentNumber: nextSegment, schema: schema, segments: segments.map(\.entry), userData: userData)
         try FileSystem.writeAtomically(next.encode(), to: directory + "/" + Manifest.fileName(generation))
         try hook?("manifest-written")
+        lastGeneration = generation
         committed = next
-        for i in segments.indices { segments[i].deletesDirty = false }
+        published = nil
+        for i in segments.indices {
+            segments[i].deletesDirty = false
+            segments[i].deletesUnpublished = false
+            segments[i].publishedDeleteGeneration = segments[i].entry.deleteGeneration
+        }
+        uncommittedChanges = false
         try removeUnreferencedFiles()
         try hook?("cleaned")
     }
 
-    /// Removes files the current commit and the writer's segments do not use. Caller holds the
-    /// lock (or is the initializer).
+    /// Removes files that neither the last commit, the latest refresh point, the writer's
+    /// segments nor a merge in progress use. Caller holds the lock (or is the initializer).
     private func removeUnreferencedFiles() throws {
         var keep: Set<String> = [SearchIndexFiles.lock, Manifest.fileName(committed.generation)]
         for s in segments {
-            keep.insert(SearchIndexFiles.docValues(s.entry.name))
-            for f in s.entry.invertedFields { keep.insert(SearchIndexFiles.inverted(s.entry.name, field: f)) }
-            if s.entry.deleteGeneration != 0 && !s.deletesDirty {
-                keep.insert(SearchIndexFiles.deletes(s.entry.name, generation: s.entry.deleteGeneration))
+            for f in s.files(deleteGeneration: s.entry.deleteGeneration) { keep.insert(f) }
+            if s.publishedDeleteGeneration != 0 { keep.insert(SearchIndexFiles.deletes(s.entry.name, generation: s.publishedDeleteGeneration)) }
+        }
+        for m in [committed, published].compactMap({ $0 }) {
+            for e in m.segments {
+                for f in e.invertedFields { keep.insert(SearchIndexFiles.inverted(e.name, field: f)) }
+                keep.insert(SearchIndexFiles.docValues(e.name))
+                if e.deleteGeneration != 0 { keep.insert(SearchIndexFiles.deletes(e.name, generation: e.deleteGeneration)) }
             }
         }
-        // Deletes files of the committed state stay until a newer manifest replaces it.
-        for s in committed.segments where s.deleteGeneration != 0 {
-            keep.insert(SearchIndexFiles.deletes(s.name, generation: s.deleteGeneration))
-        }
+        if let published { keep.insert(Manifest.refreshFileName(published.generation)) }
+        let inFlight = mergeOutput.map { Manifest.segmentName($0) + "." }
         for name in try FileSystem.list(directory) where !keep.contains(name) && !name.hasPrefix(".") {
+            if let inFlight, name.hasPrefix(inFlight) { continue }
             try FileSystem.remove(directory + "/" + name)
+            unsynced.remove(name)
         }
     }
 
     // MARK: merging
 
     /// Merges until at most `maxSegments` remain, dropping deleted documents, and commits.
+    /// Waits for a background merge in progress first.
     public func forceMerge(maxSegments: Int = 1) throws {
+        try lock.withLock { try checkOpen() }
+        merger?.pause()
+        defer { merger?.resume() }
         try lock.withLock {
             try checkOpen()
             try commitLocked(userData: committed.userData)
@@ -516,10 +664,15 @@ public final class SearchIndex: @unchecked Sendable {
         var kept = segments.enumerated().filter { !chosen.contains($0.offset) }.map(\.element)
         if docs > 0 {
             let reader = try SegmentReader(directory: directory, number: number, documentCount: docs, invertedFields: fields)
-            kept.insert(Live(entry: Manifest.SegmentEntry(number: number, documentCount: docs, deletedCount: 0, deleteGeneration: 0, invertedFields: fields), reader: reader), at: chosen[0])
+            let live = Live(entry: Manifest.SegmentEntry(number: number, documentCount: docs, deletedCount: 0, deleteGeneration: 0, invertedFields: fields), reader: reader)
+            unsynced.formUnion(live.files(deleteGeneration: 0))
+            kept.insert(live, at: chosen[0])
         }
         segments = kept
     }
+
+    /// Records the files of a segment a background merge wrote (not yet synced). Caller holds the lock.
+    func noteUnsynced(_ live: Live) { unsynced.formUnion(live.files(deleteGeneration: 0)) }
 
     /// Segment count and total files size (tests, tools, benchmarks).
     public var segmentCount: Int { lock.withLock { segments.count } }

@@ -4,8 +4,9 @@ import StrataIO
 /// (segment order, then document order), so postings of each term are concatenated with
 /// renumbered documents and need no sorting.
 enum SegmentMerger {
-    /// Writes segment `name`; returns its document count and inverted fields (no files are
-    /// written when every document was deleted).
+    /// Writes segment `name` (not fsync'd: the index syncs it when a commit first names it);
+    /// returns its document count and inverted fields (no files are written when every
+    /// document was deleted).
     static func merge(_ inputs: [(SegmentReader, DeletedDocuments?)], schema: Schema, directory: String, name: String) throws -> (Int, [Int]) {
         // Old → new document numbers.
         var maps: [[Int32]] = []
@@ -26,7 +27,7 @@ enum SegmentMerger {
             try mergeInverted(field: f, inputs, maps: maps, total: total, path: directory + "/" + SearchIndexFiles.inverted(name, field: f))
         }
         try FileSystem.writeAtomically(DocValues.encode(docCount: total, columns: try mergeDocValues(inputs, schema: schema, maps: maps, total: total)),
-                                       to: directory + "/" + SearchIndexFiles.docValues(name))
+                                       to: directory + "/" + SearchIndexFiles.docValues(name), durable: false)
         return (total, fields.sorted())
     }
 
@@ -89,7 +90,7 @@ enum SegmentMerger {
         let out = try SegmentOutput(path: path)
         do {
             try encoder.finish(to: out)
-            try out.commit()
+            try out.commit(durable: false)
         } catch {
             out.abandon()
             throw error

@@ -35,10 +35,75 @@ public struct JSONDocument {
         try arena.withUnsafeBytes { a in try body(UnsafeRawBufferPointer(rebasing: a[e.path]), UnsafeRawBufferPointer(rebasing: a[e.value])) }
     }
 
-    /// Parses one JSON object. Errors name the byte offset and what was expected.
-    public mutating func parse(_ bytes: UnsafeRawBufferPointer) throws {
+    /// Forgets every entry (capacity kept).
+    public mutating func removeAll() {
         entries.removeAll(keepingCapacity: true)
         arena.removeAll(keepingCapacity: true)
+        pathBuffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Parses one JSON object. Errors name the byte offset and what was expected.
+    public mutating func parse(_ bytes: UnsafeRawBufferPointer) throws {
+        removeAll()
+        try parseAppending(bytes)
+    }
+
+    /// Parses one JSON object, adding its entries after those already held; on an error the
+    /// entries held before are kept and nothing of the object is (the store adds a record's
+    /// fields beside its offset and falls back to text when the value is not an object).
+    public mutating func parseAppending(_ bytes: UnsafeRawBufferPointer) throws {
+        let entriesBefore = entries.count, arenaBefore = arena.count
+        do { try parseObjectOnly(bytes) } catch {
+            entries.removeSubrange(entriesBefore...)
+            arena.removeSubrange(arenaBefore...)
+            pathBuffer.removeAll(keepingCapacity: true)
+            throw error
+        }
+    }
+
+    /// Adds a string value at `path` (UTF-8 bytes, copied).
+    public mutating func append(path: StaticString, string value: UnsafeRawBufferPointer) {
+        let p = appendBytes(path)
+        let v = arena.count
+        arena.append(contentsOf: value)
+        entries.append(Entry(path: p, kind: .string, value: v ..< arena.count, integer: 0, double: 0))
+    }
+
+    /// Adds an integer value at `path`.
+    public mutating func append(path: StaticString, integer value: Int64) {
+        let p = appendBytes(path)
+        let v = arena.count
+        // The decimal text too, as parsing would keep it (a keyword field indexes it).
+        var magnitude = value.magnitude
+        if value < 0 { arena.append(UInt8(ascii: "-")) }
+        let digitsStart = arena.count
+        repeat {
+            arena.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        arena[digitsStart...].reverse()
+        entries.append(Entry(path: p, kind: .integer, value: v ..< arena.count, integer: value, double: Double(value)))
+    }
+
+    private mutating func appendBytes(_ s: StaticString) -> Range<Int> {
+        let start = arena.count
+        s.withUTF8Buffer { arena.append(contentsOf: $0) }
+        return start ..< arena.count
+    }
+
+    /// The last entry at `path`, if any.
+    public func lastEntry(at path: String) -> Entry? {
+        var found: Entry?
+        var copy = path
+        copy.withUTF8 { want in
+            arena.withUnsafeBytes { a in
+                for e in entries where e.path.count == want.count && (want.count == 0 || memcmp(a.baseAddress! + e.path.lowerBound, want.baseAddress!, want.count) == 0) { found = e }
+            }
+        }
+        return found
+    }
+
+    private mutating func parseObjectOnly(_ bytes: UnsafeRawBufferPointer) throws {
         pathBuffer.removeAll(keepingCapacity: true)
         var p = Parser(bytes: bytes)
         p.skipSpace()

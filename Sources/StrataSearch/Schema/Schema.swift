@@ -32,6 +32,12 @@ public enum FieldType: Sendable, Equatable, Hashable, Codable {
         }
     }
 
+    /// " (analyzer)" for text fields, for messages.
+    var analyzerSuffix: String {
+        if case let .text(kind) = self { return " (\(kind.rawValue))" }
+        return ""
+    }
+
     var analyzerKind: AnalyzerKind {
         if case let .text(kind) = self { return kind }
         return .keyword
@@ -53,16 +59,32 @@ public enum FieldType: Sendable, Equatable, Hashable, Codable {
 public struct FieldDefinition: Sendable, Equatable, Codable {
     public var name: String
     public var type: FieldType
+    /// The JSON path this field takes its values from when it is not the field's own name: a
+    /// multi-field, as Elasticsearch's `fields` (`service.keyword` indexes the values of
+    /// `service` as one exact term). A document's value at `source` feeds both fields.
+    public var source: String?
+    /// Keyword fields: values longer than this many bytes are not indexed in this field
+    /// (Elasticsearch's `ignore_above`; the dynamic `.keyword` sub-fields use 256).
+    public var ignoreAbove: Int?
 
-    public init(_ name: String, _ type: FieldType) {
+    public init(_ name: String, _ type: FieldType, source: String? = nil, ignoreAbove: Int? = nil) {
         self.name = name
         self.type = type
+        self.source = source
+        self.ignoreAbove = ignoreAbove
     }
 
-    private enum CodingKeys: String, CodingKey { case name, type, analyzer }
+    /// The keyword sub-field dynamic mapping adds beside a new string field (`name.keyword`).
+    public static func keywordSubfield(of name: String) -> FieldDefinition {
+        FieldDefinition(name + ".keyword", .keyword, source: name, ignoreAbove: 256)
+    }
+
+    private enum CodingKeys: String, CodingKey { case name, type, analyzer, source, ignoreAbove = "ignore_above" }
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decode(String.self, forKey: .name)
+        source = try c.decodeIfPresent(String.self, forKey: .source)
+        ignoreAbove = try c.decodeIfPresent(Int.self, forKey: .ignoreAbove)
         switch try c.decode(String.self, forKey: .type) {
         case "text": type = .text(try c.decodeIfPresent(AnalyzerKind.self, forKey: .analyzer) ?? .standard)
         case "keyword": type = .keyword
@@ -79,14 +101,17 @@ public struct FieldDefinition: Sendable, Equatable, Codable {
         try c.encode(name, forKey: .name)
         try c.encode(type.typeName, forKey: .type)
         if case let .text(kind) = type { try c.encode(kind, forKey: .analyzer) }
+        try c.encodeIfPresent(source, forKey: .source)
+        try c.encodeIfPresent(ignoreAbove, forKey: .ignoreAbove)
     }
 }
 
 /// What happens to a JSON field the schema does not name (Elasticsearch's `dynamic`).
 public enum DynamicMapping: String, Sendable, Codable {
-    /// Add it with a type guessed from the value: strings → text (standard analyzer), or
-    /// timestamp when the string is an ISO 8601 date; integers → i64; other numbers → f64;
-    /// booleans → keyword.
+    /// Add it with a type guessed from the value: strings → text (standard analyzer) plus a
+    /// keyword sub-field `<name>.keyword` (values up to 256 bytes; terms aggregations and exact
+    /// filters), or timestamp when the string is an ISO 8601 date; integers → i64; other
+    /// numbers → f64; booleans → keyword.
     case add
     /// Ignore it.
     case ignore
@@ -114,8 +139,37 @@ public struct Schema: Sendable, Equatable, Codable {
 
     private enum CodingKeys: String, CodingKey { case fields, dynamic, defaultFields = "default_fields" }
 
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(fields: try c.decodeIfPresent([FieldDefinition].self, forKey: .fields) ?? [],
+                      dynamic: try c.decodeIfPresent(DynamicMapping.self, forKey: .dynamic) ?? .add,
+                      defaultFields: try c.decodeIfPresent([String].self, forKey: .defaultFields) ?? [])
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(fields, forKey: .fields)
+        try c.encode(dynamic, forKey: .dynamic)
+        try c.encode(defaultFields, forKey: .defaultFields)
+    }
+
+    public static func == (a: Schema, b: Schema) -> Bool {
+        a.fields == b.fields && a.dynamic == b.dynamic && a.defaultFields == b.defaultFields
+    }
+
+    /// Field numbers by name (and, for multi-fields, by source path), kept in step with `fields`.
+    private var byName: [String: Int] = [:]
+    private var bySource: [String: [Int]] = [:]
+
     /// The number of field `name`, or nil.
-    public func number(of name: String) -> Int? { fields.firstIndex { $0.name == name } }
+    public func number(of name: String) -> Int? { byName[name] }
+
+    /// The fields whose values come from JSON path `path` besides the field named `path`
+    /// (multi-fields such as `path.keyword`).
+    func derivedFields(of path: String) -> [Int] { bySource[path] ?? [] }
+
+    /// Whether some multi-field takes its values from another path.
+    var hasDerivedFields: Bool { !bySource.isEmpty }
 
     public func field(_ name: String) -> FieldDefinition? { number(of: name).map { fields[$0] } }
 
@@ -128,7 +182,35 @@ public struct Schema: Sendable, Equatable, Codable {
             throw StrataError.invalidArgument("field '\(field.name)' already exists as \(existing.type.typeName)")
         }
         guard fields.count < Int(UInt16.max) else { throw StrataError.invalidArgument("too many fields (limit \(UInt16.max))") }
+        if let source = field.source {
+            guard !source.isEmpty, source != field.name else { throw StrataError.invalidArgument("field '\(field.name)': source must name another JSON path") }
+        }
+        if let limit = field.ignoreAbove, limit < 1 || field.type != .keyword {
+            throw StrataError.invalidArgument("field '\(field.name)': ignore_above needs a keyword field and a positive byte count (\(limit))")
+        }
+        byName[field.name] = fields.count
+        if let source = field.source { bySource[source, default: []].append(fields.count) }
         fields.append(field)
+    }
+
+    /// Adds the fields of `other` this schema lacks and takes its dynamic mapping and default
+    /// fields; a field of both whose definition differs is refused (types never change: the
+    /// index must be rebuilt). `directory` names the index in the message.
+    public mutating func merge(_ other: Schema, directory: String) throws {
+        for f in other.fields {
+            if let existing = field(f.name) {
+                if existing.type != f.type {
+                    throw StrataError.invalidArgument("field '\(f.name)' is \(existing.type.typeName)\(existing.type.analyzerSuffix) in the index at \(directory), not \(f.type.typeName)\(f.type.analyzerSuffix); rebuild the index to change a type")
+                }
+                if existing.source != f.source || existing.ignoreAbove != f.ignoreAbove {
+                    throw StrataError.invalidArgument("field '\(f.name)' has a different source or ignore_above in the index at \(directory); rebuild the index to change it")
+                }
+            } else {
+                try add(f)
+            }
+        }
+        dynamic = other.dynamic
+        defaultFields = other.defaultFields
     }
 
     /// The text fields unqualified query terms search.

@@ -70,7 +70,7 @@ extension IndexSearcher {
         case let .terms(name, size):
             let f = try field(name, numeric: false)
             var counts: [[UInt8]: Int] = [:]
-            for (i, s) in segments.enumerated() {
+            for (i, s) in segments.enumerated() where !s.excluded {
                 guard let c = s.reader.docValues.keywordColumn(f) else { continue }
                 var perOrd = [Int](repeating: 0, count: c.valueCount)
                 matched[i].forEach { d in for k in c.ordinals(Int(d)) { perOrd[c.ordinal(at: k)] += 1 } }
@@ -113,7 +113,7 @@ extension IndexSearcher {
             if case let .fixed(ms) = interval, ms <= 0 { throw QueryError.unsupported("date histogram interval must be positive") }
             var counts: [Int64: Int] = [:]
             var outOfRange = false
-            for (i, s) in segments.enumerated() {
+            for (i, s) in segments.enumerated() where !s.excluded {
                 guard let c = s.reader.docValues.numericColumn(f) else { continue }
                 matched[i].forEach { d in
                     guard c.has(Int(d)) else { return }
@@ -137,7 +137,7 @@ extension IndexSearcher {
     }
 
     private func forEachValue(_ f: Int, _ matched: [DocSet], _ body: (Double) -> Void) {
-        for (i, s) in segments.enumerated() {
+        for (i, s) in segments.enumerated() where !s.excluded {
             guard let c = s.reader.docValues.numericColumn(f) else { continue }
             matched[i].forEach { d in if let v = c.double(Int(d)) { body(v) } }
         }

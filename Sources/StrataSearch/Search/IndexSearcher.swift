@@ -1,12 +1,54 @@
 import StrataIO
 
 /// A hit of an index search: the segment (index into `IndexSearcher.segments`), the document
-/// within it, its BM25 score and, when sorting by a field, the sort value.
+/// within it, its BM25 score, when sorting by a field the sort value, and with
+/// `SearchOptions.tieBreak` the tie-break values.
 public struct SearchHit: Sendable, Equatable {
     public var segment: Int
     public var document: UInt32
     public var score: Float
     public var sortValue: Double?
+    /// Values of the tie-break fields (`Int64.min` where a document has none).
+    public var tieBreak: TieKey = TieKey()
+
+    public init(segment: Int, document: UInt32, score: Float, sortValue: Double?, tieBreak: TieKey = TieKey()) {
+        self.segment = segment
+        self.document = document
+        self.score = score
+        self.sortValue = sortValue
+        self.tieBreak = tieBreak
+    }
+}
+
+/// Up to three integer tie-break values of a hit, compared in order.
+public struct TieKey: Sendable, Equatable, Comparable {
+    public var a: Int64 = .min
+    public var b: Int64 = .min
+    public var c: Int64 = .min
+    public init(_ a: Int64 = .min, _ b: Int64 = .min, _ c: Int64 = .min) {
+        self.a = a
+        self.b = b
+        self.c = c
+    }
+    public static func < (x: TieKey, y: TieKey) -> Bool { (x.a, x.b, x.c) < (y.a, y.b, y.c) }
+}
+
+/// How `IndexSearcher.search` orders and pages hits beyond the sort itself.
+public struct SearchOptions: Sendable, Equatable {
+    /// Integer or timestamp fields (at most three) that order hits of equal score or sort
+    /// value, instead of index order: a stable order across refreshes and merges (a log-fed
+    /// index uses its records' timestamp, partition and offset).
+    public var tieBreak: [String] = []
+    /// Ties largest first.
+    public var tieBreakDescending = true
+    /// Only hits that rank strictly after this one (deep paging: the last hit of the previous
+    /// page, with its score or sort value and tie-break values).
+    public var after: SearchHit?
+    public init(tieBreak: [String] = [], tieBreakDescending: Bool = true, after: SearchHit? = nil) {
+        self.tieBreak = tieBreak
+        self.tieBreakDescending = tieBreakDescending
+        self.after = after
+    }
 }
 
 /// Sort order for `IndexSearcher.search`.
@@ -27,8 +69,25 @@ public enum SearchSort: Sendable, Equatable {
 public final class IndexSearcher: @unchecked Sendable {
     public struct Segment: @unchecked Sendable {
         public let reader: SegmentReader
+        /// Documents not to return: the deletes, plus in a restricted view the documents
+        /// outside it.
         public let deletes: DeletedDocuments?
-        public var liveCount: Int { reader.documentCount - (deletes?.count ?? 0) }
+        /// The whole segment lies outside a restricted view (`restricted(to:)`): queries skip it;
+        /// it still counts in the scoring statistics.
+        public let excluded: Bool
+        public var liveCount: Int { excluded ? 0 : reader.documentCount - (deletes?.count ?? 0) }
+
+        init(reader: SegmentReader, deletes: DeletedDocuments?, excluded: Bool = false) {
+            self.reader = reader
+            self.deletes = deletes
+            self.excluded = excluded
+        }
+    }
+
+    /// What a searcher is built from (readers keep one and hand out searchers).
+    struct State: @unchecked Sendable {
+        var schema: Schema
+        var segments: [(SegmentReader, DeletedDocuments?)]
     }
 
     public let schema: Schema
@@ -48,6 +107,47 @@ public final class IndexSearcher: @unchecked Sendable {
         analyzers = [Analyzer?](repeating: nil, count: schema.fields.count)
         fieldStats = [(docs: Int, tokens: UInt64)?](repeating: nil, count: schema.fields.count)
         self.segments = segments.map { Segment(reader: $0.0, deletes: $0.1) }
+    }
+
+    convenience init(state: State) { self.init(schema: state.schema, segments: state.segments) }
+
+    private init(schema: Schema, restricted: [Segment]) {
+        self.schema = schema
+        searchFields = schema.searchFields
+        analyzers = [Analyzer?](repeating: nil, count: schema.fields.count)
+        fieldStats = [(docs: Int, tokens: UInt64)?](repeating: nil, count: schema.fields.count)
+        segments = restricted
+    }
+
+    /// A view of the documents whose integer or timestamp `field` lies in `[lower, upper]`
+    /// (nil: open), keeping the whole index's scoring statistics — a document scores as it does
+    /// unrestricted. Segments whose value range misses the interval are skipped without
+    /// reading them (their minimum and maximum are known from the doc values); segments
+    /// entirely inside it are used as they are; only segments straddling a bound are scanned.
+    public func restricted(field: String, lower: Int64?, upper: Int64?) throws -> IndexSearcher {
+        guard let f = schema.number(of: field) else { throw QueryError.unknownField(field, known: schema.fields.map(\.name)) }
+        guard schema.fields[f].type == .i64 || schema.fields[f].type == .timestamp else {
+            throw QueryError.unsupported("a restricted view needs an integer or timestamp field; '\(field)' is \(schema.fields[f].type.typeName)")
+        }
+        let view = segments.map { s -> Segment in
+            if s.excluded { return s }
+            guard let column = s.reader.docValues.numericColumn(f), column.mayContain(lower: lower, upper: upper) else {
+                return Segment(reader: s.reader, deletes: s.deletes, excluded: true)
+            }
+            if column.allWithin(lower: lower, upper: upper) { return s }
+            var outside = DocSet(capacity: s.reader.documentCount)
+            for d in 0 ..< s.reader.documentCount {
+                if !column.has(d) { outside.insert(UInt32(d)); continue }
+                let v = column.bits(d)
+                if let lower, v < lower { outside.insert(UInt32(d)) } else if let upper, v > upper { outside.insert(UInt32(d)) }
+            }
+            if let deletes = s.deletes { outside.formUnion(deletes.docSet) }
+            if outside.count == s.reader.documentCount { return Segment(reader: s.reader, deletes: s.deletes, excluded: true) }
+            return Segment(reader: s.reader, deletes: DeletedDocuments(outside))
+        }
+        let r = IndexSearcher(schema: schema, restricted: view)
+        r.usePlans = usePlans
+        return r
     }
 
     /// Live (not deleted) documents.
@@ -76,6 +176,7 @@ public final class IndexSearcher: @unchecked Sendable {
 
     /// The live documents of segment `s` matching `query`.
     public func matches(_ query: Query, in s: Segment) throws -> DocSet {
+        if s.excluded { return DocSet(capacity: 0) }
         var r = try rawMatches(query, s)
         if let d = s.deletes { d.subtract(from: &r) }
         return r
@@ -192,9 +293,21 @@ public final class IndexSearcher: @unchecked Sendable {
     /// Lucene BooleanQuery with repeated clauses; each positive prefix, fuzzy, range, exists,
     /// match-all or numeric clause a document matches adds 1, as Lucene's constant-score
     /// queries do) or by a numeric field.
-    public func search(_ query: Query, limit: Int, sort: SearchSort = .score, bm25: BM25 = BM25()) throws -> [SearchHit] {
+    public func search(_ query: Query, limit: Int, sort: SearchSort = .score, options: SearchOptions = SearchOptions(), bm25: BM25 = BM25()) throws -> [SearchHit] {
         guard limit > 0 else { return [] }
         var top = TopHits(limit: limit, sort: sort)
+        if !options.tieBreak.isEmpty || options.after != nil {
+            guard options.tieBreak.count <= 3 else { throw QueryError.unsupported("at most three tie-break fields") }
+            var columns: [[DocValues.NumericColumn?]] = []
+            let fields = try options.tieBreak.map { name -> Int in
+                guard let n = schema.number(of: name), schema.fields[n].type == .i64 || schema.fields[n].type == .timestamp else {
+                    throw QueryError.unsupported("tie-break fields must be integer or timestamp fields; '\(name)' is not one")
+                }
+                return n
+            }
+            for s in segments { columns.append(fields.map { s.reader.docValues.numericColumn($0) }) }
+            top.configure(tieColumns: fields.isEmpty ? nil : columns, descending: options.tieBreakDescending, after: options.after)
+        }
         if sort == .score, usePlans, let plan = try plan(query) {
             try run(plan, top: &top, bm25: bm25)
             return top.sorted()
@@ -217,7 +330,36 @@ public final class IndexSearcher: @unchecked Sendable {
         var constantClauses = sort == .score ? query.constantScoreClauses : []
         if sort == .score { constantClauses += numericTermClauses(query) }
         var sortColumn: DocValues.NumericColumn?
-        for (si, s) in segments.enumerated() {
+        // Sorting by a field: visit segments best range first and skip those whose best value
+        // cannot enter the top k (or lies wholly before the `after` hit).
+        var order = Array(segments.indices)
+        var sortField: Int?
+        if case let .field(name, descending) = sort {
+            guard let n = schema.number(of: name), schema.fields[n].type.isNumeric else {
+                throw QueryError.unsupported("sorting needs a numeric or timestamp field; '\(name)' is not one")
+            }
+            sortField = n
+            if schema.fields[n].type != .f64 {
+                let ranges = segments.map { $0.reader.docValues.numericColumn(n)?.range }
+                order.sort { a, b in
+                    switch (ranges[a], ranges[b]) {
+                    case let (x?, y?): return descending ? (x.max != y.max ? x.max > y.max : a < b) : (x.min != y.min ? x.min < y.min : a < b)
+                    case (.some, nil): return true
+                    case (nil, .some): return false
+                    default: return a < b
+                    }
+                }
+            }
+        }
+        for si in order {
+            let s = segments[si]
+            if s.excluded { continue }
+            if let n = sortField, case let .field(_, descending) = sort, schema.fields[n].type != .f64,
+               let range = s.reader.docValues.numericColumn(n)?.range {
+                let best = Double(descending ? range.max : range.min), worst = Double(descending ? range.min : range.max)
+                if let bar = top.threshold?.sortValue, descending ? best < bar : best > bar { continue }
+                if let after = options.after?.sortValue, descending ? worst > after : worst < after { continue }
+            }
             let matched = try matches(query, in: s)
             if matched.count == 0 { continue }
             switch sort {
@@ -274,11 +416,18 @@ public final class IndexSearcher: @unchecked Sendable {
     }
 }
 
-/// Keeps the best `limit` hits (a binary heap with the worst at the root).
+/// Keeps the best `limit` hits (a binary heap with the worst at the root). Ties go to index
+/// order, or with tie-break columns to their values; with `after`, only hits ranking after it.
 struct TopHits {
     let limit: Int
     let sort: SearchSort
     private var heap: [SearchHit] = []
+    /// Per segment, the tie-break columns (nil: index order).
+    private var tieColumns: [[DocValues.NumericColumn?]]?
+    private var tieDescending = true
+    private var after: SearchHit?
+    /// Whether a hit whose score equals the k-th best may still enter (tie-break values decide).
+    private(set) var tiesMayEnter = false
 
     init(limit: Int, sort: SearchSort) {
         self.limit = limit
@@ -286,23 +435,62 @@ struct TopHits {
         heap.reserveCapacity(min(limit, 4096))
     }
 
-    /// Whether `a` ranks before `b`.
-    @inline(__always) func better(_ a: SearchHit, _ b: SearchHit) -> Bool {
+    mutating func configure(tieColumns: [[DocValues.NumericColumn?]]?, descending: Bool, after: SearchHit?) {
+        self.tieColumns = tieColumns
+        tieDescending = descending
+        self.after = after
+        tiesMayEnter = tieColumns != nil || after != nil
+    }
+
+    /// Whether a document whose score is at most `bound` cannot enter a top k whose k-th score
+    /// is `bar` (the pruning test of block-max and MaxScore).
+    @inline(__always) func cannotEnter(_ bound: Float, _ bar: Float) -> Bool { tiesMayEnter ? bound < bar : bound <= bar }
+
+    /// Whether `a` and `b` rank equally on the sort alone.
+    @inline(__always) private func primaryOrder(_ a: SearchHit, _ b: SearchHit) -> Int {
         switch sort {
         case .score:
-            if a.score != b.score { return a.score > b.score }
+            if a.score != b.score { return a.score > b.score ? -1 : 1 }
         case let .field(_, descending):
             switch (a.sortValue, b.sortValue) {
-            case let (x?, y?) where x != y: return descending ? x > y : x < y
-            case (.some, nil): return true
-            case (nil, .some): return false
+            case let (x?, y?) where x != y: return (descending ? x > y : x < y) ? -1 : 1
+            case (.some, nil): return -1
+            case (nil, .some): return 1
             default: break
             }
         }
+        return 0
+    }
+
+    /// Whether `a` ranks before `b`.
+    @inline(__always) func better(_ a: SearchHit, _ b: SearchHit) -> Bool {
+        let p = primaryOrder(a, b)
+        if p != 0 { return p < 0 }
+        if tieColumns != nil, a.tieBreak != b.tieBreak { return tieDescending ? a.tieBreak > b.tieBreak : a.tieBreak < b.tieBreak }
         return a.segment != b.segment ? a.segment < b.segment : a.document < b.document
     }
 
-    mutating func offer(_ h: SearchHit) {
+    @inline(__always) private func withTieKey(_ h: SearchHit) -> SearchHit {
+        guard let tieColumns else { return h }
+        var h = h
+        let cs = tieColumns[h.segment]
+        let d = Int(h.document)
+        func value(_ k: Int) -> Int64 {
+            guard k < cs.count, let c = cs[k], c.has(d) else { return .min }
+            return c.bits(d)
+        }
+        h.tieBreak = TieKey(value(0), value(1), value(2))
+        return h
+    }
+
+    mutating func offer(_ offered: SearchHit) {
+        var h = offered
+        if tieColumns != nil {
+            // Read the tie-break values only when they can matter.
+            if heap.count == limit, primaryOrder(h, heap[0]) > 0 { return }
+            h = withTieKey(h)
+        }
+        if let after, !better(after, h) { return }
         if heap.count < limit {
             heap.append(h)
             var i = heap.count - 1

@@ -134,6 +134,8 @@ extension IndexSearcher {
         infos.reserveCapacity(segments.count * terms.count)
         for s in segments {
             for t in terms {
+                // Excluded segments are looked up only for the scoring statistics.
+                if s.excluded && !scoring { infos.append(nil); continue }
                 infos.append(try s.reader.invertedField(t.field).flatMap { inv in try t.bytes.withUnsafeBytes { try inv.lookup($0) } })
             }
         }
@@ -171,7 +173,7 @@ extension IndexSearcher {
     func count(_ plan: QueryPlan) throws -> Int {
         let r = try resolve(lookupTerms(plan), scoring: false, BM25())
         var total = 0
-        for (si, s) in segments.enumerated() {
+        for (si, s) in segments.enumerated() where !s.excluded {
             if case .term = plan, s.deletes == nil {
                 total += r.info(si, 0)?.docFreq ?? 0
                 continue
@@ -191,7 +193,7 @@ extension IndexSearcher {
             return
         case let .term(t):
             guard let scorer = r.scorers[0] else { return }
-            for (si, s) in segments.enumerated() {
+            for (si, s) in segments.enumerated() where !s.excluded {
                 guard let c = try cursor(r, si, 0, t.field) else { continue }
                 let inv = c.segment
                 // The score a hit must beat once the top k is full (ties go to earlier hits).
@@ -201,7 +203,7 @@ extension IndexSearcher {
                     // Block-max: skip a whole block whose best possible score cannot enter.
                     if bar > -Float.infinity, c.block < c.fullBlocks, c.isAtBlockStart {
                         let m = c.blockMax(c.block)
-                        if scorer.score(m.maxFreq, m.minNorm) <= bar {
+                        if top.cannotEnter(scorer.score(m.maxFreq, m.minNorm), bar) {
                             try c.nextBlock()
                             continue
                         }
@@ -211,7 +213,7 @@ extension IndexSearcher {
                     for k in 0 ..< n {
                         let d = docs[k]
                         let score = scorer.score(freqs[k], inv.norm(Int(d)))
-                        if score > bar, !(deletes?.contains(d) ?? false) {
+                        if !top.cannotEnter(score, bar), !(deletes?.contains(d) ?? false) {
                             top.offer(SearchHit(segment: si, document: d, score: score, sortValue: nil))
                             if let t = top.threshold { bar = t.score }
                         }
@@ -220,7 +222,7 @@ extension IndexSearcher {
                 }
             }
         case let .conjunction(terms, excluded):
-            for (si, s) in segments.enumerated() {
+            for (si, s) in segments.enumerated() where !s.excluded {
                 var cs: [(PostingsCursor, TermScorer?)] = []
                 for (i, t) in terms.enumerated() {
                     guard let c = try cursor(r, si, i, t.field) else { cs = []; break }
@@ -238,7 +240,7 @@ extension IndexSearcher {
                 }
             }
         case let .disjunction(terms, excluded):
-            for (si, s) in segments.enumerated() {
+            for (si, s) in segments.enumerated() where !s.excluded {
                 var cs: [(PostingsCursor, TermScorer)] = []
                 for (i, t) in terms.enumerated() {
                     if let sc = r.scorers[i], let c = try cursor(r, si, i, t.field) { cs.append((c, sc)) }
@@ -247,7 +249,7 @@ extension IndexSearcher {
                 try maxScore(cs, excluded: ex, s, si, &top)
             }
         case let .phrase(_, tokens, slop):
-            for (si, s) in segments.enumerated() {
+            for (si, s) in segments.enumerated() where !s.excluded {
                 guard let matcher = try phraseMatcher(r.terms, tokens, slop, r, si) else { continue }
                 try intersect(matcher.cursors) { d in
                     if s.deletes?.contains(d) ?? false { return }
@@ -363,7 +365,7 @@ extension IndexSearcher {
         var essential = 0
         func updateEssential() {
             guard let bar = top.threshold?.score else { return }
-            while essential < cs.count && prefix[essential] <= bar { essential += 1 }
+            while essential < cs.count && top.cannotEnter(prefix[essential], bar) { essential += 1 }
         }
         updateEssential()
         while essential < cs.count {
@@ -378,7 +380,7 @@ extension IndexSearcher {
             let bar = top.threshold?.score
             var i = essential - 1
             while i >= 0 {
-                if let bar, score + prefix[i] <= bar { break }
+                if let bar, top.cannotEnter(score + prefix[i], bar) { break }
                 try cs[i].0.advance(to: d)
                 if cs[i].0.doc == d { score += cs[i].1.score(cs[i].0.frequency, cs[i].0.segment.norm(Int(d))) }
                 i -= 1

@@ -76,12 +76,69 @@ public final class DocValues: @unchecked Sendable {
         return out
     }
 
+    /// The smallest and largest present value of a numeric column, as stored bits (for f64 the
+    /// bit patterns of the smallest and largest double); nil when no document has a value.
+    static func numericRange(type: FieldType, present: UnsafeRawPointer, values: UnsafeRawPointer, count n: Int) -> (min: Int64, max: Int64)? {
+        var lo = Int64.max, hi = Int64.min
+        var dlo = Double.infinity, dhi = -Double.infinity
+        var any = false
+        var d = 0
+        while d < n {
+            let word = present.loadUnaligned(fromByteOffset: 8 * (d >> 6), as: UInt64.self).littleEndian
+            if word == 0 { d = (d | 63) + 1; continue }
+            if word & (1 << UInt64(d & 63)) != 0 {
+                any = true
+                let v = values.loadUnaligned(fromByteOffset: 8 * d, as: Int64.self).littleEndian
+                if type == .f64 {
+                    let x = Double(bitPattern: UInt64(bitPattern: v))
+                    if x < dlo { dlo = x }
+                    if x > dhi { dhi = x }
+                } else {
+                    if v < lo { lo = v }
+                    if v > hi { hi = v }
+                }
+            }
+            d += 1
+        }
+        guard any else { return nil }
+        return type == .f64 ? (Int64(bitPattern: dlo.bitPattern), Int64(bitPattern: dhi.bitPattern)) : (lo, hi)
+    }
+
     /// A numeric column read in place.
     public struct NumericColumn: @unchecked Sendable {
         public let type: FieldType
         let present: UnsafeRawPointer
         let values: UnsafeRawPointer
         public let count: Int
+        /// The smallest and largest value (raw bits, see `DocValues.numericRange`), nil when no
+        /// document has one. Computed when the file is opened (which reads it whole for its CRC
+        /// anyway), so a range — a time range above all — can skip a segment without reading it.
+        public let range: (min: Int64, max: Int64)?
+
+        /// Whether some integer or timestamp value may lie in `[lower, upper]` (nil bounds are
+        /// open). False means no document of the segment matches the range. f64 columns answer
+        /// true whenever they have values.
+        public func mayContain(lower: Int64?, upper: Int64?) -> Bool {
+            guard let range else { return false }
+            if type == .f64 { return true }
+            if let lower, range.max < lower { return false }
+            if let upper, range.min > upper { return false }
+            return true
+        }
+
+        /// Whether every document has a value and all of them lie in `[lower, upper]`.
+        public func allWithin(lower: Int64?, upper: Int64?) -> Bool {
+            guard let range, type != .f64 else { return false }
+            if let lower, range.min < lower { return false }
+            if let upper, range.max > upper { return false }
+            var d = 0
+            while d + 64 <= count {
+                if present.loadUnaligned(fromByteOffset: 8 * (d >> 6), as: UInt64.self) != UInt64.max { return false }
+                d += 64
+            }
+            while d < count { if !has(d) { return false }; d += 1 }
+            return true
+        }
 
         @inline(__always) public func has(_ doc: Int) -> Bool {
             present.loadUnaligned(fromByteOffset: 8 * (doc >> 6), as: UInt64.self).littleEndian & (1 << UInt64(doc & 63)) != 0
@@ -172,7 +229,8 @@ public final class DocValues: @unchecked Sendable {
                 let words = (n + 63) / 64
                 guard len == 8 * words + 8 * n else { throw bad(e, "numeric column \(c) has \(len) bytes, expected \(8 * words + 8 * n)") }
                 let type: FieldType = kind == 1 ? .i64 : kind == 2 ? .f64 : .timestamp
-                numeric[field] = NumericColumn(type: type, present: p + off, values: p + off + 8 * words, count: n)
+                numeric[field] = NumericColumn(type: type, present: p + off, values: p + off + 8 * words, count: n,
+                                               range: Self.numericRange(type: type, present: p + off, values: p + off + 8 * words, count: n))
             case 4:
                 guard len >= 8 else { throw bad(off, "keyword column too short") }
                 let values = u32(off), ordCount = u32(off + 4)

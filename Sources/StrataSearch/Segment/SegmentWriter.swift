@@ -3,14 +3,15 @@ import StrataIO
 /// Writes one inverted field as an immutable segment file (Formats/search-segment.md): norms,
 /// postings (blocks of 128 bit-packed doc deltas and frequencies with skip and block-max data,
 /// varint tail), positions, the prefix-compressed term dictionary with its block index, and a
-/// footer with section offsets and a CRC-32C of everything before it. Written to a temp file,
-/// fsync'd and renamed, so a crash leaves no partial segment under the final name.
+/// footer with section offsets and a CRC-32C of everything before it. Written to a temp file
+/// and renamed (fsync'd first when `durable`), so a crash leaves no partial segment under the
+/// final name.
 public enum SegmentWriter {
-    public static func write(_ index: MemoryIndex, to path: String) throws {
+    public static func write(_ index: MemoryIndex, to path: String, durable: Bool = true) throws {
         let out = try SegmentOutput(path: path)
         do {
             try encoder(index, spillDirectory: FileSystem.parent(of: path)).finish(to: out)
-            try out.commit()
+            try out.commit(durable: durable)
         } catch {
             out.abandon()
             throw error

@@ -4,8 +4,8 @@ import Glibc
 import StrataIO
 
 /// Where a segment's bytes go as they are produced: memory (tests, small files) or a file
-/// written through a 1 MiB buffer with a running CRC-32C, fsync'd and renamed into place on
-/// `commit` — so flushes and merges never hold a whole segment in memory.
+/// written through a 1 MiB buffer with a running CRC-32C and renamed into place on `commit`
+/// (fsync'd first when durable) — so flushes and merges never hold a whole segment in memory.
 final class SegmentOutput {
     private let file: DataFile?
     private let path: String
@@ -58,14 +58,15 @@ final class SegmentOutput {
         buffer.removeAll(keepingCapacity: true)
     }
 
-    /// Writes the rest, fsyncs, renames into place and fsyncs the directory.
-    func commit() throws {
+    /// Writes the rest and renames into place; `durable`: fsyncs the file first and the
+    /// directory after (otherwise the index syncs it at its next commit).
+    func commit(durable: Bool) throws {
         guard let file else { return }
         try drain()
-        try file.sync()
+        if durable { try file.sync() }
         file.close()
         try FileSystem.rename(temporary, path)
-        try FileSystem.syncDirectory(FileSystem.parent(of: path))
+        if durable { try FileSystem.syncDirectory(FileSystem.parent(of: path)) }
     }
 
     /// Removes the temp file after a failure.
