@@ -401,7 +401,7 @@ func benchRecovery(records: [Record]) {
     let ldir = freshDir("recovery")
     let path = ldir + "/p-0"
     do {
-        let log = try! Log.open(directory: path, config: config, logger: { _ in })
+        let log = try! Log.open(directory: path, config: config, logger: .silent)
         var written = 0
         while written < options.recoveryMB << 20 {
             var i = 0
@@ -418,7 +418,7 @@ func benchRecovery(records: [Record]) {
     var best = (strata: Double.infinity, base: Double.infinity)
     for _ in 0 ..< 3 {
         let t0 = now()
-        let log = try! Log.open(directory: path, config: config, recovery: .unclean(recoveryPoint: nil), logger: { _ in })
+        let log = try! Log.open(directory: path, config: config, recovery: .unclean(recoveryPoint: nil), logger: .silent)
         let strataT = Double(now() - t0) / 1e9
         precondition(log.recoveryReport.recoveredSegments == [0] && log.recoveryReport.truncatedBytes == 0)
         try! log.close()
@@ -443,7 +443,7 @@ func benchCompaction() {
     config.cleanupPolicy = .compact
     let ldir = freshDir("compaction")
     let path = ldir + "/p-0"
-    let log = try! Log.open(directory: path, config: config, logger: { _ in })
+    let log = try! Log.open(directory: path, config: config, logger: .silent)
     var x: UInt64 = 7
     var batch: [Record] = []
     for i in 0 ..< options.compactionRecords {

@@ -88,7 +88,7 @@ func fuzzStoreFiles(_ data: UnsafeRawBufferPointer) {
     try? FileSystem.createDirectory(root + "/groups")
     try? FileSystem.writeAtomically(Array(bytes[..<half]), to: root + "/topics/recovery-point-offset-checkpoint")
     try? FileSystem.writeAtomically(Array(bytes[half...]), to: root + "/groups/g.offsets")
-    guard let store = try? LogStore(root: root, logger: { _ in }, backgroundIntervalMs: 0) else { return }
+    guard let store = try? LogStore(root: root, logger: .silent, backgroundIntervalMs: 0) else { return }
     _ = try? store.groups.describe(group: "g")
     _ = try? store.groups.list()
     try? store.close()
@@ -230,7 +230,7 @@ func seeds() throws -> [(String, [UInt8])] {
     let checkpoint = Array("0\n2\nevents 0 1042\nevents 1 977\n".utf8)
     let root = dir + "-groups"
     try? FileSystem.removeTree(root)
-    let store = try LogStore(root: root, logger: { _ in }, backgroundIntervalMs: 0)
+    let store = try LogStore(root: root, logger: .silent, backgroundIntervalMs: 0)
     try store.groups.commit(group: "g", topic: "events", partition: 0, offset: 42, metadata: "seed")
     try store.close()
     let offsets = try FileSystem.readFile(root + "/groups/g.offsets")

@@ -27,6 +27,10 @@ public enum StrataError: Error, Sendable, Equatable, CustomStringConvertible {
     case notFound(String)
     /// The object was closed before the call.
     case closed(String)
+    /// Something with that name exists already (and differs from what was asked).
+    case alreadyExists(String)
+    /// An operation did not finish in the time it was given.
+    case timedOut(String)
 
     public var description: String {
         switch self {
@@ -55,6 +59,10 @@ public enum StrataError: Error, Sendable, Equatable, CustomStringConvertible {
             return "not found: \(what)"
         case let .closed(what):
             return "\(what) is closed"
+        case let .alreadyExists(what):
+            return "already exists: \(what)"
+        case let .timedOut(what):
+            return "timed out: \(what)"
         }
     }
 

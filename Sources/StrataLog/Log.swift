@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
 import StrataIO
 
 /// When appends reach stable storage. Every policy survives a crash of the process (written
@@ -57,13 +58,14 @@ public struct RecoveryReport: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Receives Strata's operational messages (recovery, retention, compaction). The default
-/// writes them to standard error.
-public typealias StrataLogger = @Sendable (String) -> Void
+/// The logger Strata's operational messages (recovery, retention, compaction, background
+/// failures) go to unless one is given: swift-log's `Logger` labelled `strata`, so the
+/// application's `LoggingSystem` decides where they end up.
+public func defaultStrataLogger() -> Logger { Logger(label: "strata") }
 
-public let standardErrorLogger: StrataLogger = { message in
-    let line = "strata: \(message)\n"
-    _ = line.withCString { Glibc.write(2, $0, strlen($0)) }
+extension Logger {
+    /// A logger that drops every message (tools and tests that report on their own).
+    public static var silent: Logger { Logger(label: "strata") { _ in SwiftLogNoOpLogHandler() } }
 }
 
 /// Where a cursor starts.
@@ -99,7 +101,7 @@ public final class Log: @unchecked Sendable {
     public internal(set) var openReports: [Int64: LogSegment.OpenReport] = [:]
     /// What opening found and repaired, summed up.
     public internal(set) var recoveryReport = RecoveryReport()
-    let logger: StrataLogger
+    let logger: Logger
 
     let writeLock = Lock()
     let stateLock = Lock()
@@ -140,7 +142,7 @@ public final class Log: @unchecked Sendable {
         func readable(_ i: Int) -> Int { i == segments.count - 1 ? activeReadableSize : segments[i].size }
     }
 
-    init(directory: String, config: LogConfig, flushPolicy: FlushPolicy, readOnly: Bool, segments: [LogSegment], logger: @escaping StrataLogger) {
+    init(directory: String, config: LogConfig, flushPolicy: FlushPolicy, readOnly: Bool, segments: [LogSegment], logger: Logger) {
         self.directory = directory
         self.config = config
         self.flushPolicy = flushPolicy
@@ -179,7 +181,25 @@ public final class Log: @unchecked Sendable {
     // MARK: - Waiting for appends
 
     let waiters = AppendWaiters()
+    private let observerLock = Lock()
+    private var observers: [WakeSignal] = []
 
-    /// Wakes every task waiting for new records (after a publish, or on close).
-    func notifyAppend() { waiters.wakeAll() }
+    /// Wakes every task waiting for new records (after a publish, or on close), and signals
+    /// the append observers.
+    func notifyAppend() {
+        waiters.wakeAll()
+        let signals = observerLock.withLock { observers }
+        for s in signals { s.signal() }
+    }
+
+    /// Signals `signal` after every append from now on (the store's index followers wait on
+    /// it instead of polling).
+    public func addAppendObserver(_ signal: WakeSignal) {
+        observerLock.withLock { observers.append(signal) }
+    }
+
+    /// Stops signalling `signal`.
+    public func removeAppendObserver(_ signal: WakeSignal) {
+        observerLock.withLock { observers.removeAll { $0 === signal } }
+    }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
 import StrataIO
 
 /// What one compaction pass did.
@@ -119,7 +120,7 @@ extension Log {
             }
             cleanerCheckpoint = result.cleanedUpTo
             if !result.cleanedSegments.isEmpty {
-                logger("compacted \(directory): \(result.cleanedSegments.count) segment(s), \(result.bytesBefore) → \(result.bytesAfter) bytes, kept \(result.recordsKept) of \(result.recordsRead) records")
+                logger.info("compacted \(directory): \(result.cleanedSegments.count) segment(s), \(result.bytesBefore) → \(result.bytesAfter) bytes, kept \(result.recordsKept) of \(result.recordsRead) records")
             }
             return result
         }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
 import StrataIO
 
 extension Log {
@@ -16,7 +17,7 @@ extension Log {
     /// sent to `logger`.
     public static func open(directory: String, config: LogConfig = LogConfig(), flushPolicy: FlushPolicy = .os,
                             readOnly: Bool = false, recovery: RecoveryMode = .unclean(recoveryPoint: nil),
-                            logger: @escaping StrataLogger = standardErrorLogger) throws -> Log {
+                            logger: Logger = defaultStrataLogger()) throws -> Log {
         try config.validate()
         if !FileSystem.isDirectory(directory) {
             if readOnly { throw StrataError.notFound("partition directory \(directory)") }
@@ -74,7 +75,7 @@ extension Log {
         let log = Log(directory: directory, config: config, flushPolicy: flushPolicy, readOnly: readOnly, segments: segments, logger: logger)
         log.openReports = reports
         log.recoveryReport = summary
-        if !summary.isEmpty || !summary.recoveredSegments.isEmpty { logger("recovered \(directory): \(summary)") }
+        if !summary.isEmpty || !summary.recoveredSegments.isEmpty { logger.warning("recovered \(directory): \(summary)") }
         return log
     }
 

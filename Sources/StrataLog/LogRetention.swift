@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
 import StrataIO
 
 /// What one retention pass deleted.
@@ -58,7 +59,7 @@ extension Log {
             }
             try FileSystem.syncDirectory(directory)
             result.logStartOffset = newStart
-            logger("retention deleted \(victims.count) segment(s) (\(result.deletedBytes) bytes) of \(directory); log start offset is now \(newStart)")
+            logger.info("retention deleted \(victims.count) segment(s) (\(result.deletedBytes) bytes) of \(directory); log start offset is now \(newStart)")
             return result
         }
     }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Logging
 import StrataIO
 
 /// Where a consumer starts.
@@ -25,7 +26,7 @@ public final class LogStore: @unchecked Sendable {
     private var checkpointed: [RecoveryCheckpoint.Key: Int64]
     /// Cleaner checkpoints read at open.
     private var cleanerCheckpointed: [RecoveryCheckpoint.Key: Int64] = [:]
-    public let logger: StrataLogger
+    public let logger: Logger
     private var scheduler: StoreScheduler?
     /// Validate every batch of every partition on open, whatever the shutdown was (`strata recover`).
     public let forceFullRecovery: Bool
@@ -43,7 +44,7 @@ public final class LogStore: @unchecked Sendable {
     /// the clean-shutdown marker and the recovery-point checkpoint and removes the marker, so
     /// a crash from here on is seen as unclean by the next open. `backgroundIntervalMs` paces
     /// the background work (interval flushes, checkpoints); 0 disables it.
-    public init(root: String, readOnly: Bool = false, logger: @escaping StrataLogger = standardErrorLogger,
+    public init(root: String, readOnly: Bool = false, logger: Logger = defaultStrataLogger(),
                 backgroundIntervalMs: Int = 100, forceFullRecovery: Bool = false) throws {
         self.root = root
         self.forceFullRecovery = forceFullRecovery
@@ -61,11 +62,11 @@ public final class LogStore: @unchecked Sendable {
             writerLock = try DirectoryLock(path: root + "/strata.lock", what: "store")
             openedAfterCleanShutdown = FileSystem.exists(root + "/topics/.kafka_cleanshutdown")
             do { checkpointed = try RecoveryCheckpoint.read(root + "/topics/" + RecoveryCheckpoint.fileName) } catch {
-                logger("ignoring an unreadable recovery-point checkpoint (partitions recover from offset 0): \(error)")
+                logger.warning("ignoring an unreadable recovery-point checkpoint (partitions recover from offset 0): \(error)")
                 checkpointed = [:]
             }
             do { cleanerCheckpointed = try RecoveryCheckpoint.read(root + "/topics/cleaner-offset-checkpoint") } catch {
-                logger("ignoring an unreadable cleaner checkpoint (everything counts as dirty): \(error)")
+                logger.warning("ignoring an unreadable cleaner checkpoint (everything counts as dirty): \(error)")
             }
             if openedAfterCleanShutdown {
                 try FileSystem.remove(root + "/topics/.kafka_cleanshutdown")

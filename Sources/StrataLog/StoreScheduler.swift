@@ -27,7 +27,7 @@ final class StoreScheduler: @unchecked Sendable {
                 try store.runBackgroundWork(maintenance: self.ticks % self.maintenanceEveryTicks == 0,
                                             checkpoint: self.ticks % self.checkpointEveryTicks == 0)
             } catch {
-                store.logger("background work failed: \(error)")
+                store.logger.error("background work failed: \(error)")
             }
         }
         timer.resume()

@@ -1,13 +1,12 @@
 import ArgumentParser
 import Foundation
-import StrataIO
-import StrataLog
+import Strata
 
 struct Consume: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print records of a partition (like kafka-console-consumer). Opens the store read-only, so it works while a writer appends.")
 
-    @OptionGroup var store: StoreOptions
+    @OptionGroup var store: StoreArguments
 
     @Option(help: "The partition.")
     var partition: Int32 = 0

@@ -1,9 +1,6 @@
 import ArgumentParser
 import Foundation
-import StrataIO
-import StrataLog
-import StrataSearch
-import StrataStore
+import Strata
 
 /// Realistic system-log lines (HDFS/Spark/sshd/kernel shapes) from a fixed-seed generator.
 struct LogLineGenerator {
@@ -21,6 +18,16 @@ struct LogLineGenerator {
     static let levels = ["INFO", "INFO", "INFO", "INFO", "WARN", "ERROR", "DEBUG"]
 
     mutating func ip() -> String { "10.\(next() % 256).\(next() % 256).\(next() % 256)" }
+
+    /// One record as JSON: host (the key), level, service, message, status and latency.
+    mutating func json(time: Int64) -> (host: String, json: String) {
+        let (host, text) = line(time: time)
+        let parts = text.split(separator: " ", maxSplits: 3).map(String.init)
+        let level = parts.count > 2 ? parts[2] : "INFO"
+        let message = parts.count > 3 ? parts[3] : text
+        let service = String(message.prefix { $0 != ":" && $0 != "[" && $0 != " " })
+        return (host, #"{"host":"\#(host)","level":"\#(level)","service":"\#(service)","msg":\#(jsonString(message)),"latency_ms":\#(next() % 900)}"#)
+    }
 
     /// One line (~80–140 bytes) and the host it came from (used as the record key).
     mutating func line(time: Int64) -> (host: String, text: String) {
@@ -43,12 +50,12 @@ struct LogLineGenerator {
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The main job: ingest realistic log records into an embedded data directory, read them back, and report throughput.")
+        abstract: "The main job: ingest log records through the store into an embedded data directory, then search them across partitions (hits with highlights, counts, an aggregation) and measure append-to-searchable latency.")
 
     @Option(name: .shortAndLong, help: "The data directory.")
     var dir: String = "strata-data"
 
-    @Option(help: "Records to produce.")
+    @Option(help: "Generated records to ingest (besides the real loghub lines when ../shared/data is there).")
     var records: Int = 1_000_000
 
     @Option(help: "Codec: none, gzip, lz4.")
@@ -57,115 +64,111 @@ struct Demo: ParsableCommand {
     @Option(help: "Partitions of the demo topic (records are keyed by host).")
     var partitions: Int32 = 4
 
-    @Option(help: "At most this many records of partition 0 to add to its search index per run.")
-    var searchRecords: Int = 200_000
+    @Option(help: "Append-to-searchable probes.")
+    var probes: Int = 200
 
     func run() throws {
         try reportingErrors {
             guard let codec = CompressionCodec(name: compression), codec.isSupported else {
                 throw StrataError.invalidArgument("unknown compression \(compression); use none, gzip or lz4")
             }
-            let topicName = "demo-logs-\(codec)"
+            let topicName = "demo-logs"
             var config = TopicConfig(partitions: partitions)
             config.log.compression = codec
-            let store = try LogStore(root: dir)
-            let topic = try store.topic(topicName, create: config)
-            let starts = topic.partitions.map(\.highWatermark)
+            let store = try Store(directory: dir)
+            if let existing = try? store.topic(topicName), existing.config != config {
+                throw StrataError.alreadyExists("topic \(topicName) in \(dir) with another configuration; use another --dir or the same options")
+            }
+            try store.createTopic(topicName, config: config)
+            try store.createIndex(topicName, mapping: IndexMapping(fields: [
+                FieldDefinition("msg", .text(.english)), FieldDefinition("host", .keyword), FieldDefinition("level", .keyword),
+                FieldDefinition("service", .keyword), FieldDefinition("latency_ms", .i64), FieldDefinition("source", .keyword),
+            ]))
+            let before = try store.describeTopic(topicName).partitions.reduce(Int64(0)) { $0 + $1.highWatermark }
 
-            // Generate first so the timing covers only the engine.
-            var gen = LogLineGenerator(seed: 2026)
+            // Records: real system-log lines (loghub) when available, then generated JSON lines.
+            var batches: [[Record]] = []
+            var payload = 0
+            let now = currentTimeMillis()
+            var real = 0
+            let loghub = "../shared/data/loghub"
+            if FileSystem.isDirectory(loghub) {
+                var batch: [Record] = []
+                for file in try FileSystem.list(loghub).sorted() where file.hasSuffix("_2k.log") {
+                    let source = String(file.dropLast("_2k.log".count))
+                    let text = String(decoding: try FileSystem.readFile(loghub + "/" + file), as: UTF8.self)
+                    for line in text.split(separator: "\n") where !line.isEmpty {
+                        let json = #"{"source":"\#(source)","msg":\#(jsonString(String(line)))}"#
+                        batch.append(Record(key: Array(source.utf8), value: Array(json.utf8), timestamp: now - 3_600_000 + Int64(real)))
+                        payload += json.utf8.count
+                        real += 1
+                    }
+                }
+                batches.append(batch)
+            }
+            var gen = LogLineGenerator(seed: UInt64(2026 + before))
             var batch: [Record] = []
-            var all: [[Record]] = []
-            let t0Gen = currentTimeMillis()
-            var payloadBytes = 0
             for i in 0 ..< records {
-                let ts = t0Gen + Int64(i / 10)
-                let (host, text) = gen.line(time: ts)
-                let r = Record(key: Array(host.utf8), value: Array(text.utf8), timestamp: ts)
-                payloadBytes += r.value!.count + r.key!.count
-                batch.append(r)
-                if batch.count == 10_000 { all.append(batch); batch.removeAll(keepingCapacity: true) }
+                let ts = now - Int64(records - i) / 10 // ten records per millisecond, ending now
+                let (host, json) = gen.json(time: ts)
+                batch.append(Record(key: Array(host.utf8), value: Array(json.utf8), timestamp: ts))
+                payload += json.utf8.count
+                if batch.count == 10_000 { batches.append(batch); batch.removeAll(keepingCapacity: true) }
             }
-            if !batch.isEmpty { all.append(batch) }
+            if !batch.isEmpty { batches.append(batch) }
+            let total = records + real
 
-            let produceStart = DispatchTime.now()
-            for chunk in all { try topic.append(chunk) }
-            try topic.flush()
-            let produceSeconds = seconds(since: produceStart)
+            // Ingest: appends return as soon as the log has the records; the index follows them on
+            // its own thread (woken by the appends) and refreshes at least every 100 ms.
+            let ingestStart = DispatchTime.now()
+            for b in batches { try store.append(topicName, b) }
+            let appendSeconds = seconds(since: ingestStart)
+            try store.refresh(topicName, timeoutMs: 3_600_000)
+            let searchableSeconds = seconds(since: ingestStart)
 
-            let readStart = DispatchTime.now()
-            var read = 0
-            var checksum: UInt64 = 0
-            for (p, log) in topic.partitions.enumerated() {
-                let cursor = try log.cursor(from: .offset(starts[p]))
-                while let r = try cursor.next() {
-                    read += 1
-                    checksum &+= UInt64(r.value?.count ?? 0) &+ UInt64(r.offset)
-                }
-            }
-            let readSeconds = seconds(since: readStart)
-            guard read == records else {
-                throw StrataError.corrupt(file: dir, position: 0, reason: "read back \(read) records, produced \(records)")
-            }
-
-            // Random reads by offset.
-            var rng = LogLineGenerator(seed: 7)
-            let lookups = 100_000
-            let lookupStart = DispatchTime.now()
-            let cursors = try topic.partitions.map { try $0.cursor() }
-            for _ in 0 ..< lookups {
-                let p = Int(rng.next() % UInt64(cursors.count))
-                let log = topic.partitions[p]
-                let o = starts[p] + Int64(rng.next() % UInt64(max(1, log.highWatermark - starts[p])))
-                try cursors[p].seek(to: o)
-                guard let r = try cursors[p].next(), r.offset == o else { throw StrataError.corrupt(file: dir, position: o, reason: "lookup of offset \(o) failed") }
-            }
-            let lookupSeconds = seconds(since: lookupStart)
-
-            // Search: partition 0's on-disk index catches up with the log from the offset its last
-            // commit recorded (each record indexed once, across runs and crashes), then queries.
-            let indexStart = DispatchTime.now()
-            let indexDir = dir + "/index/\(topicName)-0"
-            let index = try SearchIndex(directory: indexDir, schema: LogIndexer.schema())
-            let indexed = try LogIndexer.catchUp(topic.partitions[0], topic: topicName, partition: 0, index: index, limit: searchRecords)
-            let indexSeconds = seconds(since: indexStart)
-            let searcher = index.searcher()
-            var searchLines: [String] = []
-            for q in ["error", "\"failed password\" AND admin", "spark.executor* AND stage", "(sshd OR kernel) -warn", "\"link down\"~1"] {
+            // Append-to-searchable latency: append one record, poll a search until it is found.
+            var latencies: [Double] = []
+            var probeGen = LogLineGenerator(seed: 99)
+            let runTag = String(UInt32.random(in: 0 ... .max), radix: 36)
+            for i in 0 ..< probes {
+                let token = "probe\(runTag)x\(i)"
+                let (host, json) = probeGen.json(time: currentTimeMillis())
+                let value = json.replacingOccurrences(of: #""msg":""#, with: #""msg":"\#(token) "#)
                 let t0 = DispatchTime.now()
-                let result: String
-                do {
-                    let parsed = try QueryParser.parse(q)
-                    let hits = try searcher.search(parsed, limit: 10)
-                    let total = try searcher.count(parsed)
-                    let us = seconds(since: t0) * 1e6
-                    result = String(format: "%7d hits, top offset %@, %.0f µs", total, hits.first.flatMap { searcher.integerValue(LogIndexer.offsetField, of: $0) }.map { String($0) } ?? "-", us)
-                } catch {
-                    result = "error: \(error)"
-                }
-                searchLines.append("    \(q.padding(toLength: 34, withPad: " ", startingAt: 0)) \(result)")
+                try store.append(topicName, Record(key: Array(host.utf8), value: Array(value.utf8)))
+                while try store.count(topicName, "msg:\(token)") == 0 { usleep(200) }
+                latencies.append(seconds(since: t0) * 1000)
+                usleep(UInt32(2000 + i % 7 * 1000)) // a steady trickle, not a burst
             }
-            let indexedDocs = searcher.documentCount
-            let indexSegments = index.segmentCount
-            let indexBytes = index.sizeOnDisk()
-            index.close()
+            latencies.sort()
+            func pct(_ q: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * q))] }
 
-            let diskBytes = topic.partitions.reduce(0) { $0 + $1.sizeInBytes }
-            let segments = topic.partitions.reduce(0) { $0 + $1.segmentCount }
+            let status = try store.indexStatus(topicName)
+            print("Strata demo — \(dir)/ topic \(topicName) (\(partitions) partitions, \(codec), keyed by host), index \(topicName)")
+            print(String(format: "  ingested %d records (%d real loghub lines, %.1f MB) in %.2f s: %.2f M records/s appended; all searchable after %.2f s (%.0f k records/s indexed)",
+                         total, real, Double(payload) / 1e6, appendSeconds, Double(total) / appendSeconds / 1e6, searchableSeconds, Double(total) / searchableSeconds / 1e3))
+            print(String(format: "  append-to-searchable latency over %d single appends: p50 %.1f ms, p99 %.1f ms, max %.1f ms", latencies.count, pct(0.5), pct(0.99), latencies.last ?? 0))
+            print(String(format: "  index: %d documents, %d segments, %.1f MB (log: %.1f MB)", status.documents, status.segments, Double(status.sizeBytes) / 1e6,
+                         Double(try store.describeTopic(topicName).partitions.reduce(0) { $0 + $1.sizeBytes }) / 1e6))
+
+            let hl = HighlightOptions(fragmentSize: 90, numberOfFragments: 1, preTag: markStart, postTag: markEnd)
+            for (q, range) in [("\"failed password\" AND admin", nil), ("level:ERROR AND (timeout OR refused OR \"link down\")", nil),
+                               ("source:HDFS AND \"receiving block\"", nil), ("spark.executor* AND stage", nil), ("error", TimeRange.last(milliseconds: 60_000))] as [(String, TimeRange?)] {
+                let t0 = DispatchTime.now()
+                let r = try store.search(topicName, SearchRequest(query: q, limit: 3, timeRange: range, highlight: hl))
+                let us = seconds(since: t0) * 1e6
+                print(String(format: "  search %@%@: %d hits in %.0f µs", q, range == nil ? "" : " (last minute)", r.totalHits ?? 0, us))
+                for h in r.hits {
+                    let raw = try r.withRecord(h) { v in v.value.map { String(decoding: $0, as: UTF8.self) } } ?? nil
+                    let text = h.highlights["msg"]?.first ?? raw ?? ""
+                    print("      \(h.partition):\(h.offset)  \(String(format: "%.2f", h.score))  \(displayText(keepingEscapes: String(text.prefix(120))))")
+                }
+            }
+            let t0 = DispatchTime.now()
+            let aggs = try store.aggregate(topicName, "*", ["level": .terms(field: "level", size: 5), "latency": .stats(field: "latency_ms")])
+            print(String(format: "  aggregations over all %d documents in %.1f ms:", status.documents, seconds(since: t0) * 1000))
+            for (name, result) in aggs.sorted(by: { $0.key < $1.key }) { printAggregation("    " + name, result) }
             try store.close()
-            print("Strata demo — topic \(topicName) in \(dir)/ (\(partitions) partitions, \(codec), keyed by host)")
-            print(String(format: "  produced  %9d records (%.1f MB of payload) in %.2f s: %.2f M records/s, %.0f MB/s",
-                         records, Double(payloadBytes) / 1e6, produceSeconds, Double(records) / produceSeconds / 1e6, Double(payloadBytes) / produceSeconds / 1e6))
-            print(String(format: "  consumed  %9d records in %.2f s: %.2f M records/s (checksum %llu)",
-                         read, readSeconds, Double(read) / readSeconds / 1e6, checksum))
-            print(String(format: "  random reads by offset: %d in %.2f s: %.2f µs each",
-                         lookups, lookupSeconds, lookupSeconds / Double(lookups) * 1e6))
-            print(String(format: "  on disk: %.1f MB in %d segments (all runs so far); inspect with: strata dump %@/topics/%@-0",
-                         Double(diskBytes) / 1e6, segments, dir, topicName))
-            print(String(format: "  indexed   %9d records of partition 0 (offsets %lld..<%lld) in %.2f s (%.0f k records/s); index %@: %d docs, %d segments, %.1f MB; searches:",
-                         indexed.count, indexed.lowerBound, indexed.upperBound, indexSeconds, Double(indexed.count) / max(indexSeconds, 1e-9) / 1e3,
-                         indexDir, indexedDocs, indexSegments, Double(indexBytes) / 1e6))
-            for line in searchLines { print(line) }
         }
     }
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
-import StrataIO
-import StrataLog
+import Strata
 
 struct Dump: ParsableCommand {
     static let configuration = CommandConfiguration(

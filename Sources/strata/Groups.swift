@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
-import StrataIO
-import StrataLog
+import Strata
 
 struct Groups: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -57,7 +56,7 @@ struct Groups: ParsableCommand {
             try reportingErrors {
                 let chosen = [toEarliest, toLatest, toOffset != nil, toTimestamp != nil].filter { $0 }.count
                 guard chosen == 1 else { throw StrataError.invalidArgument("give exactly one of --to-earliest, --to-latest, --to-offset, --to-timestamp") }
-                let store = try LogStore(root: dir, logger: { _ in }, backgroundIntervalMs: 0)
+                let store = try LogStore(root: dir, logger: .silent, backgroundIntervalMs: 0)
                 defer { try? store.close() }
                 let t = try store.topic(topic)
                 let parts = partition.map { [$0] } ?? (0 ..< Int32(t.partitions.count)).map { $0 }

@@ -1,13 +1,12 @@
 import ArgumentParser
 import Foundation
-import StrataIO
-import StrataLog
+import Strata
 
 struct Produce: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Append records read from stdin, one per line (like kafka-console-producer).")
 
-    @OptionGroup var store: StoreOptions
+    @OptionGroup var store: StoreArguments
 
     @Option(help: "Partitions when the topic is created.")
     var partitions: Int32 = 1

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
-import StrataIO
-import StrataSearch
+import Strata
 
 struct IRRun: ParsableCommand {
     static let configuration = CommandConfiguration(

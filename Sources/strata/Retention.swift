@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
-import StrataIO
-import StrataLog
+import Strata
 
 struct Retention: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,11 +16,11 @@ struct Retention: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let store = try LogStore(root: dir, logger: { print("  \($0)") }, backgroundIntervalMs: 0)
+            let store = try LogStore(root: dir, logger: printingLogger(prefix: "  "), backgroundIntervalMs: 0)
             defer { try? store.close() }
             var config = try store.topic(topic).config
             try store.close()
-            let reopened = try LogStore(root: dir, logger: { print("  \($0)") }, backgroundIntervalMs: 0)
+            let reopened = try LogStore(root: dir, logger: printingLogger(prefix: "  "), backgroundIntervalMs: 0)
             defer { try? reopened.close() }
             var changed = false
             if let bytes { config.log.retentionBytes = bytes == 0 ? nil : bytes; changed = true }

@@ -1,114 +1,160 @@
 import ArgumentParser
 import Foundation
-import StrataIO
-import StrataLog
-import StrataSearch
-import StrataStore
+import Strata
 
-/// The index directory of a partition in a store.
-func indexDirectory(_ dir: String, _ topic: String, _ partition: Int32) -> String { "\(dir)/index/\(topic)-\(partition)" }
-
-/// The store, topic and partition whose search index a command works on.
-struct PartitionIndexOptions: ParsableArguments {
-    @OptionGroup var store: StoreOptions
-    @Option(name: .shortAndLong, help: "The partition.") var partition: Int32 = 0
-
-    /// The index directory.
-    var directory: String { indexDirectory(store.dir, store.topic, partition) }
+/// Parses `15m`, `2h`, `7d`, `30s`, `500ms` (ago from now), epoch milliseconds, or ISO 8601.
+func parseTime(_ text: String, now: Int64 = currentTimeMillis()) throws -> Int64 {
+    let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000), ("w", 604_800_000)]
+    for (suffix, scale) in units where text.hasSuffix(suffix) {
+        if let n = Int64(text.dropLast(suffix.count)), n >= 0 { return now - n * scale }
+    }
+    if let ms = Int64(text) { return ms }
+    var copy = text
+    if let t = copy.withUTF8({ Timestamp.parse(UnsafeRawBufferPointer($0)) }) { return t }
+    throw StrataError.invalidArgument("'\(text)' is not a time: use 15m / 2h / 7d (ago), epoch milliseconds or ISO 8601")
 }
 
-struct IndexCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "index",
-        abstract: "Bring a partition's search index up to date with its log (from the offset the index last committed).")
-    @OptionGroup var target: PartitionIndexOptions
-    @Option(help: "At most this many records per run.") var limit: Int = Int.max
-    @Flag(help: "Merge the index down to one segment afterwards.") var merge = false
-    @Flag(help: "Empty the index and index the partition again from its log start.") var rebuild = false
+/// `terms:F[:SIZE]`, `stats:F`, `histogram:F:WIDTH`, `date_histogram:F:minute|hour|day|week|month|year`.
+func parseAggregation(_ spec: String) throws -> Aggregation {
+    let parts = spec.split(separator: ":").map(String.init)
+    guard parts.count >= 2 else { throw StrataError.invalidArgument("aggregation '\(spec)': use KIND:FIELD[:ARG]") }
+    switch parts[0] {
+    case "terms": return .terms(field: parts[1], size: parts.count > 2 ? Int(parts[2]) ?? 10 : 10)
+    case "stats": return .stats(field: parts[1])
+    case "histogram":
+        guard parts.count > 2, let w = Double(parts[2]) else { throw StrataError.invalidArgument("histogram needs a width: histogram:FIELD:WIDTH") }
+        return .histogram(field: parts[1], interval: w)
+    case "date_histogram":
+        let unit: [String: CalendarInterval] = ["minute": .minute, "hour": .hour, "day": .day, "week": .week, "month": .month, "year": .year]
+        guard parts.count > 2, let i = unit[parts[2]] else { throw StrataError.invalidArgument("date_histogram needs minute, hour, day, week, month or year") }
+        return .dateHistogram(field: parts[1], interval: i)
+    default:
+        throw StrataError.invalidArgument("unknown aggregation '\(parts[0])' (terms, stats, histogram, date_histogram)")
+    }
+}
 
-    func run() throws {
-        try reportingErrors {
-            let store = target.store, partition = target.partition
-            let s = try LogStore(root: store.dir, backgroundIntervalMs: 0)
-            let log = try s.topic(store.topic).log(partition)
-            let index = try SearchIndex(directory: target.directory, schema: LogIndexer.schema())
-            let t0 = Date()
-            let range = rebuild ? try LogIndexer.rebuild(log, topic: store.topic, partition: partition, index: index)
-                : try LogIndexer.catchUp(log, topic: store.topic, partition: partition, index: index, limit: limit)
-            if merge { try index.forceMerge() }
-            let seconds = Date().timeIntervalSince(t0)
-            print(String(format: "indexed offsets %lld..<%lld (%d records) in %.2f s; index: %d documents, %d segments, %.1f MB",
-                         range.lowerBound, range.upperBound, range.count, seconds, index.searcher().documentCount, index.segmentCount,
-                         Double(index.sizeOnDisk()) / 1e6))
-            index.close()
-            try s.close()
-        }
+func printAggregation(_ name: String, _ result: AggregationResult) {
+    switch result {
+    case let .stats(st):
+        print("\(name): count \(st.count) min \(st.min.map { "\($0)" } ?? "-") max \(st.max.map { "\($0)" } ?? "-") sum \(st.sum) avg \(st.avg.map { String(format: "%.3f", $0) } ?? "-")")
+    case let .buckets(buckets, other):
+        print("\(name):")
+        for b in buckets { print("  \(displayText(b.key).padding(toLength: max(20, b.key.count), withPad: " ", startingAt: 0))  \(b.count)") }
+        if other > 0 { print("  (other)  \(other)") }
     }
 }
 
 struct SearchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "search",
-        abstract: "Search a partition's index (Lucene query syntax; fields: message or the JSON values' fields, _offset, _timestamp, _key); prints offsets and records.")
-    @OptionGroup var target: PartitionIndexOptions
+        abstract: "Search a topic's index over all its partitions (Lucene query syntax); prints hits with their records read from the log. Opens the store read-only, beside a writer.")
+    @Option(name: .shortAndLong, help: "The data directory.") var dir: String = "strata-data"
+    @Option(name: .shortAndLong, help: "The topic (or index) to search.") var topic: String
+    @Option(help: "Only records at or after this time: 15m, 2h, 7d (ago), epoch ms or ISO 8601.") var since: String?
+    @Option(help: "Only records at or before this time (same forms).") var until: String?
     @Option(name: .shortAndLong, help: "Hits to print.") var limit: Int = 10
-    @Option(help: "Sort by a numeric field instead of score, e.g. _offset or _timestamp.") var sort: String?
-    @Flag(help: "With --sort: largest first.") var descending = false
-    @Option(help: "Aggregation: terms:FIELD, stats:FIELD, histogram:FIELD:INTERVAL, date_histogram:FIELD:(minute|hour|day|week|month|year).")
+    @Option(help: "relevance, newest, oldest, or FIELD[:asc|:desc] (default: relevance for text queries, else newest).") var sort: String?
+    @Option(help: "Continue after this hit (the token printed with --json or --page-token).") var after: String?
+    @Flag(help: "Mark the matched words in fragments of the text.") var highlight = false
+    @Flag(help: "One JSON object per hit, then a summary object.") var json = false
+    @Option(help: "Aggregation: terms:FIELD[:SIZE], stats:FIELD, histogram:FIELD:WIDTH, date_histogram:FIELD:(minute|hour|day|week|month|year).")
     var agg: [String] = []
-    @Argument(help: "The query.") var query: String
+    @Argument(help: "The query (Lucene syntax; * for everything).") var query: String = "*"
+
+    func order() throws -> SearchOrder {
+        guard let sort else { return .automatic }
+        switch sort {
+        case "relevance", "score": return .relevance
+        case "newest": return .newest
+        case "oldest": return .oldest
+        default:
+            let parts = sort.split(separator: ":").map(String.init)
+            guard parts.count <= 2, !parts[0].isEmpty else { throw StrataError.invalidArgument("--sort \(sort): use relevance, newest, oldest or FIELD[:asc|:desc]") }
+            return .field(parts[0], descending: parts.count == 2 ? parts[1] == "desc" : true)
+        }
+    }
 
     func run() throws {
         try reportingErrors {
-            let store = target.store, partition = target.partition
-            let searcher = try SearchIndex.openSearcher(directory: target.directory)
-            let parsed: Query
-            do { parsed = try QueryParser.parse(query) } catch let e as QueryParseError {
-                FileHandle.standardError.write(Data("error: \(e)\n".utf8))
+            var range: TimeRange?
+            if since != nil || until != nil { range = TimeRange(from: try since.map { try parseTime($0) }, to: try until.map { try parseTime($0) }) }
+            var aggs: [String: Aggregation] = [:]
+            for spec in agg { aggs[spec] = try parseAggregation(spec) }
+            let store = try Store(directory: dir, options: StoreOptions(readOnly: true))
+            let request = SearchRequest(query: query, limit: limit, timeRange: range, order: try order(), searchAfter: try after.map { try SearchAfter(token: $0) },
+                                        highlight: highlight ? HighlightOptions(preTag: json ? "<em>" : markStart, postTag: json ? "</em>" : markEnd) : nil,
+                                        aggregations: aggs)
+            let t0 = DispatchTime.now()
+            let results: SearchResults
+            do { results = try store.search(topic, request) } catch let e as QueryParseError {
+                writeStandardError("error: \(e)\n")
                 throw ExitCode(1)
-            }
-            do {
-                var order = SearchSort.score
-                if let sort { order = .field(sort, descending: descending) }
-                let hits = try searcher.search(parsed, limit: limit, sort: order)
-                let total = try searcher.count(parsed)
-                print("\(total) hits")
-                // Records are read back from the log by offset (read-only: beside a writer).
-                let logStore = try LogStore(root: store.dir, readOnly: true, backgroundIntervalMs: 0)
-                let cursor = try logStore.topic(store.topic).log(partition).cursor()
-                for h in hits {
-                    guard let offset = searcher.integerValue(LogIndexer.offsetField, of: h) else { continue }
-                    try cursor.seek(to: offset)
-                    let text = try cursor.next().flatMap { r in r.value.map { String(decoding: $0, as: UTF8.self) } } ?? "(no longer in the log)"
-                    print(String(format: "%12lld  %8.3f  %@", offset, h.score, text))
-                }
-                for spec in agg {
-                    let parts = spec.split(separator: ":").map(String.init)
-                    guard parts.count >= 2 else { throw StrataError.invalidArgument("aggregation '\(spec)': use KIND:FIELD[:ARG]") }
-                    let a: Aggregation
-                    switch parts[0] {
-                    case "terms": a = .terms(field: parts[1], size: parts.count > 2 ? Int(parts[2]) ?? 10 : 10)
-                    case "stats": a = .stats(field: parts[1])
-                    case "histogram": a = .histogram(field: parts[1], interval: parts.count > 2 ? Double(parts[2]) ?? 1 : 1)
-                    case "date_histogram":
-                        let unit: [String: CalendarInterval] = ["minute": .minute, "hour": .hour, "day": .day, "week": .week, "month": .month, "year": .year]
-                        guard parts.count > 2, let i = unit[parts[2]] else { throw StrataError.invalidArgument("date_histogram needs minute, hour, day, week, month or year") }
-                        a = .dateHistogram(field: parts[1], interval: i)
-                    default: throw StrataError.invalidArgument("unknown aggregation '\(parts[0])' (terms, stats, histogram, date_histogram)")
-                    }
-                    switch try searcher.aggregate(parsed, ["a": a])["a"]! {
-                    case let .stats(st):
-                        print("\(spec): count \(st.count) min \(st.min.map { "\($0)" } ?? "-") max \(st.max.map { "\($0)" } ?? "-") sum \(st.sum) avg \(st.avg.map { "\($0)" } ?? "-")")
-                    case let .buckets(buckets, other):
-                        print("\(spec):")
-                        for b in buckets { print("  \(b.key)  \(b.count)") }
-                        if other > 0 { print("  (other)  \(other)") }
-                    }
-                }
             } catch let e as QueryError {
-                FileHandle.standardError.write(Data("error: \(e)\n".utf8))
+                writeStandardError("error: \(e)\n")
                 throw ExitCode(1)
             }
+            let micros = seconds(since: t0) * 1e6
+            if json {
+                for h in results.hits {
+                    var fields = ["\"partition\":\(h.partition)", "\"offset\":\(h.offset)", "\"timestamp\":\(h.timestamp)",
+                                  "\"time\":\(jsonString(Timestamp.format(h.timestamp)))", "\"score\":\(h.score)"]
+                    try results.withRecord(h) { r in
+                        fields.append("\"key\":\(jsonBytes(r.key))")
+                        fields.append("\"value\":\(jsonBytes(r.value))")
+                    }
+                    if !h.highlights.isEmpty {
+                        fields.append("\"highlight\":{" + h.highlights.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):[\($0.value.map(jsonString).joined(separator: ","))]" }.joined(separator: ",") + "}")
+                    }
+                    fields.append("\"search_after\":\(jsonString(h.searchAfter.description))")
+                    print("{" + fields.joined(separator: ",") + "}")
+                }
+                print("{\"total\":\(results.totalHits ?? 0),\"took_us\":\(Int(micros))}")
+            } else {
+                print("\(results.totalHits ?? 0) hits (\(String(format: "%.0f", micros)) µs)")
+                for h in results.hits {
+                    let text: String
+                    if !h.highlights.isEmpty {
+                        text = h.highlights.sorted { $0.key < $1.key }.map { "\($0.key): " + $0.value.map(displayText(keepingEscapes:)).joined(separator: " … ") }.joined(separator: "  ")
+                    } else {
+                        text = try results.withRecord(h) { r in r.value.map { displayText(String(decoding: $0, as: UTF8.self)) } ?? "null" } ?? "(no longer in the log)"
+                    }
+                    print("\(Timestamp.format(h.timestamp))  \(h.partition):\(h.offset)  \(String(format: "%.3f", h.score))  \(text)")
+                }
+                if let last = results.hits.last, results.hits.count == limit { print("next page: --after \(last.searchAfter)") }
+            }
+            for (name, result) in results.aggregations.sorted(by: { $0.key < $1.key }) { printAggregation(name, result) }
+            try store.close()
         }
     }
+}
+
+/// Text for a terminal: control characters escaped so a record cannot forge output lines or
+/// send escape sequences.
+func displayText(_ s: String) -> String {
+    var out = ""
+    out.reserveCapacity(s.utf8.count)
+    for u in s.unicodeScalars {
+        if u.value < 0x20 || u.value == 0x7F || (u.value >= 0x80 && u.value < 0xA0) {
+            switch u {
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default: out += String(format: "\\x%02x", u.value)
+            }
+        } else {
+            out.unicodeScalars.append(u)
+        }
+    }
+    return out
+}
+
+/// Highlight marks for the terminal: private-use characters no record text is escaped into,
+/// turned into bold red after the text is escaped (so a record cannot inject escapes).
+let markStart = "\u{E000}", markEnd = "\u{E001}"
+
+/// `displayText` with the highlight marks shown as bold red (on a terminal) or `[…]`.
+func displayText(keepingEscapes s: String) -> String {
+    let tty = isatty(1) == 1
+    return displayText(s).replacingOccurrences(of: markStart, with: tty ? "\u{1B}[1;31m" : "[")
+        .replacingOccurrences(of: markEnd, with: tty ? "\u{1B}[0m" : "]")
 }

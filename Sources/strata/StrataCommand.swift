@@ -1,18 +1,54 @@
 import ArgumentParser
 import Foundation
-import StrataIO
-import StrataLog
+import Logging
+import Strata
 
 @main
 struct StrataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "strata",
-        abstract: "Strata: an embedded Kafka-format log (and, soon, full-text index) in one directory.",
-        subcommands: [Demo.self, Produce.self, Consume.self, Dump.self, Verify.self, Recover.self, Groups.self, Retention.self, IndexCommand.self, SearchCommand.self, IRRun.self, IREval.self])
+        abstract: "Strata: Kafka-format topics and the full-text indexes that follow them, in one directory.",
+        subcommands: [Demo.self, Ingest.self, SearchCommand.self, Status.self, IndexCommand.self, Produce.self, Consume.self, Dump.self,
+                      Verify.self, Recover.self, Groups.self, Retention.self, IRRun.self, IREval.self])
+
+    static func main() {
+        // Operational messages go to standard error, not into the command's output.
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = .info
+            return h
+        }
+        // Past a file-size limit a write fails with EFBIG (a typed error) instead of killing the process.
+        signal(SIGXFSZ, SIG_IGN)
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// A logger that prints each message on standard output with `prefix` (commands that report
+/// what the store did).
+func printingLogger(prefix: String) -> Logger {
+    Logger(label: "strata") { _ in PrintingLogHandler(prefix: prefix) }
+}
+
+
+struct PrintingLogHandler: LogHandler {
+    let prefix: String
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .info
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(event: LogEvent) { print(prefix + event.message.description) }
 }
 
 /// Options naming a store and a topic.
-struct StoreOptions: ParsableArguments {
+struct StoreArguments: ParsableArguments {
     @Option(name: .shortAndLong, help: "The data directory.")
     var dir: String = "strata-data"
 
@@ -25,7 +61,7 @@ func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as StrataError {
-        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        writeStandardError("error: \(error)\n")
         throw ExitCode(1)
     }
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
-import StrataIO
-import StrataLog
+import Strata
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -56,7 +55,7 @@ struct Recover: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let store = try LogStore(root: dir, logger: { _ in }, backgroundIntervalMs: 0, forceFullRecovery: true)
+            let store = try LogStore(root: dir, logger: .silent, backgroundIntervalMs: 0, forceFullRecovery: true)
             let names = try topic.map { [$0] } ?? store.topicNames()
             for name in names {
                 let t = try store.topic(name)

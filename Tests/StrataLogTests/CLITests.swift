@@ -63,32 +63,39 @@ func strata(_ args: [String], input: String = "") throws -> (Int32, String, Stri
         #expect(status == 0 && out.hasPrefix("{\"baseOffset\":0,\"lastOffset\":2"))
     }
 
-    /// `strata index` catches a partition's index up with its log, each record once across runs;
-    /// `strata search` prints hits with their records (read back by offset), aggregations, and
-    /// positioned errors for bad queries.
-    @Test func indexAndSearch() throws {
+    /// `strata ingest` appends JSON or text lines through the store and waits until they are
+    /// searchable; `strata search` searches every partition (time ranges, highlights, JSON
+    /// output with a paging token, aggregations, positioned errors); `strata status` shows
+    /// the index's lag; `strata index rebuild` re-derives it.
+    @Test func ingestSearchStatusRebuild() throws {
         let dir = TempDir()
-        var (status, out, err) = try strata(["produce", "--dir", dir.path, "--topic", "app"], input: "disk failure on node-1\nlogin failed for admin\nall good\n")
+        let lines = (0 ..< 30).map { i in #"{"host":"node-\#(i % 3)","level":"\#(i % 5 == 0 ? "error" : "info")","msg":"disk \#(i % 5 == 0 ? "failure" : "ok") on node-\#(i % 3)"}"# }
+        var (status, out, err) = try strata(["ingest", "--dir", dir.path, "--topic", "app", "--partitions", "3", "--key-field", "host"], input: lines.joined(separator: "\n") + "\n")
+        #expect(status == 0 && out.contains("appended 30 records") && out.contains("searchable after") && out.contains("30 documents"), "\(out) \(err)")
+        (status, out, err) = try strata(["ingest", "--dir", dir.path, "--topic", "app", "--format", "text"], input: "kernel: disk failure\u{1B}[31m on sda\n")
+        #expect(status == 0 && out.contains("appended 1 records"), "\(out) \(err)")
+        (status, out, err) = try strata(["search", "--dir", dir.path, "--topic", "app", "failure", "--highlight", "--agg", "terms:host.keyword"])
         #expect(status == 0, "\(err)")
-        (status, out, err) = try strata(["index", "--dir", dir.path, "--topic", "app"])
-        #expect(status == 0 && out.contains("indexed offsets 0..<3 (3 records)") && out.contains("3 documents"), "\(out) \(err)")
-        (status, _, _) = try strata(["produce", "--dir", dir.path, "--topic", "app"], input: "disk full again\n")
-        (status, out, err) = try strata(["index", "--dir", dir.path, "--topic", "app", "--merge"])
-        #expect(status == 0 && out.contains("indexed offsets 3..<4 (1 records)") && out.contains("4 documents, 1 segments"), "\(out) \(err)")
-        (status, out, err) = try strata(["index", "--dir", dir.path, "--topic", "app", "--rebuild"])
-        #expect(status == 0 && out.contains("indexed offsets 0..<4 (4 records)") && out.contains("4 documents"), "\(out) \(err)")
-        (status, out, err) = try strata(["search", "--dir", dir.path, "--topic", "app", "disk", "--agg", "stats:_offset"])
-        #expect(status == 0, "\(err)")
-        #expect(out.contains("2 hits") && out.contains("disk failure on node-1") && out.contains("disk full again") && !out.contains("login"), "\(out)")
-        #expect(out.contains("stats:_offset: count 2 min 0.0 max 3.0"), "\(out)")
-        (status, out, _) = try strata(["search", "--dir", dir.path, "--topic", "app", "*:*", "--sort", "_offset", "--descending", "--limit", "1"])
-        #expect(out.contains("4 hits") && out.contains("disk full again"), "\(out)")
+        #expect(out.contains("7 hits") && out.contains("[failure]") && !out.contains("\u{1B}"), "\(out)")
+        #expect(out.contains("\\x1b[31m"), "control characters of records are escaped: \(out)")
+        #expect(out.contains("host.keyword:") && out.contains("node-0  ") && out.contains("  2"), "\(out)")
+        (status, out, err) = try strata(["search", "--dir", dir.path, "--topic", "app", "level:error", "--json", "--limit", "2", "--since", "1h"])
+        #expect(status == 0 && out.contains("\"search_after\":\"v1:") && out.contains("{\"total\":6,"), "\(out) \(err)")
+        let token = try #require(out.split(separator: "\n").first.flatMap { l in l.range(of: "\"search_after\":\"").map { String(l[$0.upperBound...].prefix { $0 != "\"" }) } })
+        (status, out, err) = try strata(["search", "--dir", dir.path, "--topic", "app", "level:error", "--json", "--after", token])
+        #expect(status == 0 && out.split(separator: "\n").count == 6, "five more hits and the summary: \(out) \(err)")
+        (status, out, _) = try strata(["search", "--dir", dir.path, "--topic", "app", "*", "--until", "2000-01-01T00:00:00Z"])
+        #expect(out.contains("0 hits"), "\(out)")
+        (status, out, err) = try strata(["status", "--dir", dir.path])
+        #expect(status == 0 && out.contains("topic app: 3 partitions, 31 records") && out.contains("index app (topic app, generation 1): 31 documents") && out.contains("lag 0"), "\(out) \(err)")
+        (status, out, err) = try strata(["index", "rebuild", "--dir", dir.path, "--topic", "app"])
+        #expect(status == 0 && out.contains("rebuilt index app (generation 2): 31 documents"), "\(out) \(err)")
         (status, _, err) = try strata(["search", "--dir", dir.path, "--topic", "app", "disk AND ("])
         #expect(status == 1 && err.contains("query syntax error at position 10"), "\(err)")
-        (status, _, err) = try strata(["search", "--dir", dir.path, "--topic", "app", "nofield:x"])
+        (status, _, err) = try strata(["search", "--dir", dir.path, "--topic", "app", "nofield:[1 TO 2]"])
         #expect(status == 1 && err.contains("unknown field 'nofield'"), "\(err)")
-        (status, _, err) = try strata(["search", "--dir", dir.path + "/nothing", "--topic", "app", "x"])
-        #expect(status == 1 && err.contains("no manifest"), "\(err)")
+        (status, _, err) = try strata(["search", "--dir", dir.path, "--topic", "other", "x"])
+        #expect(status == 1 && err.contains("not found: index other"), "\(err)")
     }
 
     @Test func dumpReportsDamageAndBadInputFailsCleanly() throws {

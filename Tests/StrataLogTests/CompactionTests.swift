@@ -14,7 +14,7 @@ func keyed(_ i: Int, keys: Int, ts: Int64 = 1_700_000_000_000) -> Record {
     func keepsTheLatestRecordPerKey(codec: CompressionCodec) throws {
         let dir = TempDir()
         let config = smallConfig { $0.segmentBytes = 4096; $0.targetBatchBytes = 500; $0.compression = codec; $0.cleanupPolicy = .compact }
-        let log = try Log.open(directory: dir.path + "/c-0", config: config, logger: { _ in })
+        let log = try Log.open(directory: dir.path + "/c-0", config: config, logger: .silent)
         var records = (0 ..< 800).map { keyed($0, keys: 25) }
         records[401] = Record(key: nil, value: Array("no key".utf8), timestamp: 5)
         for r in records.chunked(16) { try log.append(r) }
@@ -37,7 +37,7 @@ func keyed(_ i: Int, keys: Int, ts: Int64 = 1_700_000_000_000) -> Record {
         // A second pass has nothing left to drop in those segments.
         #expect(try log.compact().cleanedSegments.isEmpty)
         try log.close()
-        let reopened = try Log.open(directory: dir.path + "/c-0", config: config, logger: { _ in })
+        let reopened = try Log.open(directory: dir.path + "/c-0", config: config, logger: .silent)
         #expect(try readAll(reopened).map(\.0) == expected.map(\.0))
     }
 
@@ -46,7 +46,7 @@ func keyed(_ i: Int, keys: Int, ts: Int64 = 1_700_000_000_000) -> Record {
     @Test func tombstonesAreRemovedAfterTheDeleteHorizon() throws {
         let dir = TempDir()
         let config = smallConfig { $0.segmentBytes = 1 << 20; $0.cleanupPolicy = .compact; $0.deleteRetentionMs = 1000 }
-        let log = try Log.open(directory: dir.path + "/t-0", config: config, logger: { _ in })
+        let log = try Log.open(directory: dir.path + "/t-0", config: config, logger: .silent)
         try log.append([Record(key: Array("a".utf8), value: Array("1".utf8), timestamp: 10),
                         Record(key: Array("b".utf8), value: Array("2".utf8), timestamp: 11)])
         try log.append([Record(key: Array("a".utf8), value: nil, timestamp: 12)]) // tombstone for a
@@ -75,7 +75,7 @@ func keyed(_ i: Int, keys: Int, ts: Int64 = 1_700_000_000_000) -> Record {
         let dir = TempDir()
         let path = dir.path + "/k-0"
         let config = smallConfig { $0.segmentBytes = 4096; $0.targetBatchBytes = 500; $0.compression = .gzip; $0.cleanupPolicy = .compact }
-        let log = try Log.open(directory: path, config: config, logger: { _ in })
+        let log = try Log.open(directory: path, config: config, logger: .silent)
         var records = (0 ..< 400).map { keyed($0, keys: 10) }
         records[399] = Record(key: Array("key-3".utf8), value: nil, timestamp: 9) // a tombstone, the last record of key-3
         for r in records.chunked(12) { try log.append(r) }
@@ -95,12 +95,12 @@ func keyed(_ i: Int, keys: Int, ts: Int64 = 1_700_000_000_000) -> Record {
         let config = smallConfig { $0.segmentBytes = 4096; $0.targetBatchBytes = 500; $0.cleanupPolicy = .compact }
         let a = dir.path + "/a-0", b = dir.path + "/b-0"
         do {
-            let log = try Log.open(directory: a, config: config, logger: { _ in })
+            let log = try Log.open(directory: a, config: config, logger: .silent)
             for r in (0 ..< 600).map({ keyed($0, keys: 7) }).chunked(10) { try log.append(r) }
             try log.close()
         }
         try copyPartition(a, b)
-        let compacted = try Log.open(directory: a, config: config, logger: { _ in })
+        let compacted = try Log.open(directory: a, config: config, logger: .silent)
         let result = try compacted.compact()
         let expected = try readAll(compacted).map(\.0)
         try compacted.close()
@@ -109,7 +109,7 @@ func keyed(_ i: Int, keys: Int, ts: Int64 = 1_700_000_000_000) -> Record {
         // In b: the cleaned bytes of one segment left as a swap file, junk as a .cleaned file.
         try FileSystem.writeAtomically(try FileSystem.readFile(a + "/" + name), to: b + "/" + name + ".swap")
         try FileSystem.writeAtomically([1, 2, 3], to: b + "/" + LogSegment.fileName(result.cleanedSegments.last!, ".log") + ".cleaned")
-        let log = try Log.open(directory: b, config: config, logger: { _ in })
+        let log = try Log.open(directory: b, config: config, logger: .silent)
         #expect(try FileSystem.list(b).allSatisfy { !$0.hasSuffix(".swap") && !$0.hasSuffix(".cleaned") })
         #expect(try FileSystem.readFile(b + "/" + name) == FileSystem.readFile(a + "/" + name))
         let offsets = try readAll(log).map(\.0)
@@ -120,7 +120,7 @@ func keyed(_ i: Int, keys: Int, ts: Int64 = 1_700_000_000_000) -> Record {
     @Test func appendsContinueDuringCompaction() async throws {
         let dir = TempDir()
         let config = smallConfig { $0.segmentBytes = 8192; $0.targetBatchBytes = 500; $0.cleanupPolicy = .compact }
-        let log = try Log.open(directory: dir.path + "/x-0", config: config, logger: { _ in })
+        let log = try Log.open(directory: dir.path + "/x-0", config: config, logger: .silent)
         for r in (0 ..< 3000).map({ keyed($0, keys: 50) }).chunked(20) { try log.append(r) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { for _ in 0 ..< 3 { try log.compact() } }
@@ -137,7 +137,7 @@ func keyed(_ i: Int, keys: Int, ts: Int64 = 1_700_000_000_000) -> Record {
 
     @Test func storeCompactsOnScheduleWhenDirty() throws {
         let dir = TempDir()
-        let store = try LogStore(root: dir.path, logger: { _ in }, backgroundIntervalMs: 0)
+        let store = try LogStore(root: dir.path, logger: .silent, backgroundIntervalMs: 0)
         var config = TopicConfig()
         config.log = smallConfig { $0.segmentBytes = 4096; $0.cleanupPolicy = .compact }
         let t = try store.topic("kv", create: config)
@@ -148,7 +148,7 @@ func keyed(_ i: Int, keys: Int, ts: Int64 = 1_700_000_000_000) -> Record {
         try store.runBackgroundWork(maintenance: true, checkpoint: false)
         #expect(log.sizeInBytes < before && log.dirtyRatio == 0)
         try store.close()
-        let again = try LogStore(root: dir.path, logger: { _ in }, backgroundIntervalMs: 0)
+        let again = try LogStore(root: dir.path, logger: .silent, backgroundIntervalMs: 0)
         #expect(try again.topic("kv").log(0).cleanerCheckpoint == log.cleanerCheckpoint)
     }
 }

@@ -14,7 +14,7 @@ import StrataIO
             $0.segmentBytes = 16 << 10; $0.targetBatchBytes = 1200; $0.compression = .lz4
             $0.retentionBytes = 256 << 10; $0.cleanupPolicy = .compact
         }
-        let log = try Log.open(directory: dir.path + "/s-0", config: config, flushPolicy: .interval(records: 500, ms: 20), logger: { _ in })
+        let log = try Log.open(directory: dir.path + "/s-0", config: config, flushPolicy: .interval(records: 500, ms: 20), logger: .silent)
         let deadline = Date().addingTimeInterval(seconds)
         let failures = MessageCollector()
         func value(_ o: Int64) -> [UInt8] { Array("record \(o) ".utf8) + [UInt8](repeating: UInt8(o % 251), count: Int(o % 90)) }
@@ -25,7 +25,7 @@ import StrataIO
                     let n = Int64.random(in: 1 ... 30)
                     let records = (next ..< next + n).map { Record(key: Array("k\($0 % 40)".utf8), value: value($0), timestamp: $0) }
                     let r = try log.append(records)
-                    if r.firstOffset != next { failures.logger("append got offset \(r.firstOffset), expected \(next)") }
+                    if r.firstOffset != next { failures.append("append got offset \(r.firstOffset), expected \(next)") }
                     next += n
                 }
             }
@@ -37,8 +37,8 @@ import StrataIO
                         var last: Int64 = -1
                         do {
                             while let r = try c.next() {
-                                if r.offset <= last { failures.logger("offsets went backwards: \(last) then \(r.offset)") }
-                                if r.value.map(Array.init) != value(r.offset) { failures.logger("record \(r.offset) is damaged") }
+                                if r.offset <= last { failures.append("offsets went backwards: \(last) then \(r.offset)") }
+                                if r.value.map(Array.init) != value(r.offset) { failures.append("record \(r.offset) is damaged") }
                                 last = r.offset
                             }
                         } catch StrataError.offsetOutOfRange {
@@ -48,7 +48,7 @@ import StrataIO
                         if hw > start {
                             let target = Int64.random(in: start ..< hw)
                             if let c2 = try? log.cursor(from: .offset(target)), let r = try c2.next(), r.offset < target {
-                                failures.logger("seek to \(target) returned \(r.offset)")
+                                failures.append("seek to \(target) returned \(r.offset)")
                             }
                         }
                     }
@@ -58,7 +58,7 @@ import StrataIO
                 var last: Int64 = -1
                 do {
                     for try await r in try log.records(from: .latest, idleTimeout: .milliseconds(300)) {
-                        if r.offset <= last { failures.logger("tailer went backwards") }
+                        if r.offset <= last { failures.append("tailer went backwards") }
                         last = r.offset
                         if Date() >= deadline { break }
                     }
@@ -76,7 +76,7 @@ import StrataIO
         }
         #expect(failures.messages.isEmpty, "\(failures.messages.prefix(5))")
         try log.close()
-        let reopened = try Log.open(directory: dir.path + "/s-0", config: config, recovery: .clean, logger: { _ in })
+        let reopened = try Log.open(directory: dir.path + "/s-0", config: config, recovery: .clean, logger: .silent)
         #expect(reopened.recoveryReport.truncatedBytes == 0)
         let verify = try LogVerifier.verify(partition: dir.path + "/s-0")
         #expect(verify.isDamaged == false, "\(verify.findings.filter { $0.severity == .damage }.prefix(3))")

@@ -55,7 +55,7 @@ import StrataIO
 
     @Test func cursorsStartAtTheCommittedOffsetOrTheFallback() throws {
         let dir = TempDir()
-        let store = try LogStore(root: dir.path, logger: { _ in }, backgroundIntervalMs: 0)
+        let store = try LogStore(root: dir.path, logger: .silent, backgroundIntervalMs: 0)
         var config = TopicConfig()
         config.log = smallConfig { $0.segmentBytes = 4096; $0.retentionBytes = 4096 }
         let t = try store.topic("e", create: config)
@@ -78,7 +78,7 @@ import StrataIO
     /// Several tasks tail one log while another appends; each sees every record in order.
     @Test func tailersSeeAppendsAsTheyHappen() async throws {
         let dir = TempDir()
-        let log = try Log.open(directory: dir.path + "/t-0", config: smallConfig(), logger: { _ in })
+        let log = try Log.open(directory: dir.path + "/t-0", config: smallConfig(), logger: .silent)
         try log.append(makeRecords(10))
         let total = 300
         try await withThrowingTaskGroup(of: [Int64].self) { group in
@@ -107,7 +107,7 @@ import StrataIO
 
     @Test func idleTimeoutEndsTheSequence() async throws {
         let dir = TempDir()
-        let log = try Log.open(directory: dir.path + "/t-0", config: smallConfig(), logger: { _ in })
+        let log = try Log.open(directory: dir.path + "/t-0", config: smallConfig(), logger: .silent)
         try log.append(makeRecords(5))
         let clock = ContinuousClock()
         let start = clock.now
@@ -120,7 +120,7 @@ import StrataIO
 
     @Test func cancellationStopsAWaitingTailer() async throws {
         let dir = TempDir()
-        let log = try Log.open(directory: dir.path + "/t-0", config: smallConfig(), logger: { _ in })
+        let log = try Log.open(directory: dir.path + "/t-0", config: smallConfig(), logger: .silent)
         let task = Task { () -> Int in
             var n = 0
             for try await _ in try log.records(from: .latest) { n += 1 }
@@ -136,7 +136,7 @@ import StrataIO
 
     @Test func closingTheLogEndsTailers() async throws {
         let dir = TempDir()
-        let log = try Log.open(directory: dir.path + "/t-0", config: smallConfig(), logger: { _ in })
+        let log = try Log.open(directory: dir.path + "/t-0", config: smallConfig(), logger: .silent)
         let task = Task { () -> Int in
             var n = 0
             for try await _ in try log.records(from: .earliest) { n += 1 }

@@ -52,7 +52,7 @@ func torturePayload(_ o: Int64) -> [UInt8] {
             let acked = text.split(separator: "\n").last.flatMap { $0.hasPrefix("ack ") ? Int64($0.dropFirst(4)) : nil }
             if let acked { totalAcked = max(totalAcked, acked) }
 
-            let store = try LogStore(root: dir.path, logger: { _ in }, backgroundIntervalMs: 0)
+            let store = try LogStore(root: dir.path, logger: .silent, backgroundIntervalMs: 0)
             // A child killed before it opened the store leaves the previous clean marker.
             if acked != nil { #expect(!store.openedAfterCleanShutdown, "round \(round): a killed writer looks clean") }
             var config = TopicConfig(partitions: 1) // as strata-torture creates it (if it got that far)

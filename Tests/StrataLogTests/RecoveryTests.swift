@@ -40,7 +40,7 @@ func copyPartition(_ from: String, _ to: String) throws {
             let f = try DataFile(path: path + "/00000000000000000000.log", flags: O_RDWR)
             try f.truncate(to: Int64(cut))
             f.close()
-            let log = try Log.open(directory: path, config: config, logger: { _ in })
+            let log = try Log.open(directory: path, config: config, logger: .silent)
             #expect(log.highWatermark == Int64(keptRecords), "cut at \(cut)")
             #expect(log.recoveryReport.truncatedBytes == cut - lastStart)
             #expect(log.recoveryReport.truncatedAtOffset == (cut > lastStart ? Int64(keptRecords) : nil))
@@ -92,7 +92,7 @@ func copyPartition(_ from: String, _ to: String) throws {
             let path = dir.path + "/flip-\(round)-0"
             try copyPartition(original, path)
             try FileSystem.writeAtomically(damaged, to: path + "/00000000000000000000.log")
-            let log = try Log.open(directory: path, config: config, logger: { _ in })
+            let log = try Log.open(directory: path, config: config, logger: .silent)
             #expect(log.highWatermark == victim.base, "round \(round): flip at byte \(position)")
             #expect(log.recoveryReport.truncatedBytes == logBytes.count - victim.start)
             #expect(try readAll(log).map(\.1) == Array(records.prefix(Int(victim.base))))
@@ -190,8 +190,8 @@ func copyPartition(_ from: String, _ to: String) throws {
                 for i in 0 ..< perThread {
                     do {
                         let r = try log.append(Record(value: Array("t\(t) i\(i)".utf8), timestamp: 1))
-                        if log.recoveryPoint <= r { failures.logger("offset \(r) acknowledged before it was durable") }
-                    } catch { failures.logger("\(error)") }
+                        if log.recoveryPoint <= r { failures.append("offset \(r) acknowledged before it was durable") }
+                    } catch { failures.append("\(error)") }
                 }
                 done.leave()
             }

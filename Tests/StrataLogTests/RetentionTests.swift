@@ -8,7 +8,7 @@ import StrataIO
         let dir = TempDir()
         let path = dir.path + "/p-0"
         let config = smallConfig { $0.segmentBytes = 4096; $0.targetBatchBytes = 600; $0.retentionBytes = 10_000 }
-        let log = try Log.open(directory: path, config: config, logger: { _ in })
+        let log = try Log.open(directory: path, config: config, logger: .silent)
         for r in makeRecords(600).chunked(10) { try log.append(r) }
         let before = log.segmentBaseOffsets
         let sizeBefore = log.sizeInBytes
@@ -31,7 +31,7 @@ import StrataIO
         while try reader.next() != nil { n += 1 }
         #expect(n == 600)
         try log.close()
-        let reopened = try Log.open(directory: path, config: config, logger: { _ in })
+        let reopened = try Log.open(directory: path, config: config, logger: .silent)
         #expect(reopened.logStartOffset == result.logStartOffset)
     }
 
@@ -40,7 +40,7 @@ import StrataIO
         let now = currentTimeMillis()
         let day: Int64 = 24 * 3600 * 1000
         let log = try Log.open(directory: dir.path + "/p-0",
-                               config: smallConfig { $0.segmentBytes = 4096; $0.targetBatchBytes = 600; $0.retentionMs = day }, logger: { _ in })
+                               config: smallConfig { $0.segmentBytes = 4096; $0.targetBatchBytes = 600; $0.retentionMs = day }, logger: .silent)
         // 300 records three days old, then 300 records from now.
         for r in makeRecords(300, ts: now - 3 * day).chunked(10) { try log.append(r) }
         try log.roll()
@@ -57,7 +57,7 @@ import StrataIO
 
     @Test func storeAppliesRetentionInTheBackground() throws {
         let dir = TempDir()
-        let store = try LogStore(root: dir.path, logger: { _ in }, backgroundIntervalMs: 0)
+        let store = try LogStore(root: dir.path, logger: .silent, backgroundIntervalMs: 0)
         var config = TopicConfig()
         config.log = smallConfig { $0.segmentBytes = 4096; $0.retentionBytes = 8192 }
         let t = try store.topic("r", create: config)
@@ -66,7 +66,7 @@ import StrataIO
         #expect(try t.log(0).logStartOffset > 0)
         try store.close()
         // The setting survives in the topic config.
-        let again = try LogStore(root: dir.path, logger: { _ in }, backgroundIntervalMs: 0)
+        let again = try LogStore(root: dir.path, logger: .silent, backgroundIntervalMs: 0)
         #expect(try again.topic("r").config.log.retentionBytes == 8192)
     }
 }

@@ -1,3 +1,4 @@
+import Logging
 import Foundation
 import StrataIO
 @testable import StrataLog
@@ -96,10 +97,22 @@ func makeRecords(_ n: Int, start: Int = 0, ts: Int64 = 1_700_000_000_000) -> [Re
     return out
 }
 
-/// Collects logger messages across threads.
+/// Collects logger messages across threads (a swift-log handler).
 final class MessageCollector: @unchecked Sendable {
     private let lock = Lock()
     private var storage: [String] = []
     var messages: [String] { lock.withLock { storage } }
-    var logger: StrataLogger { { [self] m in lock.withLock { storage.append(m) } } }
+    func append(_ m: String) { lock.withLock { storage.append(m) } }
+    var logger: Logger { Logger(label: "strata-test") { _ in CollectingHandler(collector: self) } }
+}
+
+struct CollectingHandler: LogHandler {
+    let collector: MessageCollector
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(event: LogEvent) { collector.append(event.message.description) }
 }

@@ -34,6 +34,9 @@ private func liveIDs(_ dir: String) throws -> ([String: String], Set<Int64>) {
     let index = try SearchIndex(directory: dir)
     defer { index.close() }
     let s = index.searcher()
+    // A child killed before its first commit leaves an index without the fields (or a parent's
+    // open created it empty): no documents.
+    if s.schema.field("id") == nil { return (index.committedUserData, []) }
     let hits = try s.search(.matchAll, limit: 1_000_000, sort: .field("id", descending: false))
     return (index.committedUserData, Set(hits.map { s.integerValue("id", of: $0)! }))
 }

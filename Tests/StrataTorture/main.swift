@@ -64,7 +64,7 @@ let dir = args[2]
 do {
     switch args[1] {
     case "append":
-        let store = try LogStore(root: dir, logger: { _ in }, backgroundIntervalMs: 50)
+        let store = try LogStore(root: dir, logger: .silent, backgroundIntervalMs: 50)
         let log = try store.topic("torture", create: tortureConfig()).log(0)
         var rng = UInt64(getpid())
         while true {
@@ -84,7 +84,7 @@ do {
         setrlimit(Int32(RLIMIT_FSIZE.rawValue), &capped)
         var config = tortureConfig()
         config.log.segmentBytes = 64 << 20 // the cap, not a roll, must stop the writes
-        let store = try LogStore(root: dir, logger: { _ in }, backgroundIntervalMs: 0)
+        let store = try LogStore(root: dir, logger: .silent, backgroundIntervalMs: 0)
         let log = try store.topic("torture", create: config).log(0)
         var failure: StrataError?
         while failure == nil {

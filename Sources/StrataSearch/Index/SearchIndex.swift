@@ -221,6 +221,21 @@ public final class SearchIndex: @unchecked Sendable {
         }
     }
 
+    /// Adds the fields of `other` the schema lacks (documents added from now on get them) and
+    /// takes its dynamic mapping and default fields; a field whose definition differs is
+    /// refused with a message saying to rebuild. Durable at the next commit.
+    public func extendSchema(_ other: Schema) throws {
+        try lock.withLock {
+            try checkOpen()
+            var merged = schema
+            try merged.merge(other, directory: directory)
+            if merged != schema {
+                schema = merged
+                uncommittedChanges = true
+            }
+        }
+    }
+
     /// The user data of the last commit (e.g. consumed log offsets).
     public var committedUserData: [String: String] { lock.withLock { committed.userData } }
 

@@ -327,11 +327,11 @@ public struct QueryParser {
         let includeLower = chars[i] == "["
         i += 1
         skipSpaces()
-        let lower = readWord()
+        let lower = try readRangeBound()
         skipSpaces()
         guard keyword("TO") else { throw fail("a range needs 'TO' (e.g. [a TO b])") }
         skipSpaces()
-        let upper = readWord()
+        let upper = try readRangeBound()
         skipSpaces()
         guard !atEnd, chars[i] == "]" || chars[i] == "}" else { throw fail("unbalanced range bracket", at: open) }
         let includeUpper = chars[i] == "]"
@@ -339,6 +339,30 @@ public struct QueryParser {
         if lower.isEmpty || upper.isEmpty { throw fail("a range needs two bounds (* for open)", at: open) }
         return .range(field: field, lower: lower == "*" ? nil : lower, upper: upper == "*" ? nil : upper,
                       includeLower: includeLower, includeUpper: includeUpper)
+    }
+
+    /// A range bound: a quoted string, or everything up to white space or the closing bracket
+    /// (so times like `2026-11-22T06:00:00Z` need no quotes).
+    private mutating func readRangeBound() throws -> String {
+        if !atEnd && chars[i] == "\"" {
+            let open = i
+            i += 1
+            var out = String.UnicodeScalarView()
+            while !atEnd && chars[i] != "\"" {
+                if chars[i] == "\\" && i + 1 < chars.count { i += 1 }
+                out.append(chars[i])
+                i += 1
+            }
+            if atEnd { throw fail("unterminated quoted range bound", at: open) }
+            i += 1
+            return String(out)
+        }
+        var out = String.UnicodeScalarView()
+        while !atEnd && !chars[i].isWhitespace && chars[i] != "]" && chars[i] != "}" {
+            out.append(chars[i])
+            i += 1
+        }
+        return String(out)
     }
 
     static func applyField(_ field: String, to q: Query) -> Query {

@@ -78,6 +78,9 @@ public enum Timestamp {
         return ms - sign * Int64(oh * 3_600_000 + om * 60000)
     }
 
+    /// Epoch milliseconds as ISO 8601 UTC text (`2026-11-22T06:00:00.000Z`).
+    public static func format(_ ms: Int64) -> String { IndexSearcher.iso(ms) }
+
     public static func parse(_ s: String) -> Int64? {
         var copy = s
         return copy.withUTF8 { parse(UnsafeRawBufferPointer($0)) }

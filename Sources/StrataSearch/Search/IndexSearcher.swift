@@ -470,6 +470,19 @@ struct TopHits {
         return a.segment != b.segment ? a.segment < b.segment : a.document < b.document
     }
 
+    /// Whether `h` ranks strictly after `after` (the previous page's last hit): by the sort,
+    /// then the tie-break values; equal values mean the same record, which is not after itself.
+    /// Without tie-break columns, index order decides.
+    @inline(__always) private func ranksAfter(_ h: SearchHit, _ after: SearchHit) -> Bool {
+        let p = primaryOrder(after, h)
+        if p != 0 { return p < 0 }
+        if tieColumns != nil {
+            if h.tieBreak == after.tieBreak { return false }
+            return tieDescending ? after.tieBreak > h.tieBreak : after.tieBreak < h.tieBreak
+        }
+        return better(after, h)
+    }
+
     @inline(__always) private func withTieKey(_ h: SearchHit) -> SearchHit {
         guard let tieColumns else { return h }
         var h = h
@@ -490,7 +503,7 @@ struct TopHits {
             if heap.count == limit, primaryOrder(h, heap[0]) > 0 { return }
             h = withTieKey(h)
         }
-        if let after, !better(after, h) { return }
+        if let after, !ranksAfter(h, after) { return }
         if heap.count < limit {
             heap.append(h)
             var i = heap.count - 1
