@@ -96,9 +96,11 @@ struct Demo: ParsableCommand {
                 var batch: [Record] = []
                 for file in try FileSystem.list(loghub).sorted() where file.hasSuffix("_2k.log") {
                     let source = String(file.dropLast("_2k.log".count))
-                    let text = String(decoding: try FileSystem.readFile(loghub + "/" + file), as: UTF8.self)
-                    for line in text.split(separator: "\n") where !line.isEmpty {
-                        let json = #"{"source":"\#(source)","msg":\#(jsonString(String(line)))}"#
+                    // Bytes split at LF, CR dropped (some loghub files end lines with CRLF).
+                    for raw in try FileSystem.readFile(loghub + "/" + file).split(separator: 0x0A) {
+                        let line = String(decoding: raw.last == 0x0D ? raw.dropLast() : raw, as: UTF8.self)
+                        if line.isEmpty { continue }
+                        let json = #"{"source":"\#(source)","msg":\#(jsonString(line))}"#
                         batch.append(Record(key: Array(source.utf8), value: Array(json.utf8), timestamp: now - 3_600_000 + Int64(real)))
                         payload += json.utf8.count
                         real += 1
@@ -153,7 +155,7 @@ struct Demo: ParsableCommand {
 
             let hl = HighlightOptions(fragmentSize: 90, numberOfFragments: 1, preTag: markStart, postTag: markEnd)
             for (q, range) in [("\"failed password\" AND admin", nil), ("level:ERROR AND (timeout OR refused OR \"link down\")", nil),
-                               ("source:HDFS AND \"receiving block\"", nil), ("spark.executor* AND stage", nil), ("error", TimeRange.last(milliseconds: 60_000))] as [(String, TimeRange?)] {
+                               ("source:HDFS AND \"receiving block\"", nil), ("spark.executor* AND stage", nil), ("level:ERROR AND refused", TimeRange.last(milliseconds: 60_000))] as [(String, TimeRange?)] {
                 let t0 = DispatchTime.now()
                 let r = try store.search(topicName, SearchRequest(query: q, limit: 3, timeRange: range, highlight: hl))
                 let us = seconds(since: t0) * 1e6

@@ -39,8 +39,9 @@ func printAggregation(_ name: String, _ result: AggregationResult) {
         print("\(name): count \(st.count) min \(st.min.map { "\($0)" } ?? "-") max \(st.max.map { "\($0)" } ?? "-") sum \(st.sum) avg \(st.avg.map { String(format: "%.3f", $0) } ?? "-")")
     case let .buckets(buckets, other):
         print("\(name):")
-        for b in buckets { print("  \(displayText(b.key).padding(toLength: max(20, b.key.count), withPad: " ", startingAt: 0))  \(b.count)") }
-        if other > 0 { print("  (other)  \(other)") }
+        let indent = String(name.prefix { $0 == " " }) + "  "
+        for b in buckets { print(indent + "\(displayText(b.key).padding(toLength: max(20, b.key.count), withPad: " ", startingAt: 0))  \(b.count)") }
+        if other > 0 { print(indent + "(other)  \(other)") }
     }
 }
 

@@ -199,6 +199,21 @@ import StrataIO
         reopened.close()
     }
 
+    /// A numeric field absent from hundreds of documents in a row, then present again (a
+    /// partition of log lines without it between JSON records with it) keeps every value.
+    @Test func numericFieldAfterALongGap() throws {
+        let index = try SearchIndex(directory: tempDirectory("numeric-gap"))
+        try index.add(json: #"{"n":1,"t":"a"}"#)
+        for _ in 0 ..< 700 { try index.add(json: #"{"t":"b"}"#) }
+        try index.add(json: #"{"n":2,"t":"c"}"#)
+        try index.commit()
+        let s = index.searcher()
+        let hits = try s.search(.exists(field: "n"), limit: 10, sort: .field("n", descending: false))
+        #expect(hits.map { s.integerValue("n", of: $0) } == [1, 2])
+        #expect(hits.map(\.document) == [0, 701])
+        index.close()
+    }
+
     /// Each numeric column's range is known when the segment opens.
     @Test func docValueRanges() throws {
         let (corpus, index) = try indexedCorpus(500, "dv-range", bufferBytes: 1 << 30)

@@ -10,6 +10,7 @@ final class IndexBuffer {
     /// Keyword doc values: per field, term ids of the field's MemoryIndex per document.
     private var keywordStarts: [Int: [UInt32]] = [:]
     private var keywordTerms: [Int: [Int32]] = [:]
+    private var keywordFields: [Int] = []
     private var touched: [Int] = []
     private var baseBytes = 0
 
@@ -35,6 +36,7 @@ final class IndexBuffer {
         if type == .keyword {
             keywordStarts[field] = [UInt32](repeating: 0, count: documentCount + 1)
             keywordTerms[field] = []
+            keywordFields.append(field)
         }
         return m
     }
@@ -60,8 +62,13 @@ final class IndexBuffer {
             numeric[field] = (type, [UInt64](repeating: 0, count: (documentCount + 64) / 64), [Int64](repeating: 0, count: documentCount))
         }
         let d = documentCount
-        if numeric[field]!.present.count <= d >> 6 { numeric[field]!.present.append(0) }
-        if numeric[field]!.values.count <= d { numeric[field]!.values.append(contentsOf: repeatElement(0, count: d + 1 - numeric[field]!.values.count)); baseBytes += 8 }
+        // Documents without the field since its last value leave gaps to fill (any length).
+        while numeric[field]!.present.count <= d >> 6 { numeric[field]!.present.append(0); baseBytes += 8 }
+        if numeric[field]!.values.count <= d {
+            let gap = d + 1 - numeric[field]!.values.count
+            numeric[field]!.values.append(contentsOf: repeatElement(0, count: gap))
+            baseBytes += 8 * gap
+        }
         if numeric[field]!.present[d >> 6] & (1 << UInt64(d & 63)) != 0 { return }
         numeric[field]!.present[d >> 6] |= 1 << UInt64(d & 63)
         numeric[field]!.values[d] = bits
@@ -70,7 +77,9 @@ final class IndexBuffer {
     /// Ends the current document.
     func endDocument() {
         for (_, m) in inverted { m.endDocument() }
-        for (f, _) in keywordStarts {
+        // Over the field numbers, not the dictionary: iterating it while changing its arrays
+        // would copy every keyword array on every document.
+        for f in keywordFields {
             // Sort and dedupe this document's keyword term ids by term bytes.
             let start = Int(keywordStarts[f]!.last!)
             if keywordTerms[f]!.count - start > 1 {

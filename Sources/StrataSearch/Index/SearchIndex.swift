@@ -122,6 +122,8 @@ public final class SearchIndex: @unchecked Sendable {
     private var parsed = JSONDocument()
     private var scratch: [UInt8] = []
     private var pending: [(field: Int, type: FieldType, entry: Int)] = []
+    /// Path → field answers of the schema (no String per value).
+    private var lookup = FieldLookup()
     /// Files written without fsync that no commit has synced yet.
     private var unsynced = Set<String>()
     /// Documents or deletes changed since the last commit.
@@ -231,6 +233,7 @@ public final class SearchIndex: @unchecked Sendable {
             try merged.merge(other, directory: directory)
             if merged != schema {
                 schema = merged
+                lookup.removeAll()
                 uncommittedChanges = true
             }
         }
@@ -307,8 +310,21 @@ public final class SearchIndex: @unchecked Sendable {
     private func addParsed() throws {
         // Map every value first, so a rejected document changes nothing.
         var newSchema = schema
+        var schemaChanged = false
         pending.removeAll(keepingCapacity: true)
         for (k, e) in parsed.entries.enumerated() {
+            // The common case: a path seen before, answered from the cache without a String.
+            let cached: Int? = parsed.withBytes(e) { path, _ in lookup.find(path, hash: FieldLookup.hash(path)) }
+            if let cached {
+                let entry = lookup.entries[cached]
+                if entry.field >= 0 {
+                    let type = newSchema.fields[Int(entry.field)].type
+                    if type.isNumeric { try checkValue(e, type: type, field: newSchema.fields[Int(entry.field)].name) }
+                    pending.append((Int(entry.field), type, k))
+                }
+                for d in entry.derived { try addDerived(d, e, k, newSchema) }
+                continue
+            }
             let (fieldNumber, type, name) = try parsed.withBytes(e) { path, value -> (Int?, FieldType?, String) in
                 let name = String(decoding: path, as: UTF8.self)
                 if let n = newSchema.number(of: name) { return (n, newSchema.fields[n].type, name) }
@@ -324,6 +340,7 @@ public final class SearchIndex: @unchecked Sendable {
                     case .bool: t = .keyword
                     }
                     try newSchema.add(FieldDefinition(name, t))
+                    schemaChanged = true
                     let n = newSchema.fields.count - 1
                     // A new string field is searchable as text and exact (terms aggregations,
                     // filters) through its keyword sub-field, as Elasticsearch maps it.
@@ -338,14 +355,12 @@ public final class SearchIndex: @unchecked Sendable {
                 pending.append((fieldNumber, type, k))
             }
             // Multi-fields fed from this path (`name.keyword`).
-            if newSchema.hasDerivedFields {
-                for d in newSchema.derivedFields(of: name) {
-                    let t = newSchema.fields[d].type
-                    if e.kind == .bool && t.isNumeric { continue }
-                    try checkValue(e, type: t, field: newSchema.fields[d].name)
-                    if let limit = newSchema.fields[d].ignoreAbove, parsed.withBytes(e, { $1.count }) > limit { continue }
-                    pending.append((d, t, k))
-                }
+            let derived = newSchema.hasDerivedFields ? newSchema.derivedFields(of: name) : []
+            for d in derived { try addDerived(d, e, k, newSchema) }
+            // Remember the answer unless it rests on a schema change this document may still
+            // roll back (its fields are cached by the next document that uses them).
+            if !schemaChanged {
+                parsed.withBytes(e) { path, _ in lookup.insert(path, hash: FieldLookup.hash(path), field: Int32(fieldNumber ?? -1), derived: derived) }
             }
         }
         schema = newSchema
@@ -360,6 +375,15 @@ public final class SearchIndex: @unchecked Sendable {
         }
         buffer.endDocument()
         uncommittedChanges = true
+    }
+
+    /// Queues the value of entry `k` for multi-field `d` (checks its type and `ignore_above`).
+    @inline(__always) private func addDerived(_ d: Int, _ e: JSONDocument.Entry, _ k: Int, _ schema: Schema) throws {
+        let t = schema.fields[d].type
+        if e.kind == .bool && t.isNumeric { return }
+        try checkValue(e, type: t, field: schema.fields[d].name)
+        if let limit = schema.fields[d].ignoreAbove, parsed.withBytes(e, { $1.count }) > limit { return }
+        pending.append((d, t, k))
     }
 
     private func checkValue(_ e: JSONDocument.Entry, type: FieldType, field: String) throws {
