@@ -13,9 +13,14 @@
 //   strata-torture index-crash DIR STEP
 //                                     commit 10 documents, then add 10 more, delete 3 and
 //                                     exit(9) at commit step STEP (SearchIndex.commitHook)
+//   strata-torture store DIR          ingest through a Store with its index following
+//                                     (refresh 5 ms, commit 40 ms, background merges), printing
+//                                     "ack <partition> <first offset> <last offset> <first seq>"
+//                                     after each acknowledged (fdatasync'd) append
 #if canImport(Glibc)
 import Glibc
 #endif
+import Strata
 import StrataIO
 import StrataLog
 @_spi(Testing) import StrataSearch
@@ -50,6 +55,28 @@ func tortureConfig() -> TopicConfig {
 
 func tortureSchema() throws -> Schema {
     try Schema(fields: [FieldDefinition("id", .i64), FieldDefinition("group", .keyword), FieldDefinition("body", .text(.standard))], dynamic: .strict)
+}
+
+/// The value of the store child's record number `seq` (the parent recomputes it): JSON for
+/// most, plain text for every fifth, so both kinds of document are indexed.
+func storeValue(_ seq: Int64) -> String {
+    let words = ["disk", "error", "timeout", "retry", "node", "kernel", "link", "down", "up", "ok", "slow", "queue"]
+    var x = UInt64(bitPattern: seq) &* 0x9E37_79B9_7F4A_7C15 | 1
+    var text: [String] = []
+    for _ in 0 ..< 3 + Int(seq % 9) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17
+        text.append(words[Int(x % UInt64(words.count))])
+    }
+    if seq % 5 == 0 { return "seq \(seq) " + text.joined(separator: " ") }
+    return #"{"seq":\#(seq),"level":"\#(seq % 7 == 0 ? "error" : "info")","msg":"\#(text.joined(separator: " "))"}"#
+}
+
+/// The store child's topic: three partitions, every append fdatasync'd before it is acknowledged.
+func storeTopicConfig() -> TopicConfig {
+    var config = TopicConfig(partitions: 3)
+    config.log.segmentBytes = 128 << 10
+    config.flushPolicy = .everyBatch
+    return config
 }
 
 /// Document `i`: its id, group i mod 7, and text (the parent recomputes it).
@@ -128,6 +155,30 @@ do {
             }
             try index.commit(userData: ["next": String(next), "deletedBelow": String(deletedBelow)])
             say("ack \(next) \(deletedBelow)")
+        }
+    case "store":
+        var options = StoreOptions()
+        options.refreshIntervalMs = 5
+        options.minimumRefreshGapMs = 1
+        options.commitIntervalMs = 40
+        options.indexBufferBytes = 1 << 20
+        options.logger = .silent
+        let store = try Store(directory: dir, options: options)
+        try store.createTopic("events", config: storeTopicConfig())
+        if (try? store.indexDefinition("events")) == nil { try store.createIndex("events") }
+        // Sequence numbers continue across runs: the next is one past the largest in the log.
+        var seq: Int64 = 0
+        for p in 0 ..< 3 { seq += try store.topic("events").log(Int32(p)).highWatermark }
+        var rng = UInt64(getpid())
+        while true {
+            rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17
+            let n = 1 + Int(rng % 20)
+            let p = Int32(rng % 3)
+            let records = (0 ..< Int64(n)).map { Record(key: Array("k\(($0 + seq) % 11)".utf8), value: Array(storeValue(seq + $0).utf8)) }
+            let r = try store.append("events", records, partition: p)[0]
+            say("ack \(p) \(r.firstOffset) \(r.lastOffset) \(seq)")
+            seq += Int64(n)
+            usleep(UInt32(1000 + rng % 4000))
         }
     case "index-fill":
         // Disk full while indexing: cap the file size, add and commit until a write fails,
