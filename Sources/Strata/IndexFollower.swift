@@ -19,7 +19,12 @@ final class IndexFollower: @unchecked Sendable {
     }
 
     let name: String
-    private(set) var definition: IndexDefinition
+    /// The definition (changed by rebuilds and mapping extensions; read by any thread).
+    var definition: IndexDefinition {
+        get { monitor.withLock { definitionValue } }
+        set { monitor.withLock { definitionValue = newValue } }
+    }
+    private var definitionValue: IndexDefinition
     let indexesDirectory: String
     let logs: [Log]
     let compacted: Bool
@@ -30,6 +35,9 @@ final class IndexFollower: @unchecked Sendable {
     private let work = Lock()
     private var index: SearchIndex
     private var cursors: [LogCursor?]
+    /// Each partition's next record, read from its cursor but not indexed yet (valid until that
+    /// cursor moves).
+    private var peeked: [RecordView?]
     private var next: [Int64]
     private var reflectedStart: [Int64]
     private var documents: [RecordDocument]
@@ -59,7 +67,7 @@ final class IndexFollower: @unchecked Sendable {
     /// log as of its last commit; `start()` begins following.
     init(definition: IndexDefinition, indexesDirectory: String, topic: Topic, options: StoreOptions, logger: Logger) throws {
         name = definition.name
-        self.definition = definition
+        definitionValue = definition
         self.indexesDirectory = indexesDirectory
         logs = topic.partitions
         compacted = topic.config.log.cleanupPolicy == .compact
@@ -69,6 +77,7 @@ final class IndexFollower: @unchecked Sendable {
         index = try SearchIndex(directory: dir, schema: try definition.mapping.schema(), options: Self.indexOptions(options))
         publishedIndex = index
         cursors = Array(repeating: nil, count: topic.partitions.count)
+        peeked = Array(repeating: nil, count: topic.partitions.count)
         next = Array(repeating: 0, count: topic.partitions.count)
         reflectedStart = next
         documents = (0 ..< topic.partitions.count).map { RecordDocument(partition: Int32($0), timestampPath: definition.timestampField, compacted: topic.config.log.cleanupPolicy == .compact) }
@@ -77,8 +86,12 @@ final class IndexFollower: @unchecked Sendable {
         try work.withLock { try resumeFromCommit() }
     }
 
+    /// Documents of a store index are sorted by time, partition and offset in every segment
+    /// (Formats/store.md §3): ties go in that order cheaply, a time range is a run of documents.
+    static let indexSort = [RecordDocument.timestampField, RecordDocument.partitionField, RecordDocument.offsetField]
+
     static func indexOptions(_ o: StoreOptions) -> SearchIndex.Options {
-        SearchIndex.Options(bufferBytes: o.indexBufferBytes, mergePolicy: TieredMergePolicy(), backgroundMerges: true, publishRefreshes: true)
+        SearchIndex.Options(bufferBytes: o.indexBufferBytes, mergePolicy: TieredMergePolicy(), backgroundMerges: true, publishRefreshes: true, indexSort: indexSort)
     }
 
     /// Reads the committed offsets and repairs the view against the log (Formats/store.md §4).
@@ -100,6 +113,7 @@ final class IndexFollower: @unchecked Sendable {
             reflectedStart[p] = start
             next[p] = max(committed, log.logStartOffset)
             cursors[p] = nil
+            peeked[p] = nil
         }
         try applyRetention()
         if changed || uncommitted { try commitNow() }
@@ -130,6 +144,7 @@ final class IndexFollower: @unchecked Sendable {
             if next[p] < start {
                 next[p] = start
                 cursors[p] = nil
+                peeked[p] = nil
             }
         }
     }
@@ -198,7 +213,10 @@ final class IndexFollower: @unchecked Sendable {
         let requested = monitor.withLock { refreshRequested }
         if let since = unrefreshedSince {
             let gapPassed = now - lastRefresh >= Int64(options.minimumRefreshGapMs) * 1_000_000
-            if requested || (caughtUp && gapPassed) || now - since >= Int64(options.refreshIntervalMs) * 1_000_000 {
+            // Behind (a backlog longer than one slice): refresh less often, so a catch-up writes
+            // fewer, larger segments; the backlog, not the interval, sets the latency then.
+            let interval = caughtUp ? options.refreshIntervalMs : max(options.refreshIntervalMs, options.catchUpRefreshIntervalMs)
+            if requested || (caughtUp && gapPassed) || now - since >= Int64(interval) * 1_000_000 {
                 try refreshNow()
             }
         } else if requested {
@@ -208,47 +226,54 @@ final class IndexFollower: @unchecked Sendable {
         return added > 0 && !caughtUp
     }
 
-    /// Adds records from every partition, round-robin, until each is caught up or the budget
-    /// is spent. Returns the records added and whether every partition was caught up.
+    /// Adds records from every partition, oldest first (by time, then partition, as the index
+    /// sorts them — segments then need little reordering), until each partition is caught up
+    /// or the budget is spent. Returns the records added and whether every partition was
+    /// caught up.
     private func indexAvailable(budgetNanoseconds: Int64) throws -> (Int, Bool) {
         let deadline = monotonicNanoseconds() + budgetNanoseconds
         var added = 0
-        var done = [Bool](repeating: false, count: logs.count)
-        while done.contains(false) {
-            for p in logs.indices where !done[p] {
-                var n = 0
-                do {
-                    if cursors[p] == nil { cursors[p] = try logs[p].cursor(from: .offset(next[p])) }
-                    let c = cursors[p]!
-                    while n < 512, let r = try c.next() {
-                        let outcome = try documents[p].add(r, to: index)
-                        if outcome == .fallback { fallbacks += 1 }
-                        next[p] = r.offset + 1
-                        n += 1
-                    }
-                } catch StrataError.offsetOutOfRange {
-                    // Retention removed the records this cursor was reading: drop their documents
-                    // and go on from the new log start.
-                    cursors[p] = nil
-                    try applyRetention()
-                    if n > 0 { markChanged() }
-                    added += n
-                    continue
-                }
-                let c = cursors[p]!
-                if n < 512 {
-                    // Caught up with what this cursor saw; offsets below its high watermark hold no
-                    // more records (control batches, compacted-away records).
-                    next[p] = max(next[p], c.highWatermark)
-                    done[p] = true
-                }
-                if n > 0 { markChanged() }
-                added += n
-            }
-            if monotonicNanoseconds() >= deadline { break }
+        for p in logs.indices where peeked[p] == nil { try peek(p) }
+        while true {
+            var best = -1
+            var bestTime = Int64.max
+            for p in logs.indices { if let r = peeked[p], r.timestamp < bestTime { best = p; bestTime = r.timestamp } }
+            if best < 0 { break }
+            let r = peeked[best]!
+            let outcome = try documents[best].add(r, to: index)
+            if outcome == .fallback { fallbacks += 1 }
+            next[best] = r.offset + 1
+            peeked[best] = nil
+            added += 1
+            try peek(best)
+            if added & 255 == 0 && monotonicNanoseconds() >= deadline { break }
         }
-        if added > 0 { monitor.withLock { for p in partitions.indices { partitions[p].indexed = next[p] } } }
-        return (added, !done.contains(false))
+        if added > 0 {
+            markChanged()
+            let offsets = next
+            monitor.withLock { for p in partitions.indices { partitions[p].indexed = offsets[p] } }
+        }
+        return (added, !peeked.contains { $0 != nil })
+    }
+
+    /// Reads partition `p`'s next record into `peeked` (nil when caught up: then every offset
+    /// below the cursor's high watermark is accounted for — control batches and records
+    /// compaction removed hold none).
+    private func peek(_ p: Int) throws {
+        for attempt in 0 ..< 2 {
+            do {
+                if cursors[p] == nil { cursors[p] = try logs[p].cursor(from: .offset(next[p])) }
+                let c = cursors[p]!
+                if let r = try c.next() { peeked[p] = r } else { next[p] = max(next[p], c.highWatermark) }
+                return
+            } catch StrataError.offsetOutOfRange where attempt == 0 {
+                // Retention removed the records this cursor was reading: drop their documents and
+                // go on from the new log start.
+                cursors[p] = nil
+                peeked[p] = nil
+                try applyRetention()
+            }
+        }
     }
 
     private func userData() -> [String: String] {
@@ -260,8 +285,18 @@ final class IndexFollower: @unchecked Sendable {
         return d
     }
 
+    /// Slowest refresh and commit so far, in nanoseconds (`IndexStatus`).
+    private var slowestRefresh: Int64 = 0, slowestCommit: Int64 = 0
+    private var publishedSlowest: (refresh: Int64, commit: Int64) = (0, 0)
+
     /// Makes everything indexed searchable (here and to read-only processes).
     private func refreshNow() throws {
+        let t0 = monotonicNanoseconds()
+        defer {
+            slowestRefresh = max(slowestRefresh, monotonicNanoseconds() - t0)
+            let s = (slowestRefresh, slowestCommit)
+            monitor.withLock { publishedSlowest = s }
+        }
         try index.refresh(userData: userData())
         lastRefresh = monotonicNanoseconds()
         unrefreshedSince = nil
@@ -284,7 +319,13 @@ final class IndexFollower: @unchecked Sendable {
 
     /// Flushes the logs up to what the index holds, then commits the index with the offsets.
     private func commitNow() throws {
-        for log in logs { try log.flush() }
+        let t0 = monotonicNanoseconds()
+        defer {
+            slowestCommit = max(slowestCommit, monotonicNanoseconds() - t0)
+            let s = (slowestRefresh, slowestCommit)
+            monitor.withLock { publishedSlowest = s }
+        }
+        for log in logs { try log.syncRecords() }
         let report = try index.commit(userData: userData())
         if let e = report.mergeError { logger.warning("index \(name): a merge after the commit failed (retried later): \(e)") }
         lastCommit = monotonicNanoseconds()
@@ -306,8 +347,14 @@ final class IndexFollower: @unchecked Sendable {
     /// A searcher over what is searchable now.
     func searcher() -> IndexSearcher { monitor.withLock { publishedIndex }.searcher() }
 
-    /// Per partition: indexed, searchable, committed offsets.
-    var state: [PartitionState] { monitor.withLock { partitions } }
+    /// Per partition: indexed, searchable, committed offsets (a copy of its own: the indexing
+    /// thread goes on changing the original).
+    var state: [PartitionState] { monitor.withLock { partitions.map { $0 } } }
+
+    /// The slowest refresh and commit so far, in milliseconds.
+    var slowest: (refreshMs: Double, commitMs: Double) {
+        monitor.withLock { (Double(publishedSlowest.refresh) / 1e6, Double(publishedSlowest.commit) / 1e6) }
+    }
 
     var fallbackDocuments: Int { monitor.withLock { publishedFallbacks } }
 
@@ -368,6 +415,7 @@ final class IndexFollower: @unchecked Sendable {
                     next[p] = logs[p].logStartOffset
                     reflectedStart[p] = logs[p].logStartOffset
                     cursors[p] = nil
+                    peeked[p] = nil
                 }
                 while try indexAvailable(budgetNanoseconds: Int64.max / 4).1 == false {}
                 try commitNow()
@@ -417,5 +465,6 @@ final class IndexFollower: @unchecked Sendable {
             defer { index.close() }
             if uncommitted { try commitNow() }
         }
+
     }
 }

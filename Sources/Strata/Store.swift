@@ -59,6 +59,10 @@ public struct IndexStatus: Sendable {
     public var partitions: [PartitionIndexLag]
     /// Why indexing is failing right now (it retries every second), if it is.
     public var failure: String?
+    /// The slowest refresh and commit since the store opened (the indexer does not index
+    /// meanwhile, so these bound the spikes of append-to-searchable latency).
+    public var slowestRefreshMs: Double = 0
+    public var slowestCommitMs: Double = 0
     public var totalLag: Int64 { partitions.reduce(0) { $0 + $1.lag } }
 }
 
@@ -369,9 +373,16 @@ public final class Store: @unchecked Sendable {
         try follower(resolveIndexName(name)).refresh(timeoutMs: timeoutMs)
     }
 
-    /// Per partition: log end, indexed, searchable and committed offsets of index `name`.
+    /// Per partition: log end, indexed, searchable and committed offsets of index `name`
+    /// (cheap: no searcher is opened).
     public func indexLag(_ name: String) throws -> [PartitionIndexLag] {
-        try indexStatus(name).partitions
+        try checkOpen()
+        if options.readOnly { return try indexStatus(name).partitions }
+        let f = try follower(try resolveIndexName(name))
+        return zip(f.logs, f.state).enumerated().map { i, pair in
+            PartitionIndexLag(partition: Int32(i), logEndOffset: pair.0.highWatermark, indexedOffset: pair.1.indexed,
+                              searchableOffset: pair.1.searchable, committedOffset: pair.1.committed)
+        }
     }
 
     /// Documents, segments, size, fallbacks, lag and failure of index `name`.
@@ -393,12 +404,10 @@ public final class Store: @unchecked Sendable {
                                fallbackDocuments: Int(data["fallback-documents"] ?? "") ?? 0, partitions: parts, failure: nil)
         }
         let f = try follower(indexName)
-        let parts = zip(f.logs, f.state).enumerated().map { i, pair in
-            PartitionIndexLag(partition: Int32(i), logEndOffset: pair.0.highWatermark, indexedOffset: pair.1.indexed,
-                              searchableOffset: pair.1.searchable, committedOffset: pair.1.committed)
-        }
-        return IndexStatus(definition: f.definition, documents: f.searcher().documentCount, segments: f.segmentCount, sizeBytes: f.sizeOnDisk,
-                           fallbackDocuments: f.fallbackDocuments, partitions: parts, failure: f.lastFailure.map { "\($0)" })
+        var status = IndexStatus(definition: f.definition, documents: f.searcher().documentCount, segments: f.segmentCount, sizeBytes: f.sizeOnDisk,
+                                 fallbackDocuments: f.fallbackDocuments, partitions: try indexLag(indexName), failure: f.lastFailure.map { "\($0)" })
+        (status.slowestRefreshMs, status.slowestCommitMs) = f.slowest
+        return status
     }
 
     private func follower(_ name: String) throws -> IndexFollower {
@@ -418,6 +427,12 @@ public final class Store: @unchecked Sendable {
         }
         throw StrataError.invalidArgument("topic \(name) has several indexes (\(following.joined(separator: ", "))); name one")
     }
+
+    /// A point-in-time searcher over what index `name` (or a topic's one index) has searchable
+    /// now — the search layer beneath `search`, for queries built as `Query` values, custom
+    /// sorts and aggregations. Documents carry the store's fields (`_partition`, `_offset`,
+    /// `_timestamp`, …). One thread at a time.
+    public func indexSearcher(_ name: String) throws -> IndexSearcher { try searchContext(name).0 }
 
     /// The searchable state of an index: the follower's in a writer, the newest refresh point
     /// in a read-only store.

@@ -16,6 +16,9 @@ public struct StoreOptions: Sendable {
     /// Shortest time between two refreshes: an indexer that has caught up refreshes at once
     /// unless it refreshed more recently than this (each refresh writes a small segment).
     public var minimumRefreshGapMs = 10
+    /// The refresh interval while an indexer is behind (more than a slice of work waiting,
+    /// as when it catches up after an outage or a bulk load): fewer, larger segments.
+    public var catchUpRefreshIntervalMs = 1_000
     /// How often indexes commit (fsync) their state with the log offsets it covers. A crash
     /// loses no record — the log is the write-ahead log — only indexing work since the last
     /// commit, redone on open.
@@ -34,7 +37,7 @@ public struct StoreOptions: Sendable {
 
     /// Sets an option by name from text (the C API's and CLI's way, so new options never
     /// change a signature): `read_only`, `indexing`, `refresh_interval_ms`,
-    /// `minimum_refresh_gap_ms`, `commit_interval_ms`, `index_buffer_bytes`,
+    /// `minimum_refresh_gap_ms`, `catch_up_refresh_interval_ms`, `commit_interval_ms`, `index_buffer_bytes`,
     /// `background_interval_ms`, `force_full_recovery`. Throws `invalidArgument` for an
     /// unknown name or a value that does not parse or is out of range.
     public mutating func set(_ name: String, _ value: String) throws {
@@ -56,12 +59,13 @@ public struct StoreOptions: Sendable {
         case "indexing": indexing = try bool()
         case "refresh_interval_ms": refreshIntervalMs = try int(1, 3_600_000)
         case "minimum_refresh_gap_ms": minimumRefreshGapMs = try int(0, 3_600_000)
+        case "catch_up_refresh_interval_ms": catchUpRefreshIntervalMs = try int(1, 3_600_000)
         case "commit_interval_ms": commitIntervalMs = try int(1, 86_400_000)
         case "index_buffer_bytes": indexBufferBytes = try int(1 << 16, 1 << 40)
         case "background_interval_ms": backgroundIntervalMs = try int(0, 3_600_000)
         case "force_full_recovery": forceFullRecovery = try bool()
         default:
-            throw StrataError.invalidArgument("unknown option '\(name)' (read_only, indexing, refresh_interval_ms, minimum_refresh_gap_ms, commit_interval_ms, index_buffer_bytes, background_interval_ms, force_full_recovery)")
+            throw StrataError.invalidArgument("unknown option '\(name)' (read_only, indexing, refresh_interval_ms, minimum_refresh_gap_ms, catch_up_refresh_interval_ms, commit_interval_ms, index_buffer_bytes, background_interval_ms, force_full_recovery)")
         }
     }
 }

@@ -177,7 +177,8 @@ extension Store {
     /// Runs `request` over index `name` (an index, or a topic with one index): one ranked list
     /// over every partition, scored with topic-wide statistics, so the same records get the
     /// same scores and order however many partitions the topic has. Ties are ordered by time,
-    /// partition and offset (newest first), which `searchAfter` pages through exactly.
+    /// partition and offset (oldest first for relevance; in the sort's direction for time and
+    /// field orders), which `searchAfter` pages through exactly.
     public func search(_ name: String, _ request: SearchRequest) throws -> SearchResults {
         let (searcher, _, topic) = try searchContext(name)
         let (query, filter) = try Self.parse(request.query)
@@ -187,7 +188,9 @@ extension Store {
         let sort: SearchSort
         let descending: Bool
         switch order {
-        case .automatic, .relevance: sort = .score; descending = true
+        // Equal scores go oldest first (time, partition, offset ascending): documents sit in
+        // about that order in segments, so ties are settled with one doc-value read each.
+        case .automatic, .relevance: sort = .score; descending = false
         case .newest: sort = .field(RecordDocument.timestampField, descending: true); descending = true
         case .oldest: sort = .field(RecordDocument.timestampField, descending: false); descending = false
         case let .field(f, d): sort = .field(f, descending: d); descending = d

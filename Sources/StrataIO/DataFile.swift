@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CStrataSupport
 
 /// An open file descriptor with positioned I/O. Calls retry on EINTR and finish partial
 /// transfers; failures become `StrataError.io` naming the file.
@@ -79,6 +80,10 @@ public final class DataFile: @unchecked Sendable {
     }
 
     /// Flushes file data (not necessarily metadata) to stable storage.
+    /// Starts writing the file's dirty pages to disk without waiting for it (a hint: a later
+    /// `sync` then has little left to do). Errors are ignored.
+    public func startWriteback() { _ = strata_start_writeback(fd) }
+
     public func syncData() throws {
         while fdatasync(fd) != 0 {
             if errno == EINTR { continue }
@@ -179,7 +184,7 @@ public enum FileSystem {
         let file = try DataFile(path: tmp, flags: O_WRONLY | O_CREAT | O_TRUNC)
         do {
             try bytes.withUnsafeBytes { try file.write($0, at: 0) }
-            if durable { try file.sync() }
+            if durable { try file.sync() } else { file.startWriteback() }
         } catch {
             file.close()
             try? remove(tmp)

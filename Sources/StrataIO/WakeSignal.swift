@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CStrataSupport
 
 /// A wake-up flag for a background thread (a pthread condition variable): `signal()` sets it
 /// and wakes the waiter; `wait` returns when it is set (clearing it) or when the timeout
@@ -66,4 +67,10 @@ public final class WakeSignal: @unchecked Sendable {
     var t = timespec()
     clock_gettime(CLOCK_MONOTONIC, &t)
     return Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
+}
+
+/// Lowers the calling thread's priority by `steps` nice levels (deferrable background work,
+/// such as merges, yields to indexing). Failures are ignored: it is only a hint.
+public func lowerCurrentThreadPriority(by steps: Int32) {
+    _ = strata_lower_thread_priority(steps)
 }

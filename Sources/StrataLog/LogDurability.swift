@@ -6,9 +6,19 @@ extension Log {
     public var recoveryPoint: Int64 { syncLock.withLock { flushedOffset } }
 
     /// Makes everything appended so far durable (fdatasync of the log, msync of its indexes).
+    /// Waits for an append in progress: a roll replaces the active segment's index mappings,
+    /// which must not be synced while that happens.
     public func flush() throws {
         if isReadOnly { return }
-        try sync(upTo: highWatermark, indexes: true)
+        try writeLock.withLock { try sync(upTo: highWatermark, indexes: true) }
+    }
+
+    /// Makes every record appended so far durable (fdatasync of the log data; indexes are
+    /// derived and recovery rebuilds them). Runs beside appends, like the `.everyBatch` policy's
+    /// group commit.
+    public func syncRecords() throws {
+        if isReadOnly { return }
+        try sync(upTo: highWatermark, indexes: false)
     }
 
     /// Called after each append, outside the write lock.

@@ -214,6 +214,98 @@ import StrataIO
         index.close()
     }
 
+    /// Index sorting: documents added in any order are numbered by (ts, id) in every segment a
+    /// flush or merge writes; every query gives the same documents and scores as the same
+    /// documents unsorted; term deletes of buffered documents, deletes during a background
+    /// merge, restricted views and early-stopping sorts all follow the renumbering.
+    @Test func indexSortingKeepsResultsAndOrdersDocuments() throws {
+        let corpus = Corpus(count: 2400)
+        let sortedOptions = SearchIndex.Options(bufferBytes: 1 << 30, mergePolicy: TieredMergePolicy(mergeFactor: 3, floorDocuments: 50),
+                                                backgroundMerges: true, indexSort: ["ts", "id"])
+        let sorted = try SearchIndex(directory: tempDirectory("sorted"), schema: Corpus.schema(), options: sortedOptions)
+        let plain = try SearchIndex(directory: tempDirectory("unsorted"), schema: Corpus.schema(), options: .init(bufferBytes: 1 << 30))
+        for (i, d) in corpus.docs.enumerated() {
+            for index in [sorted, plain] {
+                try index.add(json: corpus.json(d))
+                if i % 300 == 150 { try index.delete(field: "tags", value: "Black") } // buffered term delete
+                if i % 200 == 199 { try index.refresh() }
+            }
+        }
+        for index in [sorted, plain] { try index.commit() }
+        sorted.merger?.waitUntilIdle()
+        for index in [sorted, plain] { try index.delete(.term(field: "body", text: "crash")) }
+        var s = sorted.searcher(), p = plain.searcher()
+        let ts = s.schema.number(of: "ts")!, id = s.schema.number(of: "id")!
+        #expect(s.segments.allSatisfy { $0.reader.isSorted(by: [ts, id]) }, "every segment is in (ts, id) order")
+        #expect(s.segments.count < p.segments.count, "merges ran")
+        #expect(s.documentCount == p.documentCount)
+        // The same documents (deletes during merges carried over)...
+        #expect(Set(try s.matchingIDs(.matchAll)) == Set(try p.matchingIDs(.matchAll)))
+        // Ties ascending by (ts, id) and newest first over many sorted segments equal a full sort
+        // of the same index's hits.
+        for q in ["error", "log disk", "+kafka +block", "tags:red", "*:*", "off*"] {
+            let query = try QueryParser.parse(q)
+            let all = try s.search(query, limit: 5000)
+            func key(_ h: SearchHit) -> (Int64, Int64) { (s.integerValue("ts", of: h)!, s.integerValue("id", of: h)!) }
+            let expected = all.sorted { a, b in a.score != b.score ? a.score > b.score : key(a) < key(b) }.prefix(15).map(key)
+            let top = try s.search(query, limit: 15, options: SearchOptions(tieBreak: ["ts", "id"], tieBreakDescending: false))
+            #expect(top.map { "\(key($0))" } == expected.map { "\($0)" }, "\(q): ties by (ts, id) across segments")
+            let newest = try s.search(query, limit: 12, sort: .field("ts", descending: true), options: SearchOptions(tieBreak: ["ts", "id"], tieBreakDescending: true))
+            #expect(newest.map { "\(key($0))" } == all.map(key).sorted(by: >).prefix(12).map { "\($0)" }, "\(q): newest first across segments")
+        }
+        // ...and, once both are merged down (deleted documents no longer in the statistics),
+        // the same scores.
+        try sorted.forceMerge()
+        try plain.forceMerge()
+        s = sorted.searcher()
+        p = plain.searcher()
+        #expect(s.segments.count == 1 && s.segments[0].reader.isSorted(by: [ts, id]))
+        func scored(_ x: IndexSearcher, _ hits: [SearchHit]) -> [Int64: Float] {
+            var out: [Int64: Float] = [:]
+            for h in hits { out[x.integerValue("id", of: h)!] = h.score }
+            return out
+        }
+        for q in ["error", "log disk", "+kafka +block", "\"segment index\"", "tags:red", "n:[10 TO 50]", "*:*", "off*"] {
+            let query = try QueryParser.parse(q)
+            #expect(try s.count(query) == (try p.count(query)), "\(q)")
+            #expect(scored(s, try s.search(query, limit: 5000)) == scored(p, try p.search(query, limit: 5000)), "\(q): same documents, same scores")
+            // Ties ascending by (ts, id) through the sorted fast path equal a full sort.
+            let options = SearchOptions(tieBreak: ["ts", "id"], tieBreakDescending: false)
+            let top = try s.search(query, limit: 15, options: options).map { s.integerValue("id", of: $0)! }
+            let all = try p.search(query, limit: 5000)
+            let expected = all.sorted { a, b in
+                if a.score != b.score { return a.score > b.score }
+                let ka = (p.integerValue("ts", of: a)!, p.integerValue("id", of: a)!), kb = (p.integerValue("ts", of: b)!, p.integerValue("id", of: b)!)
+                return ka < kb
+            }.prefix(15).map { p.integerValue("id", of: $0)! }
+            #expect(top == Array(expected), "\(q): ties by (ts, id)")
+            // Newest first, read from the sorted end.
+            let newest = try s.search(query, limit: 12, sort: .field("ts", descending: true), options: SearchOptions(tieBreak: ["ts", "id"], tieBreakDescending: true))
+            let expectedNewest = all.sorted { a, b in
+                (p.integerValue("ts", of: a)!, p.integerValue("id", of: a)!) > (p.integerValue("ts", of: b)!, p.integerValue("id", of: b)!)
+            }.prefix(12).map { p.integerValue("id", of: $0)! }
+            #expect(newest.map { s.integerValue("id", of: $0)! } == Array(expectedNewest), "\(q): newest first")
+        }
+        // A time range on the sorted field is a run of documents in each segment.
+        let stamps = corpus.docs.map(\.ts).sorted()
+        let view = try s.restricted(field: "ts", lower: stamps[700], upper: stamps[1300])
+        let plainView = try p.restricted(field: "ts", lower: stamps[700], upper: stamps[1300])
+        #expect(view.documentCount == plainView.documentCount)
+        #expect(view.segments.contains { $0.docRange != nil }, "sorted segments restrict to a run of documents")
+        for q in ["*:*", "error", "log disk", "+kafka +block", "\"segment index\"", "tags:red", "n:[10 TO 50]"] {
+            let query = try QueryParser.parse(q)
+            #expect(try view.count(query) == (try plainView.count(query)), "\(q) in the range")
+            #expect(scored(view, try view.search(query, limit: 5000)) == scored(plainView, try plainView.search(query, limit: 5000)), "\(q) in the range: same hits and scores")
+            let agg = try view.aggregate(query, ["n": .stats(field: "n")]), plainAgg = try plainView.aggregate(query, ["n": .stats(field: "n")])
+            #expect(agg == plainAgg, "\(q): aggregations in the range")
+        }
+        // Restricting a restricted view narrows it.
+        let narrower = try view.restricted(field: "ts", lower: stamps[900], upper: stamps[1000])
+        #expect(narrower.documentCount == (try p.restricted(field: "ts", lower: stamps[900], upper: stamps[1000])).documentCount)
+        sorted.close()
+        plain.close()
+    }
+
     /// Each numeric column's range is known when the segment opens.
     @Test func docValueRanges() throws {
         let (corpus, index) = try indexedCorpus(500, "dv-range", bufferBytes: 1 << 30)

@@ -27,6 +27,14 @@ static inline void strata_prefetch(const void *data, size_t length) {
     for (size_t i = 0; i < length; i += 64) __builtin_prefetch(p + i, 0, 3);
 }
 
+/// Lowers the calling thread's scheduling priority by `nice` steps (Linux: each thread has
+/// its own nice value). Returns 0, or -1 with errno set.
+int strata_lower_thread_priority(int nice);
+
+/// Starts writing the file's dirty pages back without waiting (Linux `sync_file_range` with
+/// SYNC_FILE_RANGE_WRITE), so a later fsync finds little to do. Returns 0, or -1 with errno.
+int strata_start_writeback(int fd);
+
 /// XXH32 of `length` bytes with `seed` (used for LZ4 frame header checksums).
 uint32_t strata_xxh32(const void *data, size_t length, uint32_t seed);
 

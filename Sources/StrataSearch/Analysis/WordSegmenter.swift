@@ -123,8 +123,24 @@ final class WordSegmenter {
         return nil
     }
 
+    /// Raw property values of the fast path.
+    private static let rawALetter = WordBreakProperty.aLetter.rawValue, rawHebrew = WordBreakProperty.hebrewLetter.rawValue
+    private static let rawNumeric = WordBreakProperty.numeric.rawValue, rawOther = WordBreakProperty.other.rawValue
+    private static let rawSpace = WordBreakProperty.wSegSpace.rawValue
+
     /// Whether there is a word boundary between scalar `i - 1` and scalar `i` (0 < i < count).
     func isBoundary(_ i: Int) -> Bool {
+        // Fast path for the common pairs, decided by the rules below without their lookaround:
+        // letters and digits continue a word (WB5, WB8–WB10); a letter or digit next to white
+        // space or an ordinary symbol is a boundary (no rule joins them), as are two ordinary
+        // symbols (WB999) — except two spaces (WB3d).
+        let ra = scalars[i - 1].flags & 0x1F, rb = scalars[i].flags & 0x1F
+        let wordA = ra == Self.rawALetter || ra == Self.rawNumeric || ra == Self.rawHebrew
+        let wordB = rb == Self.rawALetter || rb == Self.rawNumeric || rb == Self.rawHebrew
+        let plainA = ra == Self.rawOther || ra == Self.rawSpace, plainB = rb == Self.rawOther || rb == Self.rawSpace
+        if wordA && wordB && !(ra == Self.rawHebrew || rb == Self.rawHebrew) { return false }
+        if (wordA && plainB) || (plainA && wordB) { return true }
+        if plainA && plainB && scalars[i - 1].flags & 0x20 == 0 { return !(ra == Self.rawSpace && rb == Self.rawSpace) }
         let a = prop(i - 1), b = prop(i)
         if a == .cr && b == .lf { return false } // WB3
         if Self.isNewline(a) || Self.isNewline(b) { return true } // WB3a, WB3b

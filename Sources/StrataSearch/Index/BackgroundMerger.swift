@@ -64,6 +64,9 @@ final class BackgroundMerger: @unchecked Sendable {
     }
 
     private func loop() {
+        // Merging is deferrable work: below the indexing thread, so a busy machine indexes
+        // first (segments wait a little longer to be merged).
+        lowerCurrentThreadPriority(by: 10)
         while true {
             wakeSignal.wait(nanoseconds: nil)
             while true {
@@ -98,6 +101,7 @@ extension SearchIndex {
             var output: UInt32
             var inputs: [(SegmentReader, DeletedDocuments?)]
             var schema: Schema
+            var sort: IndexSort?
         }
         let job: Job? = lock.withLock {
             guard !isClosedLocked else { return nil }
@@ -109,11 +113,11 @@ extension SearchIndex {
             mergeOutput = output
             let numbers = chosen.map { segments[$0].entry.number }
             merging.formUnion(numbers)
-            return Job(numbers: numbers, output: output, inputs: chosen.map { (segments[$0].reader, segments[$0].deletes()) }, schema: schema)
+            return Job(numbers: numbers, output: output, inputs: chosen.map { (segments[$0].reader, segments[$0].deletes()) }, schema: schema, sort: indexSort)
         }
         guard let job else { return false }
         do {
-            let (docs, fields) = try SegmentMerger.merge(job.inputs, schema: job.schema, directory: directory, name: Manifest.segmentName(job.output))
+            let (docs, fields, maps) = try SegmentMerger.merge(job.inputs, schema: job.schema, directory: directory, name: Manifest.segmentName(job.output), sort: job.sort)
             let reader = docs > 0 ? try SegmentReader(directory: directory, number: job.output, documentCount: docs, invertedFields: fields) : nil
             try lock.withLock {
                 defer {
@@ -125,12 +129,10 @@ extension SearchIndex {
                 if let reader {
                     // Deletes made while the merge ran: the merger dropped what its snapshot had.
                     var carried = DocSet(capacity: docs)
-                    var next: UInt32 = 0
-                    for (k, (input, snapshot)) in job.inputs.enumerated() {
+                    for (k, (input, _)) in job.inputs.enumerated() {
                         let live = segments[positions[k]]
-                        for d in 0 ..< UInt32(input.documentCount) where !(snapshot?.contains(d) ?? false) {
-                            if live.isDeleted(d) { carried.insert(next) }
-                            next += 1
+                        for d in 0 ..< input.documentCount where maps[k][d] >= 0 && live.isDeleted(UInt32(d)) {
+                            carried.insert(UInt32(maps[k][d]))
                         }
                     }
                     var merged = Live(entry: Manifest.SegmentEntry(number: job.output, documentCount: docs, deletedCount: 0, deleteGeneration: 0, invertedFields: fields), reader: reader)

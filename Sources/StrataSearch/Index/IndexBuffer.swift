@@ -96,12 +96,29 @@ final class IndexBuffer {
         documentCount += 1
     }
 
+    /// The value of numeric field `f` for buffered document `d`, if set.
+    func number(_ f: Int, _ d: Int) -> Int64? {
+        guard let c = numeric[f], d < c.values.count, d >> 6 < c.present.count, c.present[d >> 6] & (1 << UInt64(d & 63)) != 0 else { return nil }
+        return c.values[d]
+    }
+
+    /// The buffered documents holding `term` in field `f` (buffer numbering), if any.
+    func documents(field f: Int, term: UnsafeRawBufferPointer) -> [UInt32]? {
+        guard let m = inverted[f], let id = m.terms.find(term) else { return nil }
+        return m.postings[Int(id)].docs
+    }
+
     /// Writes the buffer as segment `name` in `directory` (not fsync'd: the index syncs the
-    /// files when a commit first names them); returns the inverted field numbers.
-    func flush(directory: String, name: String) throws -> [Int] {
+    /// files when a commit first names them), its documents in `sort` order; returns the
+    /// inverted field numbers and the renumbering (`newOf[buffer doc]`, nil: buffer order).
+    func flush(directory: String, name: String, sort: IndexSort? = nil) throws -> (fields: [Int], newOf: [Int32]?) {
+        var newOf: [Int32]?
+        if let sort, !sort.fields.isEmpty {
+            newOf = IndexSort.permutation(count: documentCount, keys: sort.fields.map { f in { self.number(f, $0) } })
+        }
         var fields: [Int] = []
         for (f, m) in inverted.sorted(by: { $0.key < $1.key }) {
-            try SegmentWriter.write(m, to: directory + "/" + SearchIndexFiles.inverted(name, field: f), durable: false)
+            try SegmentWriter.write(m, to: directory + "/" + SearchIndexFiles.inverted(name, field: f), durable: false, renumbering: newOf)
             fields.append(f)
         }
         var columns: [DocValueColumn] = []
@@ -110,6 +127,16 @@ final class IndexBuffer {
             present += [UInt64](repeating: 0, count: max(0, (documentCount + 63) / 64 - present.count))
             present.removeLast(max(0, present.count - (documentCount + 63) / 64))
             values += [Int64](repeating: 0, count: documentCount - values.count)
+            if let newOf {
+                var p = [UInt64](repeating: 0, count: present.count), v = [Int64](repeating: 0, count: values.count)
+                for d in 0 ..< documentCount where present[d >> 6] & (1 << UInt64(d & 63)) != 0 {
+                    let n = Int(newOf[d])
+                    p[n >> 6] |= 1 << UInt64(n & 63)
+                    v[n] = values[d]
+                }
+                present = p
+                values = v
+            }
             columns.append(.numeric(field: f, type: c.type, present: present, values: values))
         }
         for (f, starts) in keywordStarts.sorted(by: { $0.key < $1.key }) {
@@ -118,11 +145,25 @@ final class IndexBuffer {
             let ids = m.terms.sortedIDs()
             var ordOf = [UInt32](repeating: 0, count: ids.count)
             for (o, id) in ids.enumerated() { ordOf[Int(id)] = UInt32(o) }
-            let ords = keywordTerms[f]!.map { ordOf[Int($0)] }
-            columns.append(.keyword(field: f, values: ids.map { Array(m.terms.bytes($0)) }, docStarts: starts, ords: ords))
+            var docStarts = starts, ords = keywordTerms[f]!.map { ordOf[Int($0)] }
+            if let newOf {
+                // Each document's ordinals moved to its new number.
+                var oldOf = [Int](repeating: 0, count: documentCount)
+                for d in 0 ..< documentCount { oldOf[Int(newOf[d])] = d }
+                var s: [UInt32] = [0], o: [UInt32] = []
+                o.reserveCapacity(ords.count)
+                for n in 0 ..< documentCount {
+                    let d = oldOf[n]
+                    o.append(contentsOf: ords[Int(starts[d]) ..< Int(starts[d + 1])])
+                    s.append(UInt32(o.count))
+                }
+                docStarts = s
+                ords = o
+            }
+            columns.append(.keyword(field: f, values: ids.map { Array(m.terms.bytes($0)) }, docStarts: docStarts, ords: ords))
         }
         try FileSystem.writeAtomically(DocValues.encode(docCount: documentCount, columns: columns), to: directory + "/" + SearchIndexFiles.docValues(name), durable: false)
-        return fields
+        return (fields, newOf)
     }
 }
 

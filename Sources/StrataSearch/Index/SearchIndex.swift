@@ -27,12 +27,16 @@ public final class SearchIndex: @unchecked Sendable {
         /// of other processes (`openSearcher`, `IndexReader`) open, so they see refreshed
         /// documents before the next commit.
         public var publishRefreshes = false
+        /// Integer or timestamp fields whose order (ascending, missing values first) numbers
+        /// the documents of every segment written (index sorting); empty: the order added.
+        public var indexSort: [String] = []
         public init(bufferBytes: Int = 64 << 20, mergePolicy: TieredMergePolicy = TieredMergePolicy(),
-                    backgroundMerges: Bool = false, publishRefreshes: Bool = false) {
+                    backgroundMerges: Bool = false, publishRefreshes: Bool = false, indexSort: [String] = []) {
             self.bufferBytes = bufferBytes
             self.mergePolicy = mergePolicy
             self.backgroundMerges = backgroundMerges
             self.publishRefreshes = publishRefreshes
+            self.indexSort = indexSort
         }
     }
 
@@ -124,12 +128,20 @@ public final class SearchIndex: @unchecked Sendable {
     private var pending: [(field: Int, type: FieldType, entry: Int)] = []
     /// Path → field answers of the schema (no String per value).
     private var lookup = FieldLookup()
+    /// The order of documents in the segments this writer writes (`Options.indexSort`).
+    var indexSort: IndexSort? {
+        options.indexSort.isEmpty ? nil : IndexSort(fields: options.indexSort.compactMap { schema.number(of: $0) })
+    }
     /// Files written without fsync that no commit has synced yet.
     private var unsynced = Set<String>()
     /// Documents or deletes changed since the last commit.
     private(set) var uncommittedChanges = false
     /// Background merging (nil unless `options.backgroundMerges`).
     var merger: BackgroundMerger?
+    /// Removes unreferenced files off the writer's path (with `options.backgroundMerges`).
+    private var janitor: FileJanitor?
+    /// Names queued for removal.
+    private var removing = Set<String>()
     /// The number of the segment a background merge is writing (its files are kept).
     var mergeOutput: UInt32?
     /// Segments a background merge reads (not offered to the merge policy again).
@@ -172,11 +184,15 @@ public final class SearchIndex: @unchecked Sendable {
         nextSegment = committed.nextSegmentNumber
         segments = try Self.openSegments(committed, directory: directory)
         try removeUnreferencedFiles()
-        if options.backgroundMerges { merger = BackgroundMerger(self) }
+        if options.backgroundMerges {
+            merger = BackgroundMerger(self)
+            janitor = FileJanitor()
+        }
     }
 
     deinit {
         merger?.stop()
+        janitor?.stop()
         writerLock?.release()
     }
 
@@ -184,6 +200,7 @@ public final class SearchIndex: @unchecked Sendable {
     /// uncommitted changes are dropped. Later calls on the index throw `StrataError.closed`.
     public func close() {
         merger?.stop()
+        janitor?.stop()
         lock.withLock {
             writerLock?.release()
             writerLock = nil
@@ -424,8 +441,8 @@ public final class SearchIndex: @unchecked Sendable {
         guard buffer.documentCount > 0 else { pendingTermDeletes.removeAll(); return }
         let number = nextSegment
         let name = Manifest.segmentName(number)
-        let fields: [Int]
-        do { fields = try buffer.flush(directory: directory, name: name) } catch {
+        let fields: [Int], newOf: [Int32]?
+        do { (fields, newOf) = try buffer.flush(directory: directory, name: name, sort: indexSort) } catch {
             // Leave no partial segment behind (the buffer is kept: a later flush retries).
             for f in (try? FileSystem.list(directory)) ?? [] where f.hasPrefix(name + ".") { try? FileSystem.remove(directory + "/" + f) }
             throw error
@@ -434,13 +451,13 @@ public final class SearchIndex: @unchecked Sendable {
         let reader = try SegmentReader(directory: directory, number: number, documentCount: buffer.documentCount, invertedFields: fields)
         var live = Live(entry: Manifest.SegmentEntry(number: number, documentCount: buffer.documentCount, deletedCount: 0, deleteGeneration: 0, invertedFields: fields), reader: reader)
         unsynced.formUnion(live.files(deleteGeneration: 0))
-        // Buffered term deletes reach the documents added before them.
+        // Buffered term deletes reach the documents added before them (found in the buffer's
+        // numbering, then renumbered as the segment sorted them).
         if !pendingTermDeletes.isEmpty {
             var deletes = DocSet(capacity: reader.documentCount)
             for d in pendingTermDeletes {
-                guard let inv = reader.invertedField(d.field), let info = try d.term.withUnsafeBytes({ try inv.lookup($0) }) else { continue }
-                let c = try PostingsCursor.open(inv, info)
-                while c.doc < UInt32(d.before) { deletes.insert(c.doc); try c.next() }
+                guard let docs = d.term.withUnsafeBytes({ buffer.documents(field: d.field, term: $0) }) else { continue }
+                for doc in docs where doc < UInt32(d.before) { deletes.insert(newOf.map { UInt32($0[Int(doc)]) } ?? doc) }
             }
             live.markDeleted(deletes)
             pendingTermDeletes.removeAll()
@@ -652,9 +669,16 @@ public final class SearchIndex: @unchecked Sendable {
         let inFlight = mergeOutput.map { Manifest.segmentName($0) + "." }
         for name in try FileSystem.list(directory) where !keep.contains(name) && !name.hasPrefix(".") {
             if let inFlight, name.hasPrefix(inFlight) { continue }
-            try FileSystem.remove(directory + "/" + name)
+            if removing.contains(name) { continue }
+            if let janitor {
+                removing.insert(name)
+                janitor.remove(directory + "/" + name)
+            } else {
+                try FileSystem.remove(directory + "/" + name)
+            }
             unsynced.remove(name)
         }
+        if removing.count > 4096 { removing.removeAll() } // a name that is still listed is queued again
     }
 
     // MARK: merging
@@ -699,7 +723,7 @@ public final class SearchIndex: @unchecked Sendable {
         let number = nextSegment
         nextSegment += 1
         let inputs = chosen.map { (segments[$0].reader, segments[$0].deletes()) }
-        let (docs, fields) = try SegmentMerger.merge(inputs, schema: schema, directory: directory, name: Manifest.segmentName(number))
+        let (docs, fields, _) = try SegmentMerger.merge(inputs, schema: schema, directory: directory, name: Manifest.segmentName(number), sort: indexSort)
         var kept = segments.enumerated().filter { !chosen.contains($0.offset) }.map(\.element)
         if docs > 0 {
             let reader = try SegmentReader(directory: directory, number: number, documentCount: docs, invertedFields: fields)

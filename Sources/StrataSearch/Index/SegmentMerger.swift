@@ -1,13 +1,15 @@
 import StrataIO
 
-/// Merges segments into one, dropping deleted documents: documents keep their relative order
-/// (segment order, then document order), so postings of each term are concatenated with
-/// renumbered documents and need no sorting.
+/// Merges segments into one, dropping deleted documents. Documents keep their relative order
+/// (segment order, then document order) — postings of each term are then concatenated with
+/// renumbered documents — or, with an index sort, take the sort's order over all inputs
+/// (postings of a term are then put back in document order).
 enum SegmentMerger {
     /// Writes segment `name` (not fsync'd: the index syncs it when a commit first names it);
-    /// returns its document count and inverted fields (no files are written when every
-    /// document was deleted).
-    static func merge(_ inputs: [(SegmentReader, DeletedDocuments?)], schema: Schema, directory: String, name: String) throws -> (Int, [Int]) {
+    /// returns its document count, inverted fields and, per input, each old document's new
+    /// number (-1: deleted). No files are written when every document was deleted.
+    static func merge(_ inputs: [(SegmentReader, DeletedDocuments?)], schema: Schema, directory: String, name: String,
+                      sort: IndexSort? = nil) throws -> (documents: Int, fields: [Int], maps: [[Int32]]) {
         // Old → new document numbers.
         var maps: [[Int32]] = []
         var next: Int32 = 0
@@ -20,7 +22,24 @@ enum SegmentMerger {
             maps.append(m)
         }
         let total = Int(next)
-        if total == 0 { return (0, []) }
+        if total == 0 { return (0, [], maps) }
+        if let sort, !sort.fields.isEmpty, inputs.count > 1 {
+            // Sort order over all inputs: the concatenation, permuted.
+            var owner: [(input: Int, doc: Int)] = []
+            owner.reserveCapacity(total)
+            for (i, m) in maps.enumerated() { for (d, n) in m.enumerated() where n >= 0 { owner.append((i, d)) } }
+            let columns = inputs.map { r in sort.fields.map { r.0.docValues.numericColumn($0) } }
+            let keys: [(Int) -> Int64?] = sort.fields.indices.map { k in
+                { n in
+                    let (i, d) = owner[n]
+                    guard let c = columns[i][k], c.has(d) else { return nil }
+                    return c.bits(d)
+                }
+            }
+            if let newOf = IndexSort.permutation(count: total, keys: keys) {
+                for i in maps.indices { for d in maps[i].indices where maps[i][d] >= 0 { maps[i][d] = newOf[Int(maps[i][d])] } }
+            }
+        }
         var fields = Set<Int>()
         for (r, _) in inputs { fields.formUnion(r.invertedFields) }
         for f in fields.sorted() {
@@ -28,7 +47,7 @@ enum SegmentMerger {
         }
         try FileSystem.writeAtomically(DocValues.encode(docCount: total, columns: try mergeDocValues(inputs, schema: schema, maps: maps, total: total)),
                                        to: directory + "/" + SearchIndexFiles.docValues(name), durable: false)
-        return (total, fields.sorted())
+        return (total, fields.sorted(), maps)
     }
 
     /// Merges one field's dictionaries k-way (terms stream in byte order from each input) and
@@ -42,6 +61,7 @@ enum SegmentMerger {
             iterators.append((i, try IndexSegment.TermIterator(seg)))
         }
         var encoder = InvertedFieldEncoder(norms: norms, spillDirectory: FileSystem.parent(of: path))
+        var reorder = PostingsReorder()
         var docs: [UInt32] = [], freqs: [UInt32] = [], positions: [UInt32] = [], scratch: [UInt32] = []
         var equal: [Int] = []
         while true {
@@ -81,6 +101,7 @@ enum SegmentMerger {
                 try it.next()
             }
             if docs.isEmpty { continue }
+            reorder.sortByDocument(docs: &docs, freqs: &freqs, positions: &positions) // index sorting interleaves inputs
             try term.withUnsafeBytes { t in
                 try docs.withUnsafeBufferPointer { d in
                     try freqs.withUnsafeBufferPointer { q in try positions.withUnsafeBufferPointer { p in try encoder.add(term: t, docs: d, freqs: q, positions: p) } }
@@ -125,13 +146,14 @@ enum SegmentMerger {
                 var ordOf: [[UInt8]: UInt32] = [:]
                 for (o, v) in values.enumerated() { ordOf[v] = UInt32(o) }
                 var starts: [UInt32] = [0], ords: [UInt32] = []
-                for (i, (reader, _)) in inputs.enumerated() {
-                    let c = reader.docValues.keywordColumn(f)
-                    let remap = c.map { c in (0 ..< c.valueCount).map { ordOf[Array(c.value($0))]! } } ?? []
-                    for d in 0 ..< reader.documentCount where maps[i][d] >= 0 {
-                        if let c { for k in c.ordinals(d) { ords.append(remap[c.ordinal(at: k)]) } }
-                        starts.append(UInt32(ords.count))
-                    }
+                let inputColumns = inputs.map { $0.0.docValues.keywordColumn(f) }
+                let remaps = inputColumns.map { c in c.map { c in (0 ..< c.valueCount).map { ordOf[Array(c.value($0))]! } } ?? [] }
+                // New document n's values, in new-number order (any permutation of the inputs).
+                var oldOf = [(Int32, Int32)](repeating: (-1, -1), count: total)
+                for (i, m) in maps.enumerated() { for (d, n) in m.enumerated() where n >= 0 { oldOf[Int(n)] = (Int32(i), Int32(d)) } }
+                for (i, d) in oldOf {
+                    if let c = inputColumns[Int(i)] { for k in c.ordinals(Int(d)) { ords.append(remaps[Int(i)][c.ordinal(at: k)]) } }
+                    starts.append(UInt32(ords.count))
                 }
                 columns.append(.keyword(field: f, values: values, docStarts: starts, ords: ords))
             }
@@ -140,11 +162,15 @@ enum SegmentMerger {
     }
 }
 
-/// A log-structured merge policy in the spirit of Lucene's tiered policy: segments fall into
-/// tiers by live size (each tier `mergeFactor` times the one below, starting at
-/// `floorDocuments`); when a tier holds `mergeFactor` segments they merge into one of the next
-/// tier. A segment with more than `maxDeletedRatio` of its documents deleted is rewritten
-/// alone. Each document is thus rewritten about log_mergeFactor(N / floor) times.
+/// A log-structured merge policy in the spirit of Lucene's: segments fall into tiers by live
+/// size (each tier `mergeFactor` times the one below, starting at `floorDocuments`); when
+/// `mergeFactor` *adjacent* segments of a tier (or below) are there, they merge into one of the
+/// next tier, in their place. Merging neighbours only (as Lucene's LogMergePolicy does) keeps
+/// segments in the order documents arrived, so each segment covers a narrow stretch of time and
+/// a time-range query skips the others. A segment with more than `maxDeletedRatio` of its
+/// documents deleted is rewritten alone; beyond `4 · mergeFactor` segments the smallest
+/// adjacent run merges whatever its tiers. Each document is rewritten about
+/// log_mergeFactor(N / floor) times.
 public struct TieredMergePolicy: Sendable {
     public var mergeFactor = 10
     public var floorDocuments = 1000
@@ -155,20 +181,35 @@ public struct TieredMergePolicy: Sendable {
         self.maxDeletedRatio = maxDeletedRatio
     }
 
-    /// Segments to merge next (indices), given (live, deleted) document counts; nil for none.
+    /// Segments to merge next (adjacent indices, ascending), given (live, deleted) document
+    /// counts in index order; nil for none.
     public func pick(_ segments: [(live: Int, deleted: Int)]) -> [Int]? {
         for (i, s) in segments.enumerated() where s.deleted > 0 && Double(s.deleted) > maxDeletedRatio * Double(s.live + s.deleted) {
             return [i]
         }
-        var tiers: [Int: [Int]] = [:]
-        for (i, s) in segments.enumerated() {
+        guard segments.count >= mergeFactor else { return nil }
+        let tiers = segments.map { s -> Int in
             var tier = 0, size = floorDocuments
-            while s.live > size { size *= mergeFactor; tier += 1 }
-            tiers[tier, default: []].append(i)
+            while s.live > size && tier < 40 { size = size.multipliedReportingOverflow(by: mergeFactor).overflow ? Int.max : size * mergeFactor; tier += 1 }
+            return tier
         }
-        for tier in tiers.keys.sorted() where tiers[tier]!.count >= mergeFactor {
-            let members = tiers[tier]!.sorted { segments[$0].live < segments[$1].live }
-            return Array(members.prefix(mergeFactor))
+        // The lowest tier with a run of `mergeFactor` neighbours at or below it; the oldest run.
+        for tier in Set(tiers).sorted() {
+            var run = 0
+            for i in tiers.indices {
+                run = tiers[i] <= tier ? run + 1 : 0
+                if run == mergeFactor, tiers[(i - mergeFactor + 1) ... i].contains(tier) { return Array(i - mergeFactor + 1 ... i) }
+                if run == mergeFactor { run -= 1 } // slide: the window must hold the tier itself
+            }
+        }
+        // Too many segments without such a run: the lightest neighbours merge.
+        if segments.count > 4 * mergeFactor {
+            var best = 0, bestSize = Int.max
+            for start in 0 ... segments.count - mergeFactor {
+                let size = segments[start ..< start + mergeFactor].reduce(0) { $0 + $1.live }
+                if size < bestSize { best = start; bestSize = size }
+            }
+            return Array(best ..< best + mergeFactor)
         }
         return nil
     }

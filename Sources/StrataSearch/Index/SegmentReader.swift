@@ -33,6 +33,33 @@ public final class SegmentReader: @unchecked Sendable {
     /// The inverted file of `field`, or nil when no document of the segment has it.
     @inline(__always) public func invertedField(_ field: Int) -> IndexSegment? { field < inverted.count ? inverted[field] : nil }
 
+    private let sortLock = Lock()
+    private var sortedBy: [[Int]: Bool] = [:]
+
+    /// Whether the documents are in ascending order of `fields` (integer or timestamp values
+    /// compared in turn, a missing value first) — what an index sort writes. Checked once per
+    /// field list (a pass over the columns) and remembered.
+    public func isSorted(by fields: [Int]) -> Bool {
+        if let known = sortLock.withLock({ sortedBy[fields] }) { return known }
+        let columns = fields.map { docValues.numericColumn($0) }
+        var sorted = !fields.isEmpty
+        if sorted {
+            @inline(__always) func value(_ k: Int, _ d: Int) -> Int64 {
+                guard let c = columns[k], c.has(d), c.type != .f64 else { return .min }
+                return c.bits(d)
+            }
+            outer: for d in 1 ..< max(1, documentCount) {
+                for k in columns.indices {
+                    let a = value(k, d - 1), b = value(k, d)
+                    if a < b { continue outer }
+                    if a > b { sorted = false; break outer }
+                }
+            }
+        }
+        sortLock.withLock { sortedBy[fields] = sorted }
+        return sorted
+    }
+
     /// Sum of the files' sizes.
     func sizeOnDisk(directory: String) -> Int64 {
         var total = FileSystem.fileSize(docValues.path) ?? 0

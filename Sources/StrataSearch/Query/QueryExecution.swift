@@ -19,6 +19,54 @@ public struct DocSet: Sendable, Equatable {
     mutating func formUnion(_ o: DocSet) { for i in words.indices { words[i] |= o.words[i] } }
     mutating func subtract(_ o: DocSet) { for i in words.indices { words[i] &= ~o.words[i] } }
 
+    /// Removes every document outside `range` (word at a time).
+    mutating func keepOnly(_ range: Range<Int>) {
+        let lo = range.lowerBound, hi = range.upperBound
+        for w in words.indices {
+            let start = w * 64, end = start + 64
+            if end <= lo || start >= hi { words[w] = 0; continue }
+            if start >= lo && end <= hi { continue }
+            var mask = ~UInt64(0)
+            if lo > start { mask &= ~0 << UInt64(lo - start) }
+            if hi < end { mask &= (1 << UInt64(hi - start)) - 1 }
+            words[w] &= mask
+        }
+    }
+
+    /// Adds documents `range` (word at a time).
+    mutating func insert(range: Range<Int>) {
+        var d = range.lowerBound
+        while d < range.upperBound {
+            if d & 63 == 0 && d + 64 <= range.upperBound { words[d >> 6] = ~0; d += 64; continue }
+            words[d >> 6] |= 1 << UInt64(d & 63)
+            d += 1
+        }
+    }
+
+    /// Members in ascending (or descending) order while `body` returns true.
+    public func forEach(descending: Bool, while body: (UInt32) -> Bool) {
+        if descending {
+            var w = words.count - 1
+            while w >= 0 {
+                var bits = words[w]
+                while bits != 0 {
+                    let b = 63 - bits.leadingZeroBitCount
+                    if !body(UInt32(w * 64 + b)) { return }
+                    bits &= ~(1 << UInt64(b))
+                }
+                w -= 1
+            }
+        } else {
+            for (w, word) in words.enumerated() {
+                var bits = word
+                while bits != 0 {
+                    if !body(UInt32(w * 64 + bits.trailingZeroBitCount)) { return }
+                    bits &= bits - 1
+                }
+            }
+        }
+    }
+
     /// Members in ascending order.
     public func forEach(_ body: (UInt32) -> Void) {
         for (w, word) in words.enumerated() {

@@ -75,12 +75,26 @@ public final class IndexSearcher: @unchecked Sendable {
         /// The whole segment lies outside a restricted view (`restricted(to:)`): queries skip it;
         /// it still counts in the scoring statistics.
         public let excluded: Bool
-        public var liveCount: Int { excluded ? 0 : reader.documentCount - (deletes?.count ?? 0) }
+        /// In a restricted view of a segment sorted by the restricting field: the run of
+        /// documents in the view (cursors start at its start and end at its end).
+        public let docRange: Range<UInt32>?
+        /// Documents in the view, not deleted.
+        public let liveCount: Int
 
-        init(reader: SegmentReader, deletes: DeletedDocuments?, excluded: Bool = false) {
+        init(reader: SegmentReader, deletes: DeletedDocuments?, excluded: Bool = false, docRange: Range<UInt32>? = nil) {
             self.reader = reader
             self.deletes = deletes
             self.excluded = excluded
+            self.docRange = docRange
+            if excluded {
+                liveCount = 0
+            } else if let docRange {
+                var deleted = 0
+                if let deletes { for d in docRange where deletes.contains(d) { deleted += 1 } }
+                liveCount = docRange.count - deleted
+            } else {
+                liveCount = reader.documentCount - (deletes?.count ?? 0)
+            }
         }
     }
 
@@ -135,11 +149,38 @@ public final class IndexSearcher: @unchecked Sendable {
                 return Segment(reader: s.reader, deletes: s.deletes, excluded: true)
             }
             if column.allWithin(lower: lower, upper: upper) { return s }
-            var outside = DocSet(capacity: s.reader.documentCount)
-            for d in 0 ..< s.reader.documentCount {
-                if !column.has(d) { outside.insert(UInt32(d)); continue }
-                let v = column.bits(d)
-                if let lower, v < lower { outside.insert(UInt32(d)) } else if let upper, v > upper { outside.insert(UInt32(d)) }
+            let n = s.reader.documentCount
+            if s.reader.isSorted(by: [f]) {
+                // Documents in order of the field: the range is a run, found by binary search;
+                // cursors are bounded to it, so the cost follows the run, not the segment.
+                @inline(__always) func value(_ d: Int) -> Int64 { column.has(d) ? column.bits(d) : .min }
+                func firstAtLeast(_ v: Int64) -> Int {
+                    var lo = 0, hi = n
+                    while lo < hi { let mid = (lo + hi) / 2; if value(mid) < v { lo = mid + 1 } else { hi = mid } }
+                    return lo
+                }
+                var first = lower.map(firstAtLeast) ?? 0
+                while first < n && !column.has(first) { first += 1 } // documents without the field are outside
+                let end = max(first, upper.map { $0 == .max ? n : firstAtLeast($0 + 1) } ?? n)
+                if first >= end { return Segment(reader: s.reader, deletes: s.deletes, excluded: true) }
+                if let r = s.docRange { // a second restriction narrows the first
+                    let lo = max(UInt32(first), r.lowerBound), hi = min(UInt32(end), r.upperBound)
+                    if lo >= hi { return Segment(reader: s.reader, deletes: s.deletes, excluded: true) }
+                    return Segment(reader: s.reader, deletes: s.deletes, docRange: lo ..< hi)
+                }
+                return Segment(reader: s.reader, deletes: s.deletes, docRange: UInt32(first) ..< UInt32(end))
+            }
+            var outside = DocSet(capacity: n)
+            do {
+                for d in 0 ..< n {
+                    if !column.has(d) { outside.insert(UInt32(d)); continue }
+                    let v = column.bits(d)
+                    if let lower, v < lower { outside.insert(UInt32(d)) } else if let upper, v > upper { outside.insert(UInt32(d)) }
+                }
+            }
+            if let r = s.docRange {
+                outside.insert(range: 0 ..< Int(r.lowerBound))
+                outside.insert(range: Int(r.upperBound) ..< n)
             }
             if let deletes = s.deletes { outside.formUnion(deletes.docSet) }
             if outside.count == s.reader.documentCount { return Segment(reader: s.reader, deletes: s.deletes, excluded: true) }
@@ -179,6 +220,7 @@ public final class IndexSearcher: @unchecked Sendable {
         if s.excluded { return DocSet(capacity: 0) }
         var r = try rawMatches(query, s)
         if let d = s.deletes { d.subtract(from: &r) }
+        if let range = s.docRange { r.keepOnly(Int(range.lowerBound) ..< Int(range.upperBound)) }
         return r
     }
 
@@ -296,6 +338,7 @@ public final class IndexSearcher: @unchecked Sendable {
     public func search(_ query: Query, limit: Int, sort: SearchSort = .score, options: SearchOptions = SearchOptions(), bm25: BM25 = BM25()) throws -> [SearchHit] {
         guard limit > 0 else { return [] }
         var top = TopHits(limit: limit, sort: sort)
+        var tieFields: [Int] = []
         if !options.tieBreak.isEmpty || options.after != nil {
             guard options.tieBreak.count <= 3 else { throw QueryError.unsupported("at most three tie-break fields") }
             var columns: [[DocValues.NumericColumn?]] = []
@@ -306,7 +349,11 @@ public final class IndexSearcher: @unchecked Sendable {
                 return n
             }
             for s in segments { columns.append(fields.map { s.reader.docValues.numericColumn($0) }) }
-            top.configure(tieColumns: fields.isEmpty ? nil : columns, descending: options.tieBreakDescending, after: options.after)
+            // Segments whose documents are in tie-break order (an index sort): ascending ties
+            // there are settled in document order.
+            let sorted = segments.map { !fields.isEmpty && !$0.excluded && $0.reader.isSorted(by: fields) }
+            top.configure(tieColumns: fields.isEmpty ? nil : columns, descending: options.tieBreakDescending, after: options.after, sortedSegments: sorted)
+            tieFields = fields
         }
         if sort == .score, usePlans, let plan = try plan(query) {
             try run(plan, top: &top, bm25: bm25)
@@ -375,12 +422,20 @@ public final class IndexSearcher: @unchecked Sendable {
                 // Constant-score clauses (prefix, fuzzy, range, exists, match-all, numeric) add 1.
                 for clause in constantClauses { try rawMatches(clause, s).forEach { if matched.contains($0) { scores[Int($0)] += 1 } } }
                 matched.forEach { top.offer(SearchHit(segment: si, document: $0, score: scores[Int($0)], sortValue: nil)) }
-            case let .field(name, _):
+            case let .field(name, descending):
                 guard let n = schema.number(of: name), schema.fields[n].type.isNumeric else {
                     throw QueryError.unsupported("sorting needs a numeric or timestamp field; '\(name)' is not one")
                 }
                 sortColumn = s.reader.docValues.numericColumn(n)
-                matched.forEach { top.offer(SearchHit(segment: si, document: $0, score: 0, sortValue: sortColumn?.double(Int($0)))) }
+                if tieFields.first == n, descending == options.tieBreakDescending, s.reader.isSorted(by: tieFields) {
+                    // Documents are in the order sorted by (field, ties): walk them from the best
+                    // end and stop at the first that cannot enter; the rest rank below it.
+                    matched.forEach(descending: descending) { d in
+                        top.offer(SearchHit(segment: si, document: d, score: 0, sortValue: sortColumn?.double(Int(d)))) != .rejected
+                    }
+                } else {
+                    matched.forEach { top.offer(SearchHit(segment: si, document: $0, score: 0, sortValue: sortColumn?.double(Int($0)))) }
+                }
             }
         }
         return top.sorted()
@@ -428,6 +483,11 @@ struct TopHits {
     private var after: SearchHit?
     /// Whether a hit whose score equals the k-th best may still enter (tie-break values decide).
     private(set) var tiesMayEnter = false
+    /// Per segment: documents are in ascending tie-break order and ties go ascending.
+    private var sortedSegments: [Bool] = []
+    /// Per segment: a score at which a tied document was turned away; later documents of a
+    /// sorted segment with that score rank below it, so they are turned away unread.
+    private var cutoff: [Float] = []
 
     init(limit: Int, sort: SearchSort) {
         self.limit = limit
@@ -435,16 +495,25 @@ struct TopHits {
         heap.reserveCapacity(min(limit, 4096))
     }
 
-    mutating func configure(tieColumns: [[DocValues.NumericColumn?]]?, descending: Bool, after: SearchHit?) {
+    mutating func configure(tieColumns: [[DocValues.NumericColumn?]]?, descending: Bool, after: SearchHit?, sortedSegments: [Bool] = []) {
         self.tieColumns = tieColumns
         tieDescending = descending
         self.after = after
         tiesMayEnter = tieColumns != nil || after != nil
+        self.sortedSegments = descending ? [] : sortedSegments
+        cutoff = [Float](repeating: -.infinity, count: sortedSegments.count)
     }
 
-    /// Whether a document whose score is at most `bound` cannot enter a top k whose k-th score
-    /// is `bar` (the pruning test of block-max and MaxScore).
-    @inline(__always) func cannotEnter(_ bound: Float, _ bar: Float) -> Bool { tiesMayEnter ? bound < bar : bound <= bar }
+    /// Whether a document of `segment` whose score is at most `bound` cannot enter a top k
+    /// whose k-th score is `bar` (the pruning test of block-max and MaxScore).
+    @inline(__always) func cannotEnter(_ bound: Float, _ bar: Float, segment: Int) -> Bool {
+        if bound < bar { return true }
+        if bound > bar { return false }
+        return !tiesMayEnter || (segment < cutoff.count && cutoff[segment] == bar)
+    }
+
+    /// What `offer` did with a hit.
+    enum Offer { case entered, rejected, beforeAfter }
 
     /// Whether `a` and `b` rank equally on the sort alone.
     @inline(__always) private func primaryOrder(_ a: SearchHit, _ b: SearchHit) -> Int {
@@ -496,14 +565,29 @@ struct TopHits {
         return h
     }
 
-    mutating func offer(_ offered: SearchHit) {
+    @discardableResult
+    mutating func offer(_ offered: SearchHit) -> Offer {
         var h = offered
-        if tieColumns != nil {
-            // Read the tie-break values only when they can matter.
-            if heap.count == limit, primaryOrder(h, heap[0]) > 0 { return }
+        if let tieColumns {
+            // Read the tie-break values only when they can matter; on a tie with the k-th hit
+            // the first value usually decides, so it is read alone first.
+            if heap.count == limit {
+                let p = primaryOrder(h, heap[0])
+                if p > 0 { return .rejected }
+                if p == 0 {
+                    if h.segment < cutoff.count, cutoff[h.segment] == h.score { return .rejected }
+                    if let c = tieColumns[h.segment].first, let c, c.has(Int(h.document)) {
+                        let a = c.bits(Int(h.document)), root = heap[0].tieBreak.a
+                        if a != root && (tieDescending ? a < root : a > root) {
+                            noteTieRejected(h)
+                            return .rejected
+                        }
+                    }
+                }
+            }
             h = withTieKey(h)
         }
-        if let after, !ranksAfter(h, after) { return }
+        if let after, !ranksAfter(h, after) { return .beforeAfter }
         if heap.count < limit {
             heap.append(h)
             var i = heap.count - 1
@@ -523,7 +607,17 @@ struct TopHits {
                 heap.swapAt(i, worst)
                 i = worst
             }
+        } else {
+            if primaryOrder(h, heap[0]) == 0 { noteTieRejected(h) }
+            return .rejected
         }
+        return .entered
+    }
+
+    /// A document tied with the k-th hit on the sort ranked below it: in a sorted segment,
+    /// every later document with the same score does too.
+    @inline(__always) private mutating func noteTieRejected(_ h: SearchHit) {
+        if h.segment < sortedSegments.count, sortedSegments[h.segment], sort == .score { cutoff[h.segment] = h.score }
     }
 
     /// The worst kept hit once `limit` are kept (the bar a new hit must pass).

@@ -154,7 +154,9 @@ extension IndexSearcher {
 
     private func cursor(_ r: Resolved, _ segment: Int, _ term: Int, _ field: Int, positions: Bool = false) throws -> PostingsCursor? {
         guard let info = r.info(segment, term), let inv = segments[segment].reader.invertedField(field) else { return nil }
-        return try PostingsCursor.open(inv, info, positions: positions)
+        let c = try PostingsCursor.open(inv, info, positions: positions)
+        if let range = segments[segment].docRange { try c.restrict(to: range) }
+        return c
     }
 
     /// The terms a plan looks up, in the order `run` and `matchSet` index them.
@@ -174,7 +176,7 @@ extension IndexSearcher {
         let r = try resolve(lookupTerms(plan), scoring: false, BM25())
         var total = 0
         for (si, s) in segments.enumerated() where !s.excluded {
-            if case .term = plan, s.deletes == nil {
+            if case .term = plan, s.deletes == nil, s.docRange == nil {
                 total += r.info(si, 0)?.docFreq ?? 0
                 continue
             }
@@ -203,7 +205,7 @@ extension IndexSearcher {
                     // Block-max: skip a whole block whose best possible score cannot enter.
                     if bar > -Float.infinity, c.block < c.fullBlocks, c.isAtBlockStart {
                         let m = c.blockMax(c.block)
-                        if top.cannotEnter(scorer.score(m.maxFreq, m.minNorm), bar) {
+                        if top.cannotEnter(scorer.score(m.maxFreq, m.minNorm), bar, segment: si) {
                             try c.nextBlock()
                             continue
                         }
@@ -213,7 +215,7 @@ extension IndexSearcher {
                     for k in 0 ..< n {
                         let d = docs[k]
                         let score = scorer.score(freqs[k], inv.norm(Int(d)))
-                        if !top.cannotEnter(score, bar), !(deletes?.contains(d) ?? false) {
+                        if !top.cannotEnter(score, bar, segment: si), !(deletes?.contains(d) ?? false) {
                             top.offer(SearchHit(segment: si, document: d, score: score, sortValue: nil))
                             if let t = top.threshold { bar = t.score }
                         }
@@ -365,7 +367,7 @@ extension IndexSearcher {
         var essential = 0
         func updateEssential() {
             guard let bar = top.threshold?.score else { return }
-            while essential < cs.count && top.cannotEnter(prefix[essential], bar) { essential += 1 }
+            while essential < cs.count && top.cannotEnter(prefix[essential], bar, segment: si) { essential += 1 }
         }
         updateEssential()
         while essential < cs.count {
@@ -380,7 +382,7 @@ extension IndexSearcher {
             let bar = top.threshold?.score
             var i = essential - 1
             while i >= 0 {
-                if let bar, top.cannotEnter(score + prefix[i], bar) { break }
+                if let bar, top.cannotEnter(score + prefix[i], bar, segment: si) { break }
                 try cs[i].0.advance(to: d)
                 if cs[i].0.doc == d { score += cs[i].1.score(cs[i].0.frequency, cs[i].0.segment.norm(Int(d))) }
                 i -= 1

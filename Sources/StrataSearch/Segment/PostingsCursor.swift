@@ -30,6 +30,9 @@ final class PostingsCursor {
     /// Where the positions of the posting last read start (to read it again).
     private var currentPositionsAt = 0
     private let tracksPositions: Bool
+    /// Documents at or past this are treated as the end (a restricted view's run of documents).
+    private var limit = PostingsCursor.exhausted
+    private var reachedLimit = false
 
     /// Opens a cursor on the term's first posting. `positions`: the caller will read positions
     /// (phrases); otherwise they are never touched.
@@ -159,7 +162,28 @@ final class PostingsCursor {
             if r.position != r.bytes.count { throw segment.fail(tailStart + r.position, "\(r.remaining) bytes after the last posting") }
             count = tail
         }
+        if limit != Self.exhausted, count > 0, buffer[count - 1] >= limit {
+            // Postings past the limit are cut off: the block ends early, and nothing follows.
+            var n = count
+            while n > 0 && buffer[n - 1] >= limit { n -= 1 }
+            count = n
+            reachedLimit = true
+        }
         doc = count > 0 ? buffer[0] : Self.exhausted
+    }
+
+    /// Restricts the cursor to documents in `range`: moves to the first at or after its start
+    /// and ends before its end.
+    func restrict(to range: Range<UInt32>) throws {
+        limit = range.upperBound
+        if count > 0, buffer[count - 1] >= limit {
+            var n = count
+            while n > index && buffer[n - 1] >= limit { n -= 1 }
+            count = n
+            reachedLimit = true
+            if index >= count { doc = Self.exhausted }
+        }
+        try advance(to: range.lowerBound)
     }
 
     /// The postings from the current one to the end of the buffered block: documents,
@@ -171,20 +195,25 @@ final class PostingsCursor {
 
     /// Moves to the first posting of the next block (or past the end).
     func nextBlock() throws {
-        if block < fullBlocks { try load(block + 1) } else { doc = Self.exhausted; index = count }
+        if block < fullBlocks && !reachedLimit { try load(block + 1) } else { doc = Self.exhausted; index = count }
     }
 
     /// Moves to the next posting.
     @inline(__always) func next() throws {
         index += 1
         if index < count { doc = buffer[index]; return }
-        if block < fullBlocks { try load(block + 1) } else { doc = Self.exhausted; index = count }
+        if block < fullBlocks && !reachedLimit { try load(block + 1) } else { doc = Self.exhausted; index = count }
     }
 
     /// Moves to the first posting with document ≥ `target`, skipping whole blocks by their last
     /// document without decoding them.
     func advance(to target: UInt32) throws {
         if doc >= target { return }
+        if target >= limit || (reachedLimit && target > blockLastDoc) {
+            doc = Self.exhausted
+            index = count
+            return
+        }
         if target > blockLastDoc {
             var b = block + 1
             while b < fullBlocks && lastDoc(ofBlock: b) < target { b += 1 }

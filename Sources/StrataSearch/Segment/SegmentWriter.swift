@@ -8,9 +8,14 @@ import StrataIO
 /// final name.
 public enum SegmentWriter {
     public static func write(_ index: MemoryIndex, to path: String, durable: Bool = true) throws {
+        try write(index, to: path, durable: durable, renumbering: nil)
+    }
+
+    /// Writes the field with document `d` renumbered `newOf[d]` (index sorting).
+    static func write(_ index: MemoryIndex, to path: String, durable: Bool, renumbering newOf: [Int32]?) throws {
         let out = try SegmentOutput(path: path)
         do {
-            try encoder(index, spillDirectory: FileSystem.parent(of: path)).finish(to: out)
+            try encoder(index, spillDirectory: FileSystem.parent(of: path), renumbering: newOf).finish(to: out)
             try out.commit(durable: durable)
         } catch {
             out.abandon()
@@ -24,10 +29,30 @@ public enum SegmentWriter {
         return out.memory
     }
 
-    private static func encoder(_ index: MemoryIndex, spillDirectory: String?) throws -> InvertedFieldEncoder {
-        var encoder = InvertedFieldEncoder(norms: index.documentLengths, spillDirectory: spillDirectory)
-        try index.forEachTermSorted { term, docs, freqs, positions in
-            try encoder.add(term: term, docs: docs, freqs: freqs, positions: positions)
+    private static func encoder(_ index: MemoryIndex, spillDirectory: String?, renumbering newOf: [Int32]? = nil) throws -> InvertedFieldEncoder {
+        guard let newOf else {
+            var encoder = InvertedFieldEncoder(norms: index.documentLengths, spillDirectory: spillDirectory)
+            try index.forEachTermSorted { term, docs, freqs, positions in
+                try encoder.add(term: term, docs: docs, freqs: freqs, positions: positions)
+            }
+            return encoder
+        }
+        var norms = [UInt32](repeating: 0, count: index.documentLengths.count)
+        for (d, n) in index.documentLengths.enumerated() { norms[Int(newOf[d])] = n }
+        var encoder = InvertedFieldEncoder(norms: norms, spillDirectory: spillDirectory)
+        var reorder = PostingsReorder()
+        var docs: [UInt32] = [], freqs: [UInt32] = [], positions: [UInt32] = []
+        try index.forEachTermSorted { term, d, f, p in
+            docs.removeAll(keepingCapacity: true)
+            for x in d { docs.append(UInt32(newOf[Int(x)])) }
+            freqs.removeAll(keepingCapacity: true)
+            freqs.append(contentsOf: f)
+            positions.removeAll(keepingCapacity: true)
+            positions.append(contentsOf: p)
+            reorder.sortByDocument(docs: &docs, freqs: &freqs, positions: &positions)
+            try docs.withUnsafeBufferPointer { dd in
+                try freqs.withUnsafeBufferPointer { ff in try positions.withUnsafeBufferPointer { pp in try encoder.add(term: term, docs: dd, freqs: ff, positions: pp) } }
+            }
         }
         return encoder
     }

@@ -63,7 +63,7 @@ final class SegmentOutput {
     func commit(durable: Bool) throws {
         guard let file else { return }
         try drain()
-        if durable { try file.sync() }
+        if durable { try file.sync() } else { file.startWriteback() }
         file.close()
         try FileSystem.rename(temporary, path)
         if durable { try FileSystem.syncDirectory(FileSystem.parent(of: path)) }
