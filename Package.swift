@@ -1,6 +1,9 @@
 // swift-tools-version:6.0
 // Strata: an embeddable log-and-index storage engine (Kafka-format log + full-text index).
 import PackageDescription
+import Foundation
+
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
 
 let package = Package(
     name: "Strata",
@@ -11,6 +14,9 @@ let package = Package(
         .library(name: "StrataIO", targets: ["StrataIO"]),
         .library(name: "StrataLog", targets: ["StrataLog"]),
         .library(name: "StrataSearch", targets: ["StrataSearch"]),
+        // The C API: libstrata-c.so, installed as libstrata.so.0 with strata.h and strata.pc
+        // by scripts/install.sh.
+        .library(name: "strata-c", type: .dynamic, targets: ["StrataC"]),
         .executable(name: "strata", targets: ["StrataCLI"]),
         .executable(name: "strata-fuzz", targets: ["StrataFuzz"]),
         .executable(name: "strata-bench", targets: ["StrataBench"]),
@@ -28,6 +34,12 @@ let package = Package(
         .target(name: "StrataSearch", dependencies: ["StrataIO"]),
         // The store: the log and its indexes as materialized views, kept up to date in the background.
         .target(name: "Strata", dependencies: ["StrataLog", "StrataSearch", "StrataIO", .product(name: "Logging", package: "swift-log")]),
+        // strata.h and the C API's static parts; StrataC implements the rest over the Store.
+        .target(name: "CStrata"),
+        .target(name: "StrataC", dependencies: ["Strata", "CStrata"], exclude: ["strata.map"],
+                swiftSettings: [.enableExperimentalFeature("CImplementation")],
+                linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(packageRoot)/Sources/StrataC/strata.map",
+                                               "-Xlinker", "-soname", "-Xlinker", "libstrata.so.0"])]),
         .executableTarget(
             name: "StrataCLI",
             dependencies: ["Strata", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],

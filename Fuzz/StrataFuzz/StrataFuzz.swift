@@ -11,7 +11,7 @@ import Glibc
 import CStrataFuzzSupport
 import StrataIO
 import StrataLog
-@testable import StrataSearch
+@_spi(Internals) import StrataSearch
 
 nonisolated(unsafe) var fuzzDirectory = ""
 nonisolated(unsafe) var sharedCodecs = Codecs(maxDecompressedBytes: 1 << 20)

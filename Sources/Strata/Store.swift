@@ -131,9 +131,9 @@ public final class Store: @unchecked Sendable {
         if closed { throw StrataError.closed("store at \(directory)") }
     }
 
-    private func checkWritable() throws {
+    func checkWritable() throws {
         try checkOpen()
-        if options.readOnly { throw StrataError.invalidArgument("the store at \(directory) was opened read-only") }
+        if options.readOnly { throw StrataError.readOnly("the store at \(directory)") }
     }
 
     /// Stops the indexers (each commits what it indexed), flushes and closes the topics and
@@ -400,7 +400,7 @@ public final class Store: @unchecked Sendable {
                 return PartitionIndexLag(partition: Int32(i), logEndOffset: l.highWatermark, indexedOffset: n, searchableOffset: n, committedOffset: n)
             }
             let s = r.reader.searcher()
-            return IndexStatus(definition: r.definition, documents: s.documentCount, segments: s.segments.count, sizeBytes: 0,
+            return IndexStatus(definition: r.definition, documents: s.documentCount, segments: s.segmentCount, sizeBytes: 0,
                                fallbackDocuments: Int(data["fallback-documents"] ?? "") ?? 0, partitions: parts, failure: nil)
         }
         let f = try follower(indexName)

@@ -9,8 +9,8 @@ import Foundation
 public final class DirectoryLock: @unchecked Sendable {
     private var fd: Int32
 
-    /// Takes the lock or throws `invalidArgument` naming the holder (`what` names the
-    /// directory's role in the message, e.g. "store" or "index").
+    /// Takes the lock or throws `locked` naming the holder (`what` names the directory's role
+    /// in the message, e.g. "store" or "index").
     public init(path: String, what: String) throws {
         let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         if fd < 0 { throw StrataError.io(operation: "open", path: path, errno: errno) }
@@ -20,9 +20,7 @@ public final class DirectoryLock: @unchecked Sendable {
             let n = pread(fd, &buf, 63, 0)
             Glibc.close(fd)
             let holder = n > 0 ? String(decoding: buf[0 ..< n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "unknown"
-            if code == EWOULDBLOCK {
-                throw StrataError.invalidArgument("the \(what) at \(FileSystem.parent(of: path)) is already open for writing by \(holder) (\(FileSystem.lastComponent(path)) is held); close it first or open read-only")
-            }
+            if code == EWOULDBLOCK { throw StrataError.locked(path: path, holder: "\(holder) (the \(what))") }
             throw StrataError.io(operation: "flock", path: path, errno: code)
         }
         let me = "pid \(getpid())\n"

@@ -2,18 +2,18 @@ import CLZ4
 import CStrataSupport
 
 /// The LZ4 frame format as Kafka writes it (see Formats/record-batch.md, "LZ4 frames").
-public enum LZ4Frame {
-    public static let magic: UInt32 = 0x184D_2204
+enum LZ4Frame {
+    static let magic: UInt32 = 0x184D_2204
     /// FLG: version 01, independent blocks, no block checksums, no content size, no content checksum.
-    public static let kafkaFLG: UInt8 = 0x60
+    static let kafkaFLG: UInt8 = 0x60
     /// BD: 64 KiB maximum block size.
-    public static let kafkaBD: UInt8 = 0x40
-    public static let blockSize = 64 * 1024
+    static let kafkaBD: UInt8 = 0x40
+    static let blockSize = 64 * 1024
     /// High bit of a block size word: the block is stored uncompressed.
-    public static let uncompressedBit: UInt32 = 0x8000_0000
+    static let uncompressedBit: UInt32 = 0x8000_0000
 
     /// The frame header checksum byte: second byte of XXH32 over the descriptor.
-    public static func headerChecksum(_ descriptor: [UInt8]) -> UInt8 {
+    static func headerChecksum(_ descriptor: [UInt8]) -> UInt8 {
         let h = descriptor.withUnsafeBytes { strata_xxh32($0.baseAddress, $0.count, 0) }
         return UInt8(truncatingIfNeeded: h >> 8)
     }

@@ -31,6 +31,10 @@ public enum StrataError: Error, Sendable, Equatable, CustomStringConvertible {
     case alreadyExists(String)
     /// An operation did not finish in the time it was given.
     case timedOut(String)
+    /// Another process holds the directory's writer lock.
+    case locked(path: String, holder: String)
+    /// A write to something opened read-only.
+    case readOnly(String)
 
     public var description: String {
         switch self {
@@ -63,6 +67,10 @@ public enum StrataError: Error, Sendable, Equatable, CustomStringConvertible {
             return "already exists: \(what)"
         case let .timedOut(what):
             return "timed out: \(what)"
+        case let .locked(path, holder):
+            return "\(FileSystem.parent(of: path)) is already open for writing by \(holder) (\(FileSystem.lastComponent(path)) is held); close it there first, or open it read-only"
+        case let .readOnly(what):
+            return "\(what) was opened read-only; open it for writing to change it"
         }
     }
 

@@ -91,7 +91,7 @@ public final class ConsumerGroups: @unchecked Sendable {
     /// Commits positions for a group: all of them or none, durably, before returning.
     public func commit(group: String, _ offsets: [TopicPartition: CommittedOffset]) throws {
         try validate(group)
-        if readOnly { throw StrataError.invalidArgument("the store was opened read-only") }
+        if readOnly { throw StrataError.readOnly("the store") }
         for (tp, o) in offsets {
             try TopicName.validate(tp.topic)
             if tp.partition < 0 || o.offset < 0 { throw StrataError.invalidArgument("negative partition or offset in commit for \(tp)") }
@@ -127,7 +127,7 @@ public final class ConsumerGroups: @unchecked Sendable {
 
     /// Forgets a group.
     public func delete(group: String) throws {
-        if readOnly { throw StrataError.invalidArgument("the store was opened read-only") }
+        if readOnly { throw StrataError.readOnly("the store") }
         try lock.withLock {
             try FileSystem.remove(path(group))
             try FileSystem.syncDirectory(directory)

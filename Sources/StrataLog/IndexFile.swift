@@ -142,8 +142,8 @@ extension IndexFile {
 
 /// What `.index` and `.timeindex` share: a base offset, an `IndexFile`, and truncation by
 /// offset. Subclasses define the entry layout.
-public class SparseIndex: @unchecked Sendable {
-    public let baseOffset: Int64
+class SparseIndex: @unchecked Sendable {
+    let baseOffset: Int64
     let storage: IndexFile
     /// Byte position of the relative-offset field (int32) inside an entry.
     let offsetField: Int
@@ -154,23 +154,23 @@ public class SparseIndex: @unchecked Sendable {
         storage = try IndexFile(path: path, entrySize: entrySize, maxBytes: maxBytes, writable: writable)
     }
 
-    public var path: String { storage.path }
-    public var count: Int { storage.count }
+    var path: String { storage.path }
+    var count: Int { storage.count }
     var fileSizeOnOpen: Int { storage.fileSizeOnOpen }
 
     /// The absolute offset named by entry `i`.
     func entryOffset(_ i: Int) -> Int64 { baseOffset + Int64(storage.entry(i).loadBE(at: offsetField, as: Int32.self)) }
 
     /// Drops entries whose offset is ≥ `offset`.
-    public func truncate(fromOffset offset: Int64) {
+    func truncate(fromOffset offset: Int64) {
         var keep = count
         while keep > 0 && entryOffset(keep - 1) >= offset { keep -= 1 }
         storage.truncate(toEntries: keep)
     }
 
-    public func removeAll() { storage.truncate(toEntries: 0) }
-    public func trimToValidSize() throws { try storage.trimToValidSize() }
-    public func flush() throws { try storage.flush() }
-    public func close() { storage.file.close() }
-    public func delete() throws { try storage.delete() }
+    func removeAll() { storage.truncate(toEntries: 0) }
+    func trimToValidSize() throws { try storage.trimToValidSize() }
+    func flush() throws { try storage.flush() }
+    func close() { storage.file.close() }
+    func delete() throws { try storage.delete() }
 }

@@ -119,7 +119,7 @@ extension Log {
     }
 
     func checkWritable() throws {
-        if isReadOnly { throw StrataError.invalidArgument("the log at \(directory) was opened read-only") }
+        if isReadOnly { throw StrataError.readOnly("the log at \(directory)") }
         if stateLock.withLock({ closed }) { throw StrataError.closed("log \(directory)") }
     }
 

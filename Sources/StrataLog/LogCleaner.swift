@@ -46,7 +46,7 @@ extension Log {
     @discardableResult
     public func compact(now: Int64 = currentTimeMillis()) throws -> CompactionResult {
         try cleanLock.withLock {
-            if isReadOnly { throw StrataError.invalidArgument("the log at \(directory) was opened read-only") }
+            if isReadOnly { throw StrataError.readOnly("the log at \(directory)") }
             let snap = snapshot()
             let closedSegments = Array(snap.segments.dropLast())
             var result = CompactionResult(cleanedUpTo: snap.segments.last!.baseOffset)

@@ -15,8 +15,8 @@ public final class LogSegment: @unchecked Sendable {
     public let directory: String
     let logFile: DataFile
     let mapping: MappedRegion
-    public let offsetIndex: OffsetIndex
-    public let timeIndex: TimeIndex
+    let offsetIndex: OffsetIndex
+    let timeIndex: TimeIndex
     let config: LogConfig
     public let writable: Bool
 

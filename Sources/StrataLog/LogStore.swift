@@ -133,7 +133,7 @@ public final class LogStore: @unchecked Sendable {
     /// partition count cannot change). Takes effect when the topic is next opened.
     public func setTopicConfig(_ name: String, _ config: TopicConfig) throws {
         try TopicName.validate(name)
-        if isReadOnly { throw StrataError.invalidArgument("the store was opened read-only") }
+        if isReadOnly { throw StrataError.readOnly("the store") }
         try config.log.validate()
         try lock.withLock {
             if topics[name] != nil { throw StrataError.invalidArgument("topic \(name) is open; change its config before opening it") }

@@ -3,26 +3,26 @@ import StrataIO
 /// A segment's `.index` file (see Formats/log-segment.md): sparse 8-byte entries
 /// `(relativeOffset: Int32, position: Int32)`, big-endian, ascending in both fields. An entry
 /// maps the last offset of a batch to the byte position where that batch starts.
-public final class OffsetIndex: SparseIndex, @unchecked Sendable {
-    public static let entrySize = 8
+final class OffsetIndex: SparseIndex, @unchecked Sendable {
+    static let entrySize = 8
 
-    public init(path: String, baseOffset: Int64, maxBytes: Int, writable: Bool) throws {
+    init(path: String, baseOffset: Int64, maxBytes: Int, writable: Bool) throws {
         try super.init(path: path, baseOffset: baseOffset, entrySize: Self.entrySize, offsetField: 0, maxBytes: maxBytes, writable: writable)
     }
 
-    public var isFull: Bool { storage.isFull }
+    var isFull: Bool { storage.isFull }
 
     /// Entry `i` as (absolute offset, position).
-    public func entry(_ i: Int) -> (offset: Int64, position: Int) {
+    func entry(_ i: Int) -> (offset: Int64, position: Int) {
         let p = storage.entry(i)
         return (baseOffset + Int64(p.loadBE(at: 0, as: Int32.self)), Int(p.loadBE(at: 4, as: Int32.self)))
     }
 
-    public var lastEntry: (offset: Int64, position: Int)? { count == 0 ? nil : entry(count - 1) }
+    var lastEntry: (offset: Int64, position: Int)? { count == 0 ? nil : entry(count - 1) }
 
     /// Appends an entry; `offset` must be above the last entry's and representable relative to
     /// the base offset (the segment rolls before that stops being true).
-    public func append(offset: Int64, position: Int) {
+    func append(offset: Int64, position: Int) {
         let rel = Int32(offset - baseOffset)
         let pos = Int32(position)
         storage.append { p in
@@ -33,7 +33,7 @@ public final class OffsetIndex: SparseIndex, @unchecked Sendable {
 
     /// The entry with the largest offset ≤ `target`; `(baseOffset, 0)` when there is none.
     /// Scanning the log from the returned position finds `target`.
-    public func lookup(_ target: Int64) -> (offset: Int64, position: Int) {
+    func lookup(_ target: Int64) -> (offset: Int64, position: Int) {
         let rel = target - baseOffset
         guard let i = storage.largestLowerBound(rel, key: { Int64($0.loadBE(at: 0, as: Int32.self)) }) else {
             return (baseOffset, 0)
@@ -43,7 +43,7 @@ public final class OffsetIndex: SparseIndex, @unchecked Sendable {
 
     /// The entry with the smallest offset ≥ `target`, if any: the batch it points at ends at
     /// or after `target`, and holds it when its base offset is ≤ `target`.
-    public func ceiling(_ target: Int64) -> (offset: Int64, position: Int)? {
+    func ceiling(_ target: Int64) -> (offset: Int64, position: Int)? {
         let rel = target - baseOffset
         let i = storage.largestLowerBound(rel - 1, key: { Int64($0.loadBE(at: 0, as: Int32.self)) }).map { $0 + 1 } ?? 0
         return i < count ? entry(i) : nil
@@ -51,7 +51,7 @@ public final class OffsetIndex: SparseIndex, @unchecked Sendable {
 
     /// Checks the entries: ascending offsets and positions, offsets above the base and
     /// positions within `logSize`. Returns a description of the first problem, or nil.
-    public func inconsistency(logSize: Int) -> String? {
+    func inconsistency(logSize: Int) -> String? {
         var lastOffset = Int64.min
         var lastPosition = -1
         for i in 0 ..< count {

@@ -4,26 +4,26 @@ import StrataIO
 /// `(timestamp: Int64, relativeOffset: Int32)`, big-endian. An entry says "the largest
 /// timestamp seen up to and including this offset is `timestamp`"; timestamps strictly increase
 /// from entry to entry.
-public final class TimeIndex: SparseIndex, @unchecked Sendable {
-    public static let entrySize = 12
+final class TimeIndex: SparseIndex, @unchecked Sendable {
+    static let entrySize = 12
 
-    public init(path: String, baseOffset: Int64, maxBytes: Int, writable: Bool) throws {
+    init(path: String, baseOffset: Int64, maxBytes: Int, writable: Bool) throws {
         try super.init(path: path, baseOffset: baseOffset, entrySize: Self.entrySize, offsetField: 8, maxBytes: maxBytes, writable: writable)
     }
 
     /// Full one entry early: the last slot is kept for the final entry written on roll/close.
-    public var isFull: Bool { storage.count >= storage.maxEntries - 1 }
+    var isFull: Bool { storage.count >= storage.maxEntries - 1 }
 
-    public func entry(_ i: Int) -> (timestamp: Int64, offset: Int64) {
+    func entry(_ i: Int) -> (timestamp: Int64, offset: Int64) {
         let p = storage.entry(i)
         return (p.loadBE(at: 0, as: Int64.self), baseOffset + Int64(p.loadBE(at: 8, as: Int32.self)))
     }
 
-    public var lastEntry: (timestamp: Int64, offset: Int64)? { count == 0 ? nil : entry(count - 1) }
+    var lastEntry: (timestamp: Int64, offset: Int64)? { count == 0 ? nil : entry(count - 1) }
 
     /// Appends `(timestamp, offset)` only if `timestamp` is above the last entry's (Kafka's
     /// `maybeAppend`); `force` ignores a full index (the final entry written on roll/close).
-    public func maybeAppend(timestamp: Int64, offset: Int64, force: Bool = false) {
+    func maybeAppend(timestamp: Int64, offset: Int64, force: Bool = false) {
         // An empty index behaves as if its last entry were (-1, baseOffset): timestamps ≤ -1
         // (batches without timestamps) are never indexed.
         if timestamp <= (lastEntry?.timestamp ?? -1) { return }
@@ -36,7 +36,7 @@ public final class TimeIndex: SparseIndex, @unchecked Sendable {
     }
 
     /// The entry with the largest timestamp ≤ `timestamp`; `(-1, baseOffset)` when none.
-    public func lookup(_ timestamp: Int64) -> (timestamp: Int64, offset: Int64) {
+    func lookup(_ timestamp: Int64) -> (timestamp: Int64, offset: Int64) {
         guard let i = storage.largestLowerBound(timestamp, key: { $0.loadBE(at: 0, as: Int64.self) }) else {
             return (-1, baseOffset)
         }
@@ -44,7 +44,7 @@ public final class TimeIndex: SparseIndex, @unchecked Sendable {
     }
 
     /// Checks ascending timestamps and offsets within `[baseOffset, nextOffset)`.
-    public func inconsistency(nextOffset: Int64) -> String? {
+    func inconsistency(nextOffset: Int64) -> String? {
         var last: (timestamp: Int64, offset: Int64)?
         for i in 0 ..< count {
             let e = entry(i)

@@ -49,7 +49,7 @@ struct Consume: ParsableCommand {
                     continue
                 }
                 if json {
-                    let headers = r.headers().map { "{\"key\":\(jsonString($0.key)),\"value\":\($0.value.map { v in v.withUnsafeBytes { jsonBytes($0) } } ?? "null")}" }
+                    let headers = r.headers().map { "{\"key\":\(jsonQuoted($0.key)),\"value\":\($0.value.map { v in v.withUnsafeBytes { jsonBytes($0) } } ?? "null")}" }
                     out += "{\"partition\":\(partition),\"offset\":\(r.offset),\"timestamp\":\(r.timestamp),\"key\":\(jsonBytes(r.key)),\"value\":\(jsonBytes(r.value)),\"headers\":[\(headers.joined(separator: ","))]}\n"
                 } else {
                     let key = r.key.map { displayBytes($0) + "\t" } ?? ""

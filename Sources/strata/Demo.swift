@@ -26,7 +26,7 @@ struct LogLineGenerator {
         let level = parts.count > 2 ? parts[2] : "INFO"
         let message = parts.count > 3 ? parts[3] : text
         let service = String(message.prefix { $0 != ":" && $0 != "[" && $0 != " " })
-        return (host, #"{"host":"\#(host)","level":"\#(level)","service":"\#(service)","msg":\#(jsonString(message)),"latency_ms":\#(next() % 900)}"#)
+        return (host, #"{"host":"\#(host)","level":"\#(level)","service":"\#(service)","msg":\#(jsonQuoted(message)),"latency_ms":\#(next() % 900)}"#)
     }
 
     /// One line (~80–140 bytes) and the host it came from (used as the record key).
@@ -100,7 +100,7 @@ struct Demo: ParsableCommand {
                     for raw in try FileSystem.readFile(loghub + "/" + file).split(separator: 0x0A) {
                         let line = String(decoding: raw.last == 0x0D ? raw.dropLast() : raw, as: UTF8.self)
                         if line.isEmpty { continue }
-                        let json = #"{"source":"\#(source)","msg":\#(jsonString(line))}"#
+                        let json = #"{"source":"\#(source)","msg":\#(jsonQuoted(line))}"#
                         batch.append(Record(key: Array(source.utf8), value: Array(json.utf8), timestamp: now - 3_600_000 + Int64(real)))
                         payload += json.utf8.count
                         real += 1

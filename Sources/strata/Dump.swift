@@ -78,12 +78,12 @@ struct Dump: ParsableCommand {
         while pos < size {
             let probe: RecordBatchView.Probe
             do { probe = try RecordBatchView.probe(data, at: pos, file: file) } catch {
-                print(json ? "{\"error\":\(jsonString("\(error)"))}" : "error: \(error)")
+                print(json ? "{\"error\":\(jsonQuoted("\(error)"))}" : "error: \(error)")
                 return true
             }
             guard case .batch(let b) = probe else {
                 let msg = "truncated batch at position \(pos): \(size - pos) bytes remain"
-                print(json ? "{\"error\":\(jsonString(msg))}" : msg)
+                print(json ? "{\"error\":\(jsonQuoted(msg))}" : msg)
                 return true
             }
             let h = b.header
@@ -106,7 +106,7 @@ struct Dump: ParsableCommand {
                         }
                     }
                 } catch {
-                    print(json ? "{\"error\":\(jsonString("\(error)"))}" : "error: \(error)")
+                    print(json ? "{\"error\":\(jsonQuoted("\(error)"))}" : "error: \(error)")
                     damaged = true
                 }
             }

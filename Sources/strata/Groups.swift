@@ -32,7 +32,7 @@ struct Groups: ParsableCommand {
                     let end = (try? store.topic(tp.topic).log(tp.partition).highWatermark) ?? -1
                     let lag = end >= 0 ? max(0, end - c.offset) : -1
                     if json {
-                        print("{\"topic\":\(jsonString(tp.topic)),\"partition\":\(tp.partition),\"committed\":\(c.offset),\"logEnd\":\(end),\"lag\":\(lag),\"commitTimestamp\":\(c.commitTimestamp),\"metadata\":\(jsonString(c.metadata))}")
+                        print("{\"topic\":\(jsonQuoted(tp.topic)),\"partition\":\(tp.partition),\"committed\":\(c.offset),\"logEnd\":\(end),\"lag\":\(lag),\"commitTimestamp\":\(c.commitTimestamp),\"metadata\":\(jsonQuoted(c.metadata))}")
                     } else {
                         print("\(tp.topic) \(tp.partition) \(c.offset) \(end) \(lag) \(c.commitTimestamp) \(c.metadata.isEmpty ? "-" : c.metadata)")
                     }

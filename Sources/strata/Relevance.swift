@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
+@_spi(Evaluation) import StrataSearch
 
 struct IRRun: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -98,15 +98,15 @@ struct SearchCommand: ParsableCommand {
             if json {
                 for h in results.hits {
                     var fields = ["\"partition\":\(h.partition)", "\"offset\":\(h.offset)", "\"timestamp\":\(h.timestamp)",
-                                  "\"time\":\(jsonString(Timestamp.format(h.timestamp)))", "\"score\":\(h.score)"]
+                                  "\"time\":\(jsonQuoted(Timestamp.format(h.timestamp)))", "\"score\":\(h.score)"]
                     try results.withRecord(h) { r in
                         fields.append("\"key\":\(jsonBytes(r.key))")
                         fields.append("\"value\":\(jsonBytes(r.value))")
                     }
                     if !h.highlights.isEmpty {
-                        fields.append("\"highlight\":{" + h.highlights.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):[\($0.value.map(jsonString).joined(separator: ","))]" }.joined(separator: ",") + "}")
+                        fields.append("\"highlight\":{" + h.highlights.sorted { $0.key < $1.key }.map { "\(jsonQuoted($0.key)):[\($0.value.map(jsonQuoted).joined(separator: ","))]" }.joined(separator: ",") + "}")
                     }
-                    fields.append("\"search_after\":\(jsonString(h.searchAfter.description))")
+                    fields.append("\"search_after\":\(jsonQuoted(h.searchAfter.description))")
                     print("{" + fields.joined(separator: ",") + "}")
                 }
                 print("{\"total\":\(results.totalHits ?? 0),\"took_us\":\(Int(micros))}")

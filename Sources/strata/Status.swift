@@ -19,7 +19,7 @@ struct Status: ParsableCommand {
                 let bytes = t.partitions.reduce(0) { $0 + $1.sizeBytes }
                 if json {
                     let parts = t.partitions.map { "{\"partition\":\($0.partition),\"log_start\":\($0.logStartOffset),\"high_watermark\":\($0.highWatermark),\"bytes\":\($0.sizeBytes),\"segments\":\($0.segments)}" }
-                    topicsJSON.append("{\"name\":\(jsonString(name)),\"partitions\":[\(parts.joined(separator: ","))],\"indexes\":[\(t.indexes.map(jsonString).joined(separator: ","))]}")
+                    topicsJSON.append("{\"name\":\(jsonQuoted(name)),\"partitions\":[\(parts.joined(separator: ","))],\"indexes\":[\(t.indexes.map(jsonQuoted).joined(separator: ","))]}")
                 } else {
                     print(String(format: "  topic %@: %d partitions, %lld records, %.1f MB, %@", name, t.partitions.count, records, Double(bytes) / 1e6, t.config.log.compression.description))
                     for p in t.partitions {
@@ -31,7 +31,7 @@ struct Status: ParsableCommand {
                 let s = try store.indexStatus(name)
                 if json {
                     let parts = s.partitions.map { "{\"partition\":\($0.partition),\"log_end\":\($0.logEndOffset),\"searchable\":\($0.searchableOffset),\"lag\":\($0.lag)}" }
-                    indexesJSON.append("{\"name\":\(jsonString(name)),\"topic\":\(jsonString(s.definition.topic)),\"generation\":\(s.definition.generation),\"documents\":\(s.documents),\"segments\":\(s.segments),\"fallback_documents\":\(s.fallbackDocuments),\"lag\":\(s.totalLag),\"partitions\":[\(parts.joined(separator: ","))]}")
+                    indexesJSON.append("{\"name\":\(jsonQuoted(name)),\"topic\":\(jsonQuoted(s.definition.topic)),\"generation\":\(s.definition.generation),\"documents\":\(s.documents),\"segments\":\(s.segments),\"fallback_documents\":\(s.fallbackDocuments),\"lag\":\(s.totalLag),\"partitions\":[\(parts.joined(separator: ","))]}")
                 } else {
                     print("  index \(name) (topic \(s.definition.topic), generation \(s.definition.generation)): \(s.documents) documents, \(s.segments) segments, \(s.fallbackDocuments) fallback documents, lag \(s.totalLag)")
                     for p in s.partitions {

@@ -66,27 +66,10 @@ func reportingErrors(_ body: () throws -> Void) throws {
     }
 }
 
-/// Minimal JSON string escaping for machine output.
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-        }
-    }
-    return out + "\""
-}
-
 /// Bytes as JSON: a string when valid UTF-8, else {"base64": ...}; null for nil.
 func jsonBytes(_ b: UnsafeRawBufferPointer?) -> String {
     guard let b else { return "null" }
-    if let s = String(validating: b, as: UTF8.self) { return jsonString(s) }
+    if let s = String(validating: b, as: UTF8.self) { return jsonQuoted(s) }
     return "{\"base64\":\"\(Data(b).base64EncodedString())\"}"
 }
 

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import StrataIO
-@testable import StrataSearch
+@_spi(Internals) @testable import StrataSearch
 
 /// Refresh points, background merges, restricted (time-range) views, tie-breaks with deep
 /// paging, keyword sub-fields and doc-value ranges: what the store builds its near-real-time

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import StrataIO
-@testable import StrataSearch
+@_spi(Internals) @testable import StrataSearch
 
 @Suite struct QueryPlanTests {
     /// Streaming cursors (block skipping, block-max, MaxScore, leapfrog, lazy positions) and

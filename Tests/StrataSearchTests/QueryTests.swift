@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import StrataSearch
+@_spi(Internals) @testable import StrataSearch
 
 @Suite struct QueryParserTests {
     func parse(_ s: String) throws -> Query { try QueryParser.parse(s) }

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import StrataSearch
+@_spi(Internals) @_spi(Evaluation) @testable import StrataSearch
 
 /// Runs a collection end to end: index every document, run every query (top 1000), evaluate.
 func evaluateCollection(_ dir: String, format: TestCollection.Format, analyzer: AnalyzerKind) throws -> RelevanceEvaluator.Result {

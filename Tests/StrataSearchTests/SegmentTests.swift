@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import StrataIO
-@testable import StrataSearch
+@_spi(Internals) @testable import StrataSearch
 
 func tempPath(_ name: String) -> String {
     let dir = NSTemporaryDirectory() + "strata-seg-\(getpid())-\(UInt32.random(in: 0 ... .max))"

@@ -2,7 +2,7 @@ import Foundation
 
 /// An IR test collection: documents, queries and relevance judgments, read from the SMART
 /// format (CISI: `.I n` then `.T/.A/.W/.B/.X` fields) or the NPL format (id line, text, `/`).
-public struct TestCollection: Sendable {
+@_spi(Evaluation) public struct TestCollection: Sendable {
     public struct Document: Sendable { public var id: String; public var text: String }
     public var documents: [Document] = []
     public var queries: [Document] = []
@@ -83,7 +83,7 @@ public struct TestCollection: Sendable {
 }
 
 /// A TREC run: `qid Q0 docid rank score tag` lines.
-public enum TRECRun {
+@_spi(Evaluation) public enum TRECRun {
     public static func format(query: String, hits: [(doc: String, score: Float)], tag: String) -> String {
         var out = ""
         for (rank, h) in hits.enumerated() { out += "\(query) Q0 \(h.doc) \(rank + 1) \(String(format: "%.6f", h.score)) \(tag)\n" }
@@ -103,7 +103,7 @@ public enum TRECRun {
 
 /// MAP and nDCG@10 over the judged queries (queries with at least one relevant document),
 /// binary relevance, runs cut at 1000 — the conventions of ../shared/data/README.md's table.
-public enum RelevanceEvaluator {
+@_spi(Evaluation) public enum RelevanceEvaluator {
     public struct Result: Sendable, Equatable { public var map: Double; public var ndcg10: Double; public var queries: Int }
 
     public static func evaluate(run: [String: [String]], judgments: [String: Set<String>], depth: Int = 1000) -> Result {

@@ -4,7 +4,7 @@ import StrataIO
 /// segments with their document and delete counts, and user data (e.g. the log offsets the
 /// index has consumed). Written to a temp file, fsync'd, renamed and the directory fsync'd;
 /// the highest generation present is the index's state.
-public struct Manifest: Sendable, Equatable {
+@_spi(Internals) public struct Manifest: Sendable, Equatable {
     static let magic: [UInt8] = Array("STRAMAN1".utf8)
     static let prefix = "manifest-"
 
@@ -85,7 +85,7 @@ public struct Manifest: Sendable, Equatable {
     }
 
     /// Decodes and validates a manifest; every inconsistency is `StrataError.corrupt`.
-    static func decode(_ bytes: [UInt8], path: String, verifyChecksum: Bool = true) throws -> Manifest {
+    public static func decode(_ bytes: [UInt8], path: String, verifyChecksum: Bool = true) throws -> Manifest {
         func bad(_ at: Int, _ why: String) -> StrataError { .corrupt(file: path, position: Int64(at), reason: "manifest: \(why)") }
         guard bytes.count >= 8 + 8 + 4 + 4 + 4 + 4 + 4 + 8 else { throw bad(0, "\(bytes.count) bytes is too short (truncated?)") }
         guard Array(bytes[0 ..< 8]) == magic else { throw bad(0, "bad magic (not a Strata manifest)") }

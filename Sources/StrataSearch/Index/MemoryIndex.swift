@@ -25,7 +25,7 @@ public struct BM25: Sendable, Equatable {
 /// An in-memory inverted index of one analyzed text field: per term, the documents holding it
 /// with term frequencies, plus document lengths — the write buffer that on-disk segments will
 /// be flushed from. Documents get ids 0, 1, 2, … in insertion order.
-public final class MemoryIndex {
+@_spi(Internals) @_spi(Evaluation) public final class MemoryIndex {
     public let analyzer: Analyzer
     /// The field name queries address (`field:term`); unqualified terms search it too.
     public let field: String

@@ -3,15 +3,15 @@ import StrataIO
 /// One committed or refreshed segment opened for reading: an `IndexSegment` per inverted field
 /// and the doc-value file. Immutable and shared by every searcher that sees the segment; the
 /// mappings stay valid after the files are deleted by a merge until the last searcher lets go.
-public final class SegmentReader: @unchecked Sendable {
-    public let number: UInt32
-    public let name: String
-    public let documentCount: Int
+final class SegmentReader: @unchecked Sendable {
+    let number: UInt32
+    let name: String
+    let documentCount: Int
     /// Inverted files by field number (nil: no document of the segment has the field).
     let inverted: [IndexSegment?]
     /// The field numbers with an inverted file.
     let invertedFields: [Int]
-    public let docValues: DocValues
+    let docValues: DocValues
 
     init(directory: String, number: UInt32, documentCount: Int, invertedFields: [Int]) throws {
         self.number = number
@@ -31,7 +31,7 @@ public final class SegmentReader: @unchecked Sendable {
     }
 
     /// The inverted file of `field`, or nil when no document of the segment has it.
-    @inline(__always) public func invertedField(_ field: Int) -> IndexSegment? { field < inverted.count ? inverted[field] : nil }
+    @inline(__always) func invertedField(_ field: Int) -> IndexSegment? { field < inverted.count ? inverted[field] : nil }
 
     private let sortLock = Lock()
     private var sortedBy: [[Int]: Bool] = [:]
@@ -39,7 +39,7 @@ public final class SegmentReader: @unchecked Sendable {
     /// Whether the documents are in ascending order of `fields` (integer or timestamp values
     /// compared in turn, a missing value first) — what an index sort writes. Checked once per
     /// field list (a pass over the columns) and remembered.
-    public func isSorted(by fields: [Int]) -> Bool {
+    func isSorted(by fields: [Int]) -> Bool {
         if let known = sortLock.withLock({ sortedBy[fields] }) { return known }
         let columns = fields.map { docValues.numericColumn($0) }
         var sorted = !fields.isEmpty

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A set of document ids as a bitset.
-public struct DocSet: Sendable, Equatable {
+@_spi(Internals) public struct DocSet: Sendable, Equatable {
     var words: [UInt64]
     public let capacity: Int
 
@@ -95,7 +95,7 @@ public enum QueryError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// One term's postings, materialized: documents (ascending), frequencies, and positions
 /// (`positions[posStart[i] ..< posStart[i] + freqs[i]]` belong to `docs[i]`).
-public struct TermPostings: Sendable {
+@_spi(Internals) public struct TermPostings: Sendable {
     public var docs: [UInt32]
     public var freqs: [UInt32]
     public var posStart: [UInt32]
@@ -118,7 +118,7 @@ public struct TermPostings: Sendable {
 
 /// What query execution needs from an index: the in-memory buffer and on-disk segments both
 /// provide it, so every query type runs the same way on either.
-public protocol PostingsSource {
+@_spi(Internals) public protocol PostingsSource {
     var analyzer: Analyzer { get }
     /// The field queries address.
     var field: String { get }
@@ -134,7 +134,7 @@ public protocol PostingsSource {
 }
 
 /// What a term scan does with a term.
-public enum TermVerdict: Sendable {
+@_spi(Internals) public enum TermVerdict: Sendable {
     case take, skip
     /// Past the last term that can match (in byte order).
     case stop
@@ -178,7 +178,7 @@ extension PostingsSource {
     }
 
     /// The documents matching `query`.
-    public func matches(_ query: Query) throws -> DocSet {
+    func matches(_ query: Query) throws -> DocSet {
         let n = documentCount
         switch query {
         case .matchAll:

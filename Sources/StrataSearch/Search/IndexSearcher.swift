@@ -67,19 +67,19 @@ public enum SearchSort: Sendable, Equatable {
 ///
 /// Use one searcher per thread (analyzers keep per-call scratch state); taking one is cheap.
 public final class IndexSearcher: @unchecked Sendable {
-    public struct Segment: @unchecked Sendable {
-        public let reader: SegmentReader
+    struct Segment: @unchecked Sendable {
+        let reader: SegmentReader
         /// Documents not to return: the deletes, plus in a restricted view the documents
         /// outside it.
-        public let deletes: DeletedDocuments?
+        let deletes: DeletedDocuments?
         /// The whole segment lies outside a restricted view (`restricted(to:)`): queries skip it;
         /// it still counts in the scoring statistics.
-        public let excluded: Bool
+        let excluded: Bool
         /// In a restricted view of a segment sorted by the restricting field: the run of
         /// documents in the view (cursors start at its start and end at its end).
-        public let docRange: Range<UInt32>?
+        let docRange: Range<UInt32>?
         /// Documents in the view, not deleted.
-        public let liveCount: Int
+        let liveCount: Int
 
         init(reader: SegmentReader, deletes: DeletedDocuments?, excluded: Bool = false, docRange: Range<UInt32>? = nil) {
             self.reader = reader
@@ -105,7 +105,7 @@ public final class IndexSearcher: @unchecked Sendable {
     }
 
     public let schema: Schema
-    public let segments: [Segment]
+    let segments: [Segment]
     private var analyzers: [Analyzer?]
     /// Whether term/boolean/phrase queries run on streaming cursors (tests turn it off to
     /// compare with the set-based path).
@@ -194,6 +194,13 @@ public final class IndexSearcher: @unchecked Sendable {
     /// Live (not deleted) documents.
     public var documentCount: Int { segments.reduce(0) { $0 + $1.liveCount } }
 
+    /// Segments in this point-in-time view (excluded ones included).
+    public var segmentCount: Int { segments.count }
+
+    /// Segments a query over this view reads: in a restricted view (`restricted(field:lower:upper:)`),
+    /// those not skipped whole because their values all lie outside the range.
+    public var searchedSegmentCount: Int { segments.reduce(0) { $0 + ($1.excluded ? 0 : 1) } }
+
     func analyzer(_ field: Int) -> Analyzer {
         if let a = analyzers[field] { return a }
         let a = Analyzer(schema.fields[field].type.analyzerKind)
@@ -216,7 +223,7 @@ public final class IndexSearcher: @unchecked Sendable {
     // MARK: matching
 
     /// The live documents of segment `s` matching `query`.
-    public func matches(_ query: Query, in s: Segment) throws -> DocSet {
+    func matches(_ query: Query, in s: Segment) throws -> DocSet {
         if s.excluded { return DocSet(capacity: 0) }
         var r = try rawMatches(query, s)
         if let d = s.deletes { d.subtract(from: &r) }

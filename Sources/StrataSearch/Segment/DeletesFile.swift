@@ -6,7 +6,7 @@ import StrataIO
 /// A segment's deleted documents (`STRADEL1`, Formats/search-index.md §6): a bitmap written
 /// whole at each commit that changes it, under a new generation number, so the previous
 /// commit's file stays intact until the new manifest replaces it.
-enum DeletesFile {
+@_spi(Internals) public enum DeletesFile {
     static let magic: [UInt8] = Array("STRADEL1".utf8)
     /// Where the bitmap words start.
     static let wordsOffset = 16
@@ -34,7 +34,7 @@ enum DeletesFile {
     }
 
     /// Decodes a deletes file held in memory (tests and the fuzzer; same checks as `read`).
-    static func decode(_ bytes: [UInt8], path: String, documents: Int, deleted expected: Int?, verifyChecksum: Bool = true) throws -> DocSet {
+    public static func decode(_ bytes: [UInt8], path: String, documents: Int, deleted expected: Int?, verifyChecksum: Bool = true) throws -> DocSet {
         try bytes.withUnsafeBytes { b in
             _ = try validate(b, path: path, documents: documents, deleted: expected, verifyChecksum: verifyChecksum)
             return bitmap(b.baseAddress! + wordsOffset, documents: documents)
@@ -73,13 +73,13 @@ enum DeletesFile {
 /// A segment's deleted documents as readers see them: the bitmap words of a mapped deletes
 /// file (after a commit) or of memory the writer filled (deletes not yet committed).
 /// Immutable; searchers share it with the writer until the writer's next delete replaces it.
-public final class DeletedDocuments: @unchecked Sendable {
+final class DeletedDocuments: @unchecked Sendable {
     private let words: UnsafePointer<UInt64>
     private let wordCount: Int
     /// The documents the bitmap covers (the segment's).
-    public let documents: Int
+    let documents: Int
     /// How many are deleted.
-    public let count: Int
+    let count: Int
     private let region: MappedRegion?
     private let file: DataFile?
 
@@ -108,7 +108,7 @@ public final class DeletedDocuments: @unchecked Sendable {
 
     /// Whether document `d` (< `documents`) is deleted. Mapped words are little-endian on disk,
     /// as in memory on the platforms Strata builds for.
-    @inline(__always) public func contains(_ d: UInt32) -> Bool {
+    @inline(__always) func contains(_ d: UInt32) -> Bool {
         UInt64(littleEndian: words[Int(d >> 6)]) & (1 << UInt64(d & 63)) != 0
     }
 

@@ -20,7 +20,7 @@ enum DocValueColumn {
 
 /// The doc-value file of a segment (`STRADV01`): columnar per-document values for sorting,
 /// numeric ranges and aggregations, read in place through mmap.
-public final class DocValues: @unchecked Sendable {
+@_spi(Internals) public final class DocValues: @unchecked Sendable {
     static let magic: [UInt8] = Array("STRADV01".utf8)
     static let footerSize = 12
 

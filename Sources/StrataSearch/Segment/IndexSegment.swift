@@ -8,7 +8,7 @@ import StrataIO
 /// the magic numbers, the CRC-32C of the whole file and every section bound; decoding checks
 /// every varint, block and offset, so damaged files give `StrataError.corrupt` naming the
 /// byte, never a crash or a read outside the mapping.
-public final class IndexSegment: @unchecked Sendable {
+@_spi(Internals) public final class IndexSegment: @unchecked Sendable {
     public let path: String
     private let file: DataFile
     private let region: MappedRegion

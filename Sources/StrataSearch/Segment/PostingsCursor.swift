@@ -5,8 +5,8 @@ import StrataIO
 /// skip table without decoding them (`advance(to:)`), exposes each block's stored maximum
 /// frequency and minimum length for score bounds, and reads positions only when asked.
 /// Every read is checked against the term's byte range; damage gives `StrataError.corrupt`.
-final class PostingsCursor {
-    static let exhausted = UInt32.max
+@_spi(Internals) public final class PostingsCursor {
+    public static let exhausted = UInt32.max
 
     let segment: IndexSegment
     let docFreq: Int
@@ -22,7 +22,7 @@ final class PostingsCursor {
     private var count = 0
     private var index = 0
     /// The current document (`exhausted` past the end).
-    private(set) var doc: UInt32 = 0
+    public private(set) var doc: UInt32 = 0
     // Positions: the next unread position byte and the posting whose positions start there.
     private let positionsRange: Range<Int>
     private var positionsAt: Int
@@ -36,7 +36,7 @@ final class PostingsCursor {
 
     /// Opens a cursor on the term's first posting. `positions`: the caller will read positions
     /// (phrases); otherwise they are never touched.
-    static func open(_ segment: IndexSegment, _ info: IndexSegment.TermInfo, positions: Bool = false) throws -> PostingsCursor {
+    public static func open(_ segment: IndexSegment, _ info: IndexSegment.TermInfo, positions: Bool = false) throws -> PostingsCursor {
         var r = ByteReader(UnsafeRawBufferPointer(rebasing: segment.data[info.postings]), base: Int64(info.postings.lowerBound))
         let blocks = Int(clamping: try r.readUnsignedVarint(maxBytes: 5))
         guard blocks <= info.docFreq / BitPacking.blockSize, SegmentFormat.skipEntrySize * blocks <= r.remaining else {
@@ -199,7 +199,7 @@ final class PostingsCursor {
     }
 
     /// Moves to the next posting.
-    @inline(__always) func next() throws {
+    @inline(__always) public func next() throws {
         index += 1
         if index < count { doc = buffer[index]; return }
         if block < fullBlocks && !reachedLimit { try load(block + 1) } else { doc = Self.exhausted; index = count }
@@ -207,7 +207,7 @@ final class PostingsCursor {
 
     /// Moves to the first posting with document ≥ `target`, skipping whole blocks by their last
     /// document without decoding them.
-    func advance(to target: UInt32) throws {
+    public func advance(to target: UInt32) throws {
         if doc >= target { return }
         if target >= limit || (reachedLimit && target > blockLastDoc) {
             doc = Self.exhausted
@@ -269,14 +269,14 @@ final class PostingsCursor {
     }
 
     /// The positions of the current posting, into `out` (replacing its contents).
-    func positions(into out: inout [UInt32]) throws {
+    public func positions(into out: inout [UInt32]) throws {
         _ = try positions(into: &out, upTo: UInt32.max)
     }
 
     /// The positions of the current posting up to `limit` (inclusive), into `out` (replacing its
     /// contents); true when that is all of them. Stopping early leaves the cursor at the
     /// posting's first position, so a later call (a higher limit, or a later posting) still works.
-    func positions(into out: inout [UInt32], upTo limit: UInt32) throws -> Bool {
+    public func positions(into out: inout [UInt32], upTo limit: UInt32) throws -> Bool {
         let n = Int(frequency)
         if out.count < n { out.append(contentsOf: repeatElement(0, count: n - out.count)) }
         let (decoded, complete) = try out.withUnsafeMutableBufferPointer { try positions(to: $0.baseAddress!, upTo: limit) }

@@ -2,20 +2,20 @@ import StrataIO
 
 /// Runs queries on an on-disk segment: the segment plus the analyzer of its field. Postings are
 /// decoded from the mapping when a query needs them.
-public struct SegmentSearcher: PostingsSource {
-    public let segment: IndexSegment
-    public let analyzer: Analyzer
-    public let field: String
+struct SegmentSearcher: PostingsSource {
+    let segment: IndexSegment
+    let analyzer: Analyzer
+    let field: String
 
-    public init(segment: IndexSegment, analyzer: Analyzer, field: String = "message") {
+    init(segment: IndexSegment, analyzer: Analyzer, field: String = "message") {
         self.segment = segment
         self.analyzer = analyzer
         self.field = field
     }
 
-    public var documentCount: Int { segment.documentCount }
-    public var totalTokens: UInt64 { segment.totalTokens }
-    public func norm(_ doc: Int) -> UInt32 { segment.norm(doc) }
+    var documentCount: Int { segment.documentCount }
+    var totalTokens: UInt64 { segment.totalTokens }
+    func norm(_ doc: Int) -> UInt32 { segment.norm(doc) }
 
     private func materialize(_ info: IndexSegment.TermInfo, positions withPositions: Bool = true) throws -> TermPostings {
         var docs: [UInt32] = [], freqs: [UInt32] = [], positions: [UInt32] = []
@@ -28,11 +28,11 @@ public struct SegmentSearcher: PostingsSource {
         return TermPostings(docs: docs, freqs: freqs, posStart: posStart, positions: positions)
     }
 
-    public func termPostings(_ term: UnsafeRawBufferPointer) throws -> TermPostings? {
+    func termPostings(_ term: UnsafeRawBufferPointer) throws -> TermPostings? {
         try segment.lookup(term).map { try materialize($0) }
     }
 
-    public func termsMatching(from lower: [UInt8]?, positions: Bool, _ verdict: (UnsafeRawBufferPointer) -> TermVerdict) throws -> [TermPostings] {
+    func termsMatching(from lower: [UInt8]?, positions: Bool, _ verdict: (UnsafeRawBufferPointer) -> TermVerdict) throws -> [TermPostings] {
         var infos: [IndexSegment.TermInfo] = []
         try segment.forEachTerm(from: lower) { t, info in
             switch verdict(t) {

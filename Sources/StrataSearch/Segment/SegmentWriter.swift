@@ -6,7 +6,7 @@ import StrataIO
 /// footer with section offsets and a CRC-32C of everything before it. Written to a temp file
 /// and renamed (fsync'd first when `durable`), so a crash leaves no partial segment under the
 /// final name.
-public enum SegmentWriter {
+@_spi(Internals) public enum SegmentWriter {
     public static func write(_ index: MemoryIndex, to path: String, durable: Bool = true) throws {
         try write(index, to: path, durable: durable, renumbering: nil)
     }
