@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: unit, corruption, concurrency and interop tests (kafka-python; the
-# broker-written partitions in ../shared/data when present), then replays the fuzz corpus.
+# broker-written partitions in ../shared/data when present), replays the fuzz corpus, then runs
+# the C API's tests (scripts/test-c.sh).
 # Ends with a summary line "tests: N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -27,4 +28,10 @@ swift build --product strata-fuzz 2>&1 | grep -E 'error|warning'
 .build/debug/strata-fuzz query Fuzz/corpus/query || exit 1
 .build/debug/strata-fuzz index Fuzz/corpus/index || exit 1
 .build/debug/strata-fuzz indexfiles Fuzz/corpus/indexfiles || exit 1
+# The C API: header, C suite plain / ASan / valgrind, quick start, C fuzz corpus, Python binding.
+if ! scripts/test-c.sh; then
+  echo "C API tests FAILED"
+  echo "tests: $passed passed, 1 failed"
+  exit 1
+fi
 echo "tests: $passed passed, 0 failed"

@@ -24,6 +24,9 @@ struct Options {
     var peers = true
     var memoryCorpusMB = 400
     var storeRecords = 400_000
+    var capiRecords = 1_000_000
+    var capiRounds = 3
+    var capiBinary = ".build-c/capi_bench"
 
     init() {
         var args = CommandLine.arguments.dropFirst()
@@ -40,13 +43,16 @@ struct Options {
             case "--no-peers": peers = false
             case "--memory-mb": memoryCorpusMB = Int(args.popFirst()!)!
             case "--store-records": storeRecords = Int(args.popFirst()!)!
+            case "--capi-records": capiRecords = Int(args.popFirst()!)!
+            case "--capi-rounds": capiRounds = Int(args.popFirst()!)!
+            case "--capi-bench": capiBinary = args.popFirst()!
             case "--batch-bytes": batchBytes = Int(args.popFirst()!)!
             case "--recovery-mb": recoveryMB = Int(args.popFirst()!)!
             case "--compaction-records": compactionRecords = Int(args.popFirst()!)!
             case "--codecs": codecs = args.popFirst()!.split(separator: ",").map { CompressionCodec(name: String($0))! }
             case "--only": only = Set(args.popFirst()!.split(separator: ",").map(String.init))
             case "--quick": records = 200_000; randomLogRecords = 1_000_000; fsyncBatches = 200; lookups = 100_000; recoveryMB = 128; compactionRecords = 300_000
-            default: fatalError("unknown option \(a); options: --records N --random-records N --fsync-batches N --lookups N --dir D --json --only append,fsync,consume,random,recovery,compaction,search,store --store-records N --search-repeat N --search-rounds N --quick --recovery-mb N --compaction-records N --batch-bytes N --codecs none,lz4,gzip")
+            default: fatalError("unknown option \(a); options: --records N --random-records N --fsync-batches N --lookups N --dir D --json --only append,fsync,consume,random,recovery,compaction,search,store,capi --store-records N --capi-records N --capi-rounds N --capi-bench PATH --search-repeat N --search-rounds N --quick --recovery-mb N --compaction-records N --batch-bytes N --codecs none,lz4,gzip")
             }
         }
     }
@@ -479,7 +485,7 @@ func benchCompaction() {
 }
 
 try! FileSystem.createDirectory(options.dir)
-let records = options.only.isSubset(of: ["search", "search-memory", "store"]) && !options.only.isEmpty ? [] : makeLines(options.records)
+let records = options.only.isSubset(of: ["search", "search-memory", "store", "capi"]) && !options.only.isEmpty ? [] : makeLines(options.records)
 if options.wants("append") { for codec in options.codecs { benchAppend(codec, records: codec == .gzip ? Array(records.prefix(records.count / 4)) : records) } }
 if options.wants("fsync") { benchFsync(records: records) }
 if options.wants("consume") { benchConsume(records: records) }
@@ -489,6 +495,7 @@ if options.wants("compaction") { benchCompaction() }
 if options.wants("search") { benchSearch() }
 if options.wants("store") { benchStore() }
 if options.only.contains("search-memory") { benchSearchMemory() }
+if options.only.contains("capi") { benchCAPI() }
 
 print("| benchmark | Strata | baseline | baseline is | Strata ÷ baseline |")
 print("|---|---|---|---|---|")

@@ -212,6 +212,10 @@ public final class Store: @unchecked Sendable {
     @discardableResult
     public func append(_ topic: String, _ records: [Record], partition: Int32? = nil) throws -> [AppendedRange] {
         try checkWritable()
+        // Kafka's producer refuses negative timestamps (ProducerRecord); so does the store.
+        for (i, r) in records.enumerated() where (r.timestamp ?? 0) < 0 {
+            throw StrataError.invalidArgument("record \(i) has timestamp \(r.timestamp!): timestamps are milliseconds since the epoch, 0 or more (nil: the time of the append)")
+        }
         let t = try log.topic(topic)
         if let partition {
             let r = try t.append(records, partition: partition)

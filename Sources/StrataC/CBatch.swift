@@ -29,6 +29,9 @@ public func strata_batch_add(_ b: OpaquePointer?, _ key: UnsafeRawPointer?, _ ke
     withHandle(b, .batch, as: CBatch.self, { batch in
         do {
             let k = try bytes(key, keyLength, "strata_batch_add: key"), v = try bytes(value, valueLength, "strata_batch_add: value")
+            guard timestamp >= -1 else {
+                throw CArgumentError.invalid("strata_batch_add: timestamp \(timestamp) is negative; use milliseconds since the epoch or STRATA_TIMESTAMP_NOW")
+            }
             batch.records.append(Record(key: k, value: v, timestamp: timestamp == -1 ? nil : timestamp))
             return STRATA_OK
         } catch {

@@ -18,7 +18,10 @@ func resultCode(for error: Error) -> (code: Int32, message: String) {
             default: return (STRATA_IOERR, message)
             }
         case let .corrupt(_, _, reason):
-            return (reason.contains("CRC") ? STRATA_CORRUPT_CRC : STRATA_CORRUPT, message)
+            if reason.contains("CRC") { return (STRATA_CORRUPT_CRC, message) }
+            // The codecs' failures name their format (StrataIO's GzipCodec, LZ4Frame).
+            if reason.contains("lz4") || reason.contains("gzip") { return (STRATA_CORRUPT_DECOMPRESS, message) }
+            return (STRATA_CORRUPT, message)
         case .unsupported: return (STRATA_UNSUPPORTED, message)
         case .decompressionLimitExceeded: return (STRATA_CORRUPT_DECOMPRESS, message)
         case .recordTooLarge: return (STRATA_TOOBIG, message)
@@ -54,24 +57,36 @@ struct CArgumentError: Error {
     static func invalid(_ message: String) -> CArgumentError { CArgumentError(code: STRATA_INVALID, message: message) }
 }
 
-/// Recent messages of one handle, each a NUL-terminated buffer kept alive while the next
-/// few failures happen, so a pointer handed out stays valid even if another thread fails
-/// on the same store meanwhile.
+/// The last failure of each thread on one handle: `strata_errmsg(db)` answers for the calling
+/// thread, so a message read after a failed call is that call's even while other threads fail
+/// on the same store. A thread's previous message is freed when it fails again (its
+/// validity ends with its next call on the handle). Entries of threads that are gone are
+/// evicted beyond `maxThreads`, their buffers freed only after a few more evictions.
 final class ErrorState: @unchecked Sendable {
+    private struct Entry {
+        var code: Int32
+        var message: UnsafeMutablePointer<CChar>
+        var used: UInt64
+    }
     private let lock = Lock()
-    private var ring: [UnsafeMutablePointer<CChar>?] = Array(repeating: nil, count: 8)
-    private var next = 0
-    private var current: UnsafeMutablePointer<CChar>?
-    private(set) var code: Int32 = STRATA_OK
+    private var byThread: [UInt: Entry] = [:]
+    private var clock: UInt64 = 0
+    private var retired: [UnsafeMutablePointer<CChar>] = []
+    private static let maxThreads = 64
     nonisolated(unsafe) private static let empty: UnsafeMutablePointer<CChar> = {
         let p = UnsafeMutablePointer<CChar>.allocate(capacity: 1)
         p.pointee = 0
         return p
     }()
 
-    deinit { for p in ring { p?.deallocate() } }
+    deinit {
+        for e in byThread.values { e.message.deallocate() }
+        for p in retired { p.deallocate() }
+    }
 
-    /// Records a failure; returns its code.
+    private static var thread: UInt { UInt(pthread_self()) }
+
+    /// Records a failure of the calling thread; returns its code.
     func fail(_ code: Int32, _ message: String) -> Int32 {
         let bytes = Array(message.utf8)
         let p = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
@@ -79,12 +94,16 @@ final class ErrorState: @unchecked Sendable {
             for i in 0 ..< b.count { p[i] = CChar(bitPattern: b[i]) }
         }
         p[bytes.count] = 0
+        let me = Self.thread
         lock.withLock {
-            ring[next]?.deallocate()
-            ring[next] = p
-            next = (next + 1) % ring.count
-            current = p
-            self.code = code
+            clock += 1
+            if let old = byThread[me] { old.message.deallocate() }
+            byThread[me] = Entry(code: code, message: p, used: clock)
+            if byThread.count > Self.maxThreads, let oldest = byThread.min(by: { $0.value.used < $1.value.used }) {
+                byThread[oldest.key] = nil
+                retired.append(oldest.value.message)
+                if retired.count > 8 { retired.removeFirst().deallocate() }
+            }
         }
         return code
     }
@@ -94,8 +113,10 @@ final class ErrorState: @unchecked Sendable {
         return fail(code, message)
     }
 
-    var message: UnsafePointer<CChar> { UnsafePointer(lock.withLock { current } ?? Self.empty) }
-    var lastCode: Int32 { lock.withLock { code } }
+    /// The calling thread's last message on this handle ("" when it has none).
+    var message: UnsafePointer<CChar> { UnsafePointer(lock.withLock { byThread[Self.thread]?.message } ?? Self.empty) }
+    /// The calling thread's last extended code on this handle (STRATA_OK when none).
+    var lastCode: Int32 { lock.withLock { byThread[Self.thread]?.code } ?? STRATA_OK }
 }
 
 /// Static messages for handles that are not live (their own state is gone).

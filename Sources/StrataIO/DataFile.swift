@@ -180,7 +180,7 @@ public enum FileSystem {
     /// `durable: false` the fsyncs are left out: a process crash still leaves the old or the new
     /// content, a power loss may leave neither (the caller syncs later, or does not need to).
     public static func writeAtomically(_ bytes: [UInt8], to path: String, durable: Bool = true) throws {
-        let tmp = path + ".tmp"
+        let tmp = temporaryPath(for: path)
         let file = try DataFile(path: tmp, flags: O_WRONLY | O_CREAT | O_TRUNC)
         do {
             try bytes.withUnsafeBytes { try file.write($0, at: 0) }
@@ -193,6 +193,16 @@ public enum FileSystem {
         file.close()
         try rename(tmp, path)
         if durable { try syncDirectory(parent(of: path)) }
+    }
+
+    /// `path.tmp`, or — when that name would not fit a 255-byte file name (a topic name of
+    /// 249 characters plus ".json") — a hidden `.<FNV-1a of the name>.tmp` beside it.
+    static func temporaryPath(for path: String) -> String {
+        let name = lastComponent(path)
+        guard name.utf8.count + 4 > 255 else { return path + ".tmp" }
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in name.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return parent(of: path) + "/." + String(h, radix: 16) + ".tmp"
     }
 
     /// fsyncs the file at `path` (written earlier without it, e.g. by `writeAtomically(durable: false)`).

@@ -106,6 +106,11 @@ public final class LogSegment: @unchecked Sendable {
         var report = OpenReport()
         s.offsetIndex.storage.trimToValidPrefix(isValid: { $0.loadBE(at: 4, as: Int32.self) > 0 })
         s.timeIndex.storage.trimToValidPrefix(isValid: { $0.loadBE(at: 0, as: Int64.self) != 0 || $0.loadBE(at: 8, as: Int32.self) != 0 })
+        if !writable {
+            // A live writer may have appended since the log's size was read; it writes the log
+            // before the index entries, so the log size read now covers every entry counted.
+            s.size = min(Int(try s.logFile.size()), s.mapping.length)
+        }
         var reason: String? = nil
         if fullRecovery && writable {
             // Recovery after an unclean stop: validate every batch, rebuild both indexes.

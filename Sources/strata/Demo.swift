@@ -81,7 +81,7 @@ struct Demo: ParsableCommand {
             }
             try store.createTopic(topicName, config: config)
             try store.createIndex(topicName, mapping: IndexMapping(fields: [
-                FieldDefinition("msg", .text(.english)), FieldDefinition("host", .keyword), FieldDefinition("level", .keyword),
+                FieldDefinition("msg", .text(.standard)), FieldDefinition("host", .keyword), FieldDefinition("level", .keyword),
                 FieldDefinition("service", .keyword), FieldDefinition("latency_ms", .i64), FieldDefinition("source", .keyword),
             ]))
             let before = try store.describeTopic(topicName).partitions.reduce(Int64(0)) { $0 + $1.highWatermark }
@@ -155,7 +155,7 @@ struct Demo: ParsableCommand {
 
             let hl = HighlightOptions(fragmentSize: 90, numberOfFragments: 1, preTag: markStart, postTag: markEnd)
             for (q, range) in [("\"failed password\" AND admin", nil), ("level:ERROR AND (timeout OR refused OR \"link down\")", nil),
-                               ("source:HDFS AND \"receiving block\"", nil), ("spark.executor* AND stage", nil), ("level:ERROR AND refused", TimeRange.last(milliseconds: 60_000))] as [(String, TimeRange?)] {
+                               ("source:HDFS AND \"received block\"", nil), ("spark.executor* AND stage", nil), ("level:ERROR AND \"link down\"", TimeRange.last(milliseconds: 60_000))] as [(String, TimeRange?)] {
                 let t0 = DispatchTime.now()
                 let r = try store.search(topicName, SearchRequest(query: q, limit: 3, timeRange: range, highlight: hl))
                 let us = seconds(since: t0) * 1e6

@@ -9,6 +9,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 
 static int failures = 0, checks = 0;
 static const char *work;
+static const char *self_path; /* argv[0]: children are fresh processes of this program */
 
 #define CHECK(cond) do { checks++; if (!(cond)) { failures++; fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); } } while (0)
 #define RC(call, expected) do { int rc_ = (call); checks++; if (rc_ != (expected)) { failures++; \
@@ -68,6 +70,15 @@ static strata *open_store(const char *dir, int read_only) {
     if (rc != STRATA_OK) fprintf(stderr, "open %s: %d %s\n", dir, rc, err ? err : "");
     CHECK(rc == STRATA_OK && db != NULL && err == NULL);
     strata_free(err);
+    strata_options_free(o);
+    return db;
+}
+
+/* A writable store at `dir` with topic `topic` created with one option (`key` NULL: none). */
+static strata *store_with_topic(const char *dir, const char *topic, const char *key, const char *value) {
+    strata *db = open_store(dir, 0);
+    strata_options *o = key ? opts(key, value, NULL, NULL) : NULL;
+    RC(strata_topic_create(db, topic, o), STRATA_OK);
     strata_options_free(o);
     return db;
 }
@@ -187,6 +198,7 @@ static void test_topics_and_appends(strata *db) {
     RC(strata_batch_add(b, NULL, 0, NULL, 0, STRATA_TIMESTAMP_NOW), STRATA_OK); /* null key, null value */
     RC(strata_batch_add(b, NULL, 5, "x", 1, 0), STRATA_INVALID);                 /* NULL with a length */
     RC(strata_batch_add(b, "k", (size_t)-1, "x", 1, 0), STRATA_INVALID);          /* absurd length */
+    RC(strata_batch_add(b, NULL, 0, "x", 1, -5), STRATA_INVALID);                 /* a negative timestamp */
     RC(strata_batch_add_header(b, NULL, "v", 1), STRATA_MISUSE_NULL);
     RC(strata_batch_count(b, &n), STRATA_OK);
     CHECK(n == 31);
@@ -427,7 +439,8 @@ static void test_indexes_and_search(strata *db) {
     CHECK(json && strstr(json, "\"generation\":2"));
     strata_free(json);
     RC(strata_index_create(db, "second", "events", NULL, NULL), STRATA_OK);
-    RC(strata_index_refresh(db, "second", 0), STRATA_TIMEOUT);  /* 0 ms: not done yet */
+    int rc0 = strata_index_refresh(db, "second", 0);  /* 0 ms: done only if the follower was quick */
+    CHECK(rc0 == STRATA_TIMEOUT || rc0 == STRATA_OK);
     RC(strata_index_drop(db, "second"), STRATA_OK);
     RC(strata_index_drop(db, "second"), STRATA_NOTFOUND);
     RC(strata_index_rebuild(db, "nope"), STRATA_NOTFOUND);
@@ -446,6 +459,35 @@ static void test_maintenance(strata *db) {
 }
 
 /* Every function with a NULL, a foreign and a wrong-kind handle: a code each, no crash. */
+/* Errors on a shared store belong to the thread that made the call: two threads failing
+ * with different messages each read their own, never the other's (or a freed one). */
+struct thread_errors { strata *db; const char *topic; int wrong; };
+
+static void *fail_repeatedly(void *arg) {
+    struct thread_errors *t = arg;
+    for (int i = 0; i < 2000; i++) {
+        char *json = NULL;
+        int rc = strata_topic_describe(t->db, t->topic, &json);
+        if (rc != STRATA_NOTFOUND || strata_errcode(t->db) != STRATA_NOTFOUND || !strstr(strata_errmsg(t->db), t->topic)) t->wrong++;
+    }
+    return NULL;
+}
+
+static void test_thread_errors(strata *db) {
+    struct thread_errors a = {db, "missing-topic-of-thread-a", 0}, b = {db, "missing-topic-of-thread-b", 0};
+    pthread_t ta, tb;
+    CHECK(pthread_create(&ta, NULL, fail_repeatedly, &a) == 0);
+    CHECK(pthread_create(&tb, NULL, fail_repeatedly, &b) == 0);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    CHECK(a.wrong == 0);
+    CHECK(b.wrong == 0);
+    /* This thread made no failing call since its last one: its own message is unchanged. */
+    char *json = NULL;
+    RC(strata_topic_describe(db, "missing-topic-of-main", &json), STRATA_NOTFOUND);
+    CHECK(strstr(strata_errmsg(db), "missing-topic-of-main") != NULL);
+}
+
 static void test_misuse(strata *db) {
     char stack = 0;
     strata *foreign = (strata *)&stack;
@@ -518,10 +560,7 @@ static void test_misuse(strata *db) {
 
 /* A cursor and hits used after their store closed; a closed store handle. */
 static void test_after_close(void) {
-    strata *db = open_store(path("closing"), 0);
-    strata_options *o = opts("partitions", "1", NULL, NULL);
-    RC(strata_topic_create(db, "t", o), STRATA_OK);
-    strata_options_free(o);
+    strata *db = store_with_topic(path("closing"), "t", "partitions", "1");
     strata_batch *b = NULL;
     strata_batch_new(&b);
     strata_batch_add(b, NULL, 0, "hello world", 11, STRATA_TIMESTAMP_NOW);
@@ -547,10 +586,7 @@ static void test_after_close(void) {
 
 /* A second writer is refused; a read-only store cannot write; damage is reported. */
 static void test_busy_readonly_corrupt(void) {
-    strata *db = open_store(path("busy"), 0);
-    strata_options *o = opts("partitions", "1", NULL, NULL);
-    RC(strata_topic_create(db, "t", o), STRATA_OK);
-    strata_options_free(o);
+    strata *db = store_with_topic(path("busy"), "t", "partitions", "1");
     strata_batch *b = NULL;
     strata_batch_new(&b);
     for (int i = 0; i < 200; i++) strata_batch_add(b, NULL, 0, "some record text to checksum", 28, STRATA_TIMESTAMP_NOW);
@@ -591,10 +627,7 @@ static void test_busy_readonly_corrupt(void) {
     strata_free(json);
     strata_close(ro);
     /* A damaged index definition: opening for writing says so. */
-    db = open_store(path("defs"), 0);
-    o = opts("partitions", "1", NULL, NULL);
-    strata_topic_create(db, "t", o);
-    strata_options_free(o);
+    db = store_with_topic(path("defs"), "t", "partitions", "1");
     RC(strata_index_create(db, "t", NULL, NULL, NULL), STRATA_OK);
     strata_close(db);
     FILE *f = fopen(path("defs/indexes/t/index.json"), "w");
@@ -604,69 +637,121 @@ static void test_busy_readonly_corrupt(void) {
 }
 
 /* A full disk (a file-size limit): the append fails with STRATA_FULL, nothing is lost. */
+/* CRC-32C (Castagnoli), bitwise: enough to forge a batch whose checksum is right. */
+static uint32_t crc32c(const unsigned char *p, size_t n) {
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = c >> 1 ^ (0x82f63b78u & (0u - (c & 1)));
+    }
+    return ~c;
+}
+
+/* A CRC-valid lz4 batch whose frame is garbage: the cursor reports STRATA_CORRUPT_DECOMPRESS
+ * (the open-time scan checks structure and CRC only; the bytes decompress when read). */
+static void test_corrupt_decompress(void) {
+    strata *db = store_with_topic(path("lz4bad"), "z", "compression", "lz4");
+    strata_batch *b = NULL;
+    RC(strata_batch_new(&b), STRATA_OK);
+    for (int i = 0; i < 20; i++) RC(strata_batch_add(b, NULL, 0, "compressible text compressible text", 35, STRATA_TIMESTAMP_NOW), STRATA_OK);
+    RC(strata_append(db, "z", 0, b), STRATA_OK);
+    strata_batch_free(b);
+    RC(strata_close(db), STRATA_OK);
+    int fd = open(path("lz4bad/topics/z-0/00000000000000000000.log"), O_RDWR);
+    CHECK(fd >= 0);
+    unsigned char batch[4096];
+    ssize_t n = pread(fd, batch, sizeof batch, 0);
+    CHECK(n > 61);
+    uint32_t length = (uint32_t)batch[8] << 24 | (uint32_t)batch[9] << 16 | (uint32_t)batch[10] << 8 | batch[11];
+    CHECK(length + 12 <= (uint32_t)n);
+    memset(batch + 61, 0, 4); /* the lz4 frame's magic number */
+    uint32_t crc = crc32c(batch + 21, length + 12 - 21);
+    batch[17] = (unsigned char)(crc >> 24), batch[18] = (unsigned char)(crc >> 16), batch[19] = (unsigned char)(crc >> 8), batch[20] = (unsigned char)crc;
+    CHECK(pwrite(fd, batch, length + 12, 0) == (ssize_t)(length + 12));
+    close(fd);
+    strata *ro = open_store(path("lz4bad"), 1);
+    strata_cursor *c = NULL;
+    RC(strata_cursor_open(ro, "z", 0, STRATA_EARLIEST, &c), STRATA_OK);
+    strata_record r;
+    RC(strata_cursor_next(c, &r), STRATA_CORRUPT_DECOMPRESS);
+    CHECK(strstr(strata_cursor_errmsg(c), "lz4") != NULL);
+    strata_cursor_close(c);
+    strata_close(ro);
+}
+
+/* The child of test_full (a fresh process: libdispatch does not survive fork). */
+static int child_full(void) {
+    signal(SIGXFSZ, SIG_IGN);
+    strata *db = open_store(path("full"), 0);
+    strata_options *o = opts("partitions", "1", "segment_bytes", "1073741824");
+    if (strata_topic_create(db, "t", o) != STRATA_OK) return 2;
+    strata_options_free(o);
+    struct rlimit lim = {4 << 20, 4 << 20};
+    setrlimit(RLIMIT_FSIZE, &lim);
+    strata_batch *b = NULL;
+    strata_batch_new(&b);
+    char value[1000];
+    memset(value, 'v', sizeof value);
+    for (int i = 0; i < 100; i++) strata_batch_add(b, NULL, 0, value, sizeof value, STRATA_TIMESTAMP_NOW);
+    int rc = STRATA_OK;
+    int64_t appended = 0;
+    while ((rc = strata_append(db, "t", 0, b)) == STRATA_OK) appended += 100;
+    if (rc != STRATA_FULL) { fprintf(stderr, "full: append returned %d %s\n", rc, strata_errmsg(db)); return 3; }
+    struct rlimit unlimited = {RLIM_INFINITY, RLIM_INFINITY};
+    setrlimit(RLIMIT_FSIZE, &unlimited);
+    strata_cursor *c = NULL;
+    strata_cursor_open(db, "t", 0, STRATA_EARLIEST, &c);
+    strata_record r;
+    int64_t n = 0;
+    while (strata_cursor_next(c, &r) == STRATA_ROW) n++;
+    if (n < appended) { fprintf(stderr, "full: read %lld of %lld\n", (long long)n, (long long)appended); return 4; }
+    strata_cursor_close(c);
+    strata_batch_free(b);
+    strata_close(db);
+    return failures ? 5 : 0;
+}
+
 static void test_full(void) {
     pid_t child = fork();
     if (child == 0) {
-        signal(SIGXFSZ, SIG_IGN);
-        strata *db = open_store(path("full"), 0);
-        strata_options *o = opts("partitions", "1", "segment_bytes", "1073741824");
-        if (strata_topic_create(db, "t", o) != STRATA_OK) _exit(2);
-        strata_options_free(o);
-        struct rlimit lim = {4 << 20, 4 << 20};
-        setrlimit(RLIMIT_FSIZE, &lim);
-        strata_batch *b = NULL;
-        strata_batch_new(&b);
-        char value[1000];
-        memset(value, 'v', sizeof value);
-        for (int i = 0; i < 100; i++) strata_batch_add(b, NULL, 0, value, sizeof value, STRATA_TIMESTAMP_NOW);
-        int rc = STRATA_OK;
-        int64_t appended = 0;
-        while ((rc = strata_append(db, "t", 0, b)) == STRATA_OK) appended += 100;
-        if (rc != STRATA_FULL) { fprintf(stderr, "full: append returned %d %s\n", rc, strata_errmsg(db)); _exit(3); }
-        struct rlimit unlimited = {RLIM_INFINITY, RLIM_INFINITY};
-        setrlimit(RLIMIT_FSIZE, &unlimited);
-        strata_cursor *c = NULL;
-        strata_cursor_open(db, "t", 0, STRATA_EARLIEST, &c);
-        strata_record r;
-        int64_t n = 0;
-        while (strata_cursor_next(c, &r) == STRATA_ROW) n++;
-        if (n < appended) { fprintf(stderr, "full: read %lld of %lld\n", (long long)n, (long long)appended); _exit(4); }
-        strata_cursor_close(c);
-        strata_batch_free(b);
-        strata_close(db);
-        _exit(0);
+        execl(self_path, self_path, work, "--child", "full", (char *)NULL);
+        _exit(127);
     }
     int status = 0;
     waitpid(child, &status, 0);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* The writer of test_two_processes, in its own process. */
+static int child_writer(void) {
+    const char *dir = path("shared");
+    strata *w = open_store(dir, 0);
+    strata_batch *b = NULL;
+    strata_batch_new(&b);
+    for (int i = 0; i < 500; i++) {
+        char v[64];
+        snprintf(v, sizeof v, "event %d marker%s", i, i % 10 == 0 ? " tenth" : "");
+        strata_batch_clear(b);
+        strata_batch_add(b, NULL, 0, v, strlen(v), STRATA_TIMESTAMP_NOW);
+        if (strata_append(w, "live", i % 2, b) != STRATA_OK) return 2;
+        if (i % 50 == 0) sleep_ms(2);
+    }
+    if (strata_index_refresh(w, "live", 30000) != STRATA_OK) return 3;
+    strata_batch_free(b);
+    strata_close(w);
+    return failures ? 5 : 0;
+}
+
 /* Two processes: a writer appends while a read-only reader tails and searches. */
 static void test_two_processes(void) {
     const char *dir = path("shared");
-    strata *db = open_store(dir, 0);
-    strata_options *o = opts("partitions", "2", NULL, NULL);
-    RC(strata_topic_create(db, "live", o), STRATA_OK);
-    strata_options_free(o);
+    strata *db = store_with_topic(dir, "live", "partitions", "2");
     RC(strata_index_create(db, "live", NULL, NULL, NULL), STRATA_OK);
     RC(strata_close(db), STRATA_OK);
     pid_t writer = fork();
     if (writer == 0) {
-        strata *w = open_store(dir, 0);
-        strata_batch *b = NULL;
-        strata_batch_new(&b);
-        for (int i = 0; i < 500; i++) {
-            char v[64];
-            snprintf(v, sizeof v, "event %d marker%s", i, i % 10 == 0 ? " tenth" : "");
-            strata_batch_clear(b);
-            strata_batch_add(b, NULL, 0, v, strlen(v), STRATA_TIMESTAMP_NOW);
-            if (strata_append(w, "live", i % 2, b) != STRATA_OK) _exit(2);
-            if (i % 50 == 0) sleep_ms(2);
-        }
-        if (strata_index_refresh(w, "live", 30000) != STRATA_OK) _exit(3);
-        strata_batch_free(b);
-        strata_close(w);
-        _exit(0);
+        execl(self_path, self_path, work, "--child", "writer", (char *)NULL);
+        _exit(127);
     }
     sleep_ms(20);
     strata *r = open_store(dir, 1);
@@ -709,6 +794,12 @@ int main(int argc, char **argv) {
         return 2;
     }
     work = argv[1];
+    self_path = argv[0];
+    if (argc == 4 && strcmp(argv[2], "--child") == 0) {
+        if (strcmp(argv[3], "full") == 0) return child_full();
+        if (strcmp(argv[3], "writer") == 0) return child_writer();
+        return 2;
+    }
     mkdir(work, 0755);
     test_version_and_codes();
     test_options();
@@ -718,11 +809,13 @@ int main(int argc, char **argv) {
     test_cursors_and_groups(db);
     test_indexes_and_search(db);
     test_maintenance(db);
+    test_thread_errors(db);
     test_misuse(db);
     RC(strata_close(db), STRATA_OK);
     test_after_close();
     test_busy_readonly_corrupt();
     test_full();
+    test_corrupt_decompress();
     test_two_processes();
     printf("C API tests: %d checks, %d failed\n", checks, failures);
     return failures == 0 ? 0 : 1;

@@ -300,6 +300,39 @@ import StrataIO
         #expect(throws: StrataError.self) { try reader.append(Record(value: [1], timestamp: 1)) }
     }
 
+    /// Read-only opens beside a writer that appends all the while: each open succeeds (index
+    /// entries the writer adds during the open point past the log size read first; they are
+    /// not damage) and sees a prefix of the log.
+    @Test func readOnlyOpensBesideALiveWriterNeverFail() throws {
+        let dir = TempDir()
+        let path = dir.path + "/p-0"
+        let config = smallConfig { $0.segmentBytes = 4 << 20; $0.maxIndexBytes = 1 << 20; $0.indexIntervalBytes = 1 }
+        let writer = try Log.open(directory: path, config: config)
+        try writer.append(makeRecords(10))
+        let done = DispatchGroup()
+        done.enter()
+        Thread {
+            for n in stride(from: 10, to: 40_000, by: 2) { _ = try? writer.append(makeRecords(2, start: n)) }
+            done.leave()
+        }.start()
+        var failures: [String] = []
+        var first: Int64? = nil
+        var last: Int64 = 0
+        for _ in 0 ..< 300 {
+            do {
+                let reader = try Log.open(directory: path, config: config, readOnly: true)
+                first = first ?? reader.highWatermark
+                if reader.highWatermark < last { failures.append("high watermark went back: \(reader.highWatermark) < \(last)") }
+                last = reader.highWatermark
+            } catch {
+                failures.append("\(error)")
+            }
+        }
+        done.wait()
+        #expect((first ?? 40_000) < 40_000, "the opens began while the writer appended")
+        #expect(failures.count == 0, "\(failures.count) of 300 read-only opens failed, first: \(failures.first ?? "")")
+    }
+
     @Test func concurrentReadersSeeOnlyWholeBatches() async throws {
         let dir = TempDir()
         let log = try Log.open(directory: dir.path + "/p-0", config: smallConfig { $0.segmentBytes = 32 << 10; $0.targetBatchBytes = 600 })

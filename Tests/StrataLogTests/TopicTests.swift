@@ -53,6 +53,24 @@ import StrataIO
         #expect(try topic.partitions.map { try readAll($0).count }.reduce(0, +) == 400)
     }
 
+    /// A name of the longest valid length works end to end: its config file (name + ".json"
+    /// is 254 bytes; the temporary file beside it must not add ".tmp" to that) and its
+    /// partition directories, across a reopen.
+    @Test func longestTopicNameIsUsable() throws {
+        let dir = TempDir()
+        let name = String(repeating: "t", count: TopicName.maxLength)
+        do {
+            let store = try LogStore(root: dir.path)
+            let topic = try store.topic(name, create: TopicConfig(partitions: 2))
+            try topic.log(1).append(makeRecords(3))
+            try store.close()
+        }
+        let again = try LogStore(root: dir.path)
+        #expect(try again.topicNames() == [name])
+        #expect(try readAll(again.topic(name).log(1)).count == 3)
+        #expect(try FileSystem.list(dir.path + "/topic-configs").allSatisfy { !$0.hasSuffix(".tmp") })
+    }
+
     @Test func secondWriterIsRefusedWithTheHolder() throws {
         let dir = TempDir()
         let first = try LogStore(root: dir.path)

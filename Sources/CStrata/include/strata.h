@@ -7,9 +7,11 @@
  *  - Every function returns an int result code; STRATA_OK (0) is success. The code is
  *    authoritative. A primary code is the low 8 bits (`rc & 0xff`); extended codes add detail
  *    in the bits above (`primary | n << 8`, e.g. STRATA_CORRUPT_CRC).
- *  - The message of the last failed call on a store is strata_errmsg(db), its extended code
- *    strata_errcode(db); iterators keep their own (strata_cursor_errmsg, strata_hits_errmsg).
- *    strata_errstr(rc) describes any code. There is no per-thread error state.
+ *  - The message of the calling thread's last failed call on a store is strata_errmsg(db),
+ *    its extended code strata_errcode(db); iterators keep their own (strata_cursor_errmsg,
+ *    strata_hits_errmsg). strata_errstr(rc) describes any code. There is no global or
+ *    thread-local error state: errors belong to the handle (and, on a shared store, to the
+ *    thread that made the call on it).
  *  - Handles are opaque. The library never dereferences a handle you pass: a NULL, closed,
  *    freed or foreign handle gives STRATA_MISUSE (a handle of the wrong kind too).
  *  - Memory: inputs (strings, keys, values) are copied before a call returns. Outputs that the
@@ -24,8 +26,8 @@
  * Threads:
  *  - A strata* may be shared between threads: every function taking a strata* may be called
  *    concurrently, except strata_close, which must not race with other calls on that store.
- *    strata_errmsg/strata_errcode describe the store's last failed call, whichever thread made
- *    it: with several threads, rely on the returned code, or read the message at once.
+ *    strata_errmsg/strata_errcode describe the calling thread's last failed call on the store,
+ *    so another thread failing meanwhile does not replace or free it.
  *  - strata_options, strata_batch, strata_cursor and strata_hits objects are used by one
  *    thread at a time (they may move between threads).
  *
@@ -157,9 +159,11 @@ int strata_open(const char *path, const strata_options *opt, strata **out, char 
  * error of a final flush (the handle is freed anyway).
  */
 int strata_close(strata *db);
-/** The extended result code of the last failed call on `db` (STRATA_MISUSE for a bad handle). */
+/** The extended result code of the calling thread's last failed call on `db` (STRATA_OK when
+ *  none; STRATA_MISUSE_HANDLE for a bad handle). */
 int strata_errcode(strata *db);
-/** The message of the last failed call on `db`; valid until the next call on `db`. Never NULL. */
+/** The message of the calling thread's last failed call on `db` ("" when none); valid until
+ *  that thread's next call on `db`. Never NULL. */
 const char *strata_errmsg(strata *db);
 
 /* ---- Topics ------------------------------------------------------------------------- */
@@ -188,8 +192,9 @@ int strata_topic_describe(strata *db, const char *topic, char **json);
 int strata_batch_new(strata_batch **out);
 /**
  * Adds a record (key and value copied; NULL key: no key; NULL value: a null value;
- * timestamp STRATA_TIMESTAMP_NOW: the append's time). Returns STRATA_OK, STRATA_MISUSE,
- * STRATA_INVALID (a length over 2 GiB, or a NULL pointer with a non-zero length).
+ * timestamp: milliseconds since the epoch, or STRATA_TIMESTAMP_NOW for the append's time).
+ * Returns STRATA_OK, STRATA_MISUSE, STRATA_INVALID (a length over 2 GiB, a NULL pointer with
+ * a non-zero length, or a timestamp below STRATA_TIMESTAMP_NOW).
  */
 int strata_batch_add(strata_batch *b, const void *key, size_t key_len, const void *value, size_t value_len, int64_t timestamp_ms);
 /**

@@ -105,9 +105,19 @@ extension SearchIndex {
         }
         let job: Job? = lock.withLock {
             guard !isClosedLocked else { return nil }
-            let candidates = segments.indices.filter { !merging.contains(segments[$0].entry.number) }
-            guard let pick = options.mergePolicy.pick(candidates.map { (segments[$0].entry.documentCount - segments[$0].entry.deletedCount, segments[$0].entry.deletedCount) }) else { return nil }
-            let chosen = pick.map { candidates[$0] }.sorted()
+            // The policy merges neighbours only: it sees each run of segments between those
+            // already being merged on its own, so a merge never spans one in progress.
+            var chosen: [Int]? = nil
+            var start = 0
+            while chosen == nil && start < segments.count {
+                var end = start
+                while end < segments.count && !merging.contains(segments[end].entry.number) { end += 1 }
+                if end > start, let pick = options.mergePolicy.pick(segments[start ..< end].map { ($0.entry.documentCount - $0.entry.deletedCount, $0.entry.deletedCount) }) {
+                    chosen = pick.map { start + $0 }
+                }
+                start = end + 1
+            }
+            guard let chosen else { return nil }
             let output = nextSegment
             nextSegment += 1
             mergeOutput = output

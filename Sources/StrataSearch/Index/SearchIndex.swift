@@ -187,6 +187,9 @@ public final class SearchIndex: @unchecked Sendable {
         if options.backgroundMerges {
             merger = BackgroundMerger(self)
             janitor = FileJanitor()
+            // Segments a previous writer left unmerged (it closed mid-way) merge now, not at
+            // the first refresh.
+            merger?.wake()
         }
     }
 
