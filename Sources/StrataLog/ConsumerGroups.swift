@@ -31,6 +31,8 @@ public final class ConsumerGroups: @unchecked Sendable {
     private let lock = Lock()
     private var cache: [String: [TopicPartition: CommittedOffset]] = [:]
     private let readOnly: Bool
+    /// Set when the store closes: the writer lock that made commits safe is gone.
+    private var closed = false
 
     init(directory: String, readOnly: Bool) throws {
         self.directory = directory
@@ -92,16 +94,25 @@ public final class ConsumerGroups: @unchecked Sendable {
     public func commit(group: String, _ offsets: [TopicPartition: CommittedOffset]) throws {
         try validate(group)
         if readOnly { throw StrataError.readOnly("the store") }
+        try checkOpen()
         for (tp, o) in offsets {
             try TopicName.validate(tp.topic)
             if tp.partition < 0 || o.offset < 0 { throw StrataError.invalidArgument("negative partition or offset in commit for \(tp)") }
         }
         try lock.withLock {
+            if closed { throw StrataError.closed("the consumer groups of \(directory)") }
             var merged = try load(group)
             for (tp, o) in offsets { merged[tp] = o }
             try FileSystem.writeAtomically(GroupOffsetsFile.encode(merged), to: path(group))
             cache[group] = merged
         }
+    }
+
+    /// After the store closed, every call throws `StrataError.closed`.
+    func close() { lock.withLock { closed = true } }
+
+    private func checkOpen() throws {
+        if lock.withLock({ closed }) { throw StrataError.closed("the consumer groups of \(directory)") }
     }
 
     /// Commits one position (the next offset to consume).
@@ -111,16 +122,19 @@ public final class ConsumerGroups: @unchecked Sendable {
 
     /// The committed position of a group for one partition, if any.
     public func committed(group: String, topic: String, partition: Int32) throws -> CommittedOffset? {
-        try lock.withLock { try load(group)[TopicPartition(topic: topic, partition: partition)] }
+        try checkOpen()
+        return try lock.withLock { try load(group)[TopicPartition(topic: topic, partition: partition)] }
     }
 
     /// Every committed position of a group.
     public func describe(group: String) throws -> [TopicPartition: CommittedOffset] {
-        try lock.withLock { try load(group) }
+        try checkOpen()
+        return try lock.withLock { try load(group) }
     }
 
     /// Groups with committed offsets.
     public func list() throws -> [String] {
+        try checkOpen()
         guard FileSystem.isDirectory(directory) else { return [] }
         return try FileSystem.list(directory).compactMap(Self.groupName(fromFile:)).sorted()
     }
@@ -129,6 +143,7 @@ public final class ConsumerGroups: @unchecked Sendable {
     public func delete(group: String) throws {
         if readOnly { throw StrataError.readOnly("the store") }
         try lock.withLock {
+            if closed { throw StrataError.closed("the consumer groups of \(directory)") }
             try FileSystem.remove(path(group))
             try FileSystem.syncDirectory(directory)
             cache[group] = nil

@@ -28,6 +28,9 @@ public final class LogStore: @unchecked Sendable {
     private var cleanerCheckpointed: [RecoveryCheckpoint.Key: Int64] = [:]
     public let logger: Logger
     private var scheduler: StoreScheduler?
+    /// After `close()` every call throws `StrataError.closed`: the writer lock is released, so
+    /// a partition opened for writing now could race another store's writer.
+    private var isClosed = false
     /// Validate every batch of every partition on open, whatever the shutdown was (`strata recover`).
     public let forceFullRecovery: Bool
     /// Committed consumer-group offsets (`<root>/groups/`).
@@ -87,6 +90,7 @@ public final class LogStore: @unchecked Sendable {
     public func topic(_ name: String, create config: TopicConfig? = nil) throws -> Topic {
         try TopicName.validate(name)
         return try lock.withLock {
+            if isClosed { throw StrataError.closed("the store at \(root)") }
             if let t = topics[name] { return t }
             let configPath = configsDirectory + "/" + name + ".json"
             var effective: TopicConfig
@@ -136,6 +140,7 @@ public final class LogStore: @unchecked Sendable {
         if isReadOnly { throw StrataError.readOnly("the store") }
         try config.log.validate()
         try lock.withLock {
+            if isClosed { throw StrataError.closed("the store at \(root)") }
             if topics[name] != nil { throw StrataError.invalidArgument("topic \(name) is open; change its config before opening it") }
             let configPath = configsDirectory + "/" + name + ".json"
             if FileSystem.exists(configPath) {
@@ -158,6 +163,7 @@ public final class LogStore: @unchecked Sendable {
 
     /// Names of the topics on disk.
     public func topicNames() throws -> [String] {
+        if lock.withLock({ isClosed }) { throw StrataError.closed("the store at \(root)") }
         guard FileSystem.isDirectory(topicsDirectory) else { return [] }
         return Array(Set(try FileSystem.list(topicsDirectory).compactMap(TopicName.parseDirectoryName).map(\.topic))).sorted()
     }
@@ -228,8 +234,16 @@ public final class LogStore: @unchecked Sendable {
     public func close() throws {
         scheduler?.stop()
         scheduler = nil
-        if isReadOnly { return }
+        groups.close()
+        if isReadOnly {
+            lock.withLock {
+                isClosed = true
+                topics.removeAll()
+            }
+            return
+        }
         try lock.withLock {
+            isClosed = true
             defer { releaseWriterLock() }
             if writerLock == nil { return }
             for t in topics.values { try t.close() }

@@ -71,6 +71,31 @@ import StrataIO
         #expect(try FileSystem.list(dir.path + "/topic-configs").allSatisfy { !$0.hasSuffix(".tmp") })
     }
 
+    /// A closed store hands out nothing writable (issue 12): after `close()` its calls throw
+    /// `closed`, a topic obtained before refuses appends, group commits are refused — while a
+    /// second store, which now holds the lock, writes alone.
+    @Test func closedStoreIsNotWritable() throws {
+        func isClosed(_ body: () throws -> Void) -> Bool {
+            do { try body(); return false } catch StrataError.closed { return true } catch { return false }
+        }
+        let dir = TempDir()
+        let first = try LogStore(root: dir.path, backgroundIntervalMs: 0)
+        let topic = try first.topic("t", create: TopicConfig(partitions: 1))
+        try topic.append(makeRecords(2))
+        try first.close()
+        #expect(isClosed { _ = try first.topic("t") })
+        #expect(isClosed { _ = try first.topic("new", create: TopicConfig()) })
+        #expect(isClosed { _ = try first.topicNames() })
+        #expect(isClosed { _ = try first.cursor(topic: "t", partition: 0, from: .position(.earliest)) })
+        #expect(isClosed { try topic.append(makeRecords(1)) })
+        #expect(isClosed { try first.groups.commit(group: "g", topic: "t", partition: 0, offset: 1) })
+        #expect(isClosed { try first.setTopicConfig("other", TopicConfig()) })
+        let second = try LogStore(root: dir.path, backgroundIntervalMs: 0)
+        let r = try second.topic("t").log(0).append(makeRecords(1))
+        #expect(r.firstOffset == 2, "the second writer continues the log; the closed one wrote nothing")
+        try second.close()
+    }
+
     @Test func secondWriterIsRefusedWithTheHolder() throws {
         let dir = TempDir()
         let first = try LogStore(root: dir.path)

@@ -17,6 +17,9 @@ final class BackgroundMerger: @unchecked Sendable {
     private var stopped = false
     private var paused = 0
     private var running = false
+    /// A wake the thread has not taken yet: `waitUntilIdle` waits for it too, so a caller that
+    /// woke the merger (a commit) and then waits sees the merges that wake starts.
+    private var pending = false
     private var thread: Thread?
     /// The error that stopped the last merge (a full disk, say); cleared by a merge that succeeds.
     private(set) var lastError: StrataError? {
@@ -34,7 +37,10 @@ final class BackgroundMerger: @unchecked Sendable {
     }
 
     /// Asks for a round of the merge policy.
-    func wake() { wakeSignal.signal() }
+    func wake() {
+        state.withLock { pending = true }
+        wakeSignal.signal()
+    }
 
     /// Stops the thread after a merge in progress; waits until it has.
     func stop() {
@@ -54,10 +60,10 @@ final class BackgroundMerger: @unchecked Sendable {
         wakeSignal.signal()
     }
 
-    /// Waits until no merge is running (with `exited`, until the thread has ended).
+    /// Waits until no merge is running or asked for (with `exited`, until the thread has ended).
     func waitUntilIdle(exited: Bool = false) {
         while true {
-            let done = state.withLock { exited ? thread == nil : !running }
+            let done = state.withLock { exited ? thread == nil : thread == nil || (!running && !pending) }
             if done { return }
             idleSignal.wait(nanoseconds: 20_000_000)
         }
@@ -70,14 +76,17 @@ final class BackgroundMerger: @unchecked Sendable {
         while true {
             wakeSignal.wait(nanoseconds: nil)
             while true {
+                // Taking the wake and starting to run is one step, so `waitUntilIdle` never sees
+                // neither between them.
                 let go = state.withLock { () -> Bool in
-                    if stopped || paused > 0 { return false }
+                    pending = false
+                    if stopped || paused > 0 { running = false; return false }
                     running = true
                     return true
                 }
                 if !go { break }
                 let merged = (index?.runOneBackgroundMerge(self)) ?? false
-                state.withLock { running = false }
+                if !merged { state.withLock { running = false } }
                 idleSignal.signal()
                 if !merged { break }
             }
