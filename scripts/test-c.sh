@@ -22,6 +22,11 @@ echo "header alone as C11 and C++17"
 cc "${flags[@]}" -fsyntax-only -x c "$prefix/include/strata.h"
 c++ -std=c++17 -pedantic -Wall -Wextra -Werror -fsyntax-only -x c++ "$prefix/include/strata.h"
 
+echo "exports: exactly the functions strata.h declares (nm -D / readelf)"
+exported=$(readelf --dyn-syms -W "$prefix/lib/libstrata.so" | awk '$7 != "UND" && $5 == "GLOBAL" {print $8}' | sed 's/@.*//' | sort -u)
+declared=$(grep -oE '^(int|void|const char \*)[ ]*strata_[a-z0-9_]+\(' "$prefix/include/strata.h" | grep -oE 'strata_[a-z0-9_]+' | sort -u)
+[ "$exported" = "$declared" ] || { echo "exported symbols differ from strata.h:"; diff <(echo "$declared") <(echo "$exported"); exit 1; }
+
 echo "test_strata: plain"
 cc "${flags[@]}" Tests/C/test_strata.c "${strata[@]}" -o "$work/test_strata"
 "$work/test_strata" "$work/plain"

@@ -111,18 +111,30 @@ public final class LogSegment: @unchecked Sendable {
             // before the index entries, so the log size read now covers every entry counted.
             s.size = min(Int(try s.logFile.size()), s.mapping.length)
         }
-        var reason: String? = nil
         if fullRecovery && writable {
             // Recovery after an unclean stop: validate every batch, rebuild both indexes.
             try s.rebuildIndexes(report: &report)
             return (s, report)
         }
+        func offsetIndexProblem() -> String? {
+            if let why = s.offsetIndex.inconsistency(logSize: s.size) { return "offset index: \(why)" }
+            if let last = s.offsetIndex.lastEntry, !s.batchAt(position: last.position, hasLastOffset: last.offset) {
+                return "offset index: last entry (\(last.offset) at \(last.position)) does not point at that batch"
+            }
+            return nil
+        }
+        var reason: String? = nil
         if !indexExisted || !timeIndexExisted {
             reason = "index file missing"
-        } else if let why = s.offsetIndex.inconsistency(logSize: s.size) {
-            reason = "offset index: \(why)"
-        } else if let last = s.offsetIndex.lastEntry, !s.batchAt(position: last.position, hasLastOffset: last.offset) {
-            reason = "offset index: last entry (\(last.offset) at \(last.position)) does not point at that batch"
+        } else {
+            reason = offsetIndexProblem()
+            // Read-only beside a live writer: the last entry seen may be one it is writing
+            // (half its bytes there). Without it the index is whole again — it is sparse, so
+            // lookups scan on from the entry before; other damage still counts.
+            if reason != nil && !writable && s.offsetIndex.count > 0 {
+                s.offsetIndex.storage.truncateCount(s.offsetIndex.count - 1)
+                reason = offsetIndexProblem()
+            }
         }
         if let reason {
             guard writable else { throw StrataError.corrupt(file: s.indexPath, position: 0, reason: reason) }
@@ -136,7 +148,13 @@ public final class LogSegment: @unchecked Sendable {
         let startOffset = s.offsetIndex.lastEntry.map { _ in s.baseOffset } ?? s.baseOffset
         if let tl = s.timeIndex.lastEntry { s.maxTimestampSoFar = tl.timestamp; s.offsetOfMaxTimestampSoFar = tl.offset }
         try s.scanTail(from: start, nextOffset: startOffset, repair: writable, report: &report)
-        if let why = s.timeIndex.inconsistency(nextOffset: s.nextOffset) {
+        if var why = s.timeIndex.inconsistency(nextOffset: s.nextOffset) {
+            if !writable && s.timeIndex.count > 0 {
+                // As for the offset index: the entry a live writer is writing, left out.
+                s.timeIndex.storage.truncateCount(s.timeIndex.count - 1)
+                guard let still = s.timeIndex.inconsistency(nextOffset: s.nextOffset) else { return (s, report) }
+                why = still
+            }
             guard writable else { throw StrataError.corrupt(file: s.timeIndexPath, position: 0, reason: why) }
             report.rebuiltIndexReason = "time index: \(why)"
             try s.rebuildIndexes(report: &report)

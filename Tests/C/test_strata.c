@@ -679,6 +679,65 @@ static void test_corrupt_decompress(void) {
     strata_close(ro);
 }
 
+/* CRC-32 (IEEE), bitwise: for a legacy (magic 1) message. */
+static uint32_t crc32_ieee(const unsigned char *p, size_t n) {
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = c >> 1 ^ (0xedb88320u & (0u - (c & 1)));
+    }
+    return ~c;
+}
+
+static void put32(unsigned char *p, uint32_t v) {
+    p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16), p[2] = (unsigned char)(v >> 8), p[3] = (unsigned char)v;
+}
+
+/* A partition holding an intact pre-0.11 message (magic 1, valid CRC-32): valid data this
+ * version cannot read, so STRATA_UNSUPPORTED — not corruption, and nothing is cut. A store on
+ * a directory the system refuses (sysfs) gives STRATA_IOERR_PERMISSION. */
+static void test_unsupported_and_permission(void) {
+    strata *db = store_with_topic(path("legacy"), "old", "partitions", "1");
+    RC(strata_close(db), STRATA_OK);
+    unsigned char m[12 + 26 + 5];
+    memset(m, 0, sizeof m);                  /* offset 0 */
+    put32(m + 8, 26 + 5);                    /* message size: crc .. value */
+    m[16] = 1;                               /* magic 1, attributes 0, timestamp 0 */
+    put32(m + 26, 0xffffffffu);              /* key: null */
+    put32(m + 30, 5);                        /* value: 5 bytes */
+    memcpy(m + 34, "hello", 5);
+    put32(m + 12, crc32_ieee(m + 16, sizeof m - 16));
+    int fd = open(path("legacy/topics/old-0/00000000000000000000.log"), O_WRONLY | O_TRUNC);
+    CHECK(fd >= 0);
+    CHECK(write(fd, m, sizeof m) == (ssize_t)sizeof m);
+    close(fd);
+    unlink(path("legacy/topics/old-0/00000000000000000000.index"));
+    unlink(path("legacy/topics/old-0/00000000000000000000.timeindex"));
+    strata *ro = NULL;
+    strata_options *o = opts("read_only", "true", NULL, NULL);
+    int rc = strata_open(path("legacy"), o, &ro, NULL);
+    strata_options_free(o);
+    strata_cursor *c = NULL;
+    if (rc == STRATA_OK) rc = strata_cursor_open(ro, "old", 0, STRATA_EARLIEST, &c);
+    strata_record r;
+    if (rc == STRATA_OK) rc = strata_cursor_next(c, &r);
+    RC(rc, STRATA_UNSUPPORTED);
+    strata_cursor_close(c);
+    strata_close(ro);
+    struct stat st;
+    CHECK(stat(path("legacy/topics/old-0/00000000000000000000.log"), &st) == 0 && st.st_size == (off_t)sizeof m); /* nothing cut */
+
+    if (stat("/sys/kernel", &st) == 0) {
+        strata *none = NULL;
+        char *err = NULL;
+        RC(strata_open("/sys/strata-test-store", NULL, &none, &err), STRATA_IOERR_PERMISSION);
+        CHECK(none == NULL && err != NULL);
+        strata_free(err);
+    } else {
+        printf("skipped the IOERR_PERMISSION check: no /sys here\n");
+    }
+}
+
 /* The child of test_full (a fresh process: libdispatch does not survive fork). */
 static int child_full(void) {
     signal(SIGXFSZ, SIG_IGN);
@@ -816,6 +875,7 @@ int main(int argc, char **argv) {
     test_busy_readonly_corrupt();
     test_full();
     test_corrupt_decompress();
+    test_unsupported_and_permission();
     test_two_processes();
     printf("C API tests: %d checks, %d failed\n", checks, failures);
     return failures == 0 ? 0 : 1;
