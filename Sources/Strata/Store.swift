@@ -224,6 +224,15 @@ public final class Store: @unchecked Sendable {
         return try t.append(records).sorted { $0.key < $1.key }.map { AppendedRange(partition: $0.key, firstOffset: $0.value.firstOffset, lastOffset: $0.value.lastOffset) }
     }
 
+    /// Appends `count` records to one partition from borrowed bytes: `fill(i, builder)` adds
+    /// record `i` with `builder.add(key:value:headers:timestamp:)` (the allocation-free path of
+    /// `Log.append(count:_:)`; the C API's batches use it). Timestamps must be ≥ 0.
+    package func append(_ topic: String, partition: Int32, count: Int, _ fill: (Int, RecordBatchBuilder) -> Void) throws -> AppendedRange {
+        try checkWritable()
+        let r = try log.topic(topic).log(partition).append(count: count, fill)
+        return AppendedRange(partition: partition, firstOffset: r.firstOffset, lastOffset: r.lastOffset)
+    }
+
     /// Appends one record; returns its partition and offset.
     @discardableResult
     public func append(_ topic: String, _ record: Record, partition: Int32? = nil) throws -> (partition: Int32, offset: Int64) {

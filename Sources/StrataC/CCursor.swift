@@ -12,10 +12,11 @@ final class CCursor {
     let partition: Int32
     let cursor: LogCursor
     let errors = ErrorState()
-    var current: RecordView?
+    // One thread at a time uses a cursor (strata.h): no dynamic exclusivity checks per call.
+    @exclusivity(unchecked) var current: RecordHeaders?
     /// Per header of `current`: key and value views (filled on first use).
-    var headers: [(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?)] = []
-    var headersParsed = false
+    @exclusivity(unchecked) var headers: [(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?)] = []
+    @exclusivity(unchecked) var headersParsed = false
     private var signal: WakeSignal?
 
     init(owner: CStore, log: Log, partition: Int32, cursor: LogCursor) {
@@ -72,16 +73,23 @@ func fill(_ out: UnsafeMutablePointer<strata_record>, _ r: RecordView, partition
                                 value: cPointer(r.value), value_len: r.value?.count ?? 0, header_count: r.headerCount)
 }
 
-/// Header `i` of record `r` as borrowed views, parsing its headers once into `cache`.
-func header(_ r: RecordView, _ i: Int, _ cache: inout [(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?)], _ parsed: inout Bool,
+/// The encoded headers of the record an iterator stands on (all that later calls need of it:
+/// keeping the whole `RecordView` cost a wide unaligned copy per record).
+struct RecordHeaders {
+    let bytes: UnsafeRawBufferPointer
+    let count: Int
+}
+
+/// Header `i` of a record as borrowed views, parsing its headers once into `cache`.
+func header(_ r: RecordHeaders, _ i: Int, _ cache: inout [(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?)], _ parsed: inout Bool,
             _ key: UnsafeMutablePointer<UnsafePointer<CChar>?>?, _ keyLength: UnsafeMutablePointer<Int>?,
             _ value: UnsafeMutablePointer<UnsafeRawPointer?>?, _ valueLength: UnsafeMutablePointer<Int>?) -> Int32 {
     if !parsed {
         cache.removeAll(keepingCapacity: true)
-        var reader = ByteReader(r.headerBytes)
+        var reader = ByteReader(r.bytes)
         // Validated when the record was read; a failure here only ends the list.
         do {
-            for _ in 0 ..< r.headerCount {
+            for _ in 0 ..< r.count {
                 let k = try reader.readNullableBytes("header key")
                 let v = try reader.readNullableBytes("header value")
                 cache.append((k ?? UnsafeRawBufferPointer(start: nil, count: 0), v))
@@ -161,7 +169,7 @@ public func strata_cursor_next(_ c: OpaquePointer?, _ out: UnsafeMutablePointer<
         var r = try cur.cursor.next()
         if r == nil, cur.log.isReadOnly, try cur.log.refresh() { r = try cur.cursor.next() }
         guard let r else { return STRATA_DONE }
-        cur.current = r
+        cur.current = RecordHeaders(bytes: r.headerBytes, count: r.headerCount)
         fill(out, r, partition: cur.partition)
         return STRATA_ROW
     }

@@ -10,11 +10,12 @@ final class CHits {
     let owner: CStore
     let results: SearchResults
     let errors = ErrorState()
-    var next = 0
-    var current: RecordView?
-    var currentHit: Hit?
-    var headers: [(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?)] = []
-    var headersParsed = false
+    // One thread at a time uses a hits iterator (strata.h): no dynamic exclusivity checks.
+    @exclusivity(unchecked) var next = 0
+    @exclusivity(unchecked) var current: RecordHeaders?
+    @exclusivity(unchecked) var currentHit: Hit?
+    @exclusivity(unchecked) var headers: [(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?)] = []
+    @exclusivity(unchecked) var headersParsed = false
     /// NUL-terminated text handed out for the current hit (highlights, search-after token),
     /// kept until the next call replaces it.
     private var highlightText: UnsafeMutablePointer<CChar>?
@@ -280,7 +281,7 @@ public func strata_hits_next(_ h: OpaquePointer?, _ out: UnsafeMutablePointer<st
             hits.next += 1
             // The view stays valid until the results' cursor for that partition moves (the next call).
             guard let r = try hits.results.withRecord(hit, { $0 }) else { continue } // retention removed it
-            hits.current = r
+            hits.current = RecordHeaders(bytes: r.headerBytes, count: r.headerCount)
             hits.currentHit = hit
             fill(out, r, partition: hit.partition)
             score?.pointee = Double(hit.score)

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CStrata
+import Synchronization
 import Strata
 
 /// A `strata*`: the store, its error state, and whether it was closed (its cursors and hits
@@ -9,13 +10,13 @@ import Strata
 final class CStore {
     let store: Store
     let errors = ErrorState()
-    private let lock = Lock()
-    private var isClosed = false
-    var closed: Bool { lock.withLock { isClosed } }
+    /// Read on every cursor and hits call: an atomic load, not a lock.
+    private let isClosed = Atomic<Bool>(false)
+    var closed: Bool { isClosed.load(ordering: .acquiring) }
 
     init(_ store: Store) { self.store = store }
 
-    func markClosed() { lock.withLock { isClosed = true } }
+    func markClosed() { isClosed.store(true, ordering: .releasing) }
 }
 
 /// Runs `body` on the store of handle `db`, turning errors into result codes recorded on it.

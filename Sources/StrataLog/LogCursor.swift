@@ -21,10 +21,10 @@ public final class LogCursor {
     private let codecs: Codecs
     private let buffer = ByteWriter(capacity: 64 << 10)
     /// Verify batch CRCs on read (default true).
-    public var verifyChecksums = true
+    @exclusivity(unchecked) public var verifyChecksums = true
     /// Return the records of control batches (transaction markers, leader-change records).
     /// Kafka consumers never see them; neither do cursors by default.
-    public var includeControlBatches = false
+    @exclusivity(unchecked) public var includeControlBatches = false
 
     init(log: Log) {
         self.log = log

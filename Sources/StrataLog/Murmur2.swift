@@ -36,6 +36,11 @@ public enum Murmur2 {
     /// The partition Kafka's default partitioner picks for a keyed record:
     /// `(hash & 0x7fffffff) % partitions`.
     public static func partition(forKey key: [UInt8], partitions: Int32) -> Int32 {
+        key.withUnsafeBytes { partition(forKey: $0, partitions: partitions) }
+    }
+
+    /// The same for borrowed key bytes.
+    public static func partition(forKey key: UnsafeRawBufferPointer, partitions: Int32) -> Int32 {
         precondition(partitions > 0)
         return (hash(key) & 0x7fff_ffff) % partitions
     }

@@ -606,10 +606,13 @@ def test_longest_topic_name(store):
 def test_corrupt_segment_raises_corrupt_error(tmp_path):
     with strata.Store(tmp_path / "s") as db:
         db.create_topic("t")
-        db.append_many("t", [b"some record text to checksum"] * 200, partition=0)
+        # Four batches: the damage is in the first, before the offset index's last entry
+        # (a damaged last batch would be taken for a torn tail by a read-only open).
+        for _ in range(4):
+            db.append_many("t", [b"some record text to checksum"] * 100, partition=0)
     path = tmp_path / "s" / "topics" / "t-0" / "00000000000000000000.log"
     data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0x5A
+    data[len(data) // 8] ^= 0x5A
     path.write_bytes(bytes(data))
     with strata.Store(tmp_path / "s", read_only=True) as ro:
         with ro.cursor("t", 0) as c:
