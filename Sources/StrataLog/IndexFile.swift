@@ -19,6 +19,12 @@ final class IndexFile: @unchecked Sendable {
     /// Entries the mapping has room for.
     private(set) var maxEntries: Int
     private let published = Atomic<Int>(0)
+    /// Entries whose bytes have disk blocks behind them. The file is preallocated sparse (its
+    /// size set, no blocks), so storing into the mapping past this point could need a block
+    /// the filesystem no longer has — a SIGBUS, not an error. `reserve` allocates ahead.
+    private var reservedEntries = 0
+    /// Blocks are reserved this many bytes at a time.
+    static let reservationBytes = 64 << 10
 
     /// Opens or creates the file. An existing file's entries are `size / entrySize` (a file
     /// left preallocated by an unclean stop is detected by the caller via `fileSizeOnOpen`).
@@ -39,6 +45,21 @@ final class IndexFile: @unchecked Sendable {
             mapping = try WritableMapping(file: file, length: capacity * entrySize, writable: writable)
         }
         published.store(existing, ordering: .releasing)
+        reservedEntries = existing
+    }
+
+    /// Makes sure the next `n` entries have disk blocks (`posix_fallocate`, which glibc
+    /// emulates by writing zeros where a filesystem lacks it), so a full disk is a typed
+    /// `StrataError.io` (ENOSPC) before anything is written, never a SIGBUS when an entry is
+    /// stored into the mapping.
+    func reserve(_ n: Int) throws {
+        let needed = min(count + n, maxEntries)
+        if needed <= reservedEntries { return }
+        let start = reservedEntries * entrySize
+        let end = min(maxEntries * entrySize, (needed * entrySize + Self.reservationBytes - 1) / Self.reservationBytes * Self.reservationBytes)
+        let rc = posix_fallocate(file.fd, off_t(start), off_t(end - start))
+        if rc != 0 { throw StrataError.io(operation: "reserve disk space for index entries (posix_fallocate)", path: path, errno: rc) }
+        reservedEntries = end / entrySize
     }
 
     /// The file's size when it was opened.

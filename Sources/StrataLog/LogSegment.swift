@@ -259,6 +259,8 @@ public final class LogSegment: @unchecked Sendable {
         var next = baseOffset
         while pos < fileSize, let b = try validBatch(in: data, at: pos, next: next) {
             if firstBatchMaxTimestamp == nil { firstBatchMaxTimestamp = b.header.maxTimestamp }
+            try offsetIndex.storage.reserve(1)
+            try timeIndex.storage.reserve(1)
             indexBatch(lastOffset: b.header.lastOffset, maxTimestamp: b.header.maxTimestamp, position: pos, size: b.header.sizeInBytes)
             next = b.header.nextOffset
             pos += b.header.sizeInBytes
@@ -304,6 +306,10 @@ public final class LogSegment: @unchecked Sendable {
     /// Writes whole batches (bytes `data`, described by `batches`) at the end of the segment and
     /// indexes them. On a write error the file is cut back to its previous size.
     func append(_ data: UnsafeRawBufferPointer, batches: ArraySlice<BuiltBatch>, dataStart: Int) throws {
+        // Disk blocks for the index entries these batches may add, before the log is written:
+        // a full disk then fails the append with nothing written.
+        try offsetIndex.storage.reserve(batches.count)
+        try timeIndex.storage.reserve(batches.count + 1)
         do {
             try logFile.write(data, at: Int64(size))
         } catch {
@@ -320,6 +326,7 @@ public final class LogSegment: @unchecked Sendable {
 
     /// The segment stops being active: write the final time-index entry and trim the indexes.
     func onBecomeInactive() throws {
+        if writable { try timeIndex.storage.reserve(1) }
         if maxTimestampSoFar >= 0 { timeIndex.maybeAppend(timestamp: maxTimestampSoFar, offset: offsetOfMaxTimestampSoFar, force: true) }
         try offsetIndex.trimToValidSize()
         try timeIndex.trimToValidSize()

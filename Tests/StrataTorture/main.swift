@@ -13,6 +13,11 @@
 //   strata-torture index-crash DIR STEP
 //                                     commit 10 documents, then add 10 more, delete 3 and
 //                                     exit(9) at commit step STEP (SearchIndex.commitHook)
+//   strata-torture diskfull DIR FILLERS
+//                                     on a small filesystem: append one-record batches (every
+//                                     batch indexed) until ENOSPC, free one filler file (one
+//                                     block) and go on, for every file in FILLERS; then check
+//                                     every acknowledged record; "ok <records> <enospc count>"
 //   strata-torture store DIR          ingest through a Store with its index following
 //                                     (refresh 5 ms, commit 40 ms, background merges), printing
 //                                     "ack <partition> <first offset> <last offset> <first seq>"
@@ -102,6 +107,35 @@ do {
             let r = try log.append(records)
             say("ack \(r.lastOffset)")
         }
+    case "diskfull":
+        var config = TopicConfig(partitions: 1)
+        config.log.indexIntervalBytes = 0 // an index entry per batch: index pages fill often
+        config.log.segmentBytes = 64 << 20
+        let store = try LogStore(root: dir, logger: .silent, backgroundIntervalMs: 0)
+        let log = try store.topic("full", create: config).log(0)
+        let fillers = try FileSystem.list(args[3]).sorted()
+        var acked: Int64 = 0, enospc = 0
+        // Append until ENOSPC; then free the next filler (one block) and go on; after the last.
+        while true {
+            do {
+                _ = try log.append([Record(value: payload(acked % 50 + 1), timestamp: 1_700_000_000_000 + acked)])
+                acked += 1
+            } catch let e as StrataError {
+                guard case let .io(_, _, code) = e, code == ENOSPC else { throw e }
+                if enospc == fillers.count { break }
+                try FileSystem.remove(args[3] + "/" + fillers[enospc])
+                enospc += 1
+            }
+        }
+        enospc += 1
+        let c = try log.cursor()
+        var n: Int64 = 0
+        while let r = try c.next() {
+            guard r.offset == n, r.value.map(Array.init) == payload(n % 50 + 1) else { say("bad record \(n)"); exit(4) }
+            n += 1
+        }
+        guard n == acked else { say("read \(n) of \(acked) acknowledged records"); exit(5) }
+        say("ok \(acked) \(enospc)")
     case "fill":
         signal(SIGXFSZ, SIG_IGN) // get EFBIG from write instead of being killed
         var limit = rlimit()
