@@ -146,16 +146,28 @@ final class IndexFile: @unchecked Sendable {
 extension IndexFile {
     /// Counts entries as the longest prefix of entries that pass `isValid` (a preallocated file
     /// left by an unclean stop, or an active writer's file seen read-only, has zero-filled slots
-    /// after its real entries). Binary search: validity is a prefix property.
-    func trimToValidPrefix(isValid: (UnsafeRawPointer) -> Bool) {
+    /// after its real entries). Binary search: validity is a prefix property. The probes read
+    /// with `pread`, not through the mapping: the slots probed are mostly holes of the sparse
+    /// file, and a fault on a hole of a full tmpfs is a SIGBUS where a read returns zeros.
+    func trimToValidPrefix(isValid: (UnsafeRawPointer) -> Bool) throws {
         let n = count
-        if n == 0 || isValid(entry(n - 1)) { return }
+        if n == 0 { return }
+        var probe = [UInt8](repeating: 0, count: entrySize)
+        func valid(_ i: Int) throws -> Bool {
+            try probe.withUnsafeMutableBytes { b in
+                do { try file.read(into: b, at: Int64(i * entrySize)) } catch StrataError.corrupt {
+                    return false // the file got shorter (a writer trimmed it on roll): no entry there
+                }
+                return isValid(UnsafeRawPointer(b.baseAddress!))
+            }
+        }
+        if try valid(n - 1) { return }
         var lo = 0
         var hi = n - 1 // entry(hi) is invalid
-        if !isValid(entry(0)) { truncateCount(0); return }
+        if try !valid(0) { truncateCount(0); return }
         while hi - lo > 1 {
             let mid = (lo + hi) / 2
-            if isValid(entry(mid)) { lo = mid } else { hi = mid }
+            if try valid(mid) { lo = mid } else { hi = mid }
         }
         truncateCount(lo + 1)
     }

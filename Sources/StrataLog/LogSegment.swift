@@ -104,8 +104,8 @@ public final class LogSegment: @unchecked Sendable {
         }
         let s = try LogSegment(directory: directory, baseOffset: baseOffset, config: config, writable: writable)
         var report = OpenReport()
-        s.offsetIndex.storage.trimToValidPrefix(isValid: { $0.loadBE(at: 4, as: Int32.self) > 0 })
-        s.timeIndex.storage.trimToValidPrefix(isValid: { $0.loadBE(at: 0, as: Int64.self) != 0 || $0.loadBE(at: 8, as: Int32.self) != 0 })
+        try s.offsetIndex.storage.trimToValidPrefix(isValid: { $0.loadBE(at: 4, as: Int32.self) > 0 })
+        try s.timeIndex.storage.trimToValidPrefix(isValid: { $0.loadBE(at: 0, as: Int64.self) != 0 || $0.loadBE(at: 8, as: Int32.self) != 0 })
         if !writable {
             // A live writer may have appended since the log's size was read; it writes the log
             // before the index entries, so the log size read now covers every entry counted.

@@ -16,8 +16,9 @@
 //   strata-torture diskfull DIR FILLERS
 //                                     on a small filesystem: append one-record batches (every
 //                                     batch indexed) until ENOSPC, free one filler file (one
-//                                     block) and go on, for every file in FILLERS; then check
-//                                     every acknowledged record; "ok <records> <enospc count>"
+//                                     block) and go on, for every file in FILLERS; then read
+//                                     everything read-only beside the writer and check every
+//                                     acknowledged record; "ok <records> <enospc count>"
 //   strata-torture store DIR          ingest through a Store with its index following
 //                                     (refresh 5 ms, commit 40 ms, background merges), printing
 //                                     "ack <partition> <first offset> <last offset> <first seq>"
@@ -128,6 +129,13 @@ do {
             }
         }
         enospc += 1
+        // A reader beside the writer while the disk is full: opening read-only probes the
+        // preallocated (sparse) index files; a fault on one of their holes would be a SIGBUS.
+        let reader = try LogStore(root: dir, readOnly: true, logger: .silent, backgroundIntervalMs: 0)
+        let rc = try reader.topic("full").log(0).cursor()
+        var seen: Int64 = 0
+        while try rc.next() != nil { seen += 1 }
+        guard seen == acked else { say("the reader saw \(seen) of \(acked) records"); exit(6) }
         let c = try log.cursor()
         var n: Int64 = 0
         while let r = try c.next() {
