@@ -36,7 +36,12 @@ final class IndexFile: @unchecked Sendable {
         let size = Int(try file.size())
         fileSizeOnOpen = size
         let existing = size / entrySize
-        let capacity = writable ? max(maxBytes / entrySize, existing) : existing
+        // A file-size limit (ulimit -f) below the preallocation would fail it (EFBIG) even for
+        // a tiny log: preallocate only what the limit allows (a full index rolls the segment).
+        var limit = rlimit()
+        let allowed = getrlimit(Int32(RLIMIT_FSIZE.rawValue), &limit) == 0 && limit.rlim_cur != rlim_t.max /* RLIM_INFINITY */
+            ? Int(clamping: limit.rlim_cur) : Int.max
+        let capacity = writable ? max(min(maxBytes, allowed) / entrySize, existing) : existing
         maxEntries = capacity
         if writable && capacity * entrySize != size {
             try file.truncate(to: Int64(capacity * entrySize))

@@ -99,6 +99,13 @@ public final class LogStore: @unchecked Sendable {
                 do { effective = try JSONDecoder().decode(TopicConfig.self, from: Data(bytes)) } catch {
                     throw StrataError.corrupt(file: configPath, position: 0, reason: "unreadable topic config: \(error)")
                 }
+                // What is read from disk is checked like what a caller passes.
+                do {
+                    if effective.partitions < 1 { throw StrataError.invalidArgument("\(effective.partitions) partitions (a topic has at least one)") }
+                    try effective.log.validate()
+                } catch let StrataError.invalidArgument(why) {
+                    throw StrataError.corrupt(file: configPath, position: 0, reason: "invalid topic config: \(why); fix or remove the file (the partitions stay on disk)")
+                }
             } else if let discovered = try discoverPartitions(name), discovered > 0 {
                 effective = config ?? TopicConfig()
                 effective.partitions = discovered

@@ -222,4 +222,15 @@ func strata(_ args: [String], input: String = "") throws -> (Int32, String, Stri
         (status, _, err) = try strata(["ir-run", "--format", "trec", "--docs", "x", "--queries", "y", "--out", "z"])
         #expect(status == 1 && err.contains("smart or npl"))
     }
+
+    /// Under a file-size limit smaller than the 10 MiB index preallocation (`ulimit -f`), a
+    /// tiny log still works: the indexes are preallocated only as far as the limit allows.
+    @Test func produceUnderAFileSizeLimit() throws {
+        let binary = try #require(strataBinary)
+        let dir = TempDir()
+        let (status, out, err) = try run(["sh", "-c", "ulimit -f 2000 && seq 1 20000 | \(binary) produce --dir \(dir.path) --topic t"])
+        #expect(status == 0 && out.contains("appended 20000 records"), "\(out) \(err)")
+        let store = try LogStore(root: dir.path, readOnly: true)
+        #expect(try store.topic("t").log(0).highWatermark == 20000)
+    }
 }

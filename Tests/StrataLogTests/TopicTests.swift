@@ -96,6 +96,23 @@ import StrataIO
         try second.close()
     }
 
+    /// A topic config read from disk is validated like one passed in: `"partitions": -1` (or
+    /// 0, or a segment size of 0) is a typed corrupt error naming the file, not a trap.
+    @Test func invalidTopicConfigOnDiskIsCorruptNotATrap() throws {
+        for bad in [#"{"partitions":-1}"#, #"{"partitions":0}"#, #"{"partitions":1,"log":{"segmentBytes":0}}"#] {
+            let dir = TempDir()
+            let store = try LogStore(root: dir.path, backgroundIntervalMs: 0)
+            try FileSystem.writeAtomically(Array(bad.utf8), to: dir.path + "/topic-configs/t.json")
+            #expect {
+                _ = try store.topic("t")
+            } throws: { e in
+                guard case let StrataError.corrupt(file, _, reason) = e else { return false }
+                return file.hasSuffix("topic-configs/t.json") && reason.contains("invalid topic config")
+            }
+            try store.close()
+        }
+    }
+
     @Test func secondWriterIsRefusedWithTheHolder() throws {
         let dir = TempDir()
         let first = try LogStore(root: dir.path)

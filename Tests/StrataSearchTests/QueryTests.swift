@@ -27,6 +27,12 @@ import Testing
         #expect(try parse("(a OR b) AND c") == .boolean(must: [.boolean(must: [], should: [a, b], mustNot: [], minimumShouldMatch: 1), c], should: [], mustNot: [], minimumShouldMatch: 0))
         #expect(try parse("host:(a b)") == .boolean(must: [], should: [.term(field: "host", text: "a"), .term(field: "host", text: "b")], mustNot: [], minimumShouldMatch: 1))
         #expect(try parse("a\\:b") == .term(field: nil, text: "a:b"))
+        // Signs of numbers belong to the value (issue 12: these failed to parse).
+        #expect(try parse("v:<-5") == .range(field: "v", lower: nil, upper: "-5", includeLower: false, includeUpper: false))
+        #expect(try parse("v:>=-5") == .range(field: "v", lower: "-5", upper: nil, includeLower: true, includeUpper: false))
+        #expect(try parse("_offset:[-5 TO 10]") == .range(field: "_offset", lower: "-5", upper: "10", includeLower: true, includeUpper: true))
+        #expect(try parse("error^2") == .term(field: nil, text: "error"))
+        #expect(try parse("(a b)^1.5") == .boolean(must: [], should: [a, b], mustNot: [], minimumShouldMatch: 1))
     }
 
     @Test func errorsPointAtThePosition() {
@@ -34,6 +40,7 @@ import Testing
             ("", 0, "empty"), ("(a OR b", 0, "unbalanced '('"), ("a OR b)", 6, "unbalanced ')'"), ("\"open phrase", 0, "closing quote"),
             ("a AND", 2, "AND needs"), ("level:", 0, "no value"), ("size:[1 2]", 8, "TO"), ("a~5", 2, "0, 1 or 2"), ("wi*ld", 0, "wildcards"),
             ("()", 0, "empty parentheses"), ("a OR", 2, "OR needs"), ("NOT", 0, "NOT needs"), ("- a", 0, "must be followed"),
+            ("error^abc", 5, "boost needs a number"), ("error^", 5, "boost needs a number"), ("v:<", 3, "value must follow"),
         ]
         for (q, position, words) in cases {
             do {

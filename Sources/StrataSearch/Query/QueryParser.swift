@@ -195,7 +195,7 @@ public struct QueryParser {
             skipSpaces()
             if atEnd || chars[i] != ")" { throw fail("unbalanced '(' (no closing ')')", at: open) }
             i += 1
-            skipBoost()
+            try skipBoost()
             return q
         }
         if chars[i] == "\"" { return try parsePhrase(field: nil) }
@@ -217,10 +217,19 @@ public struct QueryParser {
         return try finishTerm(field: nil, word: word, at: start)
     }
 
-    private mutating func skipBoost() {
+    /// A boost (`^2`, `^0.5`) is parsed and checked; it does not change scores (documented in
+    /// the README: Strata scores every clause with weight 1).
+    private mutating func skipBoost() throws {
         if !atEnd && chars[i] == "^" {
+            let at = i
             i += 1
+            let start = i
             while !atEnd && (chars[i].isNumber || chars[i] == ".") { i += 1 }
+            let digits = String(String.UnicodeScalarView(chars[start ..< i]))
+            let followedByWordCharacter = !atEnd && !chars[i].isWhitespace && chars[i] != ")"
+            if Double(digits) == nil || followedByWordCharacter {
+                throw fail("a boost needs a number after '^' (e.g. error^2)", at: at)
+            }
         }
     }
 
@@ -251,7 +260,7 @@ public struct QueryParser {
             guard case .term = result else { throw fail("~ applies to a term or a phrase", at: start) }
             result = .fuzzy(field: field, text: word, distance: d)
         }
-        skipBoost()
+        try skipBoost()
         return result
     }
 
@@ -290,7 +299,7 @@ public struct QueryParser {
             guard let s = Int(digits), s <= 1000 else { throw fail("phrase slop must be a number (e.g. \"a b\"~2)") }
             slop = s
         }
-        skipBoost()
+        try skipBoost()
         var prefixLast = false
         var body = text
         if body.unicodeScalars.last == "*" { prefixLast = true; body.unicodeScalars.removeLast() }
@@ -311,8 +320,11 @@ public struct QueryParser {
             i += 1
             var inclusive = false
             if !atEnd && chars[i] == "=" { inclusive = true; i += 1 }
-            let v = readWord()
-            if v.isEmpty { throw fail("a value must follow '\(c)\(inclusive ? "=" : "")'") }
+            // A sign belongs to the value here (`v:<-5`), not to a clause.
+            var sign = ""
+            if !atEnd && (chars[i] == "-" || chars[i] == "+") { sign = String(chars[i]); i += 1 }
+            let v = sign + readWord()
+            if v == sign { throw fail("a value must follow '\(c)\(inclusive ? "=" : "")'") }
             return c == ">" ? .range(field: field, lower: v, upper: nil, includeLower: inclusive, includeUpper: false)
                 : .range(field: field, lower: nil, upper: v, includeLower: false, includeUpper: inclusive)
         }
