@@ -45,14 +45,21 @@ public struct RecoveryReport: Sendable, Equatable, CustomStringConvertible {
     public var deletedSegments: [Int64: Int] = [:]
     /// Segments whose indexes were rebuilt, and why.
     public var rebuiltIndexes: [Int64: String] = [:]
+    /// Damaged batches found in flushed, closed segments (segment base offset → byte
+    /// positions), kept in place: reading one fails with `corrupt`; the batches after it and
+    /// every later segment stay readable. `strata verify` names them.
+    public var damagedBatches: [Int64: [Int]] = [:]
 
-    public var isEmpty: Bool { truncatedBytes == 0 && deletedSegments.isEmpty && rebuiltIndexes.isEmpty }
+    public var isEmpty: Bool { truncatedBytes == 0 && deletedSegments.isEmpty && rebuiltIndexes.isEmpty && damagedBatches.isEmpty }
 
     public var description: String {
         var parts: [String] = []
         if truncatedBytes > 0 { parts.append("cut \(truncatedBytes) bytes of torn or invalid data; the log now ends at offset \(truncatedAtOffset ?? -1)") }
         if !deletedSegments.isEmpty { parts.append("deleted segments \(deletedSegments.keys.sorted()) after the truncation (\(deletedSegments.values.reduce(0, +)) bytes)") }
         for (base, why) in rebuiltIndexes.sorted(by: { $0.key < $1.key }) { parts.append("rebuilt the indexes of segment \(base): \(why)") }
+        for (base, positions) in damagedBatches.sorted(by: { $0.key < $1.key }) {
+            parts.append("damaged data kept in flushed segment \(base) at byte \(positions.map(String.init).joined(separator: ", ")) (later data stays readable; run `strata verify`)")
+        }
         if !recoveredSegments.isEmpty { parts.append("validated every batch of segments \(recoveredSegments)") }
         return parts.isEmpty ? "nothing to repair" : parts.joined(separator: "; ")
     }

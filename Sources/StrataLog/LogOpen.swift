@@ -45,8 +45,13 @@ extension Log {
                 continue
             }
             let recover = base >= recoverFrom
-            let (segment, report) = try LogSegment.open(directory: directory, baseOffset: base, config: config, writable: !readOnly, fullRecovery: recover)
+            // A closed segment below the recovery point was flushed: damage there is bit rot,
+            // not a torn write, and costs only the damaged batch (kept, reported).
+            let flushed = !recover && i < bases.count - 1
+            let (segment, report) = try LogSegment.open(directory: directory, baseOffset: base, config: config, writable: !readOnly,
+                                                        fullRecovery: recover, flushed: flushed)
             if report != LogSegment.OpenReport() { reports[base] = report }
+            if !report.damagedPositions.isEmpty { summary.damagedBatches[base] = report.damagedPositions }
             if recover { summary.recoveredSegments.append(base) }
             if let why = report.rebuiltIndexReason { summary.rebuiltIndexes[base] = why }
             if let previous = segments.last, segment.baseOffset < previous.nextOffset {

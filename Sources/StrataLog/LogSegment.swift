@@ -84,6 +84,9 @@ public final class LogSegment: @unchecked Sendable {
         public var truncatedBytes = 0
         /// Why the indexes were rebuilt, if they were.
         public var rebuiltIndexReason: String?
+        /// Positions of damaged batches kept in place in a flushed, closed segment (bit rot,
+        /// not a torn write): reading them fails with `corrupt`, later batches stay readable.
+        public var damagedPositions: [Int] = []
     }
 
     /// Opens an existing segment. The indexes are checked against the log; when they are
@@ -91,7 +94,7 @@ public final class LogSegment: @unchecked Sendable {
     /// the last index entry is scanned (structure and CRC); a torn or corrupt tail is cut off
     /// when `writable` (read-only opens just stop before it).
     static func open(directory: String, baseOffset: Int64, config: LogConfig, writable: Bool,
-                     fullRecovery: Bool = false) throws -> (LogSegment, OpenReport) {
+                     fullRecovery: Bool = false, flushed: Bool = false) throws -> (LogSegment, OpenReport) {
         let indexExisted = FileSystem.exists(directory + "/" + fileName(baseOffset, ".index"))
         let timeIndexExisted = FileSystem.exists(directory + "/" + fileName(baseOffset, ".timeindex"))
         if !writable && (!indexExisted || !timeIndexExisted) {
@@ -147,7 +150,9 @@ public final class LogSegment: @unchecked Sendable {
         let start = s.offsetIndex.lastEntry?.position ?? 0
         let startOffset = s.offsetIndex.lastEntry.map { _ in s.baseOffset } ?? s.baseOffset
         if let tl = s.timeIndex.lastEntry { s.maxTimestampSoFar = tl.timestamp; s.offsetOfMaxTimestampSoFar = tl.offset }
-        try s.scanTail(from: start, nextOffset: startOffset, repair: writable, report: &report)
+        // A flushed, closed segment (below the recovery point, not the last) has no torn tail:
+        // an invalid batch there is damage, kept and stepped over, not cut.
+        try s.scanTail(from: start, nextOffset: startOffset, repair: writable && !flushed, report: &report, skipDamage: flushed)
         if var why = s.timeIndex.inconsistency(nextOffset: s.nextOffset) {
             if !writable && s.timeIndex.count > 0 {
                 // As for the offset index: the entry a live writer is writing, left out.
@@ -214,13 +219,27 @@ public final class LogSegment: @unchecked Sendable {
 
     /// Validates batches from `position` to the end of the file. Sets `size`, `nextOffset`
     /// and the index bookkeeping. An invalid or torn tail is truncated when `repair`.
-    func scanTail(from position: Int, nextOffset startOffset: Int64, repair: Bool, report: inout OpenReport) throws {
+    func scanTail(from position: Int, nextOffset startOffset: Int64, repair: Bool, report: inout OpenReport,
+                  skipDamage: Bool = false) throws {
         let fileSize = Int(try logFile.size())
         let data = bytes(upTo: fileSize)
         var pos = position
         var next = startOffset
         bytesSinceLastIndexEntry = 0
-        while pos < fileSize, let b = try validBatch(in: data, at: pos, next: next) {
+        while pos < fileSize {
+            guard let b = try validBatch(in: data, at: pos, next: next) else {
+                // With `skipDamage`, a batch whose framing is intact (its length leads to the
+                // next batch or to the end) but whose checksum or offsets are wrong is kept and
+                // stepped over; anything else ends the scan.
+                guard skipDamage, case .batch(let damaged)? = try? RecordBatchView.probe(data, at: pos),
+                      pos + damaged.header.sizeInBytes <= fileSize else { break }
+                let after = pos + damaged.header.sizeInBytes
+                if after < fileSize { guard case .batch? = try? RecordBatchView.probe(data, at: after) else { break } }
+                report.damagedPositions.append(pos)
+                bytesSinceLastIndexEntry += damaged.header.sizeInBytes
+                pos = after
+                continue
+            }
             if firstBatchMaxTimestamp == nil { firstBatchMaxTimestamp = b.header.maxTimestamp }
             if b.header.maxTimestamp > maxTimestampSoFar {
                 maxTimestampSoFar = b.header.maxTimestamp
@@ -233,8 +252,12 @@ public final class LogSegment: @unchecked Sendable {
             pos += b.header.sizeInBytes
         }
         if pos < fileSize {
-            report.truncatedBytes += fileSize - pos
-            if repair { try logFile.truncate(to: Int64(pos)) }
+            if skipDamage {
+                report.damagedPositions.append(pos) // kept on disk; readable up to here
+            } else {
+                report.truncatedBytes += fileSize - pos
+                if repair { try logFile.truncate(to: Int64(pos)) }
+            }
         }
         size = pos
         nextOffset = max(next, baseOffset)

@@ -133,6 +133,53 @@ func copyPartition(_ from: String, _ to: String) throws {
         try log.close()
     }
 
+    /// One flipped bit in flushed data (a closed segment below the recovery point, whose
+    /// batches no index entry covers, reopened cleanly) costs only its batch (issue 12: it
+    /// used to cut that segment to 0 bytes and delete every later one). The damaged batch is
+    /// kept in place and reported; reading it fails with the position; everything after it —
+    /// in that segment and in every later one — stays readable, and appends go on.
+    @Test func damageInFlushedDataCostsOnlyItsBatch() throws {
+        let dir = TempDir()
+        let path = dir.path + "/p-0"
+        let config = smallConfig { $0.segmentBytes = 4096; $0.targetBatchBytes = 600; $0.indexIntervalBytes = 1 << 20 }
+        do {
+            let log = try Log.open(directory: path, config: config)
+            for r in makeRecords(300).chunked(10) { try log.append(r) }
+            try log.close()
+        }
+        let bases = try FileSystem.list(path).compactMap(LogSegment.baseOffset(ofLogFile:)).sorted()
+        #expect(bases.count >= 5)
+        let victimPath = path + "/" + LogSegment.fileName(bases[0], ".log")
+        var bytes = try FileSystem.readFile(victimPath)
+        bytes[200] ^= 0x10 // inside the first batch's records
+        try FileSystem.writeAtomically(bytes, to: victimPath)
+        for recovery in [RecoveryMode.clean, .unclean(recoveryPoint: bases.last!)] {
+            let log = try Log.open(directory: path, config: config, recovery: recovery, logger: .silent)
+            let report = log.recoveryReport
+            #expect(report.deletedSegments.isEmpty && report.truncatedBytes == 0, "\(report)")
+            #expect(report.damagedBatches[bases[0]] == [0], "\(report)")
+            #expect(log.segmentBaseOffsets == bases)
+            #expect(log.highWatermark == 300)
+            #expect(FileSystem.fileSize(victimPath) == Int64(bytes.count), "the damaged bytes are kept")
+            // Reading the damaged batch fails with its position; after it everything reads.
+            let c = try log.cursor()
+            #expect { _ = try c.next() } throws: { e in
+                guard case let StrataError.corrupt(file, position, reason) = e else { return false }
+                return file == victimPath && position < 61 && reason.contains("batch at offset 0") // in the first batch's header
+            }
+            let firstLast: Int64 = try bytes.withUnsafeBytes { b in
+                guard case .batch(let v) = try RecordBatchView.probe(b, at: 0) else { return -1 }
+                return v.header.lastOffset
+            }
+            #expect(firstLast >= 0 && firstLast < 299)
+            let after = try log.cursor(from: .offset(firstLast + 1))
+            var offsets: [Int64] = []
+            while let r = try after.next() { offsets.append(r.offset) }
+            #expect(offsets == Array(firstLast + 1 ..< 300))
+            try log.close()
+        }
+    }
+
     /// The store writes Kafka's clean-shutdown marker and recovery-point checkpoint on close;
     /// a store dropped without close (a crash) is recovered from the checkpoint.
     @Test func cleanShutdownMarkerAndCheckpoint() throws {
