@@ -41,10 +41,12 @@ struct Consume: ParsableCommand {
                                       from: group.map { .committed(group: $0, otherwise: start) } ?? .position(start))
             var printed = 0
             var out = ""
+            // What was read before an error is printed before the error is reported.
+            defer { if !out.isEmpty { try? writeStandardOutput(out) } }
             while maxRecords.map({ printed < $0 }) ?? true {
                 guard let r = try cursor.next() else {
                     if !follow { break }
-                    if !out.isEmpty { print(out, terminator: ""); out = ""; fflush(nil) }
+                    if !out.isEmpty { try writeStandardOutput(out); out = "" }
                     if try !log.refresh() { usleep(100_000) }
                     continue
                 }
@@ -56,9 +58,10 @@ struct Consume: ParsableCommand {
                     out += "\(r.offset)\t\(r.timestamp)\t\(key)\(displayBytes(r.value))\n"
                 }
                 printed += 1
-                if out.utf8.count > 1 << 16 { print(out, terminator: ""); out = "" }
+                if out.utf8.count > 1 << 16 { try writeStandardOutput(out); out = "" }
             }
-            print(out, terminator: "")
+            try writeStandardOutput(out)
+            out = ""
         }
     }
 }

@@ -191,12 +191,23 @@ struct Ingest: ParsableCommand {
 
 /// Writes to standard error, ignoring a failure (a closed stderr must not kill the process).
 func writeStandardError(_ s: String) {
+    _ = try? writeAll(fd: 2, s)
+}
+
+/// Writes `s` to standard output with write(2), throwing when it fails (a full disk, a closed
+/// pipe, `> /dev/full`): output that did not arrive is an error, not a silent exit 0.
+func writeStandardOutput(_ s: String) throws {
+    try writeAll(fd: 1, s)
+}
+
+private func writeAll(fd: Int32, _ s: String) throws {
     var copy = s
-    copy.withUTF8 { u in
+    try copy.withUTF8 { u in
         var off = 0
         while off < u.count {
-            let n = write(2, u.baseAddress! + off, u.count - off)
-            if n <= 0 { if n < 0 && errno == EINTR { continue }; return }
+            let n = write(fd, u.baseAddress! + off, u.count - off)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { throw StrataError.io(operation: "write", path: fd == 1 ? "standard output" : "standard error", errno: n < 0 ? errno : EIO) }
             off += n
         }
     }

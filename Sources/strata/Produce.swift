@@ -47,12 +47,16 @@ struct Produce: ParsableCommand {
                 total += pending.count
                 pending.removeAll(keepingCapacity: true)
             }
-            while let line = readLine(strippingNewline: true) {
-                if let sep = keySeparator, let range = line.range(of: sep) {
-                    pending.append(Record(key: Array(line[..<range.lowerBound].utf8), value: Array(line[range.upperBound...].utf8)))
+            // Lines are bytes, stored as given (no UTF-8 decoding: binary input is not rewritten).
+            let separator = keySeparator.map { Array($0.utf8) } ?? []
+            var reader = LineReader(fd: 0)
+            while try reader.next({ line in
+                if !separator.isEmpty, let at = Self.find(separator, in: line) {
+                    pending.append(Record(key: Array(line[..<at]), value: Array(line[(at + separator.count)...])))
                 } else {
-                    pending.append(Record(value: Array(line.utf8)))
+                    pending.append(Record(value: Array(line)))
                 }
+            }) {
                 if pending.count >= batch { try flush() }
             }
             try flush()
@@ -62,5 +66,16 @@ struct Produce: ParsableCommand {
             }
             print("appended \(total) records")
         }
+    }
+
+    /// The first position of `needle` in `hay`.
+    static func find(_ needle: [UInt8], in hay: UnsafeRawBufferPointer) -> Int? {
+        guard needle.count <= hay.count else { return nil }
+        for i in 0 ... hay.count - needle.count where hay[i] == needle[0] {
+            var match = true
+            for j in 1 ..< needle.count where hay[i + j] != needle[j] { match = false; break }
+            if match { return i }
+        }
+        return nil
     }
 }

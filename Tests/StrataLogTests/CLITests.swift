@@ -233,4 +233,31 @@ func strata(_ args: [String], input: String = "") throws -> (Int32, String, Stri
         let store = try LogStore(root: dir.path, readOnly: true)
         #expect(try store.topic("t").log(0).highWatermark == 20000)
     }
+
+    /// Values are bytes, stored as given (issue 12: invalid UTF-8 became U+FFFD), and a
+    /// consume whose output cannot be written fails instead of exiting 0.
+    @Test func binaryLinesRoundTripAndFailedOutputIsAnError() throws {
+        let binary = try #require(strataBinary)
+        let dir = TempDir()
+        var input: [UInt8] = []
+        var x: UInt64 = 0x2545_F491_4F6C_DD1D
+        for _ in 0 ..< 20_000 {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17
+            input.append(UInt8(truncatingIfNeeded: x))
+        }
+        let file = dir.path + "/input.bin"
+        try FileSystem.writeAtomically(input, to: file)
+        var (status, out, err) = try run(["sh", "-c", "\(binary) produce --dir \(dir.path) --topic b < \(file)"])
+        #expect(status == 0, "\(out) \(err)")
+        // The records are the input's lines (LF-separated, a CR before the LF dropped), byte for byte.
+        var expected: [[UInt8]] = input.split(separator: 0x0A, omittingEmptySubsequences: false).map { Array($0.last == 0x0D ? $0.dropLast() : $0[...]) }
+        if expected.last == [] { expected.removeLast() }
+        let store = try LogStore(root: dir.path, readOnly: true)
+        let c = try store.topic("b").log(0).cursor()
+        var got: [[UInt8]] = []
+        while let r = try c.next() { got.append(r.value.map(Array.init) ?? []) }
+        #expect(got == expected)
+        (status, out, err) = try run(["sh", "-c", "\(binary) consume --dir \(dir.path) --topic b > /dev/full"])
+        #expect(status == 1 && err.contains("standard output"), "\(status) \(err)")
+    }
 }
