@@ -137,7 +137,7 @@ public func strata_batch_result(_ b: OpaquePointer?, _ i: Int, _ partition: Unsa
 public func strata_append(_ db: OpaquePointer?, _ topic: UnsafePointer<CChar>?, _ partition: Int32, _ b: OpaquePointer?) -> Int32 {
     withStore(db) { s in
         let name = try string(topic, "strata_append: topic")
-        guard let raw = HandleTable.shared.object(b, .batch) else {
+        guard let raw = HandleTable.object(b, .batch) else {
             throw CArgumentError(code: STRATA_MISUSE_HANDLE, message: "strata_append: the batch is not a live strata_batch")
         }
         let batch = Unmanaged<CBatch>.fromOpaque(raw).takeUnretainedValue()

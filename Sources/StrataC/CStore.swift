@@ -30,7 +30,7 @@ func withStore(_ db: OpaquePointer?, _ body: (CStore) throws -> Int32) -> Int32 
 /// The options of handle `opt` (NULL: none); throws MISUSE for a handle that is not live.
 func options(_ opt: OpaquePointer?) throws -> [String: String] {
     guard let opt else { return [:] }
-    guard let raw = HandleTable.shared.object(opt, .options) else {
+    guard let raw = HandleTable.object(opt, .options) else {
         throw CArgumentError(code: STRATA_MISUSE_HANDLE, message: "the options handle is not a live strata_options")
     }
     return Unmanaged<COptions>.fromOpaque(raw).takeUnretainedValue().values

@@ -6,6 +6,9 @@ enum HandleKind: UInt {
     case store = 1, options, batch, cursor, hits
 }
 
+/// The pages of `HandleTable.shared` (nil until it exists: then no handle is live).
+nonisolated(unsafe) private var handlePages: UnsafeMutablePointer<UnsafeMutablePointer<HandleTable.Slot>?>? = nil
+
 /// C handles are tokens, not pointers: `1 | kind << 1 | slot << 4 | generation << 28`. The
 /// library never dereferences what C passes; a token is looked up in a table of slots, and a
 /// stale token (its object closed, the slot reused with a new generation), a token of another
@@ -20,7 +23,7 @@ final class HandleTable: @unchecked Sendable {
     }
 
     static let shared = HandleTable()
-    private static let pageSize = 4096, pageCount = 4096
+    fileprivate static let pageSize = 4096, pageCount = 4096
 
     private let pages: UnsafeMutablePointer<UnsafeMutablePointer<Slot>?>
     private let lock = Lock()
@@ -30,13 +33,16 @@ final class HandleTable: @unchecked Sendable {
     private init() {
         pages = .allocate(capacity: Self.pageCount)
         pages.initialize(repeating: nil, count: Self.pageCount)
+        handlePages = pages
     }
 
-    @inline(__always) private func slot(_ index: Int) -> UnsafeMutablePointer<Slot>? {
-        let page = index / Self.pageSize
-        guard page < Self.pageCount, let p = pages[page] else { return nil }
-        return p + index % Self.pageSize
+    @inline(__always) fileprivate static func slot(_ index: Int, in pages: UnsafeMutablePointer<UnsafeMutablePointer<Slot>?>) -> UnsafeMutablePointer<Slot>? {
+        let page = index / pageSize
+        guard page < pageCount, let p = pages[page] else { return nil }
+        return p + index % pageSize
     }
+
+    @inline(__always) private func slot(_ index: Int) -> UnsafeMutablePointer<Slot>? { Self.slot(index, in: pages) }
 
     /// Registers `object` (retained) and returns its token; nil when the table is full.
     func insert(_ object: AnyObject, kind: HandleKind) -> OpaquePointer? {
@@ -62,13 +68,15 @@ final class HandleTable: @unchecked Sendable {
         }
     }
 
-    /// The live object of `handle` if it is one of `kind` (not retained: valid while the handle is).
-    @inline(__always) func object(_ handle: OpaquePointer?, _ kind: HandleKind) -> UnsafeMutableRawPointer? {
-        guard let handle else { return nil }
+    /// The live object of `handle` if it is one of `kind` (not retained: valid while the handle
+    /// is). Reads the table through `handlePages`, a global with a constant initializer: no
+    /// lazy-initialization check (swift_once) on every C call, as `shared` would cost.
+    @inline(__always) static func object(_ handle: OpaquePointer?, _ kind: HandleKind) -> UnsafeMutableRawPointer? {
+        guard let handle, let pages = handlePages else { return nil }
         let token = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(handle)))
         guard token & 1 == 1, (token >> 1) & 7 == kind.rawValue else { return nil }
         let index = Int((token >> 4) & 0xFF_FFFF)
-        guard let s = slot(index), s.pointee.kind == UInt8(kind.rawValue),
+        guard let s = slot(index, in: pages), s.pointee.kind == UInt8(kind.rawValue),
               s.pointee.generation == UInt32(truncatingIfNeeded: token >> 28), token >> 60 == 0 else { return nil }
         return s.pointee.object
     }
@@ -77,7 +85,7 @@ final class HandleTable: @unchecked Sendable {
     /// nil when it is not a live handle of `kind`.
     func remove(_ handle: OpaquePointer?, _ kind: HandleKind) -> Unmanaged<AnyObject>? {
         lock.withLock {
-            guard let raw = object(handle, kind) else { return nil }
+            guard let raw = Self.object(handle, kind) else { return nil }
             let token = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(handle!)))
             let index = Int((token >> 4) & 0xFF_FFFF)
             let s = slot(index)!
@@ -92,6 +100,6 @@ final class HandleTable: @unchecked Sendable {
 /// Looks up a handle and runs `body` with its object, without reference counting.
 @inline(__always)
 func withHandle<T: AnyObject, R>(_ handle: OpaquePointer?, _ kind: HandleKind, as: T.Type, _ body: (T) -> R, invalid: () -> R) -> R {
-    guard let raw = HandleTable.shared.object(handle, kind) else { return invalid() }
+    guard let raw = HandleTable.object(handle, kind) else { return invalid() }
     return Unmanaged<T>.fromOpaque(raw)._withUnsafeGuaranteedRef(body)
 }

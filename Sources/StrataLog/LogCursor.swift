@@ -15,6 +15,8 @@ public final class LogCursor {
         var position = 0
         var iterator: BatchRecordIterator?
         var nextOffset: Int64 = 0
+        /// The encoded headers of the record `next()` returned last.
+        var lastHeaders = UnsafeRawBufferPointer(start: nil, count: 0)
     }
 
     private let state: UnsafeMutablePointer<State>
@@ -37,6 +39,10 @@ public final class LogCursor {
         state.deinitialize(count: 1)
         state.deallocate()
     }
+
+    /// The encoded headers of the record `next()` returned last (valid as long as that
+    /// record is): for callers that keep only the record's position, like the C API.
+    public var lastHeaderBytes: UnsafeRawBufferPointer { state.pointee.lastHeaders }
 
     /// The offset the next record returned will have at least.
     public var nextOffset: Int64 { state.pointee.nextOffset }
@@ -104,6 +110,7 @@ public final class LogCursor {
                 if let r = try s.pointee.iterator!.next() {
                     if r.offset < s.pointee.nextOffset { continue }
                     s.pointee.nextOffset = r.offset + 1
+                    s.pointee.lastHeaders = r.headerBytes
                     return r
                 }
                 s.pointee.iterator = nil
