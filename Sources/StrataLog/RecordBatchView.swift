@@ -105,6 +105,8 @@ public struct BatchRecordIterator {
     public let header: RecordBatchHeader
     private var reader: ByteReader
     private var index: Int32 = 0
+    /// The previous record's offset delta (-1 before the first).
+    private var previousDelta: Int32 = -1
     private let file: String
     private let compressed: Bool
     private let batchPosition: Int64
@@ -179,6 +181,12 @@ public struct BatchRecordIterator {
                 _ = try r.readNullableBytes("header value")
             }
             if !r.isAtEnd { throw fail("record length \(length) does not match its contents (\(r.remaining) bytes left over)", at: recordStart) }
+            // Offsets must rise inside the batch and stay within its header's range: a record
+            // claiming offset 5002 in a batch ending at 3 would hide every later record.
+            if offsetDelta <= previousDelta || offsetDelta > header.lastOffsetDelta {
+                throw fail("record \(index) has offset delta \(offsetDelta), outside \(previousDelta + 1)...\(header.lastOffsetDelta) (the batch covers offsets \(header.baseOffset)...\(header.lastOffset))", at: recordStart)
+            }
+            previousDelta = offsetDelta
             index += 1
             let ts = header.timestampType == .logAppendTime ? header.maxTimestamp : header.baseTimestamp &+ tsDelta
             return RecordView(offset: header.baseOffset &+ Int64(offsetDelta), timestamp: ts, key: key, value: value,

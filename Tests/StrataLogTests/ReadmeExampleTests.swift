@@ -2,7 +2,8 @@ import Testing
 import StrataIO
 import StrataLog
 
-/// The Swift usage example of README.md, kept compiling and correct.
+/// The lower-level `LogStore` usage (the README's Swift example before the Store led it),
+/// kept compiling and correct; `Tests/StrataTests/ReadmeExampleTests` checks today's.
 @Suite struct ReadmeExampleTests {
     @Test func swiftUsageExample() async throws {
         let dir = TempDir()

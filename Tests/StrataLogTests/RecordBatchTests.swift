@@ -94,6 +94,39 @@ func decodeBatch(_ bytes: [UInt8]) throws -> (RecordBatchHeader, [(Int64, Record
         #expect(decoded.allSatisfy { $0.1.timestamp == 1_800_000_000_000 })
     }
 
+    /// A CRC-valid batch whose record claims an offset outside the batch (issue 12: offset
+    /// 5002 in a batch ending at 3 passed, then hid every later record) or repeats one is
+    /// corrupt, with the record named.
+    @Test func recordOffsetsMustStayInsideTheirBatch() throws {
+        let good = try buildBatch([Record(value: Array("a".utf8), timestamp: 1), Record(value: Array("b".utf8), timestamp: 1),
+                                   Record(value: Array("c".utf8), timestamp: 1)])
+        // Record 1's offset delta: after its length varint, attributes byte and timestamp delta.
+        var r = ByteReader(good.withUnsafeBytes { UnsafeRawBufferPointer(rebasing: $0[...]) })
+        var at = RecordBatchHeader.size
+        for _ in 0 ..< 1 {
+            r.position = at
+            let length = try r.readVarint()
+            at = r.position + Int(length)
+        }
+        r.position = at
+        _ = try r.readVarint() // length
+        r.position += 1        // attributes
+        _ = try r.readVarlong() // timestamp delta
+        let deltaAt = r.position
+        #expect(good[deltaAt] == 0x02, "offset delta 1, one zigzag byte")
+        for (forged, words) in [(UInt8(100), "offset delta 50"), (UInt8(0), "offset delta 0")] { // beyond the batch; a repeat
+            var bad = good
+            bad[deltaAt] = forged
+            let crc = bad.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[RecordBatchHeader.attributesOffset...])) }
+            bad[17] = UInt8(crc >> 24); bad[18] = UInt8(crc >> 16 & 0xff); bad[19] = UInt8(crc >> 8 & 0xff); bad[20] = UInt8(crc & 0xff)
+            #expect { _ = try decodeBatch(bad) } throws: { e in
+                guard case let StrataError.corrupt(_, _, reason) = e else { return false }
+                return reason.contains("record 1 has \(words)")
+            }
+        }
+        #expect(try decodeBatch(good).1.count == 3)
+    }
+
     @Test func everyFlippedBitIsCaught() throws {
         let bytes = try buildBatch(makeRecords(20), codec: .lz4)
         for i in RecordBatchHeader.attributesOffset ..< bytes.count {
