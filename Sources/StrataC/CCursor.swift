@@ -164,18 +164,31 @@ private func withCursor(_ c: OpaquePointer?, _ body: (CCursor) throws -> Int32) 
 
 @c @implementation
 public func strata_cursor_next(_ c: OpaquePointer?, _ out: UnsafeMutablePointer<strata_record>?) -> Int32 {
-    withCursor(c) { cur in
-        guard let out else { throw CArgumentError.null("strata_cursor_next: out") }
-        cur.currentHeaderCount = nil
-        cur.headersParsed = false
-        var r = try cur.cursor.next()
-        if r == nil, cur.log.isReadOnly, try cur.log.refresh() { r = try cur.cursor.next() }
-        guard let r else { return STRATA_DONE }
-        // Only the count: copying the header view out of the returned record stalled on store
-        // forwarding (a third of this call's time); the cursor keeps the bytes.
-        cur.currentHeaderCount = r.headerCount
-        fill(out, r, partition: cur.partition)
-        return STRATA_ROW
+    // The hot path of a scan, written out without the generic wrapper (borrowed reference,
+    // no reference counting).
+    guard let raw = HandleTable.object(c, .cursor) else { return STRATA_MISUSE_HANDLE }
+    return Unmanaged<CCursor>.fromOpaque(raw)._withUnsafeGuaranteedRef { cur in cur.next(into: out) }
+}
+
+extension CCursor {
+    @inline(__always)
+    func next(into out: UnsafeMutablePointer<strata_record>?) -> Int32 {
+        if owner.closed { return errors.fail(STRATA_MISUSE_CLOSED, "the store of this cursor was closed; close the cursor") }
+        guard let out else { return errors.fail(CArgumentError.null("strata_cursor_next: out")) }
+        currentHeaderCount = nil
+        headersParsed = false
+        do {
+            var r = try cursor.next()
+            if r == nil, log.isReadOnly, try log.refresh() { r = try cursor.next() }
+            guard let r else { return STRATA_DONE }
+            // Only the count: copying the header view out of the returned record stalled on
+            // store forwarding (a third of this call's time); the cursor keeps the bytes.
+            currentHeaderCount = r.headerCount
+            fill(out, r, partition: partition)
+            return STRATA_ROW
+        } catch {
+            return errors.fail(error)
+        }
     }
 }
 
