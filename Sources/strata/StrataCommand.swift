@@ -73,10 +73,11 @@ func jsonBytes(_ b: UnsafeRawBufferPointer?) -> String {
     return "{\"base64\":\"\(Data(b).base64EncodedString())\"}"
 }
 
-/// Bytes for humans: UTF-8 text, or hex when binary.
+/// Bytes for humans: UTF-8 text (control characters escaped as \n, \t, \xNN), or hex when binary.
 func displayBytes(_ b: UnsafeRawBufferPointer?) -> String {
     guard let b else { return "null" }
-    if let s = String(validating: b, as: UTF8.self) { return s }
+    // Control characters escaped: a value cannot forge output lines or send terminal escapes.
+    if let s = String(validating: b, as: UTF8.self) { return displayText(s) }
     return "0x" + b.map { String(format: "%02x", $0) }.joined()
 }
 

@@ -260,4 +260,18 @@ func strata(_ args: [String], input: String = "") throws -> (Int32, String, Stri
         (status, out, err) = try run(["sh", "-c", "\(binary) consume --dir \(dir.path) --topic b > /dev/full"])
         #expect(status == 1 && err.contains("standard output"), "\(status) \(err)")
     }
+
+    /// Plain-text consume escapes control characters (issue 12): a value cannot forge output
+    /// lines or send terminal escape sequences; --json keeps the exact bytes.
+    @Test func plainTextOutputEscapesControlCharacters() throws {
+        let dir = TempDir()
+        let store = try LogStore(root: dir.path, backgroundIntervalMs: 0)
+        try store.topic("t", create: TopicConfig()).log(0).append([Record(value: Array("a\nforged line\t\u{1B}[31mred".utf8))])
+        try store.close()
+        var (status, out, err) = try strata(["consume", "--dir", dir.path, "--topic", "t"])
+        #expect(status == 0 && out.split(separator: "\n").count == 1, "\(out) \(err)")
+        #expect(out.contains("a\\nforged line\\t\\x1b[31mred"), "\(out)")
+        (status, out, err) = try strata(["consume", "--dir", dir.path, "--topic", "t", "--json"])
+        #expect(status == 0 && out.contains(#""value":"a\nforged line\t\u001b[31mred""#), "\(out)")
+    }
 }
