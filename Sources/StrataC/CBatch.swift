@@ -117,10 +117,7 @@ public func strata_batch_clear(_ b: OpaquePointer?) -> Int32 {
 
 @c @implementation
 public func strata_batch_free(_ b: OpaquePointer?) -> Int32 {
-    guard let b else { return STRATA_OK }
-    guard let object = HandleTable.shared.remove(b, .batch) else { return STRATA_MISUSE_HANDLE }
-    object.release()
-    return STRATA_OK
+    releaseHandle(b, .batch)
 }
 
 @c @implementation

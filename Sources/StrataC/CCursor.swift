@@ -237,8 +237,5 @@ public func strata_cursor_errmsg(_ c: OpaquePointer?) -> UnsafePointer<CChar>? {
 
 @c @implementation
 public func strata_cursor_close(_ c: OpaquePointer?) -> Int32 {
-    guard let c else { return STRATA_OK }
-    guard let object = HandleTable.shared.remove(c, .cursor) else { return STRATA_MISUSE_HANDLE }
-    object.release()
-    return STRATA_OK
+    releaseHandle(c, .cursor)
 }

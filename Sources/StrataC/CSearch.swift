@@ -99,21 +99,18 @@ public func strata_index_lag(_ db: OpaquePointer?, _ index: UnsafePointer<CChar>
 
 @c @implementation
 public func strata_index_status(_ db: OpaquePointer?, _ index: UnsafePointer<CChar>?, _ json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
-    json?.pointee = nil
-    return withStore(db) { s in
-        guard let json else { throw CArgumentError.null("strata_index_status: json") }
+    withJSONOutput(db, json, "strata_index_status") { s in
         let st = try s.store.indexStatus(try string(index, "strata_index_status: index"))
         let parts = st.partitions.map { p in
             JSONWriter.object([("partition", "\(p.partition)"), ("log_end", "\(p.logEndOffset)"), ("indexed", "\(p.indexedOffset)"),
                                ("searchable", "\(p.searchableOffset)"), ("committed", "\(p.committedOffset)"), ("lag", "\(p.lag)")])
         }
-        json.pointee = mallocString(JSONWriter.object([
+        return JSONWriter.object([
             ("name", JSONWriter.string(st.definition.name)), ("topic", JSONWriter.string(st.definition.topic)),
             ("generation", "\(st.definition.generation)"), ("documents", "\(st.documents)"), ("segments", "\(st.segments)"),
             ("bytes", "\(st.sizeBytes)"), ("fallback_documents", "\(st.fallbackDocuments)"), ("lag", "\(st.totalLag)"),
             ("failure", st.failure.map(JSONWriter.string) ?? "null"), ("partitions", JSONWriter.array(parts)),
-        ]))
-        return STRATA_OK
+        ])
     }
 }
 
@@ -238,15 +235,12 @@ func json(_ results: [String: AggregationResult]) -> String {
 @c @implementation
 public func strata_aggregate(_ db: OpaquePointer?, _ index: UnsafePointer<CChar>?, _ query: UnsafePointer<CChar>?, _ aggs: UnsafePointer<CChar>?,
                              _ opt: OpaquePointer?, _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
-    out?.pointee = nil
-    return withStore(db) { s in
-        guard let out else { throw CArgumentError.null("strata_aggregate: json") }
+    withJSONOutput(db, out, "strata_aggregate") { s in
         var request = try searchRequest(query, opt, call: "strata_aggregate", limitAllowed: false)
         request.limit = 0
         request.countTotal = false
         request.aggregations = try aggregations(json: try string(aggs, "strata_aggregate: aggregations"))
-        out.pointee = mallocString(json(try s.store.search(try string(index, "strata_aggregate: index"), request).aggregations))
-        return STRATA_OK
+        return json(try s.store.search(try string(index, "strata_aggregate: index"), request).aggregations)
     }
 }
 
@@ -327,8 +321,5 @@ public func strata_hits_errmsg(_ h: OpaquePointer?) -> UnsafePointer<CChar>? {
 
 @c @implementation
 public func strata_hits_close(_ h: OpaquePointer?) -> Int32 {
-    guard let h else { return STRATA_OK }
-    guard let object = HandleTable.shared.remove(h, .hits) else { return STRATA_MISUSE_HANDLE }
-    object.release()
-    return STRATA_OK
+    releaseHandle(h, .hits)
 }

@@ -19,6 +19,19 @@ final class CStore {
     func markClosed() { isClosed.store(true, ordering: .releasing) }
 }
 
+/// `withStore` for a call whose result is JSON text in `*json` (malloc'd, freed with
+/// strata_free): `*json` is NULL on failure, a NULL `json` is STRATA_MISUSE_NULL.
+@inline(__always)
+func withJSONOutput(_ db: OpaquePointer?, _ json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ call: String,
+                    _ body: (CStore) throws -> String) -> Int32 {
+    json?.pointee = nil
+    return withStore(db) { s in
+        guard let json else { throw CArgumentError.null("\(call): json") }
+        json.pointee = mallocString(try body(s))
+        return STRATA_OK
+    }
+}
+
 /// Runs `body` on the store of handle `db`, turning errors into result codes recorded on it.
 @inline(__always)
 func withStore(_ db: OpaquePointer?, _ body: (CStore) throws -> Int32) -> Int32 {
@@ -113,10 +126,7 @@ public func strata_options_set(_ o: OpaquePointer?, _ key: UnsafePointer<CChar>?
 
 @c @implementation
 public func strata_options_free(_ o: OpaquePointer?) -> Int32 {
-    guard let o else { return STRATA_OK }
-    guard let object = HandleTable.shared.remove(o, .options) else { return STRATA_MISUSE_HANDLE }
-    object.release()
-    return STRATA_OK
+    releaseHandle(o, .options)
 }
 
 // MARK: open, close, errors
@@ -218,33 +228,27 @@ public func strata_topic_create(_ db: OpaquePointer?, _ topic: UnsafePointer<CCh
 
 @c @implementation
 public func strata_topic_list(_ db: OpaquePointer?, _ json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
-    json?.pointee = nil
-    return withStore(db) { s in
-        guard let json else { throw CArgumentError.null("strata_topic_list: json") }
-        json.pointee = mallocString(JSONWriter.array(try s.store.topicNames().map(JSONWriter.string)))
-        return STRATA_OK
+    withJSONOutput(db, json, "strata_topic_list") { s in
+        return JSONWriter.array(try s.store.topicNames().map(JSONWriter.string))
     }
 }
 
 @c @implementation
 public func strata_topic_describe(_ db: OpaquePointer?, _ topic: UnsafePointer<CChar>?, _ json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
-    json?.pointee = nil
-    return withStore(db) { s in
-        guard let json else { throw CArgumentError.null("strata_topic_describe: json") }
+    withJSONOutput(db, json, "strata_topic_describe") { s in
         let d = try s.store.describeTopic(try string(topic, "strata_topic_describe: topic"))
         let parts = d.partitions.map { p in
             JSONWriter.object([("partition", "\(p.partition)"), ("log_start", "\(p.logStartOffset)"), ("high_watermark", "\(p.highWatermark)"),
                                ("bytes", "\(p.sizeBytes)"), ("segments", "\(p.segments)")])
         }
-        json.pointee = mallocString(JSONWriter.object([
+        return JSONWriter.object([
             ("name", JSONWriter.string(d.name)), ("partitions", JSONWriter.array(parts)),
             ("compression", JSONWriter.string(d.config.log.compression.description)),
             ("cleanup_policy", JSONWriter.string(d.config.log.cleanupPolicy.rawValue)),
             ("retention_ms", d.config.log.retentionMs.map { "\($0)" } ?? "null"),
             ("retention_bytes", d.config.log.retentionBytes.map { "\($0)" } ?? "null"),
             ("indexes", JSONWriter.array(d.indexes.map(JSONWriter.string))),
-        ]))
-        return STRATA_OK
+        ])
     }
 }
 
@@ -278,29 +282,23 @@ public func strata_group_fetch(_ db: OpaquePointer?, _ group: UnsafePointer<CCha
 
 @c @implementation
 public func strata_verify(_ db: OpaquePointer?, _ topic: UnsafePointer<CChar>?, _ json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
-    json?.pointee = nil
-    return withStore(db) { s in
-        guard let json else { throw CArgumentError.null("strata_verify: json") }
+    withJSONOutput(db, json, "strata_verify") { s in
         let reports = try s.store.verify(topic: try optionalString(topic, "strata_verify: topic"))
-        json.pointee = mallocString(JSONWriter.array(reports.map { r in
+        return JSONWriter.array(reports.map { r in
             JSONWriter.object([("partition", JSONWriter.string(FileSystem.lastComponent(r.partition))), ("damaged", r.isDamaged ? "true" : "false"),
                                ("segments", "\(r.segments)"), ("batches", "\(r.batches)"), ("records", "\(r.records)"), ("bytes", "\(r.bytes)"),
                                ("findings", JSONWriter.array(r.findings.map { JSONWriter.string("\($0)") }))])
-        }))
-        return STRATA_OK
+        })
     }
 }
 
 @c @implementation
 public func strata_recovery_report(_ db: OpaquePointer?, _ json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
-    json?.pointee = nil
-    return withStore(db) { s in
-        guard let json else { throw CArgumentError.null("strata_recovery_report: json") }
-        json.pointee = mallocString(JSONWriter.array(try s.store.recoveryReports().map { p in
+    withJSONOutput(db, json, "strata_recovery_report") { s in
+        return JSONWriter.array(try s.store.recoveryReports().map { p in
             JSONWriter.object([("partition", JSONWriter.string(p.partition)), ("repaired", p.report.isEmpty ? "false" : "true"),
                                ("report", JSONWriter.string(p.report.description))])
-        }))
-        return STRATA_OK
+        })
     }
 }
 

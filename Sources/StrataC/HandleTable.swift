@@ -97,6 +97,15 @@ final class HandleTable: @unchecked Sendable {
     }
 }
 
+/// Closes or frees handle `h` of `kind` (the C `*_close` / `*_free` functions that need no
+/// other work): NULL is STRATA_OK, a handle that is not live STRATA_MISUSE_HANDLE.
+func releaseHandle(_ h: OpaquePointer?, _ kind: HandleKind) -> Int32 {
+    guard let h else { return STRATA_OK }
+    guard let object = HandleTable.shared.remove(h, kind) else { return STRATA_MISUSE_HANDLE }
+    object.release()
+    return STRATA_OK
+}
+
 /// Looks up a handle and runs `body` with its object, without reference counting.
 @inline(__always)
 func withHandle<T: AnyObject, R>(_ handle: OpaquePointer?, _ kind: HandleKind, as: T.Type, _ body: (T) -> R, invalid: () -> R) -> R {

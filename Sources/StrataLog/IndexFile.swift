@@ -38,10 +38,7 @@ final class IndexFile: @unchecked Sendable {
         let existing = size / entrySize
         // A file-size limit (ulimit -f) below the preallocation would fail it (EFBIG) even for
         // a tiny log: preallocate only what the limit allows (a full index rolls the segment).
-        var limit = rlimit()
-        let allowed = getrlimit(Int32(RLIMIT_FSIZE.rawValue), &limit) == 0 && limit.rlim_cur != rlim_t.max /* RLIM_INFINITY */
-            ? Int(clamping: limit.rlim_cur) : Int.max
-        let capacity = writable ? max(min(maxBytes, allowed) / entrySize, existing) : existing
+        let capacity = writable ? max(min(maxBytes, Self.fileSizeLimit()) / entrySize, existing) : existing
         maxEntries = capacity
         if writable && capacity * entrySize != size {
             try file.truncate(to: Int64(capacity * entrySize))
@@ -65,6 +62,13 @@ final class IndexFile: @unchecked Sendable {
         let rc = posix_fallocate(file.fd, off_t(start), off_t(end - start))
         if rc != 0 { throw StrataError.io(operation: "reserve disk space for index entries (posix_fallocate)", path: path, errno: rc) }
         reservedEntries = end / entrySize
+    }
+
+    /// The process's file-size limit in bytes (`Int.max` when unlimited).
+    private static func fileSizeLimit() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_FSIZE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max /* RLIM_INFINITY */ else { return Int.max }
+        return Int(clamping: limit.rlim_cur)
     }
 
     /// The file's size when it was opened.

@@ -639,14 +639,20 @@ static void test_busy_readonly_corrupt(void) {
 }
 
 /* A full disk (a file-size limit): the append fails with STRATA_FULL, nothing is lost. */
-/* CRC-32C (Castagnoli), bitwise: enough to forge a batch whose checksum is right. */
-static uint32_t crc32c(const unsigned char *p, size_t n) {
+/* A reflected CRC-32, bitwise, for polynomial `poly`: CRC-32C (0x82f63b78) forges a v2 batch's
+ * checksum, CRC-32 IEEE (0xedb88320) a legacy message's. */
+static uint32_t crc32_reflected(const unsigned char *p, size_t n, uint32_t poly) {
     uint32_t c = 0xffffffffu;
     for (size_t i = 0; i < n; i++) {
         c ^= p[i];
-        for (int k = 0; k < 8; k++) c = c >> 1 ^ (0x82f63b78u & (0u - (c & 1)));
+        for (int k = 0; k < 8; k++) c = c >> 1 ^ (poly & (0u - (c & 1)));
     }
     return ~c;
+}
+
+/* `v` big-endian at `p`. */
+static void put32(unsigned char *p, uint32_t v) {
+    p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16), p[2] = (unsigned char)(v >> 8), p[3] = (unsigned char)v;
 }
 
 /* A CRC-valid lz4 batch whose frame is garbage: the cursor reports STRATA_CORRUPT_DECOMPRESS
@@ -667,8 +673,8 @@ static void test_corrupt_decompress(void) {
     uint32_t length = (uint32_t)batch[8] << 24 | (uint32_t)batch[9] << 16 | (uint32_t)batch[10] << 8 | batch[11];
     CHECK(length + 12 <= (uint32_t)n);
     memset(batch + 61, 0, 4); /* the lz4 frame's magic number */
-    uint32_t crc = crc32c(batch + 21, length + 12 - 21);
-    batch[17] = (unsigned char)(crc >> 24), batch[18] = (unsigned char)(crc >> 16), batch[19] = (unsigned char)(crc >> 8), batch[20] = (unsigned char)crc;
+    uint32_t crc = crc32_reflected(batch + 21, length + 12 - 21, 0x82f63b78u);
+    put32(batch + 17, crc);
     CHECK(pwrite(fd, batch, length + 12, 0) == (ssize_t)(length + 12));
     close(fd);
     strata *ro = open_store(path("lz4bad"), 1);
@@ -679,20 +685,6 @@ static void test_corrupt_decompress(void) {
     CHECK(strstr(strata_cursor_errmsg(c), "lz4") != NULL);
     strata_cursor_close(c);
     strata_close(ro);
-}
-
-/* CRC-32 (IEEE), bitwise: for a legacy (magic 1) message. */
-static uint32_t crc32_ieee(const unsigned char *p, size_t n) {
-    uint32_t c = 0xffffffffu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++) c = c >> 1 ^ (0xedb88320u & (0u - (c & 1)));
-    }
-    return ~c;
-}
-
-static void put32(unsigned char *p, uint32_t v) {
-    p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16), p[2] = (unsigned char)(v >> 8), p[3] = (unsigned char)v;
 }
 
 /* A partition holding an intact pre-0.11 message (magic 1, valid CRC-32): valid data this
@@ -708,7 +700,7 @@ static void test_unsupported_and_permission(void) {
     put32(m + 26, 0xffffffffu);              /* key: null */
     put32(m + 30, 5);                        /* value: 5 bytes */
     memcpy(m + 34, "hello", 5);
-    put32(m + 12, crc32_ieee(m + 16, sizeof m - 16));
+    put32(m + 12, crc32_reflected(m + 16, sizeof m - 16, 0xedb88320u));
     int fd = open(path("legacy/topics/old-0/00000000000000000000.log"), O_WRONLY | O_TRUNC);
     CHECK(fd >= 0);
     CHECK(write(fd, m, sizeof m) == (ssize_t)sizeof m);
