@@ -71,7 +71,7 @@ func capiValues(_ n: Int) -> [[UInt8]] {
     }
 }
 
-func capiSwiftRound(dir: String, values: [[UInt8]]) -> CAPIRound {
+func capiSwiftRound(dir: String, values: [[UInt8]], scanOnly: Bool = false) -> CAPIRound {
     let store = try! Store(directory: dir)
     try! store.createTopic("bench")
     var t0 = now()
@@ -91,8 +91,21 @@ func capiSwiftRound(dir: String, values: [[UInt8]]) -> CAPIRound {
     }
     let scan = Double(now() - t0) / 1e9
     precondition(count == values.count, "scan read \(count) of \(values.count)")
+    if scanOnly {
+        try! store.close()
+        return CAPIRound(append: append, scan: scan, queries: [Double(bytes)])
+    }
     try! store.createIndex("bench")
     try! store.refresh("bench", timeoutMs: 600_000)
+    // Background merges change the segments under the queries: wait until the count holds
+    // still for a second (capi_bench.c does the same), so both sides search alike layouts.
+    var segments = try! store.indexStatus("bench").segments, still = 0
+    while still < 5 {
+        usleep(200_000)
+        let now = try! store.indexStatus("bench").segments
+        still = now == segments ? still + 1 : 0
+        segments = now
+    }
     var p50s: [Double] = []
     for q in capiQueries {
         var times: [Double] = []

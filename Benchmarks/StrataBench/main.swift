@@ -27,6 +27,9 @@ struct Options {
     var capiRecords = 1_000_000
     var capiRounds = 3
     var capiBinary = ".build-c/capi_bench"
+    /// `--capi-scan-only DIR`: only the Swift side's append and scan into DIR, for
+    /// scripts/bench-c.sh's instruction counts under callgrind.
+    var capiScanOnlyDir: String?
 
     init() {
         var args = CommandLine.arguments.dropFirst()
@@ -46,13 +49,14 @@ struct Options {
             case "--capi-records": capiRecords = Int(args.popFirst()!)!
             case "--capi-rounds": capiRounds = Int(args.popFirst()!)!
             case "--capi-bench": capiBinary = args.popFirst()!
+            case "--capi-scan-only": capiScanOnlyDir = args.popFirst()!
             case "--batch-bytes": batchBytes = Int(args.popFirst()!)!
             case "--recovery-mb": recoveryMB = Int(args.popFirst()!)!
             case "--compaction-records": compactionRecords = Int(args.popFirst()!)!
             case "--codecs": codecs = args.popFirst()!.split(separator: ",").map { CompressionCodec(name: String($0))! }
             case "--only": only = Set(args.popFirst()!.split(separator: ",").map(String.init))
             case "--quick": records = 200_000; randomLogRecords = 1_000_000; fsyncBatches = 200; lookups = 100_000; recoveryMB = 128; compactionRecords = 300_000
-            default: fatalError("unknown option \(a); options: --records N --random-records N --fsync-batches N --lookups N --dir D --json --only append,fsync,consume,random,recovery,compaction,search,store,capi --store-records N --capi-records N --capi-rounds N --capi-bench PATH --search-repeat N --search-rounds N --quick --recovery-mb N --compaction-records N --batch-bytes N --codecs none,lz4,gzip")
+            default: fatalError("unknown option \(a); options: --records N --random-records N --fsync-batches N --lookups N --dir D --json --only append,fsync,consume,random,recovery,compaction,search,store,capi --store-records N --capi-records N --capi-rounds N --capi-bench PATH --capi-scan-only DIR --search-repeat N --search-rounds N --quick --recovery-mb N --compaction-records N --batch-bytes N --codecs none,lz4,gzip")
             }
         }
     }
@@ -484,6 +488,10 @@ func benchCompaction() {
     try? FileSystem.removeTree(ldir)
 }
 
+if let dir = options.capiScanOnlyDir {
+    _ = capiSwiftRound(dir: dir, values: capiValues(options.capiRecords), scanOnly: true)
+    exit(0)
+}
 try! FileSystem.createDirectory(options.dir)
 let records = options.only.isSubset(of: ["search", "search-memory", "store", "capi"]) && !options.only.isEmpty ? [] : makeLines(options.records)
 if options.wants("append") { for codec in options.codecs { benchAppend(codec, records: codec == .gzip ? Array(records.prefix(records.count / 4)) : records) } }

@@ -2,13 +2,15 @@
  * One round of the C API benchmark (the C side of `strata-bench --only capi`, which runs the
  * same work through the Swift API in the same run and prints the ratios).
  *
- *   capi_bench DIR RECORDS
+ *   capi_bench DIR RECORDS [scan-only]
  *
  * In a fresh store at DIR: appends RECORDS generated log lines (~100 bytes, values made before
  * the clock starts) to one partition in batches of 1,000 (strata_batch_add + strata_append),
  * scans them all with a cursor (touching every value), then indexes the topic, waits until it
  * is searchable and runs each benchmark query 50 times (top 10 with the exact count, every
  * hit's record read). Prints one JSON line: seconds for append and scan, p50 µs per query.
+ * With `scan-only` it stops after the scan (scripts/bench-c.sh --instructions counts the
+ * scan's cursor calls under callgrind).
  * The generator and queries must stay identical to Benchmarks/StrataBench/CAPIBench.swift.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -40,9 +42,19 @@ static int compare(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* The index's segment count, from strata_index_status's JSON. */
+static long index_segments(strata *db) {
+    char *json = NULL;
+    check(db, strata_index_status(db, "bench", &json), "status");
+    const char *at = strstr(json, "\"segments\":");
+    long n = at ? atol(at + strlen("\"segments\":")) : -1;
+    strata_free(json);
+    return n;
+}
+
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: capi_bench DIR RECORDS\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: capi_bench DIR RECORDS [scan-only]\n");
         return 2;
     }
     const char *dir = argv[1];
@@ -93,9 +105,24 @@ int main(int argc, char **argv) {
         return 1;
     }
     strata_cursor_close(c);
+    if (argc == 4 && strcmp(argv[3], "scan-only") == 0) { /* for callgrind: no index, no queries */
+        printf("{\"append_s\":%.6f,\"scan_s\":%.6f,\"checksum\":%zu}\n", append, scan, bytes);
+        check(db, strata_close(db), "close");
+        free(values);
+        free(lengths);
+        return 0;
+    }
 
     check(db, strata_index_create(db, "bench", NULL, NULL, NULL), "index");
     check(db, strata_index_refresh(db, "bench", 600000), "refresh");
+    /* Background merges change the segments under the queries: wait until the count holds
+     * still for a second (CAPIBench.swift does the same). */
+    for (long segments = index_segments(db), still = 0; still < 5;) {
+        nanosleep(&(struct timespec){.tv_nsec = 200000000}, NULL);
+        long now_segments = index_segments(db);
+        still = now_segments == segments ? still + 1 : 0;
+        segments = now_segments;
+    }
     printf("{\"append_s\":%.6f,\"scan_s\":%.6f,\"checksum\":%zu,\"query_p50_us\":[", append, scan, bytes);
     static double times[RUNS];
     for (int q = 0; q < QUERIES; q++) {

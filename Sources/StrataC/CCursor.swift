@@ -2,23 +2,41 @@
 import Glibc
 #endif
 import CStrata
+import Synchronization
 import Strata
 
-/// `strata_cursor`: a partition cursor, the record it last returned (borrowed from the log
-/// until the next call) and that record's headers.
+/// `strata_cursor`: a partition cursor, the records it has read ahead (up to one batch,
+/// borrowed from the log until the next read) and the headers of the record it last returned.
 final class CCursor {
     let owner: CStore
     let log: Log
     let partition: Int32
     let cursor: LogCursor
     let errors = ErrorState()
-    // One thread at a time uses a cursor (strata.h): no dynamic exclusivity checks per call.
-    /// The header count of the record the last STRATA_ROW returned (nil: none); its header
-    /// bytes are the LogCursor's `lastHeaderBytes`.
-    @exclusivity(unchecked) var currentHeaderCount: Int?
+    /// Records read ahead from the current batch: `strata_cursor_next` hands them out one per
+    /// call and reads the next run only when they are used up (a call through the boundary
+    /// then costs a copy, not a walk through the log cursor). Behind a pointer, so that hot
+    /// path works on plain memory without reference counting.
+    let run: UnsafeMutablePointer<ReadAhead>
+    struct ReadAhead {
+        let records: UnsafeMutableBufferPointer<RecordView>
+        /// Records in `records`, and how many of them were returned.
+        var count = 0
+        var returned = 0
+        /// Whether the last call returned a record (`records[returned - 1]`) whose headers
+        /// may be read.
+        var hasCurrent = false
+        var headersParsed = false
+        let partition: Int32
+        let storeClosed: UnsafeMutablePointer<Atomic<Bool>>
+    }
+    var ahead: UnsafeMutableBufferPointer<RecordView> { run.pointee.records }
+    var aheadCount: Int { get { run.pointee.count } set { run.pointee.count = newValue } }
+    var returned: Int { get { run.pointee.returned } set { run.pointee.returned = newValue } }
+    var hasCurrent: Bool { get { run.pointee.hasCurrent } set { run.pointee.hasCurrent = newValue } }
+    var headersParsed: Bool { get { run.pointee.headersParsed } set { run.pointee.headersParsed = newValue } }
     /// Per header of the current record: key and value views (filled on first use).
     @exclusivity(unchecked) var headers: [(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?)] = []
-    @exclusivity(unchecked) var headersParsed = false
     private var signal: WakeSignal?
 
     init(owner: CStore, log: Log, partition: Int32, cursor: LogCursor) {
@@ -26,9 +44,26 @@ final class CCursor {
         self.log = log
         self.partition = partition
         self.cursor = cursor
+        run = .allocate(capacity: 1)
+        run.initialize(to: ReadAhead(records: .allocate(capacity: 64), partition: partition, storeClosed: owner.closedFlag))
     }
 
-    deinit { if let signal { log.removeAppendObserver(signal) } }
+    /// The offset the next record returned will have at least.
+    var position: Int64 { returned < aheadCount ? ahead[returned].offset : cursor.nextOffset }
+
+    /// Forgets the records read ahead (before a seek).
+    func dropReadAhead() {
+        aheadCount = 0
+        returned = 0
+        hasCurrent = false
+    }
+
+    deinit {
+        if let signal { log.removeAppendObserver(signal) }
+        run.pointee.records.deallocate()
+        run.deinitialize(count: 1)
+        run.deallocate()
+    }
 
     /// Waits until the log holds records past `seen`, at most `timeoutMs` (< 0: forever).
     func wait(beyond seen: Int64, timeoutMs: Int) throws -> Bool {
@@ -64,8 +99,12 @@ nonisolated(unsafe) let emptyBytes: UnsafeRawPointer = UnsafeRawPointer(UnsafeMu
 /// The C pointer of a borrowed buffer: NULL for nil (null), never NULL for an empty one.
 @inline(__always) func cPointer(_ b: UnsafeRawBufferPointer?) -> UnsafeRawPointer? {
     guard let b else { return nil }
-    return b.baseAddress.map { UnsafeRawPointer($0) } ?? emptyBytes
+    return b.baseAddress ?? emptyBytesPointer()
 }
+
+/// `emptyBytes`, out of line: reading a lazily initialized global costs a once-check, and
+/// views without a base address are rare (views into a record always have one).
+@inline(never) func emptyBytesPointer() -> UnsafeRawPointer { emptyBytes }
 
 /// Fills a C record view from a borrowed Swift one.
 @inline(__always)
@@ -164,31 +203,46 @@ private func withCursor(_ c: OpaquePointer?, _ body: (CCursor) throws -> Int32) 
 
 @c @implementation
 public func strata_cursor_next(_ c: OpaquePointer?, _ out: UnsafeMutablePointer<strata_record>?) -> Int32 {
-    // The hot path of a scan, written out without the generic wrapper (borrowed reference,
-    // no reference counting).
     guard let raw = HandleTable.object(c, .cursor) else { return STRATA_MISUSE_HANDLE }
-    return Unmanaged<CCursor>.fromOpaque(raw)._withUnsafeGuaranteedRef { cur in cur.next(into: out) }
+    let cursor = Unmanaged<CCursor>.fromOpaque(raw)
+    let run = cursor._withUnsafeGuaranteedRef { $0.run }
+    // The hot path of a scan: a record read ahead, handed out with a copy, on plain memory (no
+    // reference counting). Anything else (the end of the run, a NULL, a closed store) goes to
+    // `nextSlowly`.
+    guard run.pointee.returned < run.pointee.count, let out, !run.pointee.storeClosed.pointee.load(ordering: .acquiring) else {
+        return cursor._withUnsafeGuaranteedRef { $0.nextSlowly(into: out) }
+    }
+    fill(out, run.pointee.records[run.pointee.returned], partition: run.pointee.partition)
+    run.pointee.returned += 1
+    run.pointee.hasCurrent = true
+    run.pointee.headersParsed = false
+    return STRATA_ROW
 }
 
 extension CCursor {
-    @inline(__always)
-    func next(into out: UnsafeMutablePointer<strata_record>?) -> Int32 {
+    @inline(never)
+    func nextSlowly(into out: UnsafeMutablePointer<strata_record>?) -> Int32 {
         if owner.closed { return errors.fail(STRATA_MISUSE_CLOSED, "the store of this cursor was closed; close the cursor") }
         guard let out else { return errors.fail(CArgumentError.null("strata_cursor_next: out")) }
-        currentHeaderCount = nil
-        headersParsed = false
+        hasCurrent = false
         do {
-            var r = try cursor.next()
-            if r == nil, log.isReadOnly, try log.refresh() { r = try cursor.next() }
-            guard let r else { return STRATA_DONE }
-            // Only the count: copying the header view out of the returned record stalled on
-            // store forwarding (a third of this call's time); the cursor keeps the bytes.
-            currentHeaderCount = r.headerCount
-            fill(out, r, partition: partition)
-            return STRATA_ROW
+            if returned == aheadCount, try !readAhead() { return STRATA_DONE }
         } catch {
             return errors.fail(error)
         }
+        fill(out, ahead[returned], partition: partition)
+        returned += 1
+        hasCurrent = true
+        headersParsed = false
+        return STRATA_ROW
+    }
+
+    /// Reads the next run of records into `ahead`; false at the end of the log.
+    private func readAhead() throws -> Bool {
+        returned = 0
+        aheadCount = try cursor.read(into: ahead)
+        if aheadCount == 0, log.isReadOnly, try log.refresh() { aheadCount = try cursor.read(into: ahead) }
+        return aheadCount > 0
     }
 }
 
@@ -196,8 +250,9 @@ extension CCursor {
 public func strata_cursor_header(_ c: OpaquePointer?, _ i: Int, _ key: UnsafeMutablePointer<UnsafePointer<CChar>?>?, _ keyLength: UnsafeMutablePointer<Int>?,
                                  _ value: UnsafeMutablePointer<UnsafeRawPointer?>?, _ valueLength: UnsafeMutablePointer<Int>?) -> Int32 {
     withCursor(c) { cur in
-        guard let count = cur.currentHeaderCount else { throw CArgumentError(code: STRATA_MISUSE, message: "strata_cursor_header: no current record (call strata_cursor_next first)") }
-        let r = RecordHeaders(bytes: cur.cursor.lastHeaderBytes, count: count)
+        guard cur.hasCurrent else { throw CArgumentError(code: STRATA_MISUSE, message: "strata_cursor_header: no current record (call strata_cursor_next first)") }
+        let current = cur.ahead[cur.returned - 1]
+        let r = RecordHeaders(bytes: current.headerBytes, count: current.headerCount)
         return header(r, i, &cur.headers, &cur.headersParsed, key, keyLength, value, valueLength)
     }
 }
@@ -205,8 +260,9 @@ public func strata_cursor_header(_ c: OpaquePointer?, _ i: Int, _ key: UnsafeMut
 @c @implementation
 public func strata_cursor_wait(_ c: OpaquePointer?, _ timeoutMs: Int32) -> Int32 {
     withCursor(c) { cur in
-        cur.currentHeaderCount = nil
-        // Records past the cursor's position: the log's end beyond its next offset.
+        cur.hasCurrent = false
+        // Records past the cursor's position: records read ahead, or the log's end beyond it.
+        if cur.returned < cur.aheadCount { return STRATA_OK }
         return try cur.wait(beyond: cur.cursor.nextOffset, timeoutMs: Int(timeoutMs)) ? STRATA_OK : STRATA_TIMEOUT
     }
 }
@@ -214,7 +270,7 @@ public func strata_cursor_wait(_ c: OpaquePointer?, _ timeoutMs: Int32) -> Int32
 @c @implementation
 public func strata_cursor_seek(_ c: OpaquePointer?, _ offset: Int64) -> Int32 {
     withCursor(c) { cur in
-        cur.currentHeaderCount = nil
+        cur.dropReadAhead()
         if cur.log.isReadOnly { _ = try cur.log.refresh() }
         try cur.cursor.seek(to: offset)
         return STRATA_OK
@@ -225,7 +281,7 @@ public func strata_cursor_seek(_ c: OpaquePointer?, _ offset: Int64) -> Int32 {
 public func strata_cursor_position(_ c: OpaquePointer?, _ offset: UnsafeMutablePointer<Int64>?) -> Int32 {
     withCursor(c) { cur in
         guard let offset else { throw CArgumentError.null("strata_cursor_position: offset") }
-        offset.pointee = cur.cursor.nextOffset
+        offset.pointee = cur.position
         return STRATA_OK
     }
 }

@@ -10,13 +10,24 @@ import Strata
 final class CStore {
     let store: Store
     let errors = ErrorState()
-    /// Read on every cursor and hits call: an atomic load, not a lock.
-    private let isClosed = Atomic<Bool>(false)
-    var closed: Bool { isClosed.load(ordering: .acquiring) }
+    /// Read on every cursor and hits call: an atomic load, not a lock. Behind a pointer so a
+    /// cursor's hot path reads it without touching this object (valid while it lives, and
+    /// each cursor keeps its store object alive).
+    let closedFlag: UnsafeMutablePointer<Atomic<Bool>>
+    var closed: Bool { closedFlag.pointee.load(ordering: .acquiring) }
 
-    init(_ store: Store) { self.store = store }
+    init(_ store: Store) {
+        self.store = store
+        closedFlag = .allocate(capacity: 1)
+        closedFlag.initialize(to: Atomic(false))
+    }
 
-    func markClosed() { isClosed.store(true, ordering: .releasing) }
+    deinit {
+        closedFlag.deinitialize(count: 1)
+        closedFlag.deallocate()
+    }
+
+    func markClosed() { closedFlag.pointee.store(true, ordering: .releasing) }
 }
 
 /// `withStore` for a call whose result is JSON text in `*json` (malloc'd, freed with

@@ -15,8 +15,9 @@ public final class LogCursor {
         var position = 0
         var iterator: BatchRecordIterator?
         var nextOffset: Int64 = 0
-        /// The encoded headers of the record `next()` returned last.
-        var lastHeaders = UnsafeRawBufferPointer(start: nil, count: 0)
+        /// The error a record of the current batch failed with: reading resumes only after a
+        /// seek (the iterator stopped inside a record, so what follows cannot be trusted).
+        var failure: (any Error)?
     }
 
     private let state: UnsafeMutablePointer<State>
@@ -40,10 +41,6 @@ public final class LogCursor {
         state.deallocate()
     }
 
-    /// The encoded headers of the record `next()` returned last (valid as long as that
-    /// record is): for callers that keep only the record's position, like the C API.
-    public var lastHeaderBytes: UnsafeRawBufferPointer { state.pointee.lastHeaders }
-
     /// The offset the next record returned will have at least.
     public var nextOffset: Int64 { state.pointee.nextOffset }
 
@@ -61,6 +58,7 @@ public final class LogCursor {
             throw StrataError.offsetOutOfRange(requested: offset, logStart: snap.logStartOffset, logEnd: snap.highWatermark)
         }
         s.pointee.iterator = nil
+        s.pointee.failure = nil
         s.pointee.nextOffset = offset
         // Largest segment base offset ≤ offset.
         var lo = 0
@@ -103,27 +101,70 @@ public final class LogCursor {
 
     /// The next record, or nil when the cursor has reached the high watermark (call again
     /// later to see new appends).
+    /// A batch or record that fails its checksum or does not decode throws, and so does every
+    /// later call until `seek(to:)`: the cursor never skips what it could not read.
     public func next() throws -> RecordView? {
         let s = state
         while true {
             if s.pointee.iterator != nil {
-                if let r = try s.pointee.iterator!.next() {
+                if let r = try nextInBatch() {
                     if r.offset < s.pointee.nextOffset { continue }
                     s.pointee.nextOffset = r.offset + 1
-                    s.pointee.lastHeaders = r.headerBytes
                     return r
                 }
                 s.pointee.iterator = nil
             }
+            if let failure = s.pointee.failure { throw failure }
             guard let b = try nextBatchView() else { return nil }
             if b.header.isControl && !includeControlBatches {
                 s.pointee.nextOffset = b.header.nextOffset
                 continue
             }
-            if verifyChecksums { try b.validateChecksum(file: s.pointee.snapshot.segments[s.pointee.segmentIndex].logPath) }
-            s.pointee.iterator = try BatchRecordIterator(batch: b, codecs: codecs, buffer: buffer,
-                                                         file: s.pointee.snapshot.segments[s.pointee.segmentIndex].logPath)
-            if s.pointee.nextOffset > b.header.baseOffset { try s.pointee.iterator!.skip(toOffset: s.pointee.nextOffset) }
+            do {
+                if verifyChecksums { try b.validateChecksum(file: s.pointee.snapshot.segments[s.pointee.segmentIndex].logPath) }
+                s.pointee.iterator = try BatchRecordIterator(batch: b, codecs: codecs, buffer: buffer,
+                                                             file: s.pointee.snapshot.segments[s.pointee.segmentIndex].logPath)
+                if s.pointee.nextOffset > b.header.baseOffset { try s.pointee.iterator!.skip(toOffset: s.pointee.nextOffset) }
+            } catch {
+                // The position already moved past this batch: stay failed rather than skip it.
+                s.pointee.iterator = nil
+                s.pointee.failure = error
+                throw error
+            }
+        }
+    }
+
+    /// Reads records into `out` (at most `out.count`, all of one batch, so compressed or not
+    /// they stay valid together) and returns how many: 0 at the high watermark. The views are
+    /// valid until the next call of a reading method. Costs less per record than `next()`
+    /// for callers that hand records out one at a time across a boundary, like the C API.
+    /// A record that fails to decode after the first is thrown by the next call.
+    public func read(into out: UnsafeMutableBufferPointer<RecordView>) throws -> Int {
+        guard let base = out.baseAddress, let first = try next() else { return 0 }
+        // RecordView is trivial: plain stores initialize it.
+        base.initialize(to: first)
+        let s = state
+        guard out.count > 1, s.pointee.iterator != nil else { return 1 }
+        // The rest of the batch: its offsets rise past `first`'s (the iterator checks).
+        let (more, error) = s.pointee.iterator!.read(into: UnsafeMutableBufferPointer(rebasing: out[1...]))
+        if let error {
+            s.pointee.iterator = nil
+            s.pointee.failure = error
+        }
+        if more > 0 { s.pointee.nextOffset = out[more].offset + 1 }
+        return 1 + more
+    }
+
+    /// The next record of the current batch (nil after its last); a failure is kept for the
+    /// calls that follow.
+    @inline(__always)
+    private func nextInBatch() throws -> RecordView? {
+        do {
+            return try state.pointee.iterator!.next()
+        } catch {
+            state.pointee.iterator = nil
+            state.pointee.failure = error
+            throw error
         }
     }
 

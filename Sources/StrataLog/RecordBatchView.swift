@@ -200,6 +200,24 @@ public struct BatchRecordIterator {
         }
     }
 
+    /// Decodes the next records into `out` (at most `out.count`) and returns how many, with the
+    /// error that stopped it early, if one did (the records before it are good). Fewer than
+    /// `out.count` without an error: the batch ended. Offsets rise from record to record.
+    public mutating func read(into out: UnsafeMutableBufferPointer<RecordView>) -> (count: Int, error: (any Error)?) {
+        guard let base = out.baseAddress else { return (0, nil) }
+        var n = 0
+        do {
+            while n < out.count, let r = try next() {
+                // RecordView is trivial: plain stores initialize it.
+                (base + n).initialize(to: r)
+                n += 1
+            }
+        } catch {
+            return (n, error)
+        }
+        return (n, nil)
+    }
+
     /// Skips records whose offset is below `target`, reading only each record's length and
     /// offset delta (the fast path of a seek inside a batch). Bounds are still checked.
     public mutating func skip(toOffset target: Int64) throws {

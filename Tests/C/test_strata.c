@@ -283,6 +283,26 @@ static void test_cursors_and_groups(strata *db) {
     RC(strata_cursor_seek(c, 5), STRATA_OK);
     RC(strata_cursor_next(c, &r), STRATA_ROW);
     CHECK(r.offset == 5);
+    /* The cursor reads a batch's records ahead: position, wait and seek see through that. */
+    RC(strata_cursor_position(c, &pos), STRATA_OK);
+    CHECK(pos == 6);
+    RC(strata_cursor_wait(c, 0), STRATA_OK);
+    RC(strata_cursor_seek(c, 2), STRATA_OK);
+    RC(strata_cursor_position(c, &pos), STRATA_OK);
+    CHECK(pos == 2);
+    RC(strata_cursor_next(c, &r), STRATA_ROW);
+    CHECK(r.offset == 2 && r.key_len == 2 && memcmp(r.key, "k2", 2) == 0);
+    RC(strata_cursor_seek(c, 29), STRATA_OK);
+    RC(strata_cursor_next(c, &r), STRATA_ROW);
+    CHECK(r.offset == 29 && r.header_count == 2);
+    {
+        const char *k; size_t kl; const void *v; size_t vl;
+        RC(strata_cursor_header(c, 0, &k, &kl, &v, &vl), STRATA_OK);
+        CHECK(kl == 5 && memcmp(k, "trace", 5) == 0);
+    }
+    RC(strata_cursor_next(c, &r), STRATA_ROW);
+    CHECK(r.offset == 30 && r.header_count == 0);
+    RC(strata_cursor_header(c, 0, NULL, NULL, NULL, NULL), STRATA_RANGE);
     RC(strata_cursor_seek(c, 999), STRATA_RANGE);
     CHECK(strstr(strata_cursor_errmsg(c), "out of range") != NULL);
     RC(strata_cursor_next(c, NULL), STRATA_MISUSE_NULL);

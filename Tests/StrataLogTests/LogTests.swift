@@ -406,3 +406,98 @@ func legacyV1Message(offset: Int64, key: [UInt8], value: [UInt8], timestamp: Int
     let message = be(crc32IEEE(body)) + body
     return be(offset) + be(Int32(message.count)) + message
 }
+
+@Suite struct CursorFailureTests {
+    /// Writes three 3-record batches (offsets 0-2, 3-5, 6-8), then forges record 1 of the
+    /// middle batch to claim offset delta 50 with its CRC recomputed; returns the log reopened.
+    private func logWithForgedMiddleRecord(_ dir: TempDir) throws -> Log {
+        let path = dir.path + "/p-0"
+        do {
+            let log = try Log.open(directory: path, config: smallConfig())
+            for b in 0 ..< 3 { _ = try log.append((0 ..< 3).map { Record(value: Array("b\(b) r\($0)".utf8), timestamp: 1) }) }
+            try log.close()
+        }
+        let file = path + "/" + String(repeating: "0", count: 20) + ".log"
+        var bytes = try FileSystem.readFile(file)
+        let first = Int(bytes[8 ..< 12].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }) + 12
+        // Record 1 of batch 2: skip record 0 (length varint + body), then its length varint,
+        // attributes byte and one-byte timestamp delta.
+        var at = first + RecordBatchHeader.size
+        at += 1 + Int(bytes[at] >> 1)
+        let deltaAt = at + 3
+        #expect(bytes[deltaAt] == 0x02, "offset delta 1, one zigzag byte")
+        bytes[deltaAt] = 100
+        let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[(first + 21) ..< (first + 12 + Int(bytes[first + 8 ..< first + 12].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }))])) }
+        for k in 0 ..< 4 { bytes[first + 17 + k] = UInt8(truncatingIfNeeded: crc >> (24 - 8 * k)) }
+        try FileSystem.writeAtomically(bytes, to: file)
+        return try Log.open(directory: path, config: smallConfig())
+    }
+
+    /// A record that fails to decode stops the cursor there for good (every call throws the
+    /// same position) until a seek: before, the call after the error read on from the middle
+    /// of the bad record.
+    @Test func aCursorNeverReadsPastARecordItCouldNotDecode() throws {
+        let dir = TempDir()
+        let log = try logWithForgedMiddleRecord(dir)
+        let c = try log.cursor()
+        var offsets: [Int64] = []
+        for _ in 0 ..< 4 { offsets.append(try #require(try c.next()).offset) }
+        #expect(offsets == [0, 1, 2, 3])
+        var reasons: [String] = []
+        for _ in 0 ..< 3 {
+            do { _ = try c.next(); Issue.record("read past the forged record") } catch let StrataError.corrupt(_, _, reason) { reasons.append(reason) }
+        }
+        #expect(reasons.count == 3 && Set(reasons).count == 1 && reasons[0].contains("record 1 has offset delta 50"), "\(reasons)")
+        try c.seek(to: 6)
+        #expect(try c.next()?.offset == 6)
+        try log.close()
+    }
+
+    /// A batch that fails its CRC stops the cursor there too: before, the next call went on
+    /// with the batch after it, as if the damaged records never existed.
+    @Test func aCursorNeverSkipsABatchThatFailsItsChecksum() throws {
+        let dir = TempDir()
+        let path = dir.path + "/p-0"
+        // Damage under an open log (through the file, which its mapping shares): reopening
+        // would cut the unflushed tail at the bad batch before any cursor saw it.
+        let log = try Log.open(directory: path, config: smallConfig())
+        for b in 0 ..< 3 { _ = try log.append((0 ..< 3).map { Record(value: Array("b\(b) r\($0)".utf8), timestamp: 1) }) }
+        let file = path + "/" + String(repeating: "0", count: 20) + ".log"
+        let bytes = try FileSystem.readFile(file)
+        let first = Int(bytes[8 ..< 12].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }) + 12
+        let at = first + RecordBatchHeader.size + 8 // a value byte of the middle batch
+        var flipped = bytes[at] ^ 0x20
+        let fd = open(file, O_WRONLY)
+        #expect(fd >= 0 && pwrite(fd, &flipped, 1, off_t(at)) == 1)
+        close(fd)
+        let c = try log.cursor()
+        for expected in Int64(0) ..< 3 { #expect(try c.next()?.offset == expected) }
+        for _ in 0 ..< 3 { #expect(throws: StrataError.self) { _ = try c.next() } }
+        try c.seek(to: 6)
+        #expect(try c.next()?.offset == 6)
+        try log.close()
+    }
+
+    /// `read(into:)` fills from one batch at a time and defers a failure behind the records
+    /// read before it.
+    @Test func readIntoStopsAtBatchEndsAndDefersFailures() throws {
+        let dir = TempDir()
+        let log = try logWithForgedMiddleRecord(dir)
+        let c = try log.cursor()
+        let buffer = UnsafeMutableBufferPointer<RecordView>.allocate(capacity: 64)
+        defer { buffer.deallocate() }
+        #expect(try c.read(into: buffer) == 3)
+        #expect(buffer[0 ..< 3].map(\.offset) == [0, 1, 2])
+        #expect(buffer[2].value.map { String(decoding: $0, as: UTF8.self) } == "b0 r2")
+        #expect(try c.read(into: buffer) == 1)
+        #expect(buffer[0].offset == 3)
+        #expect(throws: StrataError.self) { _ = try c.read(into: buffer) }
+        try c.seek(to: 7)
+        #expect(try c.read(into: UnsafeMutableBufferPointer(rebasing: buffer[0 ..< 1])) == 1)
+        #expect(buffer[0].offset == 7)
+        #expect(try c.read(into: buffer) == 1)
+        #expect(buffer[0].offset == 8)
+        #expect(try c.read(into: buffer) == 0)
+        try log.close()
+    }
+}

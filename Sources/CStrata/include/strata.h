@@ -239,6 +239,10 @@ int strata_cursor_open_group(strata *db, const char *group, const char *topic, i
  * STRATA_DONE at the end of the log (call again later, or strata_cursor_wait, for new ones).
  * Batches are CRC-checked as they are entered. Returns also STRATA_CORRUPT*, STRATA_RANGE
  * (retention removed the position), STRATA_MISUSE (bad handle, or its store closed).
+ * After STRATA_CORRUPT* every call returns the same error until strata_cursor_seek: a cursor
+ * never skips records it could not read (`strata recover` repairs the partition).
+ * The cursor reads a batch's records ahead; strata_cursor_position and strata_cursor_wait
+ * count from the next record it will return, not from what it read ahead.
  */
 int strata_cursor_next(strata_cursor *c, strata_record *out);
 /**
