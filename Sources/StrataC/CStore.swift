@@ -308,7 +308,8 @@ public func strata_recovery_report(_ db: OpaquePointer?, _ json: UnsafeMutablePo
     withJSONOutput(db, json, "strata_recovery_report") { s in
         return JSONWriter.array(try s.store.recoveryReports().map { p in
             JSONWriter.object([("partition", JSONWriter.string(p.partition)), ("repaired", p.report.isEmpty ? "false" : "true"),
-                               ("report", JSONWriter.string(p.report.description))])
+                               ("report", JSONWriter.string(p.report.description)),
+                               ("quarantined", JSONWriter.array(p.report.quarantined.map(JSONWriter.string)))])
         })
     }
 }

@@ -30,6 +30,11 @@ public enum RecoveryMode: Sendable, Equatable {
     /// only the last segment is recovered: every roll fsyncs the segment it closes, so older
     /// segments never hold unflushed data.
     case unclean(recoveryPoint: Int64?)
+    /// `strata recover`: every segment, every batch, every record decoded (`BatchValidator`,
+    /// as `strata verify` checks). A batch that fails but whose framing is intact is taken out
+    /// of its segment into a quarantine file (its offsets become a gap); a tail whose framing
+    /// is broken is cut into one. Later segments stay: they are checked on their own.
+    case full
 }
 
 /// What opening a log found and repaired.
@@ -41,7 +46,8 @@ public struct RecoveryReport: Sendable, Equatable, CustomStringConvertible {
     /// The log end offset after truncation, when bytes were cut: records from here on were lost
     /// (they were never acknowledged as durable).
     public var truncatedAtOffset: Int64?
-    /// Segments deleted because an earlier segment was truncated (base offset → bytes).
+    /// Segments taken out of the log because an earlier segment was truncated (base offset →
+    /// bytes): Kafka deletes them; here they are renamed into quarantine files (`quarantined`).
     public var deletedSegments: [Int64: Int] = [:]
     /// Segments whose indexes were rebuilt, and why.
     public var rebuiltIndexes: [Int64: String] = [:]
@@ -49,13 +55,24 @@ public struct RecoveryReport: Sendable, Equatable, CustomStringConvertible {
     /// positions), kept in place: reading one fails with `corrupt`; the batches after it and
     /// every later segment stay readable. `strata verify` names them.
     public var damagedBatches: [Int64: [Int]] = [:]
+    /// Batches full recovery took out of their segments (segment base offset → batches).
+    public var removedBatches: [Int64: [RemovedBatch]] = [:]
+    /// Quarantine files written: every byte cut or taken out, and every segment moved aside
+    /// instead of deleted (torn writes excepted), is in one of these.
+    public var quarantined: [String] = []
 
-    public var isEmpty: Bool { truncatedBytes == 0 && deletedSegments.isEmpty && rebuiltIndexes.isEmpty && damagedBatches.isEmpty }
+    public var isEmpty: Bool {
+        truncatedBytes == 0 && deletedSegments.isEmpty && rebuiltIndexes.isEmpty && damagedBatches.isEmpty && removedBatches.isEmpty
+    }
 
     public var description: String {
         var parts: [String] = []
         if truncatedBytes > 0 { parts.append("cut \(truncatedBytes) bytes of torn or invalid data; the log now ends at offset \(truncatedAtOffset ?? -1)") }
-        if !deletedSegments.isEmpty { parts.append("deleted segments \(deletedSegments.keys.sorted()) after the truncation (\(deletedSegments.values.reduce(0, +)) bytes)") }
+        if !deletedSegments.isEmpty { parts.append("moved segments \(deletedSegments.keys.sorted()) out of the log after the truncation (\(deletedSegments.values.reduce(0, +)) bytes)") }
+        for (base, batches) in removedBatches.sorted(by: { $0.key < $1.key }) {
+            parts.append("took \(batches.count) invalid batch\(batches.count == 1 ? "" : "es") out of segment \(base): \(batches.map(\.description).joined(separator: "; "))")
+        }
+        if !quarantined.isEmpty { parts.append("kept what was taken out in \(quarantined.joined(separator: ", "))") }
         for (base, why) in rebuiltIndexes.sorted(by: { $0.key < $1.key }) { parts.append("rebuilt the indexes of segment \(base): \(why)") }
         for (base, positions) in damagedBatches.sorted(by: { $0.key < $1.key }) {
             parts.append("damaged data kept in flushed segment \(base) at byte \(positions.map(String.init).joined(separator: ", ")) (later data stays readable; run `strata verify`)")

@@ -32,24 +32,38 @@ extension Log {
         if case .unclean(let point) = recovery, !readOnly, let last = bases.last {
             recoverFrom = point.map { p in bases.last(where: { $0 <= p }) ?? bases.first! } ?? last
         }
+        let full = recovery == .full && !readOnly
+        if full { recoverFrom = bases.first ?? 0 }
+        let validator = BatchValidator(records: full, maxDecompressedBytes: config.maxDecompressedBytes)
         var segments: [LogSegment] = []
         var reports: [Int64: LogSegment.OpenReport] = [:]
         var summary = RecoveryReport()
         var cutAt: Int? // index of the segment that was truncated during recovery
         for (i, base) in bases.enumerated() {
             if cutAt != nil {
-                // An earlier segment lost its tail: later segments cannot follow it.
+                // An earlier segment lost its tail: later segments cannot follow it (Kafka
+                // deletes them). They are moved aside whole, into quarantine, not deleted.
                 let path = directory + "/" + LogSegment.fileName(base, ".log")
                 summary.deletedSegments[base] = Int(FileSystem.fileSize(path) ?? 0)
-                for suffix in [".log", ".index", ".timeindex"] { try FileSystem.remove(directory + "/" + LogSegment.fileName(base, suffix)) }
+                let aside = Quarantine.path(for: path, position: 0)
+                try FileSystem.rename(path, aside)
+                summary.quarantined.append(aside)
+                for suffix in [".index", ".timeindex"] { try FileSystem.remove(directory + "/" + LogSegment.fileName(base, suffix)) }
+                try FileSystem.syncDirectory(directory)
                 continue
+            }
+            if full {
+                let (removed, quarantine) = try LogSegment.removeDamagedBatches(directory: directory, baseOffset: base, validator: validator)
+                if !removed.isEmpty { summary.removedBatches[base] = removed }
+                if let quarantine { summary.quarantined.append(quarantine) }
             }
             let recover = base >= recoverFrom
             // A closed segment below the recovery point was flushed: damage there is bit rot,
             // not a torn write, and costs only the damaged batch (kept, reported).
             let flushed = !recover && i < bases.count - 1
             let (segment, report) = try LogSegment.open(directory: directory, baseOffset: base, config: config, writable: !readOnly,
-                                                        fullRecovery: recover, flushed: flushed)
+                                                        fullRecovery: recover, flushed: flushed, validator: validator)
+            summary.quarantined += report.quarantined
             if report != LogSegment.OpenReport() { reports[base] = report }
             if !report.damagedPositions.isEmpty { summary.damagedBatches[base] = report.damagedPositions }
             if recover { summary.recoveredSegments.append(base) }
@@ -61,7 +75,9 @@ extension Log {
             if report.truncatedBytes > 0 && !readOnly {
                 summary.truncatedBytes += report.truncatedBytes
                 summary.truncatedAtOffset = segment.nextOffset
-                if i < bases.count - 1 { cutAt = i }
+                // Full recovery checks every later segment on its own instead: offsets cut
+                // here become a gap before them.
+                if i < bases.count - 1 && !full { cutAt = i }
             }
             segments.append(segment)
         }

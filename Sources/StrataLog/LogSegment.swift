@@ -87,6 +87,17 @@ public final class LogSegment: @unchecked Sendable {
         /// Positions of damaged batches kept in place in a flushed, closed segment (bit rot,
         /// not a torn write): reading them fails with `corrupt`, later batches stay readable.
         public var damagedPositions: [Int] = []
+        /// Quarantine files holding bytes cut from this segment (`Quarantine`).
+        public var quarantined: [String] = []
+    }
+
+    /// Cuts the log at `pos`, first keeping the bytes cut in a quarantine file unless they are
+    /// only a torn write.
+    private func cut(at pos: Int, data: UnsafeRawBufferPointer, report: inout OpenReport) throws {
+        if !Quarantine.isTornTail(data, from: pos) {
+            report.quarantined.append(try Quarantine.keep(UnsafeRawBufferPointer(rebasing: data[pos...]), from: logPath, position: pos))
+        }
+        try logFile.truncate(to: Int64(pos))
     }
 
     /// Opens an existing segment. The indexes are checked against the log; when they are
@@ -94,7 +105,8 @@ public final class LogSegment: @unchecked Sendable {
     /// the last index entry is scanned (structure and CRC); a torn or corrupt tail is cut off
     /// when `writable` (read-only opens just stop before it).
     static func open(directory: String, baseOffset: Int64, config: LogConfig, writable: Bool,
-                     fullRecovery: Bool = false, flushed: Bool = false) throws -> (LogSegment, OpenReport) {
+                     fullRecovery: Bool = false, flushed: Bool = false,
+                     validator: BatchValidator = BatchValidator(records: false)) throws -> (LogSegment, OpenReport) {
         let indexExisted = FileSystem.exists(directory + "/" + fileName(baseOffset, ".index"))
         let timeIndexExisted = FileSystem.exists(directory + "/" + fileName(baseOffset, ".timeindex"))
         if !writable && (!indexExisted || !timeIndexExisted) {
@@ -116,7 +128,7 @@ public final class LogSegment: @unchecked Sendable {
         }
         if fullRecovery && writable {
             // Recovery after an unclean stop: validate every batch, rebuild both indexes.
-            try s.rebuildIndexes(report: &report)
+            try s.rebuildIndexes(report: &report, validator: validator)
             return (s, report)
         }
         func offsetIndexProblem() -> String? {
@@ -200,7 +212,7 @@ public final class LogSegment: @unchecked Sendable {
     /// data from `pos` on is a torn or damaged tail. Throws `unsupported` for intact old
     /// message formats (magic 0/1 with a valid legacy CRC-32), so legacy data is never
     /// mistaken for a tail and cut; zero bytes or a magic byte damaged into 0/1 are a tail.
-    func validBatch(in data: UnsafeRawBufferPointer, at pos: Int, next: Int64) throws -> RecordBatchView? {
+    func validBatch(in data: UnsafeRawBufferPointer, at pos: Int, next: Int64, validator: BatchValidator) throws -> RecordBatchView? {
         let b: RecordBatchView
         do {
             guard case .batch(let found) = try RecordBatchView.probe(data, at: pos, file: logPath) else { return nil }
@@ -212,22 +224,20 @@ public final class LogSegment: @unchecked Sendable {
             }
             return nil
         }
-        guard b.isChecksumValid, b.header.baseOffset >= next,
-              b.header.lastOffset - baseOffset <= Int64(Int32.max), b.header.baseOffset >= baseOffset else { return nil }
-        return b
+        return validator.problem(of: b, segmentBase: baseOffset, next: next, file: logPath) == nil ? b : nil
     }
 
     /// Validates batches from `position` to the end of the file. Sets `size`, `nextOffset`
     /// and the index bookkeeping. An invalid or torn tail is truncated when `repair`.
     func scanTail(from position: Int, nextOffset startOffset: Int64, repair: Bool, report: inout OpenReport,
-                  skipDamage: Bool = false) throws {
+                  skipDamage: Bool = false, validator: BatchValidator = BatchValidator(records: false)) throws {
         let fileSize = Int(try logFile.size())
         let data = bytes(upTo: fileSize)
         var pos = position
         var next = startOffset
         bytesSinceLastIndexEntry = 0
         while pos < fileSize {
-            guard let b = try validBatch(in: data, at: pos, next: next) else {
+            guard let b = try validBatch(in: data, at: pos, next: next, validator: validator) else {
                 // With `skipDamage`, a batch whose framing is intact (its length leads to the
                 // next batch or to the end) but whose checksum or offsets are wrong is kept and
                 // stepped over; anything else ends the scan.
@@ -256,7 +266,7 @@ public final class LogSegment: @unchecked Sendable {
                 report.damagedPositions.append(pos) // kept on disk; readable up to here
             } else {
                 report.truncatedBytes += fileSize - pos
-                if repair { try logFile.truncate(to: Int64(pos)) }
+                if repair { try cut(at: pos, data: data, report: &report) }
             }
         }
         size = pos
@@ -269,7 +279,7 @@ public final class LogSegment: @unchecked Sendable {
     /// Rebuilds `.index` and `.timeindex` by scanning every batch (Kafka's `LogSegment.recover`).
     /// Stops at the first invalid batch and cuts the file there. When an index fills, the scan
     /// goes on without adding entries (lookups then scan further, nothing is lost).
-    func rebuildIndexes(report: inout OpenReport) throws {
+    func rebuildIndexes(report: inout OpenReport, validator: BatchValidator = BatchValidator(records: false)) throws {
         offsetIndex.removeAll()
         timeIndex.removeAll()
         maxTimestampSoFar = -1
@@ -280,7 +290,7 @@ public final class LogSegment: @unchecked Sendable {
         let data = bytes(upTo: fileSize)
         var pos = 0
         var next = baseOffset
-        while pos < fileSize, let b = try validBatch(in: data, at: pos, next: next) {
+        while pos < fileSize, let b = try validBatch(in: data, at: pos, next: next, validator: validator) {
             if firstBatchMaxTimestamp == nil { firstBatchMaxTimestamp = b.header.maxTimestamp }
             try offsetIndex.storage.reserve(1)
             try timeIndex.storage.reserve(1)
@@ -290,7 +300,7 @@ public final class LogSegment: @unchecked Sendable {
         }
         if pos < fileSize {
             report.truncatedBytes += fileSize - pos
-            try logFile.truncate(to: Int64(pos))
+            try cut(at: pos, data: data, report: &report)
         }
         size = pos
         nextOffset = next

@@ -125,7 +125,7 @@ public final class LogStore: @unchecked Sendable {
                 let dir = topicsDirectory + "/" + TopicName.directoryName(topic: name, partition: p)
                 let key = RecoveryCheckpoint.Key(topic: name, partition: p)
                 // Like Kafka, a partition without a checkpointed recovery point recovers from 0.
-                let recovery: RecoveryMode = forceFullRecovery ? .unclean(recoveryPoint: 0)
+                let recovery: RecoveryMode = forceFullRecovery ? .full
                     : (openedAfterCleanShutdown ? .clean : .unclean(recoveryPoint: checkpointed[key] ?? 0))
                 let log = try Log.open(directory: dir, config: effective.log, flushPolicy: effective.flushPolicy, readOnly: isReadOnly,
                                        recovery: recovery, logger: logger)

@@ -27,10 +27,11 @@ struct Dump: ParsableCommand {
             }
             for f in files {
                 if !json { print("Dumping \(f)") }
-                if f.hasSuffix(".log") { damaged = try dumpLog(f) || damaged }
+                // A quarantine file (`<segment>.log.quarantine-…`) holds batches of that segment.
+                if f.hasSuffix(".log") || f.contains(".log.quarantine-") { damaged = try dumpLog(f) || damaged }
                 else if f.hasSuffix(".timeindex") { try dumpIndex(f, entrySize: 12) }
                 else if f.hasSuffix(".index") { try dumpIndex(f, entrySize: 8) }
-                else { throw StrataError.invalidArgument("\(f) is not a .log, .index or .timeindex file") }
+                else { throw StrataError.invalidArgument("\(f) is not a .log, .index, .timeindex or quarantine file") }
             }
         }
         if damaged { throw ExitCode(1) }

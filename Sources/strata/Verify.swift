@@ -37,7 +37,7 @@ struct Verify: ParsableCommand {
             }
         }
         if damaged {
-            print("damage found: run `strata recover --dir \(dir)` to cut the log at the first invalid byte")
+            print("damage found: run `strata recover --dir \(dir)` to take the damaged data out of the log (its bytes are kept in quarantine files)")
             throw ExitCode(1)
         }
     }
@@ -45,7 +45,7 @@ struct Verify: ParsableCommand {
 
 struct Recover: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Open the store for writing and validate every batch of every partition (or one topic), cutting torn or corrupt data and rebuilding indexes. Prints what was repaired.")
+        abstract: "Open the store for writing and validate every batch and record of every partition (or one topic) as `verify` does: invalid batches are taken out and a broken tail is cut, their bytes kept in quarantine files beside the segment; indexes are rebuilt. Prints what was repaired.")
 
     @Option(name: .shortAndLong, help: "The data directory.")
     var dir: String = "strata-data"
@@ -59,8 +59,13 @@ struct Recover: ParsableCommand {
             let names = try topic.map { [$0] } ?? store.topicNames()
             for name in names {
                 let t = try store.topic(name)
+                var lost = false
                 for (p, log) in t.partitions.enumerated() {
                     print("\(name)-\(p): \(log.recoveryReport); log \(log.logStartOffset)..<\(log.highWatermark)")
+                    lost = lost || log.recoveryReport.truncatedBytes > 0 || !log.recoveryReport.removedBatches.isEmpty
+                }
+                if lost {
+                    print("\(name): records were taken out of the log; an index over this topic may still hold their documents: rebuild it (`strata index rebuild --dir \(dir) --topic \(name)`)")
                 }
             }
             try store.close()

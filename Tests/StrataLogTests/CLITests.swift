@@ -153,10 +153,17 @@ func strata(_ args: [String], input: String = "") throws -> (Int32, String, Stri
         try FileSystem.writeAtomically(bytes, to: logPath)
         (status, out, _) = try strata(["verify", "--dir", dir.path, "--topic", "v"])
         #expect(status == 1 && out.contains("DAMAGED") && out.contains("CRC mismatch"))
+        // The damaged batch (10 records) is taken out into a quarantine file; the 29 batches
+        // around it stay, and their offsets.
         (status, out, err) = try strata(["recover", "--dir", dir.path])
-        #expect(status == 0 && out.contains("cut") && out.contains("bytes"), "\(out) \(err)")
+        #expect(status == 0 && out.contains("took 1 invalid batch out of segment 0") && out.contains(".quarantine-"), "\(out) \(err)")
         (status, out, _) = try strata(["verify", "--dir", dir.path])
-        #expect(status == 0 && out.contains("v-0: ok"))
+        #expect(status == 0 && out.contains("v-0: ok") && out.contains("290 records"), "\(out)")
+        (status, out, _) = try strata(["consume", "--dir", dir.path, "--topic", "v"])
+        #expect(status == 0 && out.split(separator: "\n").count == 290 && out.contains("line 299"))
+        let kept = try #require(try FileSystem.list(dir.path + "/topics/v-0").first { $0.contains(".quarantine-") })
+        (status, out, _) = try strata(["dump", dir.path + "/topics/v-0/" + kept])
+        #expect(status == 1 && out.contains("baseOffset: 150") && out.contains("isvalid: false"), "the quarantined batch, still damaged: \(out)")
         (status, _, err) = try strata(["verify", "--dir", dir.path, "--topic", "nope"])
         #expect(status == 1 && err.contains("not found"))
     }

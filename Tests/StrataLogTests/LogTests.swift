@@ -408,28 +408,9 @@ func legacyV1Message(offset: Int64, key: [UInt8], value: [UInt8], timestamp: Int
 }
 
 @Suite struct CursorFailureTests {
-    /// Writes three 3-record batches (offsets 0-2, 3-5, 6-8), then forges record 1 of the
-    /// middle batch to claim offset delta 50 with its CRC recomputed; returns the log reopened.
     private func logWithForgedMiddleRecord(_ dir: TempDir) throws -> Log {
         let path = dir.path + "/p-0"
-        do {
-            let log = try Log.open(directory: path, config: smallConfig())
-            for b in 0 ..< 3 { _ = try log.append((0 ..< 3).map { Record(value: Array("b\(b) r\($0)".utf8), timestamp: 1) }) }
-            try log.close()
-        }
-        let file = path + "/" + String(repeating: "0", count: 20) + ".log"
-        var bytes = try FileSystem.readFile(file)
-        let first = Int(bytes[8 ..< 12].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }) + 12
-        // Record 1 of batch 2: skip record 0 (length varint + body), then its length varint,
-        // attributes byte and one-byte timestamp delta.
-        var at = first + RecordBatchHeader.size
-        at += 1 + Int(bytes[at] >> 1)
-        let deltaAt = at + 3
-        #expect(bytes[deltaAt] == 0x02, "offset delta 1, one zigzag byte")
-        bytes[deltaAt] = 100
-        let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[(first + 21) ..< (first + 12 + Int(bytes[first + 8 ..< first + 12].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }))])) }
-        for k in 0 ..< 4 { bytes[first + 17 + k] = UInt8(truncatingIfNeeded: crc >> (24 - 8 * k)) }
-        try FileSystem.writeAtomically(bytes, to: file)
+        _ = try writeLogWithForgedMiddleRecord(path)
         return try Log.open(directory: path, config: smallConfig())
     }
 

@@ -102,8 +102,9 @@ func copyPartition(_ from: String, _ to: String) throws {
     }
 
     /// Damage in an older segment (with a recovery point before it): that segment is cut
-    /// and every later segment deleted, as Kafka's recovery does.
-    @Test func damageBeforeTheRecoveryPointDeletesLaterSegments() throws {
+    /// and every later segment taken out of the log, as Kafka's recovery does — but into
+    /// quarantine files, with the cut bytes, not deleted.
+    @Test func damageBeforeTheRecoveryPointMovesLaterSegmentsAside() throws {
         let dir = TempDir()
         let path = dir.path + "/p-0"
         let config = smallConfig { $0.segmentBytes = 4096; $0.targetBatchBytes = 600 }
@@ -126,7 +127,15 @@ func copyPartition(_ from: String, _ to: String) throws {
         #expect(Set(report.deletedSegments.keys) == Set(bases[2...]))
         #expect(report.truncatedBytes > 0 && report.truncatedAtOffset == log.highWatermark)
         #expect(log.segmentBaseOffsets == Array(bases[0 ... 1]))
-        #expect(collector.messages.count == 1 && collector.messages[0].contains("deleted segments"))
+        #expect(collector.messages.count == 1 && collector.messages[0].contains("moved segments"))
+        // The cut tail of the victim and each later segment, byte for byte.
+        #expect(report.quarantined.count == 1 + bases.count - 2, "\(report.quarantined)")
+        let cut = try FileSystem.readFile(report.quarantined[0])
+        #expect(cut.count == report.truncatedBytes && Array(bytes.suffix(cut.count)) == cut)
+        for (base, aside) in zip(bases[2...], report.quarantined.dropFirst()) {
+            #expect(aside.hasPrefix(path + "/" + LogSegment.fileName(base, ".log") + ".quarantine-0-"))
+            #expect(FileSystem.fileSize(aside) == Int64(report.deletedSegments[base]!))
+        }
         let read = try readAll(log)
         #expect(read.map(\.0) == (0 ..< log.highWatermark).map { $0 })
         try log.append(makeRecords(5))
@@ -264,5 +273,75 @@ func copyPartition(_ from: String, _ to: String) throws {
         #expect(timed.recoveryPoint == 0)
         try timed.flushIfDue(now: currentTimeMillis() + 100)
         #expect(timed.recoveryPoint == 10)
+    }
+
+    /// Issue 12: verify reported CRC-valid garbage, recover said "validated every batch" and
+    /// cut nothing, and from then on a full consume failed. Now both use `BatchValidator`:
+    /// full recovery takes the bad batch out into a quarantine file holding exactly its bytes,
+    /// every other record keeps its offset, and appends go on after the old end.
+    @Test func fullRecoveryTakesOutWhatVerifyCallsDamage() throws {
+        let dir = TempDir()
+        let path = dir.path + "/p-0"
+        let forged = try writeLogWithForgedMiddleRecord(path)
+        let before = try FileSystem.readFile(path + "/" + LogSegment.fileName(0, ".log"))
+        let found = try LogVerifier.verify(partition: path)
+        #expect(found.isDamaged && found.findings.contains { $0.severity == .damage && $0.message.contains("record 1 has offset delta 50") })
+        // An open-time (CRC-level) recovery does not see it; the cursor stops there.
+        do {
+            let log = try Log.open(directory: path, config: smallConfig(), logger: .silent)
+            #expect(throws: StrataError.self) { _ = try readAll(log) }
+            try log.close()
+        }
+        let log = try Log.open(directory: path, config: smallConfig(), recovery: .full, logger: .silent)
+        let report = log.recoveryReport
+        #expect(report.removedBatches[0]?.map { [$0.baseOffset, $0.lastOffset, Int64($0.position)] } == [[3, 5, Int64(forged.lowerBound)]])
+        #expect(report.truncatedBytes == 0 && report.quarantined.count == 1)
+        #expect(try FileSystem.readFile(report.quarantined[0]) == Array(before[forged]))
+        #expect("\(report)".contains("took 1 invalid batch out of segment 0") && "\(report)".contains(report.quarantined[0]))
+        #expect(try readAll(log).map(\.0) == [0, 1, 2, 6, 7, 8])
+        #expect(try log.append(makeRecords(1)).firstOffset == 9)
+        try log.close()
+        let again = try LogVerifier.verify(partition: path)
+        #expect(!again.isDamaged && again.records == 7, "\(again.findings)")
+        #expect(again.findings.contains { $0.message.contains("quarantine file") })
+    }
+
+    /// Writes a log of 3 records at `path`; returns its segment file.
+    private func threeRecordLog(_ path: String) throws -> String {
+        let log = try Log.open(directory: path, config: smallConfig())
+        _ = try log.append(makeRecords(3))
+        try log.close()
+        return path + "/" + LogSegment.fileName(0, ".log")
+    }
+
+    /// A batch past what the segment's 32-bit relative offsets can address passed `verify`,
+    /// and recovery then deleted it: now verify calls it damage and recovery keeps its bytes.
+    @Test func aBatchBeyondTheSegmentsReachIsDamageAndKept() throws {
+        let dir = TempDir()
+        let path = dir.path + "/p-0"
+        let file = try threeRecordLog(path)
+        let far = try buildBatch(makeRecords(2), baseOffset: Int64(Int32.max) + 10)
+        try FileSystem.writeAtomically(try FileSystem.readFile(file) + far, to: file)
+        let found = try LogVerifier.verify(partition: path)
+        #expect(found.findings.contains { $0.severity == .damage && $0.message.contains("32-bit relative offsets") }, "\(found.findings)")
+        let log = try Log.open(directory: path, config: smallConfig(), recovery: .full, logger: .silent)
+        #expect(log.recoveryReport.removedBatches[0]?.first?.baseOffset == Int64(Int32.max) + 10)
+        #expect(try FileSystem.readFile(log.recoveryReport.quarantined[0]) == far)
+        #expect(log.highWatermark == 3)
+        try log.close()
+    }
+
+    /// A torn write (a batch whose bytes run past the end) is cut without a quarantine file:
+    /// it never was a whole batch.
+    @Test func aTornTailIsCutWithoutQuarantine() throws {
+        let dir = TempDir()
+        let path = dir.path + "/p-0"
+        let file = try threeRecordLog(path)
+        let torn = try buildBatch(makeRecords(2), baseOffset: 3)
+        try FileSystem.writeAtomically(try FileSystem.readFile(file) + torn.prefix(torn.count - 7), to: file)
+        let log = try Log.open(directory: path, config: smallConfig(), recovery: .full, logger: .silent)
+        #expect(log.recoveryReport.truncatedBytes == torn.count - 7 && log.recoveryReport.quarantined.isEmpty)
+        #expect(try FileSystem.list(path).allSatisfy { !$0.contains("quarantine") })
+        try log.close()
     }
 }

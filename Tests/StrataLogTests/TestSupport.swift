@@ -116,3 +116,31 @@ struct CollectingHandler: LogHandler {
     }
     func log(event: LogEvent) { collector.append(event.message.description) }
 }
+
+/// Writes three 3-record batches (offsets 0-2, 3-5, 6-8) to a log at `path`, closes it, then
+/// forges record 1 of the middle batch to claim offset delta 50 with the batch CRC recomputed
+/// (CRC-valid garbage). Returns the middle batch's byte range in the segment file.
+@discardableResult
+func writeLogWithForgedMiddleRecord(_ path: String) throws -> Range<Int> {
+    do {
+        let log = try Log.open(directory: path, config: smallConfig())
+        for b in 0 ..< 3 { _ = try log.append((0 ..< 3).map { Record(value: Array("b\(b) r\($0)".utf8), timestamp: 1) }) }
+        try log.close()
+    }
+    let file = path + "/" + String(repeating: "0", count: 20) + ".log"
+    var bytes = try FileSystem.readFile(file)
+    func be32(_ at: Int) -> Int { Int(bytes[at ..< at + 4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }) }
+    let first = be32(8) + 12
+    let end = first + 12 + be32(first + 8)
+    // Record 1 of batch 2: skip record 0 (length varint + body), then its length varint,
+    // attributes byte and one-byte timestamp delta.
+    var at = first + RecordBatchHeader.size
+    at += 1 + Int(bytes[at] >> 1)
+    let deltaAt = at + 3
+    precondition(bytes[deltaAt] == 0x02, "offset delta 1, one zigzag byte")
+    bytes[deltaAt] = 100
+    let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[(first + 21) ..< end])) }
+    for k in 0 ..< 4 { bytes[first + 17 + k] = UInt8(truncatingIfNeeded: crc >> (24 - 8 * k)) }
+    try FileSystem.writeAtomically(bytes, to: file)
+    return first ..< end
+}

@@ -358,7 +358,9 @@ int strata_aggregate(strata *db, const char *index, const char *query, const cha
  */
 int strata_verify(strata *db, const char *topic, char **json);
 /** `*json` = what opening repaired, per partition of the open topics: [{"partition":"t-0",
- *  "report":"..."}] (open with force_full_recovery=true to validate every batch). */
+ *  "repaired":true,"report":"...","quarantined":["<path>",...]}] (open with
+ *  force_full_recovery=true to validate every batch and record, as `strata recover` does;
+ *  what it takes out is kept in the quarantine files listed). */
 int strata_recovery_report(strata *db, char **json);
 
 #ifdef __cplusplus
