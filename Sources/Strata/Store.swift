@@ -164,21 +164,8 @@ public final class Store: @unchecked Sendable {
     @discardableResult
     public func createTopic(_ name: String, config: TopicConfig = TopicConfig()) throws -> Topic {
         try checkWritable()
-        if let existing = try? log.topic(name) {
-            if existing.config != config {
-                throw StrataError.alreadyExists("topic \(name) with another configuration (\(Self.describeDifference(existing.config, config))); change it with setTopicConfig while it is closed, or use the existing one")
-            }
-            return existing
-        }
+        // The log store refuses an existing topic with another configuration, saying what differs.
         return try log.topic(name, create: config)
-    }
-
-    static func describeDifference(_ a: TopicConfig, _ b: TopicConfig) -> String {
-        var parts: [String] = []
-        if a.partitions != b.partitions { parts.append("partitions \(a.partitions), not \(b.partitions)") }
-        if a.flushPolicy != b.flushPolicy { parts.append("flush policy \(a.flushPolicy), not \(b.flushPolicy)") }
-        if a.log != b.log { parts.append("log settings \(a.log), not \(b.log)") }
-        return parts.joined(separator: "; ")
     }
 
     /// The topic `name` (the log layer's handle: partitions, appends, cursors).

@@ -13,10 +13,22 @@ public final class DataFile: @unchecked Sendable {
     public private(set) var fd: Int32
 
     /// Opens `path` with `flags` (e.g. `O_RDWR | O_CREAT`).
+    /// Refuses what is not a file of bytes: a directory or a FIFO named like a segment would
+    /// fail later with a misleading error (mmap's "No such device") or block the open (a FIFO
+    /// waits for a writer; it is opened non-blocking to find out).
     public init(path: String, flags: Int32, mode: mode_t = 0o644) throws {
         self.path = path
-        let fd = open(path, flags | O_CLOEXEC, mode)
+        let fd = open(path, flags | O_CLOEXEC | O_NONBLOCK, mode)
         if fd < 0 { throw StrataError.io(operation: "open", path: path, errno: errno) }
+        var st = stat()
+        let kind = fstat(fd, &st) == 0 ? st.st_mode & S_IFMT : S_IFREG
+        if kind != S_IFREG && kind != S_IFCHR && kind != S_IFBLK {
+            Glibc.close(fd)
+            let what = kind == S_IFDIR ? "a directory" : kind == S_IFIFO ? "a FIFO" : kind == S_IFSOCK ? "a socket" : "not a regular file"
+            throw StrataError.invalidArgument("\(path) is \(what), not a file Strata can read or write")
+        }
+        // Back to blocking I/O (it never mattered for regular files).
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         self.fd = fd
     }
 

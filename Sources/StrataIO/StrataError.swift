@@ -46,7 +46,11 @@ public enum StrataError: Error, Sendable, Equatable, CustomStringConvertible {
             if code == ENOENT { hint = "; check that the path exists" }
             return "\(operation) failed on \(path): \(text) (errno \(code))\(hint)"
         case let .corrupt(file, position, reason):
-            return "corrupt data in \(file.isEmpty ? "buffer" : file) at byte \(position): \(reason); run `strata dump` on the file to inspect it"
+            // `strata dump` reads segment files; other files (JSON settings, index files)
+            // are read by their owner, and the advice would mislead.
+            let segmentFile = [".log", ".index", ".timeindex"].contains { file.hasSuffix($0) } || file.contains(".log.quarantine-")
+            return "corrupt data in \(file.isEmpty ? "buffer" : file) at byte \(position): \(reason)"
+                + (segmentFile ? "; run `strata dump` on the file to inspect it" : "")
         case let .unsupported(file, position, reason):
             return "unsupported data in \(file.isEmpty ? "buffer" : file) at byte \(position): \(reason)"
         case let .decompressionLimitExceeded(codec, limit):

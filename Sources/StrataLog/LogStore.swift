@@ -91,13 +91,23 @@ public final class LogStore: @unchecked Sendable {
         try TopicName.validate(name)
         return try lock.withLock {
             if isClosed { throw StrataError.closed("the store at \(root)") }
-            if let t = topics[name] { return t }
+            // Asked to create a topic that exists: fine with the same configuration, refused
+            // with another (what differs is named), never silently another topic than asked for.
+            func refuseAnother(_ existing: TopicConfig) throws {
+                if let config, existing != config {
+                    throw StrataError.alreadyExists("topic \(name) with another configuration (\(existing.difference(from: config))); change it with setTopicConfig while it is closed, or use the existing one")
+                }
+            }
+            if let t = topics[name] {
+                try refuseAnother(t.config)
+                return t
+            }
             let configPath = configsDirectory + "/" + name + ".json"
             var effective: TopicConfig
             if FileSystem.exists(configPath) {
                 let bytes = try DataFile(path: configPath, flags: O_RDONLY).readAll()
                 do { effective = try JSONDecoder().decode(TopicConfig.self, from: Data(bytes)) } catch {
-                    throw StrataError.corrupt(file: configPath, position: 0, reason: "unreadable topic config: \(error)")
+                    throw StrataError.corrupt(file: configPath, position: 0, reason: "unreadable topic config: \(error); fix or remove the file (the partitions stay on disk)")
                 }
                 // What is read from disk is checked like what a caller passes.
                 do {
@@ -116,6 +126,7 @@ public final class LogStore: @unchecked Sendable {
                 try config.log.validate()
                 effective = config
             }
+            try refuseAnother(effective)
             if !isReadOnly && !FileSystem.exists(configPath) {
                 let data = try JSONEncoder().encode(effective)
                 try FileSystem.writeAtomically([UInt8](data), to: configPath)

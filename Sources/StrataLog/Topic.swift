@@ -16,6 +16,15 @@ public struct TopicConfig: Sendable, Equatable, Codable {
         self.flushPolicy = flushPolicy
     }
 
+    /// What differs between this configuration and `other`, as "partitions 3, not 5; …".
+    public func difference(from other: TopicConfig) -> String {
+        var parts: [String] = []
+        if partitions != other.partitions { parts.append("partitions \(partitions), not \(other.partitions)") }
+        if flushPolicy != other.flushPolicy { parts.append("flush policy \(flushPolicy), not \(other.flushPolicy)") }
+        if log != other.log { parts.append("log settings \(log), not \(other.log)") }
+        return parts.joined(separator: "; ")
+    }
+
     enum CodingKeys: String, CodingKey { case partitions, log, flushPolicy }
 
     /// Missing keys take their defaults.

@@ -35,7 +35,8 @@ struct Produce: ParsableCommand {
             config.log.compression = codec
             config.flushPolicy = sync ? .everyBatch : .os
             let s = try LogStore(root: store.dir)
-            let topic = try s.topic(store.topic, create: config)
+            // An existing topic keeps its settings (the options only shape a new one).
+            let topic = try (try? s.topic(store.topic)) ?? s.topic(store.topic, create: config)
             var pending: [Record] = []
             var total = 0
             var ranges: [Int32: (Int64, Int64)] = [:]

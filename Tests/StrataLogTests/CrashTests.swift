@@ -59,6 +59,7 @@ func torturePayload(_ o: Int64) -> [UInt8] {
             config.log.compression = .lz4
             config.log.segmentBytes = 256 << 10
             config.log.maxIndexBytes = 64 << 10
+            config.flushPolicy = .everyBatch
             let log = try store.topic("torture", create: config).log(0)
             if log.recoveryReport.truncatedBytes > 0 { truncations += 1 }
             let end = log.highWatermark

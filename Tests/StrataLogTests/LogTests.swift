@@ -408,6 +408,26 @@ func legacyV1Message(offset: Int64, key: [UInt8], value: [UInt8], timestamp: Int
 }
 
 @Suite struct CursorFailureTests {
+    /// Issue 12's misleading messages: a `.log` that is a directory said "No such device"
+    /// (from mmap), and `dump` of a FIFO hung in open. Both now say what the path is.
+    @Test func aSegmentThatIsNotAFileSaysWhatItIs() throws {
+        let dir = TempDir()
+        let path = dir.path + "/p-0"
+        try FileSystem.createDirectory(path)
+        try FileSystem.createDirectory(path + "/" + LogSegment.fileName(0, ".log"))
+        #expect { _ = try Log.open(directory: path, config: smallConfig(), logger: .silent) } throws: { e in
+            "\(e)".lowercased().contains("is a directory")
+        }
+        // Read-only, the open itself succeeds on a directory: the check after it speaks.
+        #expect { _ = try Log.open(directory: path, config: smallConfig(), readOnly: true, logger: .silent) } throws: { e in
+            "\(e)".contains("is a directory, not a file")
+        }
+        let fifo = dir.path + "/q.log"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect { _ = try DataFile(path: fifo, flags: O_RDONLY) } throws: { e in "\(e)".contains("is a FIFO") }
+        #expect(throws: Never.self) { _ = try DataFile(path: "/dev/null", flags: O_RDONLY) }
+    }
+
     private func logWithForgedMiddleRecord(_ dir: TempDir) throws -> Log {
         let path = dir.path + "/p-0"
         _ = try writeLogWithForgedMiddleRecord(path)

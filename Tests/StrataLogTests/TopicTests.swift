@@ -74,6 +74,34 @@ import StrataIO
     /// A closed store hands out nothing writable (issue 12): after `close()` its calls throw
     /// `closed`, a topic obtained before refuses appends, group commits are refused — while a
     /// second store, which now holds the lock, writes alone.
+    /// Issue 12: `topic(name, create:)` returned an existing topic whose configuration
+    /// differed, silently. Now the same configuration is fine and another is refused saying
+    /// what differs — in the open store and from the config file after a reopen.
+    @Test func creatingAnExistingTopicWithAnotherConfigurationIsRefused() throws {
+        let dir = TempDir()
+        var four = TopicConfig(partitions: 4)
+        four.log.compression = .lz4
+        do {
+            let store = try LogStore(root: dir.path, backgroundIntervalMs: 0)
+            _ = try store.topic("t", create: four)
+            #expect(try store.topic("t", create: four).partitions.count == 4)
+            #expect { _ = try store.topic("t", create: TopicConfig(partitions: 2)) } throws: { e in
+                guard case StrataError.alreadyExists(let what) = e else { return false }
+                return what.contains("partitions 4, not 2")
+            }
+            try store.close()
+        }
+        let store = try LogStore(root: dir.path, backgroundIntervalMs: 0)
+        var plain = four
+        plain.log.compression = .none
+        #expect { _ = try store.topic("t", create: plain) } throws: { e in
+            guard case StrataError.alreadyExists(let what) = e else { return false }
+            return what.contains("log settings")
+        }
+        #expect(try store.topic("t").config == four)
+        try store.close()
+    }
+
     @Test func closedStoreIsNotWritable() throws {
         func isClosed(_ body: () throws -> Void) -> Bool {
             do { try body(); return false } catch StrataError.closed { return true } catch { return false }
