@@ -44,6 +44,7 @@ extension Log {
             try checkWritable()
             let now = currentTimeMillis()
             let first = segments.last!.nextOffset
+            try Self.checkOffsetRoom(first: first, count: count)
             let target = effectiveTargetBatchBytes
             let codec = config.compression
             let timestampType = config.timestampType
@@ -73,6 +74,18 @@ extension Log {
         }.durable(self)
     }
 
+    /// The largest offset a record may get: a batch's base offset must leave room for its
+    /// 32-bit last-offset delta without overflowing (the bound `RecordBatchView.probe` checks).
+    static let maxOffset = Int64.max - Int64(Int32.max) - 1
+
+    /// Refuses an append of `count` records from `first` on that would pass `maxOffset` (a
+    /// segment file named near Int64.max, say): a typed error instead of a trap.
+    static func checkOffsetRoom(first: Int64, count: Int) throws {
+        if first > maxOffset || Int64(count) > maxOffset - first + 1 {
+            throw StrataError.invalidArgument("the log ends at offset \(first); \(count) more records would pass the largest offset \(maxOffset) (is a segment file misnamed?)")
+        }
+    }
+
     /// Appends one record; returns its offset.
     @discardableResult
     public func append(_ record: Record) throws -> Int64 {
@@ -90,6 +103,7 @@ extension Log {
             try checkWritable()
             let now = currentTimeMillis()
             let first = segments.last!.nextOffset
+            try Self.checkOffsetRoom(first: first, count: count)
             builder.reset()
             var open = false
             for i in 0 ..< count {

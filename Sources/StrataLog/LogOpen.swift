@@ -40,6 +40,10 @@ extension Log {
         var summary = RecoveryReport()
         var cutAt: Int? // index of the segment that was truncated during recovery
         for (i, base) in bases.enumerated() {
+            if base > Log.maxOffset {
+                throw StrataError.corrupt(file: directory + "/" + LogSegment.fileName(base, ".log"), position: 0,
+                                          reason: "segment file name says base offset \(base), beyond the largest offset a record may have (\(Log.maxOffset)); rename or remove the file")
+            }
             if cutAt != nil {
                 // An earlier segment lost its tail: later segments cannot follow it (Kafka
                 // deletes them). They are moved aside whole, into quarantine, not deleted.

@@ -502,3 +502,33 @@ func legacyV1Message(offset: Int64, key: [UInt8], value: [UInt8], timestamp: Int
         try log.close()
     }
 }
+
+@Suite struct OffsetLimitTests {
+    /// Issue 12: a segment named near Int64.max made the next append trap in offset
+    /// arithmetic. An append that would pass the largest offset is a typed error; a segment
+    /// file named beyond it is corrupt, said on open.
+    @Test func appendsNearTheLargestOffsetFailTyped() throws {
+        let dir = TempDir()
+        let path = dir.path + "/p-0"
+        try FileSystem.createDirectory(path)
+        let base = Log.maxOffset - 5
+        try FileSystem.writeAtomically([], to: path + "/" + LogSegment.fileName(base, ".log"))
+        do {
+            let log = try Log.open(directory: path, config: smallConfig(), logger: .silent)
+            #expect(try log.append(makeRecords(3)).firstOffset == base)
+            #expect { _ = try log.append(makeRecords(10)) } throws: { e in
+                guard case StrataError.invalidArgument(let why) = e else { return false }
+                return why.contains("largest offset")
+            }
+            #expect(try log.append(makeRecords(3)).lastOffset == Log.maxOffset)
+            #expect(throws: StrataError.self) { _ = try log.append(makeRecords(1)) }
+            #expect(try readAll(log).map(\.0) == (0 ..< 6).map { base + $0 })
+            try log.close()
+        }
+        try FileSystem.writeAtomically([], to: path + "/" + LogSegment.fileName(Int64.max, ".log"))
+        #expect { _ = try Log.open(directory: path, config: smallConfig(), logger: .silent) } throws: { e in
+            guard case StrataError.corrupt(_, _, let why) = e else { return false }
+            return why.contains("beyond the largest offset")
+        }
+    }
+}
