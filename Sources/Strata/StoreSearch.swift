@@ -88,10 +88,14 @@ public struct SearchRequest: Sendable {
     public var highlight: HighlightOptions?
     /// Aggregations over every match (terms exact over the whole topic).
     public var aggregations: [String: Aggregation]
+    /// What the query may cost (clauses, fuzzy expansions); past it the search throws
+    /// `QueryError.tooComplex`.
+    public var limits: QueryLimits
 
     public init(query: String, limit: Int = 10, timeRange: TimeRange? = nil, order: SearchOrder = .automatic,
                 searchAfter: SearchAfter? = nil, countTotal: Bool = true, highlight: HighlightOptions? = nil,
-                aggregations: [String: Aggregation] = [:]) {
+                aggregations: [String: Aggregation] = [:], limits: QueryLimits = QueryLimits()) {
+        self.limits = limits
         self.query = query
         self.limit = limit
         self.timeRange = timeRange
@@ -180,6 +184,10 @@ extension Store {
     /// partition and offset (oldest first for relevance; in the sort's direction for time and
     /// field orders), which `searchAfter` pages through exactly.
     public func search(_ name: String, _ request: SearchRequest) throws -> SearchResults {
+        try QueryLimits.$current.withValue(request.limits) { try run(name, request) }
+    }
+
+    private func run(_ name: String, _ request: SearchRequest) throws -> SearchResults {
         let (searcher, _, topic) = try searchContext(name)
         let (query, filter) = try Self.parse(request.query)
         let range = request.timeRange.map { filter?.intersection($0) ?? $0 } ?? filter

@@ -431,6 +431,15 @@ static void test_indexes_and_search(strata *db) {
     CHECK(h == NULL && strstr(strata_errmsg(db), "position") != NULL);
     RC(strata_search(db, "events", "nosuchfield:[1 TO 2]", NULL, &h), STRATA_QUERY_FIELD);
     RC(strata_search(db, "nope", "x", NULL, &h), STRATA_NOTFOUND);
+    {   /* A query past the clause limit (4096): STRATA_QUERY with the limit named. */
+        static char huge[5000 * 6 + 3];
+        size_t at = 0;
+        huge[at++] = '"';
+        for (int i = 0; i < 5000; i++) at += (size_t)snprintf(huge + at, sizeof huge - at, "w%d ", i % 1000);
+        huge[at - 1] = '"';
+        RC(strata_search(db, "events", huge, NULL, &h), STRATA_QUERY);
+        CHECK(h == NULL && strstr(strata_errmsg(db), "clauses") != NULL);
+    }
     o = opts("sort", "sideways", NULL, NULL);
     RC(strata_search(db, "events", "x", o, &h), STRATA_INVALID_OPTION);
     strata_options_free(o);

@@ -85,10 +85,13 @@ public enum QueryError: Error, Sendable, Equatable, CustomStringConvertible {
     case unknownField(String, known: [String])
     /// The query cannot run as asked (e.g. a prefix query on a numeric field).
     case unsupported(String)
+    /// The query passes a `QueryLimits` bound (clauses, fuzzy expansions).
+    case tooComplex(String)
     public var description: String {
         switch self {
         case let .unknownField(f, known): return "unknown field '\(f)'; the index has \(known.joined(separator: ", "))"
         case let .unsupported(why): return why
+        case let .tooComplex(why): return why
         }
     }
 }
@@ -203,7 +206,17 @@ extension PostingsSource {
         case let .fuzzy(f, text, distance):
             try checkField(f)
             let target = normalizedTerm(text)
-            return union(try termsMatching(from: nil, positions: false) { MemoryIndex.editDistance(target, $0, limit: distance) <= distance ? .take : .skip })
+            let cap = QueryLimits.current.maxFuzzyExpansions
+            var taken = 0
+            let terms = try termsMatching(from: nil, positions: false) { t in
+                guard MemoryIndex.editDistance(target, t, limit: distance) <= distance else { return .skip }
+                taken += 1
+                return taken > cap ? .stop : .take
+            }
+            if taken > cap {
+                throw QueryError.tooComplex("fuzzy '\(text)'~\(distance) matches more than \(cap) terms of field \(field); use a longer term or a smaller distance, or raise QueryLimits.maxFuzzyExpansions")
+            }
+            return union(terms)
         case let .range(f, lower, upper, includeLower, includeUpper):
             try checkField(f)
             let lo = lower.map(normalizedTerm), hi = upper.map(normalizedTerm)

@@ -49,6 +49,7 @@ public enum AggregationResult: Sendable, Equatable {
 extension IndexSearcher {
     /// Runs aggregations over the live documents matching `query`.
     public func aggregate(_ query: Query, _ aggregations: [String: Aggregation]) throws -> [String: AggregationResult] {
+        try QueryLimits.current.check(query)
         var matched: [DocSet] = []
         for s in segments { matched.append(try matches(query, in: s)) }
         var out: [String: AggregationResult] = [:]

@@ -233,6 +233,7 @@ public final class IndexSearcher: @unchecked Sendable {
 
     /// Exact number of live matching documents.
     public func count(_ query: Query) throws -> Int {
+        try QueryLimits.current.check(query)
         if usePlans, let plan = try plan(query) { return try count(plan) }
         return try segments.reduce(0) { $0 + (try matches(query, in: $1)).count }
     }
@@ -343,6 +344,7 @@ public final class IndexSearcher: @unchecked Sendable {
     /// match-all or numeric clause a document matches adds 1, as Lucene's constant-score
     /// queries do) or by a numeric field.
     public func search(_ query: Query, limit: Int, sort: SearchSort = .score, options: SearchOptions = SearchOptions(), bm25: BM25 = BM25()) throws -> [SearchHit] {
+        try QueryLimits.current.check(query)
         guard limit > 0 else { return [] }
         var top = TopHits(limit: limit, sort: sort)
         var tieFields: [Int] = []
