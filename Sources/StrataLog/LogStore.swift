@@ -111,8 +111,7 @@ public final class LogStore: @unchecked Sendable {
                 }
                 // What is read from disk is checked like what a caller passes.
                 do {
-                    if effective.partitions < 1 { throw StrataError.invalidArgument("\(effective.partitions) partitions (a topic has at least one)") }
-                    try effective.log.validate()
+                    try effective.validate()
                 } catch let StrataError.invalidArgument(why) {
                     throw StrataError.corrupt(file: configPath, position: 0, reason: "invalid topic config: \(why); fix or remove the file (the partitions stay on disk)")
                 }
@@ -122,11 +121,13 @@ public final class LogStore: @unchecked Sendable {
             } else {
                 guard let config else { throw StrataError.notFound("topic \(name) in \(root)") }
                 if isReadOnly { throw StrataError.notFound("topic \(name) in \(root)") }
-                if config.partitions < 1 { throw StrataError.invalidArgument("a topic needs at least one partition") }
-                try config.log.validate()
+                try config.validate()
                 effective = config
             }
             try refuseAnother(effective)
+            // Before any directory is made: every partition keeps about three descriptors per
+            // segment open (counted here for one segment each; reopening counts the files).
+            try DescriptorLimit.ensure(Int(effective.partitions) * 3, for: "topic \(name) (\(effective.partitions) partitions)")
             if !isReadOnly && !FileSystem.exists(configPath) {
                 let data = try JSONEncoder().encode(effective)
                 try FileSystem.writeAtomically([UInt8](data), to: configPath)

@@ -16,6 +16,19 @@ public struct TopicConfig: Sendable, Equatable, Codable {
         self.flushPolicy = flushPolicy
     }
 
+    /// The most partitions a topic may have: each open partition holds file descriptors and
+    /// address space (its active segment's mapping), and 100,000 of them exhausted both.
+    public static let maxPartitions: Int32 = 4096
+
+    /// Throws `invalidArgument` for a partition count outside 1…`maxPartitions` or invalid log
+    /// settings.
+    public func validate() throws {
+        if partitions < 1 || partitions > Self.maxPartitions {
+            throw StrataError.invalidArgument("\(partitions) partitions (a topic has 1 to \(Self.maxPartitions))")
+        }
+        try log.validate()
+    }
+
     /// What differs between this configuration and `other`, as "partitions 3, not 5; …".
     public func difference(from other: TopicConfig) -> String {
         var parts: [String] = []

@@ -102,6 +102,28 @@ import StrataIO
         try store.close()
     }
 
+    /// Issue 12: `--partitions 100000` created thousands of directories, failed on EMFILE
+    /// and left a topic that never opened again. Partitions are capped, and the descriptors a
+    /// topic needs are checked before anything is created (the soft limit raised toward the
+    /// hard one when that suffices).
+    @Test func partitionCountsAreCappedAndDescriptorsCheckedFirst() throws {
+        let dir = TempDir()
+        do {
+            let store = try LogStore(root: dir.path, backgroundIntervalMs: 0)
+            #expect { _ = try store.topic("t", create: TopicConfig(partitions: 100_000)) } throws: { e in
+                "\(e)".contains("1 to \(TopicConfig.maxPartitions)")
+            }
+            try store.close()
+        }
+        func partitionDirectories() throws -> [String] { try FileSystem.list(dir.path + "/topics").filter { $0.hasPrefix("t-") || $0.hasPrefix("u-") } }
+        #expect(try partitionDirectories().isEmpty)
+        // A child with a hard limit of 200 descriptors: 1,000 partitions are refused up front.
+        let binary = try #require(builtExecutable("strata"))
+        let (status, _, err) = try run(["/bin/sh", "-c", "ulimit -n 200 && echo a | '\(binary)' produce --dir '\(dir.path)' --topic u --partitions 1000"])
+        #expect(status == 1 && err.contains("file descriptors") && err.contains("ulimit -n"), "\(err)")
+        #expect(try partitionDirectories().isEmpty && !FileSystem.exists(dir.path + "/topic-configs/u.json"))
+    }
+
     @Test func closedStoreIsNotWritable() throws {
         func isClosed(_ body: () throws -> Void) -> Bool {
             do { try body(); return false } catch StrataError.closed { return true } catch { return false }
