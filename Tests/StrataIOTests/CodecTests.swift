@@ -91,6 +91,32 @@ func roundTrip(_ codec: CompressionCodec, _ data: [UInt8], codecs: Codecs = Code
         }
     }
 
+    /// A frame whose content or block checksum does not match its data is corrupt (a decoder
+    /// told to skip checksums survived the mutation pass).
+    @Test func lz4ChecksumsAreVerified() throws {
+        let data = sampleData(100_000, compressible: true)
+        var prefs = LZ4F_preferences_t()
+        prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled
+        prefs.frameInfo.blockChecksumFlag = LZ4F_blockChecksumEnabled
+        let bound = LZ4F_compressFrameBound(data.count, &prefs)
+        var frame = [UInt8](repeating: 0, count: bound)
+        let n = data.withUnsafeBytes { src in frame.withUnsafeMutableBytes { LZ4F_compressFrame($0.baseAddress, bound, src.baseAddress, data.count, &prefs) } }
+        frame.removeLast(bound - n)
+        let out = ByteWriter()
+        try frame.withUnsafeBytes { try Codecs().decompress(.lz4, $0, into: out) }
+        #expect(out.toArray() == data)
+        // The content checksum is the frame's last 4 bytes.
+        var badContent = frame
+        badContent[badContent.count - 1] ^= 0x01
+        #expect(throws: StrataError.self) { try badContent.withUnsafeBytes { try Codecs().decompress(.lz4, $0, into: ByteWriter()) } }
+        // Block 1: header 7 bytes (magic 4, FLG, BD, HC), then a 4-byte block size, the block,
+        // and its 4-byte checksum.
+        let size = Int(UInt32(frame[7]) | UInt32(frame[8]) << 8 | UInt32(frame[9]) << 16 | UInt32(frame[10] & 0x7f) << 24)
+        var badBlock = frame
+        badBlock[11 + size] ^= 0x01
+        #expect(throws: StrataError.self) { try badBlock.withUnsafeBytes { try Codecs().decompress(.lz4, $0, into: ByteWriter()) } }
+    }
+
     @Test(arguments: [CompressionCodec.gzip, .lz4])
     func truncatedAndGarbageInputIsATypedError(codec: CompressionCodec) throws {
         let codecs = Codecs()

@@ -34,6 +34,26 @@ import StrataIO
         #expect(try g.list() == ["billing"])
     }
 
+    /// A commit replaces the group's file atomically (temporary file, fsync, rename): a hard
+    /// link to the old file keeps the old bytes, which an in-place write would change (the
+    /// mutation pass's survivor), and the name then points at a new inode.
+    @Test func commitsReplaceTheFileAtomically() throws {
+        let dir = TempDir()
+        let store = try LogStore(root: dir.path, backgroundIntervalMs: 0)
+        try store.groups.commit(group: "g", topic: "t", partition: 0, offset: 1)
+        let groups = store.groups.directory
+        let file = try #require(try FileSystem.list(groups).first.map { groups + "/" + $0 })
+        let before = try FileSystem.readFile(file)
+        #expect(link(file, file + ".old") == 0)
+        try store.groups.commit(group: "g", topic: "t", partition: 0, offset: 2)
+        #expect(try FileSystem.readFile(file + ".old") == before, "the old inode was written in place")
+        #expect(try FileSystem.readFile(file) != before)
+        var a = stat(), b = stat()
+        #expect(stat(file, &a) == 0 && stat(file + ".old", &b) == 0 && a.st_ino != b.st_ino)
+        #expect(try store.groups.committed(group: "g", topic: "t", partition: 0)?.offset == 2)
+        try store.close()
+    }
+
     @Test func damagedGroupFilesAreTypedErrors() throws {
         let dir = TempDir()
         let store = try LogStore(root: dir.path, backgroundIntervalMs: 0)

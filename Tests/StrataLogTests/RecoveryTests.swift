@@ -338,10 +338,16 @@ func copyPartition(_ from: String, _ to: String) throws {
         let path = dir.path + "/p-0"
         let file = try threeRecordLog(path)
         let torn = try buildBatch(makeRecords(2), baseOffset: 3)
-        try FileSystem.writeAtomically(try FileSystem.readFile(file) + torn.prefix(torn.count - 7), to: file)
-        let log = try Log.open(directory: path, config: smallConfig(), recovery: .full, logger: .silent)
-        #expect(log.recoveryReport.truncatedBytes == torn.count - 7 && log.recoveryReport.quarantined.isEmpty)
-        #expect(try FileSystem.list(path).allSatisfy { !$0.contains("quarantine") })
-        try log.close()
+        let whole = try FileSystem.readFile(file)
+        // Both the clean open's tail scan and full recovery cut exactly at the last whole batch.
+        for recovery in [RecoveryMode.clean, .full] {
+            try FileSystem.writeAtomically(whole + torn.prefix(torn.count - 7), to: file)
+            let log = try Log.open(directory: path, config: smallConfig(), recovery: recovery, logger: .silent)
+            #expect(log.recoveryReport.truncatedBytes == torn.count - 7 && log.recoveryReport.quarantined.isEmpty)
+            #expect(try FileSystem.readFile(file) == whole, "\(recovery): cut elsewhere than the batch boundary")
+            #expect(try FileSystem.list(path).allSatisfy { !$0.contains("quarantine") })
+            #expect(try readAll(log).count == 3 && log.highWatermark == 3)
+            try log.close()
+        }
     }
 }

@@ -55,6 +55,20 @@ import StrataIO
         #expect(log.segmentCount == 1 && later.logStartOffset == log.segmentBaseOffsets[0])
     }
 
+    /// The boundary, as Kafka has it: a segment goes once its newest record is *more* than
+    /// `retentionMs` old; exactly that old, it stays.
+    @Test func retentionByTimeKeepsASegmentExactlyAtTheLimit() throws {
+        let dir = TempDir()
+        let day: Int64 = 24 * 3600 * 1000, t: Int64 = 1_700_000_000_000
+        let log = try Log.open(directory: dir.path + "/p-0", config: smallConfig { $0.retentionMs = day }, logger: .silent)
+        try log.append((0 ..< 5).map { Record(value: [UInt8($0)], timestamp: t - Int64($0)) }) // newest: t
+        try log.roll()
+        try log.append(makeRecords(5, start: 5, ts: t + 10 * day))
+        #expect(try log.applyRetention(now: t + day).deletedSegments.isEmpty && log.logStartOffset == 0)
+        #expect(try log.applyRetention(now: t + day + 1).deletedSegments.count == 1 && log.logStartOffset == 5)
+        try log.close()
+    }
+
     @Test func storeAppliesRetentionInTheBackground() throws {
         let dir = TempDir()
         let store = try LogStore(root: dir.path, logger: .silent, backgroundIntervalMs: 0)

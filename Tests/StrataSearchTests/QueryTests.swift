@@ -65,6 +65,41 @@ import Testing
         return i
     }
 
+    /// BM25 against numbers worked out by hand (k1 1.2, b 0.75, Lucene's IDF), for the memory
+    /// buffer, a segment on disk and a `SearchIndex`: the other score tests compare paths that
+    /// share the formula, so a changed constant passed them all (issue 12's mutation pass).
+    /// "apple": N = 3, n = 2, idf = ln(1 + 1.5 / 2.5) = ln 1.6; avgdl = 9 / 3 = 3.
+    /// doc 1 (tf 2, len 3): idf · 2 · 2.2 / (2 + 1.2 · (0.25 + 0.75 · 3/3)) = ln 1.6 · 1.375
+    /// doc 0 (tf 1, len 2): idf · 2.2 / (1 + 1.2 · (0.25 + 0.75 · 2/3)) = ln 1.6 · 2.2 / 1.9
+    @Test func bm25MatchesHandComputedScores() throws {
+        let lines = ["apple banana", "apple apple cherry", "cherry date egg fig"]
+        let expected: [(UInt32, Float)] = [(1, Float(log(1.6) * 1.375)), (0, Float(log(1.6) * 2.2 / 1.9))]
+        #expect(abs(expected[0].1 - 0.646255) < 1e-5 && abs(expected[1].1 - 0.544215) < 1e-5)
+        func check(_ got: [(UInt32, Float)], _ path: String) {
+            #expect(got.map(\.0) == expected.map(\.0), "\(path) ranking")
+            for (g, e) in zip(got, expected) { #expect(abs(g.1 - e.1) < 1e-5, "\(path): doc \(g.0) scored \(g.1), by hand \(e.1)") }
+        }
+        let idx = index(lines)
+        check(idx.search("apple", limit: 10).map { ($0.document, $0.score) }, "memory buffer")
+        let path = tempPath("bm25.seg")
+        try SegmentWriter.write(idx, to: path)
+        let onDisk = SegmentSearcher(segment: try IndexSegment(path: path), analyzer: Analyzer(.standard))
+        check(try onDisk.search(QueryParser.parse("apple"), limit: 10).map { ($0.document, $0.score) }, "segment")
+        let si = try SearchIndex(directory: tempPath("bm25-index"), schema: Schema(fields: [FieldDefinition("body", .text(.standard))]))
+        for l in lines { try si.add(["body": .string(l)]) }
+        try si.refresh()
+        check(try si.searcher().search(QueryParser.parse("apple"), limit: 10).map { ($0.document, $0.score) }, "search index")
+    }
+
+    /// Sloppy phrases keep their words in order (Lucene's sloppy phrases allow a swap at a
+    /// cost of 2; ours do not, as documented): "b a"~5 does not match "a b".
+    @Test func sloppyPhrasesKeepTheOrder() throws {
+        let idx = index(["a b", "b x a"])
+        #expect(try idx.count(QueryParser.parse("\"b a\"~5")) == 1, "only the second document has b before a")
+        #expect(try idx.count(QueryParser.parse("\"a b\"~5")) == 1)
+        #expect(try idx.count(QueryParser.parse("\"b a\"")) == 0)
+    }
+
     @Test func termsPhrasesPrefixesBooleans() throws {
         let idx = index(["the connection was reset by peer", "connection refused", "reset the connection now",
                          "peer reset connection", "session opened for user root", "session closed for user root"])
