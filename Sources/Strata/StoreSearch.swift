@@ -184,7 +184,8 @@ extension Store {
     /// partition and offset (oldest first for relevance; in the sort's direction for time and
     /// field orders), which `searchAfter` pages through exactly.
     public func search(_ name: String, _ request: SearchRequest) throws -> SearchResults {
-        try QueryLimits.$current.withValue(request.limits) { try run(name, request) }
+        // One deadline for the whole request (top hits, count, aggregations).
+        try QueryLimits.$current.withValue(request.limits) { try request.limits.withDeadline { try run(name, request) } }
     }
 
     private func run(_ name: String, _ request: SearchRequest) throws -> SearchResults {

@@ -153,6 +153,8 @@ func searchRequest(_ query: UnsafePointer<CChar>?, _ opt: OpaquePointer?, call: 
     }
     let from = try r.int("from_ms"), to = try r.int("to_ms")
     if from != nil || to != nil { request.timeRange = TimeRange(from: from, to: to) }
+    if let v = try r.int("timeout_ms", 0 ... 86_400_000) { request.limits.timeoutMs = Int(v) }
+    if let v = try r.int("max_clauses", 1 ... 1_000_000) { request.limits.maxClauses = Int(v) }
     try r.finish()
     return request
 }

@@ -39,6 +39,7 @@ func resultCode(for error: Error) -> (code: Int32, message: String) {
         return (STRATA_QUERY_SYNTAX, e.description)
     case let e as QueryError:
         if case .unknownField = e { return (STRATA_QUERY_FIELD, e.description) }
+        if case .timedOut = e { return (STRATA_TIMEOUT, e.description) }
         return (STRATA_QUERY, e.description)
     case let e as CArgumentError:
         return (e.code, e.message)

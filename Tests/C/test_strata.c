@@ -439,6 +439,14 @@ static void test_indexes_and_search(strata *db) {
         huge[at - 1] = '"';
         RC(strata_search(db, "events", huge, NULL, &h), STRATA_QUERY);
         CHECK(h == NULL && strstr(strata_errmsg(db), "clauses") != NULL);
+        o = opts("max_clauses", "6000", NULL, NULL);
+        RC(strata_search(db, "events", huge, o, &h), STRATA_OK);
+        strata_hits_close(h);
+        strata_options_free(o);
+        o = opts("timeout_ms", "0", NULL, NULL);
+        RC(strata_search(db, "events", "failure", o, &h), STRATA_TIMEOUT);
+        CHECK(h == NULL && strstr(strata_errmsg(db), "time limit") != NULL);
+        strata_options_free(o);
     }
     o = opts("sort", "sideways", NULL, NULL);
     RC(strata_search(db, "events", "x", o, &h), STRATA_INVALID_OPTION);

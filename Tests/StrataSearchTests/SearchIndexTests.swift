@@ -355,6 +355,16 @@ func ids(_ s: IndexSearcher, _ hits: [SearchHit]) -> [Int64] { hits.map { s.inte
         let fuzzy = Query.fuzzy(field: "body", text: "word1", distance: 1)
         let expected = try s.count(fuzzy)
         #expect(expected >= 11)
+        // A deadline already past fails every entry point; a generous one changes nothing.
+        func timedOut(_ e: any Error) -> Bool { if case QueryError.timedOut = e { return true } else { return false } }
+        QueryLimits.$current.withValue(QueryLimits(timeoutMs: 0)) {
+            #expect(performing: { try s.count(fuzzy) }, throws: timedOut)
+            #expect(performing: { try s.search(many, limit: 3) }, throws: { tooComplex($0) })
+            #expect(performing: { try s.search(atLimit, limit: 3) }, throws: timedOut)
+            #expect(performing: { try s.aggregate(.matchAll, ["t": .terms(field: "tags")]) }, throws: timedOut)
+        }
+        let relaxed = try QueryLimits.$current.withValue(QueryLimits(timeoutMs: 60_000)) { () throws -> Int in try s.count(fuzzy) }
+        #expect(relaxed == expected)
         QueryLimits.$current.withValue(QueryLimits(maxFuzzyExpansions: 5)) {
             #expect(performing: { try s.count(fuzzy) }, throws: { e in tooComplex(e) && "\(e)".contains("more than 5 terms") })
         }

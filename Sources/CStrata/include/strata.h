@@ -312,9 +312,12 @@ int strata_index_status(strata *db, const char *index, char **json);
  *   limit (10), from_ms / to_ms (a closed time range), sort (relevance | newest | oldest |
  *   FIELD:asc | FIELD:desc; default relevance for text queries, else newest),
  *   after (a hit's strata_hits_after token: the next page), count (true: strata_hits_total),
- *   highlight (false), fragment_size (100), fragments (5), pre_tag ("<em>"), post_tag ("</em>").
+ *   highlight (false), fragment_size (100), fragments (5), pre_tag ("<em>"), post_tag ("</em>"),
+ *   timeout_ms (none: the whole search, count and aggregations), max_clauses (4096; phrase
+ *   words count one each).
  * Returns STRATA_OK, STRATA_QUERY_SYNTAX (the message names the position),
- * STRATA_QUERY_FIELD, STRATA_QUERY, STRATA_NOTFOUND (index), STRATA_INVALID_OPTION, STRATA_MISUSE.
+ * STRATA_QUERY_FIELD, STRATA_QUERY (also: past max_clauses or the fuzzy expansion limit),
+ * STRATA_TIMEOUT (past timeout_ms), STRATA_NOTFOUND (index), STRATA_INVALID_OPTION, STRATA_MISUSE.
  */
 int strata_search(strata *db, const char *index, const char *query, const strata_options *opt, strata_hits **out);
 /** `*total` = every match (when counted; else -1). */

@@ -87,11 +87,13 @@ public enum QueryError: Error, Sendable, Equatable, CustomStringConvertible {
     case unsupported(String)
     /// The query passes a `QueryLimits` bound (clauses, fuzzy expansions).
     case tooComplex(String)
+    /// The search ran past `QueryLimits.timeoutMs`.
+    case timedOut(String)
     public var description: String {
         switch self {
         case let .unknownField(f, known): return "unknown field '\(f)'; the index has \(known.joined(separator: ", "))"
         case let .unsupported(why): return why
-        case let .tooComplex(why): return why
+        case let .tooComplex(why), let .timedOut(why): return why
         }
     }
 }

@@ -1,3 +1,5 @@
+import StrataIO
+
 /// Bounds on what one query may cost, each refused with `QueryError.tooComplex` before (or
 /// instead of) the work: Lucene's `maxClauseCount` and Elasticsearch's
 /// `indices.query.bool.max_clause_count` for clauses, and a cap on the terms one fuzzy clause
@@ -10,9 +12,22 @@ public struct QueryLimits: Sendable, Equatable {
     /// Terms of one segment's dictionary one fuzzy clause may match.
     public var maxFuzzyExpansions: Int
 
-    public init(maxClauses: Int = 4096, maxFuzzyExpansions: Int = 10_000) {
+    /// Wall-clock time one search, count or aggregation may take (nil: no limit). Checked as
+    /// each segment's postings are opened, so a search stops within about one segment's work
+    /// of the deadline, with `QueryError.timedOut`.
+    public var timeoutMs: Int?
+
+    public init(maxClauses: Int = 4096, maxFuzzyExpansions: Int = 10_000, timeoutMs: Int? = nil) {
         self.maxClauses = maxClauses
         self.maxFuzzyExpansions = maxFuzzyExpansions
+        self.timeoutMs = timeoutMs
+    }
+
+    /// Runs `body` under this search's deadline: the one already running (a store request
+    /// spanning search, count and aggregations), or a new one from `timeoutMs`.
+    public func withDeadline<R>(_ body: () throws -> R) rethrows -> R {
+        guard let ms = timeoutMs, QueryDeadline.current == nil else { return try body() }
+        return try QueryDeadline.$current.withValue(monotonicNanoseconds() &+ Int64(ms) &* 1_000_000) { try body() }
     }
 
     /// The limits of queries run by this task or thread (`QueryLimits.$current.withValue(l) {
@@ -26,6 +41,19 @@ public struct QueryLimits: Sendable, Equatable {
         let n = query.clauseCount(stoppingAbove: maxClauses)
         if n > maxClauses {
             throw QueryError.tooComplex("the query has more than \(maxClauses) clauses (phrase words count one each); narrow it, or raise QueryLimits.maxClauses")
+        }
+    }
+}
+
+/// The monotonic time (nanoseconds) the running search must finish by, if it has one.
+enum QueryDeadline {
+    @TaskLocal static var current: Int64?
+
+    /// Throws `timedOut` once the running search is past its deadline.
+    @inline(__always)
+    static func check() throws {
+        if let d = current, monotonicNanoseconds() > d {
+            throw QueryError.timedOut("the search ran past its \(QueryLimits.current.timeoutMs.map { "\($0) ms " } ?? "")time limit (QueryLimits.timeoutMs)")
         }
     }
 }

@@ -49,12 +49,15 @@ public enum AggregationResult: Sendable, Equatable {
 extension IndexSearcher {
     /// Runs aggregations over the live documents matching `query`.
     public func aggregate(_ query: Query, _ aggregations: [String: Aggregation]) throws -> [String: AggregationResult] {
-        try QueryLimits.current.check(query)
-        var matched: [DocSet] = []
-        for s in segments { matched.append(try matches(query, in: s)) }
-        var out: [String: AggregationResult] = [:]
-        for (name, agg) in aggregations { out[name] = try run(agg, matched) }
-        return out
+        let limits = QueryLimits.current
+        try limits.check(query)
+        return try limits.withDeadline {
+            var matched: [DocSet] = []
+            for s in segments { matched.append(try matches(query, in: s)) }
+            var out: [String: AggregationResult] = [:]
+            for (name, agg) in aggregations { out[name] = try run(agg, matched) }
+            return out
+        }
     }
 
     private func field(_ name: String, numeric: Bool) throws -> Int {

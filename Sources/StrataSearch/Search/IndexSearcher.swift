@@ -233,12 +233,16 @@ public final class IndexSearcher: @unchecked Sendable {
 
     /// Exact number of live matching documents.
     public func count(_ query: Query) throws -> Int {
-        try QueryLimits.current.check(query)
-        if usePlans, let plan = try plan(query) { return try count(plan) }
-        return try segments.reduce(0) { $0 + (try matches(query, in: $1)).count }
+        let limits = QueryLimits.current
+        try limits.check(query)
+        return try limits.withDeadline {
+            if usePlans, let plan = try plan(query) { return try count(plan) }
+            return try segments.reduce(0) { $0 + (try matches(query, in: $1)).count }
+        }
     }
 
     private func rawMatches(_ query: Query, _ s: Segment) throws -> DocSet {
+        try QueryDeadline.check()
         let n = s.reader.documentCount
         if usePlans, let plan = try plan(query), let si = segments.firstIndex(where: { $0.reader === s.reader }) {
             return try matchSet(plan, si)
@@ -344,7 +348,12 @@ public final class IndexSearcher: @unchecked Sendable {
     /// match-all or numeric clause a document matches adds 1, as Lucene's constant-score
     /// queries do) or by a numeric field.
     public func search(_ query: Query, limit: Int, sort: SearchSort = .score, options: SearchOptions = SearchOptions(), bm25: BM25 = BM25()) throws -> [SearchHit] {
-        try QueryLimits.current.check(query)
+        let limits = QueryLimits.current
+        try limits.check(query)
+        return try limits.withDeadline { try topHits(query, limit: limit, sort: sort, options: options, bm25: bm25) }
+    }
+
+    private func topHits(_ query: Query, limit: Int, sort: SearchSort, options: SearchOptions, bm25: BM25) throws -> [SearchHit] {
         guard limit > 0 else { return [] }
         var top = TopHits(limit: limit, sort: sort)
         var tieFields: [Int] = []

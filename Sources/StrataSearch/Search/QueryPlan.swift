@@ -153,6 +153,7 @@ extension IndexSearcher {
     }
 
     private func cursor(_ r: Resolved, _ segment: Int, _ term: Int, _ field: Int, positions: Bool = false) throws -> PostingsCursor? {
+        try QueryDeadline.check()
         guard let info = r.info(segment, term), let inv = segments[segment].reader.invertedField(field) else { return nil }
         let c = try PostingsCursor.open(inv, info, positions: positions)
         if let range = segments[segment].docRange { try c.restrict(to: range) }
