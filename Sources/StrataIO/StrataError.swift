@@ -49,8 +49,11 @@ public enum StrataError: Error, Sendable, Equatable, CustomStringConvertible {
             // `strata dump` reads segment files; other files (JSON settings, index files)
             // are read by their owner, and the advice would mislead.
             let segmentFile = [".log", ".index", ".timeindex"].contains { file.hasSuffix($0) } || file.contains(".log.quarantine-")
+            // An index is a view of its topic: whatever its files hold, a rebuild re-derives it.
+            let indexFile = file.contains("/indexes/")
             return "corrupt data in \(file.isEmpty ? "buffer" : file) at byte \(position): \(reason)"
-                + (segmentFile ? "; run `strata dump` on the file to inspect it" : "")
+                + (segmentFile ? "; run `strata dump` on the file to inspect it"
+                    : indexFile ? "; the index can be re-derived from its topic: `strata index rebuild`" : "")
         case let .unsupported(file, position, reason):
             return "unsupported data in \(file.isEmpty ? "buffer" : file) at byte \(position): \(reason)"
         case let .decompressionLimitExceeded(codec, limit):

@@ -89,3 +89,17 @@ import Testing
         }
     }
 }
+
+@Suite struct ErrorAdviceTests {
+    /// The advice a corrupt-data message gives fits the file: `strata dump` reads segment
+    /// files, an index is rebuilt from its topic, and a settings file gets neither (issue 12:
+    /// garbage topic-config JSON advised `strata dump`).
+    @Test func corruptDataAdviceFitsTheFile() {
+        func text(_ file: String) -> String { "\(StrataError.corrupt(file: file, position: 0, reason: "bad"))" }
+        #expect(text("d/topics/t-0/00000000000000000000.log").contains("strata dump"))
+        #expect(text("d/topics/t-0/00000000000000000000.log.quarantine-5-6").contains("strata dump"))
+        #expect(text("d/indexes/t/g0000000001/manifest-00000000000000000003").contains("strata index rebuild"))
+        let config = text("d/topic-configs/t.json")
+        #expect(!config.contains("strata dump") && !config.contains("rebuild"))
+    }
+}
