@@ -28,8 +28,9 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .target(name: "CStrataSupport"),
-        .target(name: "StrataIO", dependencies: ["CLZ4", "CZlib", "CStrataSupport"]),
+        .target(name: "StrataIO", dependencies: ["CLZ4", "CZlib", "CZstd", "CStrataSupport"]),
         .target(name: "StrataLog", dependencies: ["StrataIO", "CStrataSupport", "CZlib", .product(name: "Logging", package: "swift-log")]),
         .target(name: "StrataSearch", dependencies: ["StrataIO"]),
         // The store: the log and its indexes as materialized views, kept up to date in the background.

@@ -23,7 +23,7 @@ public enum CompressionCodec: UInt8, Sendable, CaseIterable, Codable, CustomStri
     }
 
     /// Whether this build can write and read the codec.
-    public var isSupported: Bool { self == .none || self == .gzip || self == .lz4 }
+    public var isSupported: Bool { self != .snappy }
 }
 
 /// Reusable compression state for every supported codec. One instance per thread (it holds
@@ -41,6 +41,9 @@ public final class Codecs {
     lazy var lz4Encoder = LZ4FrameEncoder()
     lazy var lz4Decoder = LZ4FrameDecoder()
     lazy var gzip = GzipCodec()
+    lazy var zstd = ZstdCodec()
+    /// zstd level (Kafka's default `compression.zstd.level` is 3).
+    public var zstdLevel: Int32 = ZstdCodec.defaultLevel
 
     public init(maxDecompressedBytes: Int = Codecs.defaultMaxDecompressedBytes) {
         self.maxDecompressedBytes = maxDecompressedBytes
@@ -52,8 +55,9 @@ public final class Codecs {
         case .none: out.append(input)
         case .lz4: lz4Encoder.compress(input, into: out)
         case .gzip: try gzip.compress(input, level: gzipLevel, into: out)
-        case .snappy, .zstd:
-            throw StrataError.invalidArgument("compression codec \(codec) is not built into this version of Strata; use none, gzip or lz4")
+        case .zstd: try zstd.compress(input, level: zstdLevel, into: out)
+        case .snappy:
+            throw StrataError.invalidArgument("compression codec \(codec) is not built into this version of Strata; use none, gzip, lz4 or zstd")
         }
     }
 
@@ -67,7 +71,8 @@ public final class Codecs {
             out.append(input)
         case .lz4: try lz4Decoder.decompress(input, into: out, limit: cap)
         case .gzip: try gzip.decompress(input, into: out, limit: cap)
-        case .snappy, .zstd:
+        case .zstd: try zstd.decompress(input, into: out, limit: cap)
+        case .snappy:
             throw StrataError.unsupported(file: "", position: 0, reason: "compression codec \(codec) (id \(codec.rawValue)) is not built into this version of Strata")
         }
     }

@@ -170,8 +170,40 @@ static void test_topics_and_appends(strata *db) {
     o = opts("retention_ms", "3600000", "flush", "interval:100:50");
     RC(strata_topic_create(db, "small", o), STRATA_OK);
     strata_options_free(o);
+    {   /* zstd (Kafka's codec 4): written and read back; snappy is refused as an option. */
+        o = opts("compression", "zstd", NULL, NULL);
+        RC(strata_topic_create(db, "zs", o), STRATA_OK);
+        strata_options_free(o);
+        strata_batch *zb = NULL;
+        RC(strata_batch_new(&zb), STRATA_OK);
+        for (int i = 0; i < 200; i++) {
+            char v[64];
+            int n = snprintf(v, sizeof v, "zstd record %d of a compressible topic", i);
+            RC(strata_batch_add(zb, NULL, 0, v, (size_t)n, 1790000000000LL + i), STRATA_OK);
+        }
+        RC(strata_append(db, "zs", 0, zb), STRATA_OK);
+        strata_batch_free(zb);
+        strata_cursor *zc = NULL;
+        RC(strata_cursor_open(db, "zs", 0, STRATA_EARLIEST, &zc), STRATA_OK);
+        strata_record zr;
+        int zn = 0;
+        while (strata_cursor_next(zc, &zr) == STRATA_ROW) {
+            char v[64];
+            int n = snprintf(v, sizeof v, "zstd record %d of a compressible topic", zn);
+            CHECK(zr.offset == zn && zr.value_len == (size_t)n && memcmp(zr.value, v, (size_t)n) == 0);
+            zn++;
+        }
+        CHECK(zn == 200);
+        strata_cursor_close(zc);
+        RC(strata_topic_describe(db, "zs", &json), STRATA_OK);
+        CHECK(json && strstr(json, "\"compression\":\"zstd\""));
+        strata_free(json);
+        o = opts("compression", "snappy", NULL, NULL);
+        RC(strata_topic_create(db, "sn", o), STRATA_INVALID_OPTION);
+        strata_options_free(o);
+    }
     RC(strata_topic_list(db, &json), STRATA_OK);
-    CHECK(json && strcmp(json, "[\"events\",\"small\",\"users\"]") == 0);
+    CHECK(json && strcmp(json, "[\"events\",\"small\",\"users\",\"zs\"]") == 0);
     strata_free(json);
     RC(strata_topic_list(db, NULL), STRATA_MISUSE_NULL);
     RC(strata_topic_describe(db, "events", &json), STRATA_OK);

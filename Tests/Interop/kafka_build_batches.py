@@ -27,6 +27,7 @@ Batches (fixed seed, so the output is byte-for-byte reproducible):
   0. uncompressed, 60 records      3. idempotent: producerId 1234, epoch 5, baseSequence 42
   1. gzip, 60 records              4. transactional: producerId 77, epoch 0, baseSequence 0
   2. lz4, 60 records, > 64 KiB of values, so the LZ4 frame holds several 64 KiB blocks
+  5. zstd, 60 records, > 64 KiB of values (kafka-python's zstd_encode: one zstandard frame)
 The codec batches mix null/non-null keys, null/empty/binary (all 256 byte values)
 values, 0/1/3 headers (one header value null), and timestamps that rise overall but
 dip inside the batch (maxTimestamp != last record's timestamp; batch 0 also has a record
@@ -244,6 +245,7 @@ def batch_specs(rng):
         spec(0, simple_records(rng, 5, t + 30_000, "idem"), pid=1234, epoch=5, seq=42),
         spec(0, simple_records(rng, 4, t + 40_000, "txn"), transactional=True,
              pid=77, epoch=0, seq=0),
+        spec(4, codec_records(rng, 60, t + 50_000, big=True, negative_delta=False)),
     ]
 
 

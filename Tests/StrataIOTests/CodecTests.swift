@@ -1,4 +1,5 @@
 import CLZ4
+import CZstd
 import Testing
 @testable import StrataIO
 
@@ -21,7 +22,7 @@ func roundTrip(_ codec: CompressionCodec, _ data: [UInt8], codecs: Codecs = Code
 }
 
 @Suite struct CodecTests {
-    @Test(arguments: [CompressionCodec.none, .gzip, .lz4])
+    @Test(arguments: [CompressionCodec.none, .gzip, .lz4, .zstd])
     func roundTripsManySizes(codec: CompressionCodec) throws {
         let codecs = Codecs()
         for n in [0, 1, 100, 65535, 65536, 65537, 200_000, 1 << 20] {
@@ -117,7 +118,7 @@ func roundTrip(_ codec: CompressionCodec, _ data: [UInt8], codecs: Codecs = Code
         #expect(throws: StrataError.self) { try badBlock.withUnsafeBytes { try Codecs().decompress(.lz4, $0, into: ByteWriter()) } }
     }
 
-    @Test(arguments: [CompressionCodec.gzip, .lz4])
+    @Test(arguments: [CompressionCodec.gzip, .lz4, .zstd])
     func truncatedAndGarbageInputIsATypedError(codec: CompressionCodec) throws {
         let codecs = Codecs()
         let c = ByteWriter()
@@ -141,7 +142,7 @@ func roundTrip(_ codec: CompressionCodec, _ data: [UInt8], codecs: Codecs = Code
         #expect(try roundTrip(codec, data, codecs: codecs) == data)
     }
 
-    @Test(arguments: [CompressionCodec.gzip, .lz4])
+    @Test(arguments: [CompressionCodec.gzip, .lz4, .zstd])
     func decompressionBombsHitTheLimit(codec: CompressionCodec) throws {
         let zeros = [UInt8](repeating: 0, count: 8 << 20)
         let c = ByteWriter()
@@ -168,8 +169,37 @@ func roundTrip(_ codec: CompressionCodec, _ data: [UInt8], codecs: Codecs = Code
         #expect(out.toArray() == a + b)
     }
 
+    /// zstd: frames written by other encoders' options (several frames back to back, a
+    /// skippable frame, a frame with a content checksum) all decode; a flipped checksum fails.
+    @Test func zstdDecoderAcceptsAnyValidFrame() throws {
+        let a = sampleData(300_000, compressible: true, seed: 5), b = sampleData(70_000, compressible: false, seed: 6)
+        let codecs = Codecs()
+        let c = ByteWriter()
+        try a.withUnsafeBytes { try codecs.compress(.zstd, $0, into: c) }
+        // A skippable frame (magic 0x184D2A50, 4-byte length, payload) between two frames.
+        c.append([0x50, 0x2A, 0x4D, 0x18, 3, 0, 0, 0, 9, 9, 9])
+        try b.withUnsafeBytes { try codecs.compress(.zstd, $0, into: c) }
+        let out = ByteWriter()
+        try codecs.decompress(.zstd, c.bytes, into: out)
+        #expect(out.toArray() == a + b)
+        // With a content checksum (the last 4 bytes of the frame): flipped, it fails.
+        let cctx = ZSTD_createCCtx()
+        defer { ZSTD_freeCCtx(cctx) }
+        _ = ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1)
+        var frame = [UInt8](repeating: 0, count: ZSTD_compressBound(a.count))
+        let n = a.withUnsafeBytes { src in frame.withUnsafeMutableBytes { ZSTD_compress2(cctx, $0.baseAddress, $0.count, src.baseAddress, src.count) } }
+        #expect(ZSTD_isError(n) == 0)
+        frame.removeLast(frame.count - n)
+        let checked = ByteWriter()
+        try frame.withUnsafeBytes { try codecs.decompress(.zstd, $0, into: checked) }
+        #expect(checked.toArray() == a)
+        frame[frame.count - 1] ^= 1
+        #expect(throws: StrataError.self) { try frame.withUnsafeBytes { try codecs.decompress(.zstd, $0, into: ByteWriter()) } }
+    }
+
     @Test func unsupportedCodecsSayWhat() {
         #expect(throws: StrataError.self) { try [UInt8]([1, 2]).withUnsafeBytes { try Codecs().decompress(.zstd, $0, into: ByteWriter()) } }
         #expect(throws: StrataError.self) { try [UInt8]([1, 2]).withUnsafeBytes { try Codecs().compress(.snappy, $0, into: ByteWriter()) } }
+        #expect(!CompressionCodec.snappy.isSupported && CompressionCodec.zstd.isSupported)
     }
 }
