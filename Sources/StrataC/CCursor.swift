@@ -29,6 +29,17 @@ final class CCursor {
         var headersParsed = false
         let partition: Int32
         let storeClosed: UnsafeMutablePointer<Atomic<Bool>>
+
+        /// Copies the next record read ahead (there must be one) into `out`: it becomes the
+        /// current record.
+        @inline(__always)
+        mutating func handOut(into out: UnsafeMutablePointer<strata_record>) -> Int32 {
+            fill(out, records[returned], partition: partition)
+            returned += 1
+            hasCurrent = true
+            headersParsed = false
+            return STRATA_ROW
+        }
     }
     var ahead: UnsafeMutableBufferPointer<RecordView> { run.pointee.records }
     var aheadCount: Int { get { run.pointee.count } set { run.pointee.count = newValue } }
@@ -212,11 +223,7 @@ public func strata_cursor_next(_ c: OpaquePointer?, _ out: UnsafeMutablePointer<
     guard run.pointee.returned < run.pointee.count, let out, !run.pointee.storeClosed.pointee.load(ordering: .acquiring) else {
         return cursor._withUnsafeGuaranteedRef { $0.nextSlowly(into: out) }
     }
-    fill(out, run.pointee.records[run.pointee.returned], partition: run.pointee.partition)
-    run.pointee.returned += 1
-    run.pointee.hasCurrent = true
-    run.pointee.headersParsed = false
-    return STRATA_ROW
+    return run.pointee.handOut(into: out)
 }
 
 extension CCursor {
@@ -230,11 +237,7 @@ extension CCursor {
         } catch {
             return errors.fail(error)
         }
-        fill(out, ahead[returned], partition: partition)
-        returned += 1
-        hasCurrent = true
-        headersParsed = false
-        return STRATA_ROW
+        return run.pointee.handOut(into: out)
     }
 
     /// Reads the next run of records into `ahead`; false at the end of the log.

@@ -127,9 +127,7 @@ public final class LogCursor {
                 if s.pointee.nextOffset > b.header.baseOffset { try s.pointee.iterator!.skip(toOffset: s.pointee.nextOffset) }
             } catch {
                 // The position already moved past this batch: stay failed rather than skip it.
-                s.pointee.iterator = nil
-                s.pointee.failure = error
-                throw error
+                throw stayFailed(error)
             }
         }
     }
@@ -147,10 +145,7 @@ public final class LogCursor {
         guard out.count > 1, s.pointee.iterator != nil else { return 1 }
         // The rest of the batch: its offsets rise past `first`'s (the iterator checks).
         let (more, error) = s.pointee.iterator!.read(into: UnsafeMutableBufferPointer(rebasing: out[1...]))
-        if let error {
-            s.pointee.iterator = nil
-            s.pointee.failure = error
-        }
+        if let error { _ = stayFailed(error) }
         if more > 0 { s.pointee.nextOffset = out[more].offset + 1 }
         return 1 + more
     }
@@ -162,10 +157,16 @@ public final class LogCursor {
         do {
             return try state.pointee.iterator!.next()
         } catch {
-            state.pointee.iterator = nil
-            state.pointee.failure = error
-            throw error
+            throw stayFailed(error)
         }
+    }
+
+    /// Records `error` as where this cursor stopped: every reading call throws it until a
+    /// seek. Returns it, for the caller to throw.
+    private func stayFailed(_ error: any Error) -> any Error {
+        state.pointee.iterator = nil
+        state.pointee.failure = error
+        return error
     }
 
     /// The next batch not entirely below `nextOffset`, moving past it; nil at the end.

@@ -95,7 +95,7 @@ public final class LogSegment: @unchecked Sendable {
     /// only a torn write.
     private func cut(at pos: Int, data: UnsafeRawBufferPointer, report: inout OpenReport) throws {
         if !Quarantine.isTornTail(data, from: pos) {
-            report.quarantined.append(try Quarantine.keep(UnsafeRawBufferPointer(rebasing: data[pos...]), from: logPath, position: pos))
+            report.quarantined.append(try Quarantine.keep([UInt8](data[pos...]), from: logPath, position: pos))
         }
         try logFile.truncate(to: Int64(pos))
     }

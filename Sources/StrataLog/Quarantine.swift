@@ -14,9 +14,9 @@ enum Quarantine {
     }
 
     /// Writes `bytes` (removed from `logPath` at `position`) durably; returns the file's path.
-    static func keep(_ bytes: UnsafeRawBufferPointer, from logPath: String, position: Int) throws -> String {
+    static func keep(_ bytes: [UInt8], from logPath: String, position: Int) throws -> String {
         let path = path(for: logPath, position: position)
-        try FileSystem.writeAtomically([UInt8](bytes), to: path)
+        try FileSystem.writeAtomically(bytes, to: path)
         return path
     }
 

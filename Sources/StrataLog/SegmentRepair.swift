@@ -31,6 +31,7 @@ extension LogSegment {
         let data = region.bytes(count: size)
         var removed: [RemovedBatch] = []
         var keptRanges: [Range<Int>] = []
+        var quarantined: [UInt8] = []
         var pos = 0
         var next = baseOffset
         while pos < size {
@@ -40,6 +41,7 @@ extension LogSegment {
                 // Taken out only when the next batch (or the end) is where its length says.
                 if after < size { guard case .batch? = try? RecordBatchView.probe(data, at: after) else { break } }
                 removed.append(RemovedBatch(position: pos, baseOffset: b.header.baseOffset, lastOffset: b.header.lastOffset, reason: reason))
+                quarantined.append(contentsOf: b.bytes)
             } else {
                 keptRanges.append(pos ..< after)
                 next = b.header.nextOffset
@@ -49,12 +51,7 @@ extension LogSegment {
         guard !removed.isEmpty else { return ([], nil) }
         // The tail from `pos` stays as it is, for the open to judge.
         if pos < size { keptRanges.append(pos ..< size) }
-        var quarantined: [UInt8] = []
-        for r in removed {
-            guard case .batch(let b)? = try? RecordBatchView.probe(data, at: r.position) else { continue }
-            quarantined.append(contentsOf: b.bytes)
-        }
-        let quarantine = try quarantined.withUnsafeBytes { try Quarantine.keep($0, from: path, position: removed[0].position) }
+        let quarantine = try Quarantine.keep(quarantined, from: path, position: removed[0].position)
         let swap = path + ".swap"
         let out = try DataFile(path: swap, flags: O_WRONLY | O_CREAT | O_TRUNC)
         do {

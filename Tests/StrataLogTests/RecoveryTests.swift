@@ -101,6 +101,15 @@ func copyPartition(_ from: String, _ to: String) throws {
         }
     }
 
+    /// Appends `records` records, `perAppend` at a time, to a log at `path` and closes it;
+    /// returns its segments' base offsets.
+    private func writeSegments(_ path: String, _ config: LogConfig, records: Int, perAppend: Int) throws -> [Int64] {
+        let log = try Log.open(directory: path, config: config)
+        for r in makeRecords(records).chunked(perAppend) { try log.append(r) }
+        try log.close()
+        return try FileSystem.list(path).compactMap(LogSegment.baseOffset(ofLogFile:)).sorted()
+    }
+
     /// Damage in an older segment (with a recovery point before it): that segment is cut
     /// and every later segment taken out of the log, as Kafka's recovery does — but into
     /// quarantine files, with the cut bytes, not deleted.
@@ -108,12 +117,7 @@ func copyPartition(_ from: String, _ to: String) throws {
         let dir = TempDir()
         let path = dir.path + "/p-0"
         let config = smallConfig { $0.segmentBytes = 4096; $0.targetBatchBytes = 600 }
-        do {
-            let log = try Log.open(directory: path, config: config)
-            for r in makeRecords(400).chunked(20) { try log.append(r) }
-            try log.close()
-        }
-        let bases = try FileSystem.list(path).compactMap(LogSegment.baseOffset(ofLogFile:)).sorted()
+        let bases = try writeSegments(path, config, records: 400, perAppend: 20)
         #expect(bases.count >= 4)
         let victim = bases[1]
         let victimPath = path + "/" + LogSegment.fileName(victim, ".log")
@@ -151,12 +155,7 @@ func copyPartition(_ from: String, _ to: String) throws {
         let dir = TempDir()
         let path = dir.path + "/p-0"
         let config = smallConfig { $0.segmentBytes = 4096; $0.targetBatchBytes = 600; $0.indexIntervalBytes = 1 << 20 }
-        do {
-            let log = try Log.open(directory: path, config: config)
-            for r in makeRecords(300).chunked(10) { try log.append(r) }
-            try log.close()
-        }
-        let bases = try FileSystem.list(path).compactMap(LogSegment.baseOffset(ofLogFile:)).sorted()
+        let bases = try writeSegments(path, config, records: 300, perAppend: 10)
         #expect(bases.count >= 5)
         let victimPath = path + "/" + LogSegment.fileName(bases[0], ".log")
         var bytes = try FileSystem.readFile(victimPath)
