@@ -29,8 +29,10 @@ let package = Package(
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        // snappy: Kafka's codec 2 (Kafka's Java producer writes it in xerial framing).
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         .target(name: "CStrataSupport"),
-        .target(name: "StrataIO", dependencies: ["CLZ4", "CZlib", "CZstd", "CStrataSupport"]),
+        .target(name: "StrataIO", dependencies: ["CLZ4", "CZlib", "CZstd", "CSnappy", "CStrataSupport"]),
         .target(name: "StrataLog", dependencies: ["StrataIO", "CStrataSupport", "CZlib", .product(name: "Logging", package: "swift-log")]),
         .target(name: "StrataSearch", dependencies: ["StrataIO"]),
         // The store: the log and its indexes as materialized views, kept up to date in the background.

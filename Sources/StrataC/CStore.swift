@@ -210,7 +210,7 @@ public func strata_topic_create(_ db: OpaquePointer?, _ topic: UnsafePointer<CCh
         var config = TopicConfig()
         if let p = try r.int("partitions", 1 ... 100_000) { config.partitions = Int32(p) }
         if let c = r.string("compression") {
-            guard let codec = CompressionCodec(name: c), codec.isSupported else { throw CArgumentError.option("strata_topic_create: compression '\(c)' (none, gzip, lz4, zstd)") }
+            guard let codec = CompressionCodec(name: c) else { throw CArgumentError.option("strata_topic_create: compression '\(c)' (none, gzip, snappy, lz4, zstd)") }
             config.log.compression = codec
         }
         if let v = try r.int("retention_ms", 1 ... Int64.max) { config.log.retentionMs = v }

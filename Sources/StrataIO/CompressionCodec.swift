@@ -21,9 +21,6 @@ public enum CompressionCodec: UInt8, Sendable, CaseIterable, Codable, CustomStri
         guard let c = Self.allCases.first(where: { $0.description == name.lowercased() }) else { return nil }
         self = c
     }
-
-    /// Whether this build can write and read the codec.
-    public var isSupported: Bool { self != .snappy }
 }
 
 /// Reusable compression state for every supported codec. One instance per thread (it holds
@@ -42,6 +39,7 @@ public final class Codecs {
     lazy var lz4Decoder = LZ4FrameDecoder()
     lazy var gzip = GzipCodec()
     lazy var zstd = ZstdCodec()
+    lazy var snappy = SnappyCodec()
     /// zstd level (Kafka's default `compression.zstd.level` is 3).
     public var zstdLevel: Int32 = ZstdCodec.defaultLevel
 
@@ -56,8 +54,7 @@ public final class Codecs {
         case .lz4: lz4Encoder.compress(input, into: out)
         case .gzip: try gzip.compress(input, level: gzipLevel, into: out)
         case .zstd: try zstd.compress(input, level: zstdLevel, into: out)
-        case .snappy:
-            throw StrataError.invalidArgument("compression codec \(codec) is not built into this version of Strata; use none, gzip, lz4 or zstd")
+        case .snappy: try snappy.compress(input, into: out)
         }
     }
 
@@ -72,8 +69,7 @@ public final class Codecs {
         case .lz4: try lz4Decoder.decompress(input, into: out, limit: cap)
         case .gzip: try gzip.decompress(input, into: out, limit: cap)
         case .zstd: try zstd.decompress(input, into: out, limit: cap)
-        case .snappy:
-            throw StrataError.unsupported(file: "", position: 0, reason: "compression codec \(codec) (id \(codec.rawValue)) is not built into this version of Strata")
+        case .snappy: try snappy.decompress(input, into: out, limit: cap)
         }
     }
 }

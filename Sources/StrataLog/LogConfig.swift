@@ -75,7 +75,6 @@ public struct LogConfig: Sendable, Equatable, Codable {
         if maxBatchBytes < RecordBatchHeader.size + 16 { throw StrataError.invalidArgument("maxBatchBytes \(maxBatchBytes) is too small") }
         if targetBatchBytes < 1 { throw StrataError.invalidArgument("targetBatchBytes must be positive") }
         if indexIntervalBytes < 0 { throw StrataError.invalidArgument("indexIntervalBytes must not be negative") }
-        if !compression.isSupported { throw StrataError.invalidArgument("compression \(compression) is not built in; use none, gzip, lz4 or zstd") }
         if let r = retentionBytes, r < 0 { throw StrataError.invalidArgument("retentionBytes must not be negative (nil keeps everything)") }
         if let r = retentionMs, r < 0 { throw StrataError.invalidArgument("retentionMs must not be negative (nil keeps everything)") }
         if deleteRetentionMs < 0 { throw StrataError.invalidArgument("deleteRetentionMs must not be negative") }

@@ -58,7 +58,7 @@ struct Demo: ParsableCommand {
     @Option(help: "Generated records to ingest (besides the real loghub lines when ../shared/data is there).")
     var records: Int = 1_000_000
 
-    @Option(help: "Codec: none, gzip, lz4, zstd.")
+    @Option(help: "Codec: none, gzip, snappy, lz4, zstd.")
     var compression: String = "lz4"
 
     @Option(help: "Partitions of the demo topic (records are keyed by host).")
@@ -69,8 +69,8 @@ struct Demo: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            guard let codec = CompressionCodec(name: compression), codec.isSupported else {
-                throw StrataError.invalidArgument("unknown compression \(compression); use none, gzip, lz4 or zstd")
+            guard let codec = CompressionCodec(name: compression) else {
+                throw StrataError.invalidArgument("unknown compression \(compression); use none, gzip, snappy, lz4 or zstd")
             }
             let topicName = "demo-logs"
             var config = TopicConfig(partitions: partitions)

@@ -93,7 +93,7 @@ struct Ingest: ParsableCommand {
     @Option(name: .shortAndLong, help: "The topic.") var topic: String
     @Option(help: "json: each line is a record value (JSON objects become fields); text: each line is a text record.") var format: String = "json"
     @Option(help: "Partitions when the topic is created.") var partitions: Int32 = 1
-    @Option(help: "Codec when the topic is created: none, gzip, lz4, zstd.") var compression: String = "lz4"
+    @Option(help: "Codec when the topic is created: none, gzip, snappy, lz4, zstd.") var compression: String = "lz4"
     @Option(help: "text: split each line at the first occurrence of this separator into key and value.") var keySeparator: String?
     @Option(help: "json: use this top-level string field as the record key (partitioning by key).") var keyField: String?
     @Flag(help: "Do not create an index for the topic.") var noIndex = false
@@ -104,8 +104,8 @@ struct Ingest: ParsableCommand {
     func run() throws {
         try reportingErrors {
             guard format == "json" || format == "text" else { throw StrataError.invalidArgument("--format must be json or text, not \(format)") }
-            guard let codec = CompressionCodec(name: compression), codec.isSupported else {
-                throw StrataError.invalidArgument("unknown compression \(compression); use none, gzip, lz4 or zstd")
+            guard let codec = CompressionCodec(name: compression) else {
+                throw StrataError.invalidArgument("unknown compression \(compression); use none, gzip, snappy, lz4 or zstd")
             }
             let fd: Int32 = input == "-" ? 0 : open(input, O_RDONLY)
             if fd < 0 { throw StrataError.io(operation: "open", path: input, errno: errno) }

@@ -11,7 +11,7 @@ struct Produce: ParsableCommand {
     @Option(help: "Partitions when the topic is created.")
     var partitions: Int32 = 1
 
-    @Option(help: "Codec for new batches when the topic is created: none, gzip, lz4, zstd.")
+    @Option(help: "Codec for new batches when the topic is created: none, gzip, snappy, lz4, zstd.")
     var compression: String = "none"
 
     @Option(help: "Write every record to this partition (default: by key, round-robin when unkeyed).")
@@ -29,7 +29,7 @@ struct Produce: ParsableCommand {
     func run() throws {
         try reportingErrors {
             guard let codec = CompressionCodec(name: compression) else {
-                throw StrataError.invalidArgument("unknown compression \(compression); use none, gzip, lz4 or zstd")
+                throw StrataError.invalidArgument("unknown compression \(compression); use none, gzip, snappy, lz4 or zstd")
             }
             var config = TopicConfig(partitions: partitions)
             config.log.compression = codec

@@ -28,6 +28,9 @@ Batches (fixed seed, so the output is byte-for-byte reproducible):
   1. gzip, 60 records              4. transactional: producerId 77, epoch 0, baseSequence 0
   2. lz4, 60 records, > 64 KiB of values, so the LZ4 frame holds several 64 KiB blocks
   5. zstd, 60 records, > 64 KiB of values (kafka-python's zstd_encode: one zstandard frame)
+  6. snappy, 60 records, > 64 KiB of values, xerial framing (kafka-python's snappy_encode, as
+     Kafka's Java producer writes it: a 16-byte header, then 32 KiB blocks)
+  7. snappy, 60 records, raw (one snappy block without framing, as librdkafka writes it)
 The codec batches mix null/non-null keys, null/empty/binary (all 256 byte values)
 values, 0/1/3 headers (one header value null), and timestamps that rise overall but
 dip inside the batch (maxTimestamp != last record's timestamp; batch 0 also has a record
@@ -50,6 +53,8 @@ import struct
 import sys
 
 import crc32c
+import snappy
+import kafka.record.default_records as default_records
 from kafka.record.default_records import DefaultRecordBatchBuilder
 
 SEED = 20240601
@@ -181,6 +186,19 @@ def reproducible_gzip():
         gzip.GzipFile = original
 
 
+@contextlib.contextmanager
+def raw_snappy(enabled):
+    """kafka-python always writes snappy in xerial framing; for the raw form (librdkafka's)
+    swap its encoder for python-snappy's plain snappy.compress while building."""
+    original = default_records.snappy_encode
+    if enabled:
+        default_records.snappy_encode = snappy.compress
+    try:
+        yield
+    finally:
+        default_records.snappy_encode = original
+
+
 def build_batch(spec, base_offset):
     builder = DefaultRecordBatchBuilder(
         magic=2, compression_type=spec["compression"],
@@ -190,8 +208,11 @@ def build_batch(spec, base_offset):
     for delta, (ts, key, value, headers) in enumerate(spec["records"]):
         meta = builder.append(delta, timestamp=ts, key=key, value=value, headers=headers)
         assert meta is not None, "builder refused record %d" % delta
-    with reproducible_gzip():
+    with reproducible_gzip(), raw_snappy(spec.get("rawSnappy", False)):
         buf = bytearray(builder.build())
+    if spec["compression"] == 2:
+        xerial = bytes(buf[HEADER_SIZE:HEADER_SIZE + 8]) == b"\x82SNAPPY\x00"
+        assert xerial != spec.get("rawSnappy", False), "snappy framing is not what was asked for"
     struct.pack_into(">q", buf, 0, base_offset)  # outside the CRC
     return bytes(buf)
 
@@ -246,6 +267,8 @@ def batch_specs(rng):
         spec(0, simple_records(rng, 4, t + 40_000, "txn"), transactional=True,
              pid=77, epoch=0, seq=0),
         spec(4, codec_records(rng, 60, t + 50_000, big=True, negative_delta=False)),
+        spec(2, codec_records(rng, 60, t + 60_000, big=True, negative_delta=False)),
+        dict(spec(2, codec_records(rng, 60, t + 70_000, big=False, negative_delta=False)), rawSnappy=True),
     ]
 
 

@@ -31,7 +31,7 @@ decoded, an unsupported codec or magic, accessor/header mismatches.
 
 Exit status: 0 whenever the directory exists (even if errors were reported),
 2 if PARTITION_DIR is missing or not a directory, 64 on bad usage.
-Requires: kafka-python (3.0.12), lz4, crc32c, zstandard; Python 3.11 standard library otherwise.
+Requires: kafka-python (3.0.12), lz4, crc32c, zstandard, python-snappy; Python 3.11 standard library otherwise.
 """
 
 import json

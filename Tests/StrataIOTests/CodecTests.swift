@@ -1,4 +1,5 @@
 import CLZ4
+import CSnappy
 import CZstd
 import Testing
 @testable import StrataIO
@@ -22,7 +23,7 @@ func roundTrip(_ codec: CompressionCodec, _ data: [UInt8], codecs: Codecs = Code
 }
 
 @Suite struct CodecTests {
-    @Test(arguments: [CompressionCodec.none, .gzip, .lz4, .zstd])
+    @Test(arguments: [CompressionCodec.none, .gzip, .snappy, .lz4, .zstd])
     func roundTripsManySizes(codec: CompressionCodec) throws {
         let codecs = Codecs()
         for n in [0, 1, 100, 65535, 65536, 65537, 200_000, 1 << 20] {
@@ -118,7 +119,7 @@ func roundTrip(_ codec: CompressionCodec, _ data: [UInt8], codecs: Codecs = Code
         #expect(throws: StrataError.self) { try badBlock.withUnsafeBytes { try Codecs().decompress(.lz4, $0, into: ByteWriter()) } }
     }
 
-    @Test(arguments: [CompressionCodec.gzip, .lz4, .zstd])
+    @Test(arguments: [CompressionCodec.gzip, .snappy, .lz4, .zstd])
     func truncatedAndGarbageInputIsATypedError(codec: CompressionCodec) throws {
         let codecs = Codecs()
         let c = ByteWriter()
@@ -142,12 +143,12 @@ func roundTrip(_ codec: CompressionCodec, _ data: [UInt8], codecs: Codecs = Code
         #expect(try roundTrip(codec, data, codecs: codecs) == data)
     }
 
-    @Test(arguments: [CompressionCodec.gzip, .lz4, .zstd])
+    @Test(arguments: [CompressionCodec.gzip, .snappy, .lz4, .zstd])
     func decompressionBombsHitTheLimit(codec: CompressionCodec) throws {
         let zeros = [UInt8](repeating: 0, count: 8 << 20)
         let c = ByteWriter()
         try zeros.withUnsafeBytes { try Codecs().compress(codec, $0, into: c) }
-        #expect(c.count < 100_000)
+        #expect(c.count < zeros.count / 16) // snappy's ratio on zeros is ~21:1, the others' far higher
         let small = Codecs(maxDecompressedBytes: 1 << 20)
         let out = ByteWriter()
         #expect(throws: StrataError.decompressionLimitExceeded(codec: codec.description, limit: 1 << 20)) {
@@ -197,9 +198,91 @@ func roundTrip(_ codec: CompressionCodec, _ data: [UInt8], codecs: Codecs = Code
         #expect(throws: StrataError.self) { try frame.withUnsafeBytes { try codecs.decompress(.zstd, $0, into: ByteWriter()) } }
     }
 
-    @Test func unsupportedCodecsSayWhat() {
-        #expect(throws: StrataError.self) { try [UInt8]([1, 2]).withUnsafeBytes { try Codecs().decompress(.zstd, $0, into: ByteWriter()) } }
-        #expect(throws: StrataError.self) { try [UInt8]([1, 2]).withUnsafeBytes { try Codecs().compress(.snappy, $0, into: ByteWriter()) } }
-        #expect(!CompressionCodec.snappy.isSupported && CompressionCodec.zstd.isSupported)
+    /// snappy as Kafka's Java producer writes it: xerial framing, 32 KiB blocks.
+    @Test func snappyWritesXerialFraming() throws {
+        let data = sampleData(100_000, compressible: true)
+        let out = ByteWriter()
+        try data.withUnsafeBytes { try Codecs().compress(.snappy, $0, into: out) }
+        let b = out.toArray()
+        #expect(Array(b[0 ..< 16]) == [0x82, 0x53, 0x4E, 0x41, 0x50, 0x50, 0x59, 0x00, 0, 0, 0, 1, 0, 0, 0, 1])
+        // Four blocks (32 KiB × 3 + the rest), each a big-endian length and raw snappy that
+        // libsnappy itself decodes to that stretch of the input.
+        var pos = 16, blocks = 0
+        while pos < b.count {
+            let n = Int(b[pos]) << 24 | Int(b[pos + 1]) << 16 | Int(b[pos + 2]) << 8 | Int(b[pos + 3])
+            pos += 4
+            var length = 0
+            try b.withUnsafeBytes { raw in
+                let src = (raw.baseAddress! + pos).assumingMemoryBound(to: CChar.self)
+                try #require(snappy_uncompressed_length(src, n, &length) == SNAPPY_OK)
+                var got = [UInt8](repeating: 0, count: length)
+                var written = length
+                let status = got.withUnsafeMutableBytes { snappy_uncompress(src, n, $0.baseAddress!.assumingMemoryBound(to: CChar.self), &written) }
+                #expect(status == SNAPPY_OK && got == Array(data[blocks * 32768 ..< min(data.count, (blocks + 1) * 32768)]))
+            }
+            pos += n
+            blocks += 1
+        }
+        #expect(pos == b.count && blocks == 4)
+    }
+
+    /// snappy as other writers leave it: raw (librdkafka), and xerial streams written back
+    /// to back (a header between blocks).
+    @Test func snappyReadsRawAndConcatenatedStreams() throws {
+        let codecs = Codecs()
+        let a = sampleData(50_000, compressible: true, seed: 5), b = sampleData(9_000, compressible: false, seed: 6)
+        var raw = [UInt8](repeating: 0, count: snappy_max_compressed_length(a.count))
+        var n = raw.count
+        let status = a.withUnsafeBytes { src in raw.withUnsafeMutableBytes {
+            snappy_compress(src.baseAddress!.assumingMemoryBound(to: CChar.self), src.count, $0.baseAddress!.assumingMemoryBound(to: CChar.self), &n)
+        } }
+        #expect(status == SNAPPY_OK)
+        raw.removeLast(raw.count - n)
+        let out = ByteWriter()
+        try raw.withUnsafeBytes { try codecs.decompress(.snappy, $0, into: out) }
+        #expect(out.toArray() == a)
+
+        let two = ByteWriter()
+        try a.withUnsafeBytes { try codecs.compress(.snappy, $0, into: two) }
+        try b.withUnsafeBytes { try codecs.compress(.snappy, $0, into: two) }
+        out.removeAll()
+        try codecs.decompress(.snappy, two.bytes, into: out)
+        #expect(out.toArray() == a + b)
+    }
+
+    @Test func snappyDamageIsATypedErrorWithoutOutput() throws {
+        let codecs = Codecs()
+        let c = ByteWriter()
+        try sampleData(40_000, compressible: true).withUnsafeBytes { try codecs.compress(.snappy, $0, into: c) }
+        let good = c.toArray()
+        func fails(_ bytes: [UInt8], _ expected: (StrataError) -> Bool, _ what: String) {
+            let out = ByteWriter()
+            out.append([9, 9])
+            do {
+                try bytes.withUnsafeBytes { try codecs.decompress(.snappy, $0, into: out) }
+                Issue.record("\(what): decoded")
+            } catch let e as StrataError {
+                #expect(expected(e), "\(what): \(e)")
+            } catch { Issue.record("\(what): \(error)") }
+            #expect(out.toArray() == [9, 9], "\(what): nothing appended")
+        }
+        func corrupt(_ e: StrataError) -> Bool { if case .corrupt = e { true } else { false } }
+        var v2 = good
+        v2[15] = 2 // minimum compatible version 2: a future format
+        fails(v2, { if case .unsupported = $0 { true } else { false } }, "compatible version 2")
+        var long = good
+        long[16] = 0x7f // first block's length far past the end
+        fails(long, corrupt, "block past the end")
+        var zero = good
+        zero[16 ..< 20] = [0, 0, 0, 0]
+        fails(zero, corrupt, "empty block")
+        fails(Array(good[0 ..< 18]), corrupt, "torn block length")
+        fails([], corrupt, "empty input")
+        // A raw block that declares 4 GiB - 1 in 5 bytes: refused before any output is made.
+        fails([0xff, 0xff, 0xff, 0xff, 0x0f, 0x00], { $0 == .decompressionLimitExceeded(codec: "snappy", limit: Codecs.defaultMaxDecompressedBytes) }, "declared bomb")
+        // The codec still works.
+        let out = ByteWriter()
+        try codecs.decompress(.snappy, c.bytes, into: out)
+        #expect(out.count == 40_000)
     }
 }

@@ -59,7 +59,7 @@ func run(_ argv: [String], cwd: String? = nil) throws -> (Int32, String, String)
 /// Whether python3 can import kafka-python and friends. In CI (`STRATA_REQUIRE_INTEROP=1`)
 /// a missing peer is a failure, not a skip.
 let kafkaPythonAvailable: Bool = {
-    let ok = (try? run(["python3", "-c", "import kafka, lz4, crc32c, zstandard"]).0) == 0
+    let ok = (try? run(["python3", "-c", "import kafka, lz4, crc32c, zstandard, snappy"]).0) == 0
     if !ok && ProcessInfo.processInfo.environment["STRATA_REQUIRE_INTEROP"] == "1" {
         fatalError("STRATA_REQUIRE_INTEROP=1 but kafka-python is not importable: pip install -r Tests/Interop/requirements.txt")
     }

@@ -915,7 +915,7 @@ class Store(_Closing):
 
     def create_topic(self, name, partitions=1, **config):
         """Creates topic ``name`` (quietly fine when it exists with the same settings;
-        :class:`ExistsError` when they differ). ``config``: ``compression`` (none|gzip|lz4|zstd),
+        :class:`ExistsError` when they differ). ``config``: ``compression`` (none|gzip|snappy|lz4|zstd),
         ``retention_ms``, ``retention_bytes``, ``cleanup_policy`` (delete|compact),
         ``segment_bytes``, ``flush`` (os | every-batch | interval:<records>:<ms>)."""
         config["partitions"] = partitions

@@ -170,7 +170,7 @@ const char *strata_errmsg(strata *db);
 
 /**
  * Creates topic `topic`; quietly OK when it exists with the same settings, STRATA_EXISTS when
- * they differ. `opt` may be NULL. Keys: partitions (1), compression (none|gzip|lz4|zstd),
+ * they differ. `opt` may be NULL. Keys: partitions (1), compression (none|gzip|snappy|lz4|zstd),
  * retention_ms, retention_bytes (none: keep everything), cleanup_policy (delete|compact),
  * segment_bytes (1 GiB), flush (os | every-batch | interval:<records>:<ms>).
  * Returns STRATA_OK, STRATA_EXISTS, STRATA_INVALID_NAME, STRATA_INVALID_OPTION,
