@@ -10,7 +10,7 @@ import Glibc
 #endif
 import CStrataFuzzSupport
 import StrataIO
-import StrataLog
+@_spi(Internals) import StrataLog
 @_spi(Internals) import StrataSearch
 
 nonisolated(unsafe) var fuzzDirectory = ""
@@ -46,6 +46,7 @@ func fuzzSegment(_ data: UnsafeRawBufferPointer) {
     }
     let index = part()
     let time = part()
+    let transactions = part()
     let log = Array(UnsafeRawBufferPointer(rebasing: data[r.position...]))
     let dir = fuzzDirectory + "/p-0"
     try? FileSystem.removeTree(dir)
@@ -57,13 +58,16 @@ func fuzzSegment(_ data: UnsafeRawBufferPointer) {
     put(log, "00000000000000000000.log")
     if !index.isEmpty { put(index, "00000000000000000000.index") }
     if !time.isEmpty { put(time, "00000000000000000000.timeindex") }
+    if !transactions.isEmpty { put(transactions, "00000000000000000000.txnindex") }
     var config = LogConfig()
     config.segmentBytes = 1 << 20
     config.maxIndexBytes = 4096
     config.maxDecompressedBytes = 1 << 20
     for readOnly in [true, false] {
         guard let l = try? Log.open(directory: dir, config: config, readOnly: readOnly) else { continue }
-        if let c = try? l.cursor() {
+        for isolation in [IsolationLevel.readUncommitted, .readCommitted] {
+            guard let c = try? l.cursor() else { continue }
+            c.isolation = isolation
             var n = 0
             while n < 10_000, let rec = try? c.next() { _ = rec.value?.count; n += 1 }
             let hw = l.highWatermark
@@ -203,6 +207,33 @@ func target(_ data: UnsafeRawBufferPointer) {
     }
 }
 
+/// A segment of Kafka transactions (Formats/transactions.md) without offset or time index:
+/// producer 7 commits, 8 aborts (with its `.txnindex` entry), 9 stays open, plain batches
+/// around them.
+func transactionalSegmentSeed() throws -> [UInt8] {
+    let b = RecordBatchBuilder()
+    var next: Int64 = 0
+    func batch(_ producer: Int64, control: Int16? = nil) throws {
+        let state = producer < 0 ? ProducerState.none : ProducerState(producerId: producer, producerEpoch: 0, baseSequence: control == nil ? 0 : -1, isTransactional: true)
+        b.begin(baseOffset: next, codec: control == nil ? .lz4 : .none, producer: state)
+        if let control {
+            b.markControl()
+            let key: [UInt8] = [0, 0, 0, UInt8(control)], value: [UInt8] = [0, 0, 0, 0, 0, 1]
+            key.withUnsafeBytes { k in value.withUnsafeBytes { v in b.add(key: k, value: v, timestamp: 10 + next) } }
+        } else {
+            [UInt8]("txn seed \(next)".utf8).withUnsafeBytes { b.add(key: nil, value: $0, timestamp: 10 + next) }
+        }
+        next += 1
+        try b.finish()
+    }
+    try batch(-1); try batch(7); try batch(8); try batch(7, control: 1); try batch(8); try batch(8, control: 0)
+    try batch(9); try batch(-1)
+    // version 0, producer 8, first offset 2, marker offset 5, last stable offset 6.
+    var txn: [UInt8] = [0, 0]
+    for v: Int64 in [8, 2, 5, 6] { for s in stride(from: 56, through: 0, by: -8) { txn.append(UInt8(truncatingIfNeeded: v >> Int64(s))) } }
+    return [0, 0, 0, 0, UInt8(txn.count >> 8), UInt8(txn.count & 0xff)] + txn + b.output.toArray()
+}
+
 /// Seed inputs: real batches of every codec, and a small segment.
 func seeds() throws -> [(String, [UInt8])] {
     var out: [(String, [UInt8])] = []
@@ -225,12 +256,14 @@ func seeds() throws -> [(String, [UInt8])] {
     let tim = try DataFile(path: dir + "/00000000000000000000.timeindex", flags: O_RDONLY).readAll()
     let lg = try DataFile(path: dir + "/00000000000000000000.log", flags: O_RDONLY).readAll()
     var seg: [UInt8] = [UInt8(idx.count >> 8), UInt8(idx.count & 0xff)] + idx
-    seg += [UInt8(tim.count >> 8), UInt8(tim.count & 0xff)] + tim + lg
+    seg += [UInt8(tim.count >> 8), UInt8(tim.count & 0xff)] + tim + [0, 0] + lg
     out.append(("segment", seg))
+    out.append(("segment-txn", try transactionalSegmentSeed()))
     let checkpoint = Array("0\n2\nevents 0 1042\nevents 1 977\n".utf8)
     let root = dir + "-groups"
     try? FileSystem.removeTree(root)
     let store = try LogStore(root: root, logger: .silent, backgroundIntervalMs: 0)
+    try store.topic("events", create: TopicConfig()).append((0 ..< 42).map { Record(value: [UInt8($0)], timestamp: 1) }, partition: 0)
     try store.groups.commit(group: "g", topic: "events", partition: 0, offset: 42, metadata: "seed")
     try store.close()
     let offsets = try FileSystem.readFile(root + "/groups/g.offsets")
@@ -285,7 +318,7 @@ struct StrataFuzz {
                 try FileSystem.writeAtomically(Array(q.utf8), to: dir + "/query/seed-\(n)")
             }
             for (name, bytes) in try seeds() {
-                let sub = name == "segment" ? "/segment/" : name.hasPrefix("files") ? "/files/" : "/batch/"
+                let sub = name.hasPrefix("segment") ? "/segment/" : name.hasPrefix("files") ? "/files/" : "/batch/"
                 try FileSystem.writeAtomically(bytes, to: dir + sub + name)
             }
             return

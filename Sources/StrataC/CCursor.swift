@@ -266,7 +266,7 @@ public func strata_cursor_wait(_ c: OpaquePointer?, _ timeoutMs: Int32) -> Int32
         cur.hasCurrent = false
         // Records past the cursor's position: records read ahead, or the log's end beyond it.
         if cur.returned < cur.aheadCount { return STRATA_OK }
-        return try cur.wait(beyond: cur.cursor.nextOffset, timeoutMs: Int(timeoutMs)) ? STRATA_OK : STRATA_TIMEOUT
+        return try cur.wait(beyond: cur.cursor.waitOffset, timeoutMs: Int(timeoutMs)) ? STRATA_OK : STRATA_TIMEOUT
     }
 }
 
@@ -276,6 +276,24 @@ public func strata_cursor_seek(_ c: OpaquePointer?, _ offset: Int64) -> Int32 {
         cur.dropReadAhead()
         if cur.log.isReadOnly { _ = try cur.log.refresh() }
         try cur.cursor.seek(to: offset)
+        return STRATA_OK
+    }
+}
+
+@c @implementation
+public func strata_cursor_set_isolation(_ c: OpaquePointer?, _ level: Int32) -> Int32 {
+    withCursor(c) { cur in
+        let isolation: IsolationLevel
+        switch level {
+        case STRATA_READ_UNCOMMITTED: isolation = .readUncommitted
+        case STRATA_READ_COMMITTED: isolation = .readCommitted
+        default: throw CArgumentError(code: STRATA_MISUSE, message: "strata_cursor_set_isolation: level \(level) (STRATA_READ_UNCOMMITTED or STRATA_READ_COMMITTED)")
+        }
+        // From the cursor's position on: records read ahead under the old level are read again.
+        let at = cur.position
+        cur.dropReadAhead()
+        cur.cursor.isolation = isolation
+        try cur.cursor.seek(to: at)
         return STRATA_OK
     }
 }

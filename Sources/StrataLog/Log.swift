@@ -92,6 +92,15 @@ extension Logger {
     public static var silent: Logger { Logger(label: "strata") { _ in SwiftLogNoOpLogHandler() } }
 }
 
+/// Which records of transactions a cursor returns (Kafka's `isolation.level`).
+public enum IsolationLevel: Sendable, Equatable {
+    /// Every data record, aborted transactions included (Kafka's default).
+    case readUncommitted
+    /// Records of committed transactions and non-transactional records only; the cursor stops
+    /// before a transaction that is still open (Formats/transactions.md §3).
+    case readCommitted
+}
+
 /// Where a cursor starts.
 public enum StartPosition: Sendable, Equatable {
     /// The log start offset.

@@ -18,16 +18,25 @@ public final class LogCursor {
         /// The error a record of the current batch failed with: reading resumes only after a
         /// seek (the iterator stopped inside a record, so what follows cannot be trusted).
         var failure: (any Error)?
+        /// read_committed: each producer's latest transaction this cursor has decided.
+        var decided: [Int64: DecidedTransaction] = [:]
+        /// read_committed, stopped before an open transaction: the high watermark then (the
+        /// marker, when it comes, lies beyond it).
+        var stoppedBelow: Int64?
     }
 
-    private let state: UnsafeMutablePointer<State>
-    private let codecs: Codecs
+    let state: UnsafeMutablePointer<State>
+    let codecs: Codecs
     private let buffer = ByteWriter(capacity: 64 << 10)
     /// Verify batch CRCs on read (default true).
     @exclusivity(unchecked) public var verifyChecksums = true
     /// Return the records of control batches (transaction markers, leader-change records).
     /// Kafka consumers never see them; neither do cursors by default.
     @exclusivity(unchecked) public var includeControlBatches = false
+    /// `.readUncommitted` (default) returns aborted transactions' records too; `.readCommitted`
+    /// filters them and stops before an open transaction, as a Kafka consumer with
+    /// `isolation.level=read_committed` does (Formats/transactions.md §3).
+    @exclusivity(unchecked) public var isolation = IsolationLevel.readUncommitted
 
     init(log: Log) {
         self.log = log
@@ -44,6 +53,11 @@ public final class LogCursor {
     /// The offset the next record returned will have at least.
     public var nextOffset: Int64 { state.pointee.nextOffset }
 
+    /// New records must reach past this offset before this cursor can return more: its
+    /// `nextOffset`, or — read_committed, stopped before an open transaction — the high
+    /// watermark it saw there. What a tailing reader waits on.
+    public var waitOffset: Int64 { max(state.pointee.nextOffset, state.pointee.stoppedBelow ?? 0) }
+
     /// The high watermark this cursor last saw.
     public var highWatermark: Int64 { state.pointee.snapshot.highWatermark }
 
@@ -59,14 +73,9 @@ public final class LogCursor {
         }
         s.pointee.iterator = nil
         s.pointee.failure = nil
+        s.pointee.stoppedBelow = nil
         s.pointee.nextOffset = offset
-        // Largest segment base offset ≤ offset.
-        var lo = 0
-        var hi = snap.segments.count - 1
-        while lo < hi {
-            let mid = (lo + hi + 1) / 2
-            if snap.segments[mid].baseOffset <= offset { lo = mid } else { hi = mid - 1 }
-        }
+        let lo = Self.segmentIndex(containing: offset, in: snap)
         s.pointee.segmentIndex = lo
         let readable = snap.readable(lo)
         s.pointee.position = try snap.segments[lo].position(ofOffset: offset, readable: readable) ?? readable
@@ -119,6 +128,20 @@ public final class LogCursor {
             if b.header.isControl && !includeControlBatches {
                 s.pointee.nextOffset = b.header.nextOffset
                 continue
+            }
+            if b.header.isTransactional && !b.header.isControl && isolation == .readCommitted {
+                let outcome: TransactionOutcome
+                do { outcome = try transactionOutcome(of: b) } catch { throw stayFailed(error) }
+                switch outcome {
+                case .committed: s.pointee.stoppedBelow = nil
+                case .aborted:
+                    s.pointee.nextOffset = b.header.nextOffset
+                    continue
+                case .open:
+                    // The last stable offset: read this batch again once its marker is there.
+                    s.pointee.position -= b.header.sizeInBytes
+                    return nil
+                }
             }
             do {
                 if verifyChecksums { try b.validateChecksum(file: s.pointee.snapshot.segments[s.pointee.segmentIndex].logPath) }

@@ -52,7 +52,7 @@ extension Log {
                 let aside = Quarantine.path(for: path, position: 0)
                 try FileSystem.rename(path, aside)
                 summary.quarantined.append(aside)
-                for suffix in [".index", ".timeindex"] { try FileSystem.remove(directory + "/" + LogSegment.fileName(base, suffix)) }
+                for suffix in [".index", ".timeindex", TransactionIndex.suffix] { try FileSystem.remove(directory + "/" + LogSegment.fileName(base, suffix)) }
                 try FileSystem.syncDirectory(directory)
                 continue
             }

@@ -4,7 +4,7 @@ import Glibc
 import StrataIO
 
 /// The files of one segment: `<base>.log`, `<base>.index`, `<base>.timeindex` (see
-/// Formats/log-segment.md). The `.log` is written with `pwrite` and read through a shared
+/// Formats/log-segment.md) and, where Kafka wrote one, `<base>.txnindex` (transactions.md). The `.log` is written with `pwrite` and read through a shared
 /// read-only mapping that reserves room for the whole segment, so readers never remap.
 ///
 /// Writer state (`size`, `nextOffset`, index bookkeeping) is touched only by the single writer
@@ -32,6 +32,11 @@ public final class LogSegment: @unchecked Sendable {
     let createdAtMs: Int64
     /// The max timestamp of the segment's first batch (Kafka's `rollingBasedTimestamp`).
     var firstBatchMaxTimestamp: Int64?
+    /// The entries of the segment's `.txnindex` (aborted transactions whose marker is here),
+    /// read once when the segment opens and never changed after (Formats/transactions.md).
+    public internal(set) var abortedTransactions: [AbortedTransaction] = []
+    /// Why the `.txnindex` could not be used, if it could not.
+    public internal(set) var transactionIndexProblem: String?
 
     public static func fileName(_ baseOffset: Int64, _ suffix: String) -> String {
         let digits = String(baseOffset)
@@ -107,6 +112,15 @@ public final class LogSegment: @unchecked Sendable {
     static func open(directory: String, baseOffset: Int64, config: LogConfig, writable: Bool,
                      fullRecovery: Bool = false, flushed: Bool = false,
                      validator: BatchValidator = BatchValidator(records: false)) throws -> (LogSegment, OpenReport) {
+        let (s, report) = try openFiles(directory: directory, baseOffset: baseOffset, config: config, writable: writable,
+                                        fullRecovery: fullRecovery, flushed: flushed, validator: validator)
+        (s.abortedTransactions, s.transactionIndexProblem) = TransactionIndex.load(directory: directory, baseOffset: baseOffset,
+                                                                                    nextOffset: s.nextOffset, writable: writable)
+        return (s, report)
+    }
+
+    private static func openFiles(directory: String, baseOffset: Int64, config: LogConfig, writable: Bool,
+                                  fullRecovery: Bool, flushed: Bool, validator: BatchValidator) throws -> (LogSegment, OpenReport) {
         let indexExisted = FileSystem.exists(directory + "/" + fileName(baseOffset, ".index"))
         let timeIndexExisted = FileSystem.exists(directory + "/" + fileName(baseOffset, ".timeindex"))
         if !writable && (!indexExisted || !timeIndexExisted) {
@@ -430,6 +444,7 @@ public final class LogSegment: @unchecked Sendable {
         try FileSystem.remove(logPath)
         try FileSystem.remove(indexPath)
         try FileSystem.remove(timeIndexPath)
+        try FileSystem.remove(directory + "/" + Self.fileName(baseOffset, TransactionIndex.suffix))
     }
 }
 

@@ -28,6 +28,7 @@ public enum LogVerifier {
         // The routine `strata recover` and open-time recovery use: what this calls damage,
         // recovery takes out (`RecoveryMode.full`).
         let validator = BatchValidator(records: decodeRecords)
+        let codecs = Codecs()
         for name in try FileSystem.list(dir) where Quarantine.isQuarantine(name) {
             report.findings.append(.init(severity: .notice, file: dir + "/" + name, position: 0,
                                          message: "quarantine file kept by a recovery (\(FileSystem.fileSize(dir + "/" + name) ?? 0) bytes taken out of the log; not read)"))
@@ -50,6 +51,7 @@ public enum LogVerifier {
             var pos = 0
             var next = base
             var batchEnds: [Int: Int64] = [:] // position → last offset
+            var markers: [Int64: RecordBatchView] = [:] // offset → control batch of a transactional producer
             while pos < size {
                 let probe: RecordBatchView.Probe
                 do { probe = try RecordBatchView.probe(data, at: pos, file: path) } catch {
@@ -68,6 +70,7 @@ public enum LogVerifier {
                 }
                 if b.header.baseOffset > next && next > base { add(.notice, pos, "offsets \(next)..<\(b.header.baseOffset) are missing (compaction leaves such gaps)") }
                 batchEnds[pos] = b.header.lastOffset
+                if b.header.isControl && b.header.producerId >= 0 { markers[b.header.baseOffset] = b }
                 next = b.header.nextOffset
                 pos += b.header.sizeInBytes
             }
@@ -94,6 +97,7 @@ public enum LogVerifier {
             } else {
                 report.findings.append(.init(severity: .notice, file: indexPath, position: 0, message: "missing (rebuilt on the next writable open)"))
             }
+            verifyTransactionIndex(dir: dir, base: base, next: next, markers: markers, codecs: codecs, into: &report)
             let timePath = dir + "/" + LogSegment.fileName(base, ".timeindex")
             if FileSystem.exists(timePath) {
                 let bytes = try FileSystem.readFile(timePath)
@@ -113,5 +117,27 @@ public enum LogVerifier {
             }
         }
         return report
+    }
+
+    /// `.txnindex`: well formed (Formats/transactions.md §2), and every entry names an ABORT
+    /// marker of its producer in this segment.
+    static func verifyTransactionIndex(dir: String, base: Int64, next: Int64, markers: [Int64: RecordBatchView], codecs: Codecs,
+                                       into report: inout VerifyReport) {
+        let path = dir + "/" + LogSegment.fileName(base, TransactionIndex.suffix)
+        guard FileSystem.exists(path) else { return }
+        func damage(_ pos: Int64, _ m: String) { report.findings.append(.init(severity: .damage, file: path, position: pos, message: m)) }
+        do {
+            let bytes = try FileSystem.readFile(path)
+            let (entries, beyond) = try bytes.withUnsafeBytes { try TransactionIndex.parse($0, baseOffset: base, nextOffset: next, file: path) }
+            if beyond > 0 { damage(Int64(entries.count * TransactionIndex.entrySize), "\(beyond) entries name markers past the segment's end (offset \(next)); a writable open drops them") }
+            for (i, e) in entries.enumerated() {
+                let type = markers[e.lastOffset].flatMap { b in b.header.producerId == e.producerId ? try? ControlRecordType.marker(in: b, codecs: codecs, file: path) : nil }
+                if type != .abort {
+                    damage(Int64(i * TransactionIndex.entrySize), "entry \(i) (producer \(e.producerId), offsets \(e.firstOffset)...\(e.lastOffset)) names no ABORT marker of that producer; read_committed cursors ignore it")
+                }
+            }
+        } catch {
+            damage(0, "\(error) (unusable: read_committed cursors decide from the markers alone)")
+        }
     }
 }

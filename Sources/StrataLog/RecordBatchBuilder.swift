@@ -104,6 +104,10 @@ public final class RecordBatchBuilder {
                                  batchStart: start, baseOffset: baseOffset, baseTimestamp: 0, maxTimestamp: -1, count: 0, isOpen: true)
     }
 
+    /// Marks the open batch as a control batch (attribute bit 5), for writing broker-shaped
+    /// data such as transaction markers in tests and tools.
+    @_spi(Internals) public func markControl() { open.pointee.control = true }
+
     /// Encodes one record from borrowed bytes. `headers` are written in order.
     @inline(__always)
     public func add(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?, headers: [RecordHeader] = [], timestamp: Int64) {

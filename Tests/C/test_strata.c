@@ -347,6 +347,21 @@ static void test_cursors_and_groups(strata *db) {
     RC(strata_cursor_next(c, &r), STRATA_ROW);
     CHECK(r.offset == 30 && r.header_count == 0);
     RC(strata_cursor_header(c, 0, NULL, NULL, NULL, NULL), STRATA_RANGE);
+    /* read_committed from the middle of a read-ahead run: the same records (nothing here is
+     * transactional), from the cursor's position; an unknown level is misuse. */
+    RC(strata_cursor_seek(c, 3), STRATA_OK);
+    RC(strata_cursor_next(c, &r), STRATA_ROW);
+    CHECK(r.offset == 3);
+    RC(strata_cursor_set_isolation(c, STRATA_READ_COMMITTED), STRATA_OK);
+    RC(strata_cursor_position(c, &pos), STRATA_OK);
+    CHECK(pos == 4);
+    rows = 0;
+    while (strata_cursor_next(c, &r) == STRATA_ROW) { CHECK(r.offset == 4 + rows); rows++; }
+    CHECK(rows == 27);
+    RC(strata_cursor_wait(c, 20), STRATA_TIMEOUT);
+    RC(strata_cursor_set_isolation(c, 2), STRATA_MISUSE);
+    CHECK(strstr(strata_cursor_errmsg(c), "STRATA_READ_COMMITTED") != NULL);
+    RC(strata_cursor_set_isolation(c, STRATA_READ_UNCOMMITTED), STRATA_OK);
     RC(strata_cursor_seek(c, 999), STRATA_RANGE);
     CHECK(strstr(strata_cursor_errmsg(c), "out of range") != NULL);
     RC(strata_cursor_next(c, NULL), STRATA_MISUSE_NULL);

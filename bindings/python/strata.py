@@ -201,6 +201,7 @@ _SIGNATURES = {
     "strata_cursor_wait": (c_int, [_P, c_int]),
     "strata_cursor_seek": (c_int, [_P, c_int64]),
     "strata_cursor_position": (c_int, [_P, _PI64]),
+    "strata_cursor_set_isolation": (c_int, [_P, c_int]),
     "strata_cursor_errmsg": (c_char_p, [_P]),
     "strata_cursor_close": (c_int, [_P]),
     "strata_group_commit": (c_int, [_P, c_char_p, c_char_p, c_int32, c_int64, c_char_p]),
@@ -793,6 +794,14 @@ class Cursor(_Closing):
     def seek(self, offset):
         """Moves to ``offset`` (RangeError outside the log)."""
         self._check(_C.cursor_seek(self._handle(), offset))
+
+    def set_isolation(self, level):
+        """``"read_committed"`` skips aborted Kafka transactions and stops before an open one;
+        ``"read_uncommitted"`` (the default) returns every data record. From the position on."""
+        levels = {"read_uncommitted": 0, "read_committed": 1}
+        if level not in levels:
+            raise ValueError("isolation level %r: read_uncommitted or read_committed" % (level,))
+        self._check(_C.cursor_set_isolation(self._handle(), levels[level]))
 
     @property
     def position(self):

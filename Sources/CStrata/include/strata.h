@@ -259,6 +259,16 @@ int strata_cursor_header(strata_cursor *c, size_t i, const char **key, size_t *k
 int strata_cursor_wait(strata_cursor *c, int timeout_ms);
 /** Moves to `offset`. Returns STRATA_OK, STRATA_RANGE, STRATA_MISUSE. */
 int strata_cursor_seek(strata_cursor *c, int64_t offset);
+/** Isolation levels (Kafka's isolation.level) for strata_cursor_set_isolation. */
+#define STRATA_READ_UNCOMMITTED 0 /* default: every data record, aborted transactions' too */
+#define STRATA_READ_COMMITTED 1   /* committed and non-transactional records only */
+/**
+ * Sets which records of Kafka transactions the cursor returns, from its position on.
+ * STRATA_READ_COMMITTED skips aborted transactions and stops (STRATA_DONE) before a transaction
+ * still open; strata_cursor_wait then waits for records past the log's end as it was. Returns
+ * STRATA_OK, STRATA_MISUSE (unknown level). Formats/transactions.md describes the semantics.
+ */
+int strata_cursor_set_isolation(strata_cursor *c, int level);
 /** `*offset` = the offset the next record will have at least. */
 int strata_cursor_position(strata_cursor *c, int64_t *offset);
 /** The message of the cursor's last failed call; valid until its next call. Never NULL. */

@@ -193,6 +193,11 @@ def test_cursor_start_positions(store):
         assert [r.offset for r in c.read(2)] == [3, 4]
         with pytest.raises(strata.RangeError, match="out of range"):
             c.seek(999)
+        c.seek(5)
+        c.set_isolation("read_committed")  # nothing here is transactional: the same records
+        assert [r.offset for r in c.read(3)] == [5, 6, 7]
+        with pytest.raises(ValueError, match="read_committed"):
+            c.set_isolation("serializable")
     with store.cursor("t", 0, timestamp=T0 + 55) as c:  # first timestamp >= T0+55 is record 6
         assert c.next().offset == 6
     with store.cursor("t", 0, timestamp=datetime.fromtimestamp((T0 + 100) / 1000, timezone.utc)) as c:
