@@ -32,10 +32,6 @@ extension Store {
     /// otherwise), so a typo never records a position a consumer would skip to.
     public func commitGroupOffset(group: String, topic: String, partition: Int32, offset: Int64, metadata: String = "") throws {
         try checkWritable()
-        let l = try self.topic(topic).log(partition)
-        guard offset >= l.logStartOffset, offset <= l.highWatermark else {
-            throw StrataError.offsetOutOfRange(requested: offset, logStart: l.logStartOffset, logEnd: l.highWatermark)
-        }
         try groups.commit(group: group, topic: topic, partition: partition, offset: offset, metadata: metadata)
     }
 

@@ -33,6 +33,8 @@ public final class ConsumerGroups: @unchecked Sendable {
     private let readOnly: Bool
     /// Set when the store closes: the writer lock that made commits safe is gone.
     private var closed = false
+    /// The store whose topics commits must name (set once, right after the store opens).
+    weak var store: LogStore?
 
     init(directory: String, readOnly: Bool) throws {
         self.directory = directory
@@ -90,7 +92,9 @@ public final class ConsumerGroups: @unchecked Sendable {
         return offsets
     }
 
-    /// Commits positions for a group: all of them or none, durably, before returning.
+    /// Commits positions for a group: all of them or none, durably, before returning. Every
+    /// topic and partition must exist (`notFound`) and every offset lie in
+    /// `[logStartOffset, highWatermark]` (`offsetOutOfRange`).
     public func commit(group: String, _ offsets: [TopicPartition: CommittedOffset]) throws {
         try validate(group)
         if readOnly { throw StrataError.readOnly("the store") }
@@ -98,6 +102,14 @@ public final class ConsumerGroups: @unchecked Sendable {
         for (tp, o) in offsets {
             try TopicName.validate(tp.topic)
             if tp.partition < 0 || o.offset < 0 { throw StrataError.invalidArgument("negative partition or offset in commit for \(tp)") }
+            // The topic and partition must exist and the offset lie within the log, so a typo
+            // never records a position a consumer would skip to.
+            if let store {
+                let log = try store.topic(tp.topic).log(tp.partition)
+                guard o.offset >= log.logStartOffset, o.offset <= log.highWatermark else {
+                    throw StrataError.offsetOutOfRange(requested: o.offset, logStart: log.logStartOffset, logEnd: log.highWatermark)
+                }
+            }
         }
         try lock.withLock {
             if closed { throw StrataError.closed("the consumer groups of \(directory)") }

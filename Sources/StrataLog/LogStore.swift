@@ -76,6 +76,7 @@ public final class LogStore: @unchecked Sendable {
                 try FileSystem.syncDirectory(root + "/topics")
             }
             groups = try ConsumerGroups(directory: root + "/groups", readOnly: false)
+            groups.store = self
             if backgroundIntervalMs > 0 { scheduler = StoreScheduler(store: self, intervalMs: backgroundIntervalMs) }
         }
     }

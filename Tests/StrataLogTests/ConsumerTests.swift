@@ -8,6 +8,12 @@ import StrataIO
         let dir = TempDir()
         do {
             let store = try LogStore(root: dir.path, backgroundIntervalMs: 0)
+            var two = TopicConfig(partitions: 2)
+            two.log = smallConfig { _ in }
+            let events = try store.topic("events", create: two)
+            try events.append(makeRecords(50), partition: 0)
+            try events.append(makeRecords(10), partition: 1)
+            _ = try store.topic("audit", create: TopicConfig())
             let g = store.groups
             #expect(try g.committed(group: "billing", topic: "events", partition: 0) == nil)
             try g.commit(group: "billing", topic: "events", partition: 0, offset: 42, metadata: "host a, run 7")
@@ -40,6 +46,7 @@ import StrataIO
     @Test func commitsReplaceTheFileAtomically() throws {
         let dir = TempDir()
         let store = try LogStore(root: dir.path, backgroundIntervalMs: 0)
+        try store.topic("t", create: TopicConfig()).append(makeRecords(5), partition: 0)
         try store.groups.commit(group: "g", topic: "t", partition: 0, offset: 1)
         let groups = store.groups.directory
         let file = try #require(try FileSystem.list(groups).first.map { groups + "/" + $0 })
@@ -57,6 +64,7 @@ import StrataIO
     @Test func damagedGroupFilesAreTypedErrors() throws {
         let dir = TempDir()
         let store = try LogStore(root: dir.path, backgroundIntervalMs: 0)
+        try store.topic("t", create: TopicConfig()).append(makeRecords(10), partition: 0)
         try store.groups.commit(group: "g", topic: "t", partition: 0, offset: 9)
         let path = dir.path + "/groups/g.offsets"
         var bytes = try FileSystem.readFile(path)
@@ -71,6 +79,33 @@ import StrataIO
             let s = try LogStore(root: dir.path, readOnly: true)
             #expect(throws: StrataError.self) { _ = try s.groups.describe(group: "g") }
         }
+    }
+
+    /// A commit naming a topic or partition that does not exist, or an offset outside the
+    /// log, is refused at the log store (not only by the Store and the C API), and nothing
+    /// of it is written: a commit is all or none.
+    @Test func commitsMustNameWhatExists() throws {
+        let dir = TempDir()
+        let store = try LogStore(root: dir.path, backgroundIntervalMs: 0)
+        try store.topic("t", create: TopicConfig()).append(makeRecords(10), partition: 0)
+        let g = store.groups
+        func refused(_ offsets: [TopicPartition: CommittedOffset], _ expected: (StrataError) -> Bool, _ what: String) {
+            do {
+                try g.commit(group: "g", offsets)
+                Issue.record("\(what): accepted")
+            } catch let e as StrataError { #expect(expected(e), "\(what): \(e)") } catch { Issue.record("\(what): \(error)") }
+        }
+        func notFound(_ e: StrataError) -> Bool { if case .notFound = e { true } else { false } }
+        func outOfRange(_ e: StrataError) -> Bool { if case .offsetOutOfRange(_, 0, 10) = e { true } else { false } }
+        let ok = TopicPartition(topic: "t", partition: 0)
+        refused([TopicPartition(topic: "missing", partition: 0): CommittedOffset(offset: 0)], notFound, "unknown topic")
+        refused([TopicPartition(topic: "t", partition: 1): CommittedOffset(offset: 0)], notFound, "unknown partition")
+        refused([ok: CommittedOffset(offset: 11)], outOfRange, "past the end")
+        refused([ok: CommittedOffset(offset: 5), TopicPartition(topic: "missing", partition: 0): CommittedOffset(offset: 0)], notFound, "one bad among good")
+        #expect(try g.describe(group: "g").isEmpty, "nothing of a refused commit was written")
+        try g.commit(group: "g", topic: "t", partition: 0, offset: 10)
+        #expect(try g.committed(group: "g", topic: "t", partition: 0)?.offset == 10, "the log end itself is a valid position")
+        try store.close()
     }
 
     @Test func cursorsStartAtTheCommittedOffsetOrTheFallback() throws {
