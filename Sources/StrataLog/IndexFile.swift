@@ -15,7 +15,7 @@ final class IndexFile: @unchecked Sendable {
     let path: String
     let entrySize: Int
     let file: DataFile
-    private(set) var mapping: WritableMapping?
+    let mapping: WritableMapping?
     /// Entries the mapping has room for.
     private(set) var maxEntries: Int
     private let published = Atomic<Int>(0)
@@ -43,18 +43,18 @@ final class IndexFile: @unchecked Sendable {
         if writable && capacity * entrySize != size {
             try file.truncate(to: Int64(capacity * entrySize))
         }
-        if capacity > 0 {
-            mapping = try WritableMapping(file: file, length: capacity * entrySize, writable: writable)
-        }
+        // Mapped now when there are entries to read, else at the first append.
+        mapping = capacity > 0 ? try WritableMapping(file: file, length: capacity * entrySize, writable: writable, mapNow: existing > 0) : nil
         published.store(existing, ordering: .releasing)
         reservedEntries = existing
     }
 
-    /// Makes sure the next `n` entries have disk blocks (`posix_fallocate`, which glibc
+    /// Maps the file on first use, and makes sure the next `n` entries have disk blocks (`posix_fallocate`, which glibc
     /// emulates by writing zeros where a filesystem lacks it), so a full disk is a typed
     /// `StrataError.io` (ENOSPC) before anything is written, never a SIGBUS when an entry is
     /// stored into the mapping.
     func reserve(_ n: Int) throws {
+        try mapping?.map()
         let needed = min(count + n, maxEntries)
         if needed <= reservedEntries { return }
         let start = reservedEntries * entrySize
@@ -84,6 +84,7 @@ final class IndexFile: @unchecked Sendable {
     func append(_ write: (UnsafeMutableRawPointer) -> Void) {
         let n = count
         precondition(n < maxEntries, "index full")
+        precondition(mapping!.isMapped, "reserve() before the first append")
         write(mapping!.base + n * entrySize)
         published.store(n + 1, ordering: .releasing)
     }
@@ -92,7 +93,7 @@ final class IndexFile: @unchecked Sendable {
     func truncate(toEntries keep: Int) {
         let n = count
         if keep < n {
-            if let m = mapping { (m.base + keep * entrySize).initializeMemory(as: UInt8.self, repeating: 0, count: (n - keep) * entrySize) }
+            if let m = mapping, m.isMapped { (m.base + keep * entrySize).initializeMemory(as: UInt8.self, repeating: 0, count: (n - keep) * entrySize) }
             published.store(keep, ordering: .releasing)
         }
     }
@@ -142,6 +143,7 @@ final class IndexFile: @unchecked Sendable {
     func trimToValidSize() throws {
         try file.truncate(to: Int64(count * entrySize))
         maxEntries = count
+        mapping?.shrink(to: count * entrySize)
     }
 
     func flush() throws {

@@ -66,7 +66,7 @@ extension Log {
             // not a torn write, and costs only the damaged batch (kept, reported).
             let flushed = !recover && i < bases.count - 1
             let (segment, report) = try LogSegment.open(directory: directory, baseOffset: base, config: config, writable: !readOnly,
-                                                        fullRecovery: recover, flushed: flushed, validator: validator)
+                                                        active: i == bases.count - 1, fullRecovery: recover, flushed: flushed, validator: validator)
             summary.quarantined += report.quarantined
             if report != LogSegment.OpenReport() { reports[base] = report }
             if !report.damagedPositions.isEmpty { summary.damagedBatches[base] = report.damagedPositions }

@@ -14,7 +14,7 @@ public final class LogSegment: @unchecked Sendable {
     public let baseOffset: Int64
     public let directory: String
     let logFile: DataFile
-    let mapping: MappedRegion
+    let mapping: ReservedRegion
     let offsetIndex: OffsetIndex
     let timeIndex: TimeIndex
     let config: LogConfig
@@ -55,7 +55,10 @@ public final class LogSegment: @unchecked Sendable {
     public var indexPath: String { directory + "/" + Self.fileName(baseOffset, ".index") }
     public var timeIndexPath: String { directory + "/" + Self.fileName(baseOffset, ".timeindex") }
 
-    private init(directory: String, baseOffset: Int64, config: LogConfig, writable: Bool) throws {
+    /// `active`: the segment appends go to (or may go to, read-only beside a writer), which
+    /// reserves `segmentBytes` of address space — mapped at the first append when it is
+    /// empty. A closed segment maps only the bytes it holds.
+    private init(directory: String, baseOffset: Int64, config: LogConfig, writable: Bool, active: Bool = true) throws {
         self.directory = directory
         self.baseOffset = baseOffset
         self.config = config
@@ -63,7 +66,8 @@ public final class LogSegment: @unchecked Sendable {
         logPath = directory + "/" + Self.fileName(baseOffset, ".log")
         logFile = try DataFile(path: logPath, flags: writable ? (O_RDWR | O_CREAT) : O_RDONLY)
         let fileSize = Int(try logFile.size())
-        mapping = try MappedRegion(file: logFile, length: max(fileSize, config.segmentBytes))
+        mapping = try ReservedRegion(file: logFile, length: active ? max(fileSize, config.segmentBytes) : fileSize,
+                                     mapNow: fileSize > 0 || !writable)
         offsetIndex = try OffsetIndex(path: directory + "/" + Self.fileName(baseOffset, ".index"), baseOffset: baseOffset,
                                       maxBytes: config.maxIndexBytes, writable: writable)
         timeIndex = try TimeIndex(path: directory + "/" + Self.fileName(baseOffset, ".timeindex"), baseOffset: baseOffset,
@@ -109,17 +113,17 @@ public final class LogSegment: @unchecked Sendable {
     /// missing, untrimmed, or inconsistent they are rebuilt by scanning the log. The tail after
     /// the last index entry is scanned (structure and CRC); a torn or corrupt tail is cut off
     /// when `writable` (read-only opens just stop before it).
-    static func open(directory: String, baseOffset: Int64, config: LogConfig, writable: Bool,
+    static func open(directory: String, baseOffset: Int64, config: LogConfig, writable: Bool, active: Bool = true,
                      fullRecovery: Bool = false, flushed: Bool = false,
                      validator: BatchValidator = BatchValidator(records: false)) throws -> (LogSegment, OpenReport) {
-        let (s, report) = try openFiles(directory: directory, baseOffset: baseOffset, config: config, writable: writable,
+        let (s, report) = try openFiles(directory: directory, baseOffset: baseOffset, config: config, writable: writable, active: active,
                                         fullRecovery: fullRecovery, flushed: flushed, validator: validator)
         (s.abortedTransactions, s.transactionIndexProblem) = TransactionIndex.load(directory: directory, baseOffset: baseOffset,
                                                                                     nextOffset: s.nextOffset, writable: writable)
         return (s, report)
     }
 
-    private static func openFiles(directory: String, baseOffset: Int64, config: LogConfig, writable: Bool,
+    private static func openFiles(directory: String, baseOffset: Int64, config: LogConfig, writable: Bool, active: Bool,
                                   fullRecovery: Bool, flushed: Bool, validator: BatchValidator) throws -> (LogSegment, OpenReport) {
         let indexExisted = FileSystem.exists(directory + "/" + fileName(baseOffset, ".index"))
         let timeIndexExisted = FileSystem.exists(directory + "/" + fileName(baseOffset, ".timeindex"))
@@ -131,7 +135,7 @@ public final class LogSegment: @unchecked Sendable {
             try s.scanTail(from: 0, nextOffset: baseOffset, repair: false, report: &report)
             return (s, report)
         }
-        let s = try LogSegment(directory: directory, baseOffset: baseOffset, config: config, writable: writable)
+        let s = try LogSegment(directory: directory, baseOffset: baseOffset, config: config, writable: writable, active: active)
         var report = OpenReport()
         try s.offsetIndex.storage.trimToValidPrefix(isValid: { $0.loadBE(at: 4, as: Int32.self) > 0 })
         try s.timeIndex.storage.trimToValidPrefix(isValid: { $0.loadBE(at: 0, as: Int64.self) != 0 || $0.loadBE(at: 8, as: Int32.self) != 0 })
@@ -202,7 +206,7 @@ public final class LogSegment: @unchecked Sendable {
         logPath = directory + "/" + Self.fileName(baseOffset, ".log")
         logFile = try DataFile(path: logPath, flags: O_RDONLY)
         let fileSize = Int(try logFile.size())
-        mapping = try MappedRegion(file: logFile, length: max(fileSize, config.segmentBytes))
+        mapping = try ReservedRegion(file: logFile, length: max(fileSize, config.segmentBytes), mapNow: true)
         let tmp = "/dev/null"
         offsetIndex = try OffsetIndex(path: tmp, baseOffset: baseOffset, maxBytes: 0, writable: false)
         timeIndex = try TimeIndex(path: tmp, baseOffset: baseOffset, maxBytes: 0, writable: false)
@@ -353,6 +357,8 @@ public final class LogSegment: @unchecked Sendable {
     /// Writes whole batches (bytes `data`, described by `batches`) at the end of the segment and
     /// indexes them. On a write error the file is cut back to its previous size.
     func append(_ data: UnsafeRawBufferPointer, batches: ArraySlice<BuiltBatch>, dataStart: Int) throws {
+        // The reservation of an empty segment is mapped before its first bytes are published.
+        try mapping.map()
         // Disk blocks for the index entries these batches may add, before the log is written:
         // a full disk then fails the append with nothing written.
         try offsetIndex.storage.reserve(batches.count)

@@ -183,12 +183,14 @@ import StrataIO
     @Test func indexEntriesHaveTheDocumentedBytes() throws {
         let dir = TempDir()
         let index = try OffsetIndex(path: dir.path + "/x.index", baseOffset: 0, maxBytes: 64, writable: true)
+        try index.storage.reserve(2) // as a segment does before an append
         index.append(offset: 41, position: 4157)
         index.append(offset: 70, position: 8357)
         try index.trimToValidSize()
         #expect(hexString(try DataFile(path: dir.path + "/x.index", flags: O_RDONLY).readAll()) == "000000290000103d" + "00000046000020a5")
         #expect(index.lookup(65) == (41, 4157) && index.lookup(40) == (0, 0) && index.ceiling(65)! == (70, 8357))
         let time = try TimeIndex(path: dir.path + "/x.timeindex", baseOffset: 0, maxBytes: 120, writable: true)
+        try time.storage.reserve(3)
         time.maybeAppend(timestamp: -1, offset: 3) // batches without timestamps are never indexed
         time.maybeAppend(timestamp: 1_700_000_000_005, offset: 41)
         time.maybeAppend(timestamp: 1_700_000_000_005, offset: 70) // not above the last: skipped
@@ -221,6 +223,7 @@ import StrataIO
         var rng = SystemRandomNumberGenerator()
         for shape in 0 ..< 3 {
             let index = try OffsetIndex(path: dir.path + "/\(shape).index", baseOffset: 1000, maxBytes: 8 * 5000, writable: true)
+            try index.storage.reserve(4000)
             var offsets: [Int64] = []
             var o: Int64 = 1000
             for i in 0 ..< 4000 {
