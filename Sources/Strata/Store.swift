@@ -251,7 +251,7 @@ public final class Store: @unchecked Sendable {
     // MARK: indexes
 
     private func indexNamesOnDisk() throws -> [String] {
-        guard FileSystem.isDirectory(indexesDirectory) else { return [] }
+        guard try FileSystem.isDirectoryChecked(indexesDirectory) else { return [] }
         return try FileSystem.list(indexesDirectory).filter { FileSystem.exists(indexesDirectory + "/" + $0 + "/" + IndexDefinition.fileName) }.sorted()
     }
 

@@ -116,6 +116,24 @@ public final class DataFile: @unchecked Sendable {
 public enum FileSystem {
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
+    /// Whether `path` exists; a path that cannot be looked up for another reason than its
+    /// absence (permission denied on a directory above it, an I/O error) throws
+    /// `StrataError.io` instead of reading as missing.
+    public static func existsChecked(_ path: String) throws -> Bool {
+        if access(path, F_OK) == 0 { return true }
+        if errno == ENOENT || errno == ENOTDIR { return false }
+        throw StrataError.io(operation: "look up", path: path, errno: errno)
+    }
+
+    /// Whether `path` is a directory; throws `StrataError.io` when it cannot be looked up for
+    /// another reason than its absence (as `existsChecked`).
+    public static func isDirectoryChecked(_ path: String) throws -> Bool {
+        var st = stat()
+        if stat(path, &st) == 0 { return (st.st_mode & S_IFMT) == S_IFDIR }
+        if errno == ENOENT || errno == ENOTDIR { return false }
+        throw StrataError.io(operation: "look up", path: path, errno: errno)
+    }
+
     public static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR

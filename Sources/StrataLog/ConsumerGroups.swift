@@ -86,7 +86,7 @@ public final class ConsumerGroups: @unchecked Sendable {
     private func load(_ group: String) throws -> [TopicPartition: CommittedOffset] {
         if !readOnly, let c = cache[group] { return c }
         let p = path(group)
-        guard FileSystem.exists(p) else { return [:] }
+        guard try FileSystem.existsChecked(p) else { return [:] }
         let offsets = try GroupOffsetsFile.decode(try FileSystem.readFile(p), file: p)
         if !readOnly { cache[group] = offsets }
         return offsets
@@ -147,7 +147,7 @@ public final class ConsumerGroups: @unchecked Sendable {
     /// Groups with committed offsets.
     public func list() throws -> [String] {
         try checkOpen()
-        guard FileSystem.isDirectory(directory) else { return [] }
+        guard try FileSystem.isDirectoryChecked(directory) else { return [] }
         return try FileSystem.list(directory).compactMap(Self.groupName(fromFile:)).sorted()
     }
 

@@ -19,7 +19,7 @@ extension Log {
                             readOnly: Bool = false, recovery: RecoveryMode = .unclean(recoveryPoint: nil),
                             logger: Logger = defaultStrataLogger()) throws -> Log {
         try config.validate()
-        if !FileSystem.isDirectory(directory) {
+        if try !FileSystem.isDirectoryChecked(directory) {
             if readOnly { throw StrataError.notFound("partition directory \(directory)") }
             try FileSystem.createDirectory(directory)
             try FileSystem.syncDirectory(FileSystem.parent(of: directory))

@@ -54,7 +54,7 @@ public final class LogStore: @unchecked Sendable {
         self.logger = logger
         isReadOnly = readOnly
         if readOnly {
-            guard FileSystem.isDirectory(root + "/topics") else { throw StrataError.notFound("a Strata store at \(root) (no topics/ directory)") }
+            guard try FileSystem.isDirectoryChecked(root + "/topics") else { throw StrataError.notFound("a Strata store at \(root) (no topics/ directory)") }
             writerLock = nil
             openedAfterCleanShutdown = true
             checkpointed = [:]
@@ -105,7 +105,7 @@ public final class LogStore: @unchecked Sendable {
             }
             let configPath = configsDirectory + "/" + name + ".json"
             var effective: TopicConfig
-            if FileSystem.exists(configPath) {
+            if try FileSystem.existsChecked(configPath) {
                 let bytes = try DataFile(path: configPath, flags: O_RDONLY).readAll()
                 do { effective = try JSONDecoder().decode(TopicConfig.self, from: Data(bytes)) } catch {
                     throw StrataError.corrupt(file: configPath, position: 0, reason: "unreadable topic config: \(error); fix or remove the file (the partitions stay on disk)")
@@ -129,7 +129,7 @@ public final class LogStore: @unchecked Sendable {
             // Before any directory is made: every partition keeps about three descriptors per
             // segment open (counted here for one segment each; reopening counts the files).
             try DescriptorLimit.ensure(Int(effective.partitions) * 3, for: "topic \(name) (\(effective.partitions) partitions)")
-            if !isReadOnly && !FileSystem.exists(configPath) {
+            if try !isReadOnly && !FileSystem.existsChecked(configPath) {
                 let data = try JSONEncoder().encode(effective)
                 try FileSystem.writeAtomically([UInt8](data), to: configPath)
             }
@@ -175,7 +175,7 @@ public final class LogStore: @unchecked Sendable {
 
     /// Partition count from existing `<name>-N` directories (for data copied from Kafka).
     private func discoverPartitions(_ name: String) throws -> Int32? {
-        guard FileSystem.isDirectory(topicsDirectory) else { return nil }
+        guard try FileSystem.isDirectoryChecked(topicsDirectory) else { return nil }
         let ps = try FileSystem.list(topicsDirectory).compactMap(TopicName.parseDirectoryName).filter { $0.topic == name }.map(\.partition)
         guard let maxP = ps.max() else { return nil }
         return maxP + 1
@@ -184,7 +184,7 @@ public final class LogStore: @unchecked Sendable {
     /// Names of the topics on disk.
     public func topicNames() throws -> [String] {
         if lock.withLock({ isClosed }) { throw StrataError.closed("the store at \(root)") }
-        guard FileSystem.isDirectory(topicsDirectory) else { return [] }
+        guard try FileSystem.isDirectoryChecked(topicsDirectory) else { return [] }
         return Array(Set(try FileSystem.list(topicsDirectory).compactMap(TopicName.parseDirectoryName).map(\.topic))).sorted()
     }
 

@@ -48,7 +48,7 @@ public enum RecoveryCheckpoint {
     }
 
     public static func read(_ path: String) throws -> [Key: Int64] {
-        guard FileSystem.exists(path) else { return [:] }
+        guard try FileSystem.existsChecked(path) else { return [:] }
         return try decode(try FileSystem.readFile(path), file: path)
     }
 

@@ -22,7 +22,7 @@ struct Verify: ParsableCommand {
         var damaged = false
         try reportingErrors {
             let topicsDir = dir + "/topics"
-            guard FileSystem.isDirectory(topicsDir) else { throw StrataError.notFound("a Strata store at \(dir) (no topics/ directory)") }
+            guard try FileSystem.isDirectoryChecked(topicsDir) else { throw StrataError.notFound("a Strata store at \(dir) (no topics/ directory)") }
             let partitions = try FileSystem.list(topicsDir).filter { name in
                 guard let parsed = TopicName.parseDirectoryName(name) else { return false }
                 return topic == nil || parsed.topic == topic

@@ -282,3 +282,47 @@ func strata(_ args: [String], input: String = "") throws -> (Int32, String, Stri
         #expect(status == 0 && out.contains(#""value":"a\nforged line\t\u001b[31mred""#), "\(out)")
     }
 }
+
+/// Runs the CLI as user `nobody` (through `setpriv`), or returns nil when this cannot be done
+/// here: not root, no setpriv, or the binary not reachable by that user.
+func strataAsNobody(_ args: [String]) throws -> (Int32, String, String)? {
+    guard getuid() == 0, FileSystem.exists("/usr/bin/setpriv"), let binary = strataBinary else { return nil }
+    let drop = ["--reuid=65534", "--regid=65534", "--clear-groups", binary]
+    guard (try? run(["/usr/bin/setpriv"] + drop + ["--help"]))?.0 == 0 else { return nil }
+    return try run(["/usr/bin/setpriv"] + drop + args)
+}
+
+@Suite(.serialized) struct PermissionTests {
+    /// A directory of the store the user may not enter is reported as permission denied with
+    /// what to check, not as a missing topic or store, and never read as empty.
+    @Test func permissionDeniedSaysSo() throws {
+        let dir = TempDir()
+        chmod(dir.path, 0o755)
+        _ = try strata(["produce", "--dir", dir.path, "--topic", "t"], input: "k|v\n")
+        do {
+            let store = try LogStore(root: dir.path, backgroundIntervalMs: 0)
+            try store.groups.commit(group: "g", topic: "t", partition: 0, offset: 1)
+            try store.close()
+        }
+        guard try strataAsNobody(["status", "--dir", dir.path]) != nil else {
+            print("note: permission tests skip (they need root, /usr/bin/setpriv and a strata binary user nobody can run)")
+            return
+        }
+        let cases: [(locked: String, args: [String])] = [
+            ("topics", ["consume", "--dir", dir.path, "--topic", "t"]),
+            ("topics", ["status", "--dir", dir.path]),
+            ("topics", ["verify", "--dir", dir.path]),
+            ("topic-configs", ["consume", "--dir", dir.path, "--topic", "t"]),
+            ("groups", ["groups", "list", "--dir", dir.path]),
+            ("groups", ["groups", "describe", "--dir", dir.path, "g"]),
+        ]
+        for (locked, args) in cases {
+            chmod(dir.path + "/" + locked, 0o700)
+            defer { chmod(dir.path + "/" + locked, 0o755) }
+            let (status, _, err) = try #require(try strataAsNobody(args))
+            #expect(status != 0, "\(args) with \(locked)/ locked: exit \(status)")
+            #expect(err.contains("Permission denied") && err.contains("check the permissions"), "\(args) with \(locked)/ locked: \(err)")
+            #expect(!err.contains("not found"), "\(args): \(err)")
+        }
+    }
+}
