@@ -26,7 +26,7 @@ struct BenchQuery {
 
 func loadBenchQueries(_ path: String) -> [BenchQuery] {
     guard let data = FileManager.default.contents(atPath: path) else { return [] }
-    let tokenizer = Analyzer(.alphanumeric)
+    let tokenizer = Analyzer(.alphanumeric, maxTokenLength: 40)
     var out: [BenchQuery] = []
     for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
         guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
@@ -53,7 +53,7 @@ func benchSearch() {
     let docsPath = data + "/tantivy-benches/wiki.json", queriesPath = data + "/sbg-queries/queries.txt"
     guard let corpus = FileManager.default.contents(atPath: docsPath) else { return }
     let lines = corpus.split(separator: UInt8(ascii: "\n")).map { Array($0) }
-    let schema = try! Schema(fields: [FieldDefinition("body", .text(.alphanumeric))], dynamic: .ignore)
+    let schema = try! Schema(fields: [FieldDefinition("body", .text(.alphanumeric), maxTokenLength: 40)], dynamic: .ignore)
 
     // Indexing, JSON parsing included (as for the peers): best of 3 here and one more run in
     // every round below (the peers report their best too).
@@ -303,7 +303,7 @@ func benchSearchMemory() {
     }
     let lines = corpus.split(separator: UInt8(ascii: "\n")).map { Array($0) }
     let dir = freshDir("search-memory")
-    let schema = try! Schema(fields: [FieldDefinition("body", .text(.alphanumeric))], dynamic: .ignore)
+    let schema = try! Schema(fields: [FieldDefinition("body", .text(.alphanumeric), maxTokenLength: 40)], dynamic: .ignore)
     let index = try! SearchIndex(directory: dir, schema: schema)
     let before = peakRSS()
     let anonymousBefore = anonymousRSS()

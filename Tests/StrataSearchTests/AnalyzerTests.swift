@@ -80,3 +80,46 @@ import Testing
         #expect(out == ["ab", "cd"], "U+FFFD is not a word character")
     }
 }
+
+/// Over-long tokens are dropped with a position gap, in every tokenizer (Lucene's LengthFilter,
+/// tantivy's RemoveLongFilter), and a schema sets the length per field.
+@Suite struct TokenLengthTests {
+    static let long = String(repeating: "x", count: 41)
+
+    @Test(arguments: [AnalyzerKind.standard, .english, .alphanumeric, .whitespace, .cjk])
+    func droppedLongTokensLeaveAGap(kind: AnalyzerKind) {
+        let a = Analyzer(kind, stopWords: [], maxTokenLength: 40)
+        let t = a.positionedTokens("alpha \(Self.long) omega")
+        #expect(t.map(\.1) == [0, 2], "\(kind): \(t)")
+        #expect(Analyzer(kind, stopWords: [], maxTokenLength: 41).positionedTokens("alpha \(Self.long) omega").map(\.1) == [0, 1, 2])
+    }
+
+    /// A phrase does not match across a dropped token; a slop of one does. The field's
+    /// `max_token_length` (40, tantivy's) comes from the schema JSON, and queries are analyzed
+    /// with it too.
+    @Test func schemaMaxTokenLengthAndPhrases() throws {
+        let json = #"{"fields":[{"name":"m","type":"text","analyzer":"alphanumeric","max_token_length":40}],"dynamic":"ignore"}"#
+        let schema = try JSONDecoder().decode(Schema.self, from: Data(json.utf8))
+        #expect(schema.fields[0].maxTokenLength == 40)
+        let encoded = String(decoding: try JSONEncoder().encode(schema), as: UTF8.self)
+        #expect(encoded.contains(#""max_token_length":40"#))
+        let index = try SearchIndex(directory: tempPath("token-length"), schema: schema)
+        let forty = String(repeating: "y", count: 40)
+        try index.add(json: #"{"m":"mod \#(Self.long) jk"}"#)
+        try index.add(json: #"{"m":"mod \#(forty) jk"}"#)
+        try index.refresh()
+        let s = index.searcher()
+        #expect(try s.count(QueryParser.parse("\"mod jk\"")) == 0, "no phrase across the dropped token")
+        #expect(try s.count(QueryParser.parse("\"mod jk\"~1")) == 2, "one word between, dropped or kept")
+        #expect(try s.count(QueryParser.parse(forty)) == 1, "40 bytes are kept")
+        #expect(try s.count(QueryParser.parse(Self.long)) == 0, "41 bytes are not, in documents or queries")
+        index.close()
+        for bad in [#"{"name":"k","type":"keyword","max_token_length":40}"#, #"{"name":"m","type":"text","max_token_length":0}"#] {
+            #expect(throws: DecodingError.self, "\(bad)") { _ = try JSONDecoder().decode(FieldDefinition.self, from: Data(bad.utf8)) }
+        }
+        var other = schema
+        #expect(throws: StrataError.self, "another length on an existing field needs a rebuild") {
+            try other.merge(try Schema(fields: [FieldDefinition("m", .text(.alphanumeric), maxTokenLength: 255)]), directory: "x")
+        }
+    }
+}

@@ -24,7 +24,9 @@ public enum AnalyzerKind: String, Sendable, Codable, CaseIterable {
 /// thread.
 public final class Analyzer {
     public let kind: AnalyzerKind
-    /// Tokens longer than this many bytes are dropped (Lucene's LengthFilter semantics).
+    /// Tokens longer than this many bytes are dropped, leaving a position gap as a dropped stop
+    /// word does (Lucene's LengthFilter, tantivy's RemoveLongFilter): a phrase does not match
+    /// across them.
     public let maxTokenLength: Int
     /// Fold accented Latin letters to ASCII (é → e, ß → ss).
     public let foldToASCII: Bool
@@ -115,8 +117,8 @@ public final class Analyzer {
             let a = Int(segmenter.scalars[from].start), b = Int(segmenter.scalars[to - 1].end)
             if b - a <= maxTokenLength {
                 body(TokenRef(bytes: UnsafeRawBufferPointer(rebasing: text[a ..< b]), position: position, startOffset: a, endOffset: b))
-                position += 1
             }
+            position += 1
         }
         for i in 0 ..< segmenter.count {
             if Unicode.Scalar(segmenter.scalars[i].scalar)?.properties.isWhitespace ?? false {
@@ -166,12 +168,10 @@ public final class Analyzer {
     /// state stays in registers (captured variables would be boxed and access-checked).
     @inline(__always)
     private func finishRun(_ position: inout Int, _ start: inout Int, _ end: Int, _ body: (TokenRef) -> Void) {
-        if tokenBuffer.count <= maxTokenLength {
-            if stopWords?.contains(tokenBuffer.bytes) != true {
-                body(TokenRef(bytes: tokenBuffer.bytes, position: position, startOffset: start, endOffset: end))
-            }
-            position += 1
+        if tokenBuffer.count <= maxTokenLength && stopWords?.contains(tokenBuffer.bytes) != true {
+            body(TokenRef(bytes: tokenBuffer.bytes, position: position, startOffset: start, endOffset: end))
         }
+        position += 1
         tokenBuffer.removeAll()
         start = -1
     }
@@ -265,10 +265,11 @@ public final class Analyzer {
     }
 
     /// Emits one word (stemmed for `english`) unless empty, too long or a stop word; a dropped
-    /// stop word leaves a position gap so phrases keep their distances.
+    /// stop word or over-long word leaves a position gap so phrases keep their distances.
     @inline(__always)
     private func emitWord(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ p: inout WordPositions, _ body: (TokenRef) -> Void) {
-        if bytes.count == 0 || bytes.count > maxTokenLength { return }
+        if bytes.count == 0 { return }
+        if bytes.count > maxTokenLength { p.stopGap += 1; return }
         if let stop = stopWords, stop.contains(bytes) { p.stopGap += 1; return }
         var out = bytes
         if let stemmer { out = stemmer.stem(bytes) }

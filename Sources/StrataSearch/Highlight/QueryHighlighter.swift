@@ -266,15 +266,18 @@ final class FieldPlan {
 private struct PlanBuilder {
     let schema: Schema
     var plans: [FieldPlan] = []
-    var analyzers: [AnalyzerKind: Analyzer] = [:]
+    /// Fields analyzed alike share an analyzer.
+    struct AnalyzerKey: Hashable { var kind: AnalyzerKind; var maxTokenLength: Int? }
+    var analyzers: [AnalyzerKey: Analyzer] = [:]
 
     init(schema: Schema) { self.schema = schema }
 
     mutating func plan(_ field: Int) -> FieldPlan {
         if let p = plans.first(where: { $0.field == field }) { return p }
-        let kind = schema.fields[field].type.analyzerKind
+        let definition = schema.fields[field]
+        let key = AnalyzerKey(kind: definition.type.analyzerKind, maxTokenLength: definition.maxTokenLength)
         let a: Analyzer
-        if let existing = analyzers[kind] { a = existing } else { a = Analyzer(kind); analyzers[kind] = a }
+        if let existing = analyzers[key] { a = existing } else { a = definition.makeAnalyzer(); analyzers[key] = a }
         let p = FieldPlan(field: field, name: schema.fields[field].name, source: schema.fields[field].source, analyzer: a)
         plans.append(p)
         return p

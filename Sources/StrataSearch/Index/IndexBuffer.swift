@@ -28,9 +28,10 @@ final class IndexBuffer {
         return total
     }
 
-    private func invertedIndex(_ field: Int, _ type: FieldType) -> MemoryIndex {
+    private func invertedIndex(_ field: Int, _ definition: FieldDefinition) -> MemoryIndex {
         if let m = inverted[field] { return m }
-        let m = MemoryIndex(analyzer: Analyzer(type.analyzerKind), field: String(field))
+        let type = definition.type
+        let m = MemoryIndex(analyzer: definition.makeAnalyzer(), field: String(field))
         for _ in 0 ..< documentCount { m.endDocument() }
         inverted[field] = m
         if type == .keyword {
@@ -42,8 +43,9 @@ final class IndexBuffer {
     }
 
     /// Adds a text or keyword value to the current document.
-    func addTerms(_ field: Int, _ type: FieldType, _ bytes: UnsafeRawBufferPointer) {
-        let m = invertedIndex(field, type)
+    func addTerms(_ field: Int, _ definition: FieldDefinition, _ bytes: UnsafeRawBufferPointer) {
+        let type = definition.type
+        let m = invertedIndex(field, definition)
         if type == .keyword {
             guard bytes.count > 0, bytes.count <= 32766 else { return }
             m.addValue(bytes)

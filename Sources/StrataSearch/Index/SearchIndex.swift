@@ -388,7 +388,7 @@ public final class SearchIndex: @unchecked Sendable {
             let e = parsed.entries[k]
             switch type {
             case .text, .keyword:
-                parsed.withBytes(e) { _, v in buffer.addTerms(f, type, v) }
+                parsed.withBytes(e) { _, v in buffer.addTerms(f, schema.fields[f], v) }
             case .i64, .f64, .timestamp:
                 buffer.setNumber(f, type, numericBits(e, type))
             }
@@ -486,7 +486,7 @@ public final class SearchIndex: @unchecked Sendable {
             }
             var terms: [[UInt8]] = []
             var copy = value
-            copy.withUTF8 { u in Analyzer(schema.fields[f].type.analyzerKind).analyze(UnsafeRawBufferPointer(u)) { terms.append(Array($0.bytes)) } }
+            copy.withUTF8 { u in schema.fields[f].makeAnalyzer().analyze(UnsafeRawBufferPointer(u)) { terms.append(Array($0.bytes)) } }
             guard terms.count == 1, let term = terms.first else {
                 throw StrataError.invalidArgument("'\(value)' is \(terms.count) terms in field '\(name)'; delete by term needs exactly one")
             }

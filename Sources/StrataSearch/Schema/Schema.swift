@@ -66,12 +66,25 @@ public struct FieldDefinition: Sendable, Equatable, Codable {
     /// Keyword fields: values longer than this many bytes are not indexed in this field
     /// (Elasticsearch's `ignore_above`; the dynamic `.keyword` sub-fields use 256).
     public var ignoreAbove: Int?
+    /// Text fields: tokens longer than this many bytes are dropped, leaving a position gap
+    /// (Elasticsearch's `max_token_length`; nil is the analyzer's 255; tantivy's default
+    /// tokenizer uses 40). 1…32,766.
+    public var maxTokenLength: Int?
 
-    public init(_ name: String, _ type: FieldType, source: String? = nil, ignoreAbove: Int? = nil) {
+    /// The longest token length a schema may set (Lucene's largest term).
+    public static let maxTokenLengthLimit = 32766
+
+    public init(_ name: String, _ type: FieldType, source: String? = nil, ignoreAbove: Int? = nil, maxTokenLength: Int? = nil) {
         self.name = name
         self.type = type
         self.source = source
         self.ignoreAbove = ignoreAbove
+        self.maxTokenLength = maxTokenLength
+    }
+
+    /// A new analyzer for this field's values and queries: its kind and token length.
+    public func makeAnalyzer() -> Analyzer {
+        Analyzer(type.analyzerKind, maxTokenLength: maxTokenLength ?? 255)
     }
 
     /// The keyword sub-field dynamic mapping adds beside a new string field (`name.keyword`).
@@ -79,12 +92,13 @@ public struct FieldDefinition: Sendable, Equatable, Codable {
         FieldDefinition(name + ".keyword", .keyword, source: name, ignoreAbove: 256)
     }
 
-    private enum CodingKeys: String, CodingKey { case name, type, analyzer, source, ignoreAbove = "ignore_above" }
+    private enum CodingKeys: String, CodingKey { case name, type, analyzer, source, ignoreAbove = "ignore_above", maxTokenLength = "max_token_length" }
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decode(String.self, forKey: .name)
         source = try c.decodeIfPresent(String.self, forKey: .source)
         ignoreAbove = try c.decodeIfPresent(Int.self, forKey: .ignoreAbove)
+        maxTokenLength = try c.decodeIfPresent(Int.self, forKey: .maxTokenLength)
         switch try c.decode(String.self, forKey: .type) {
         case "text": type = .text(try c.decodeIfPresent(AnalyzerKind.self, forKey: .analyzer) ?? .standard)
         case "keyword": type = .keyword
@@ -93,6 +107,14 @@ public struct FieldDefinition: Sendable, Equatable, Codable {
         case "timestamp": type = .timestamp
         case let other:
             throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "unknown field type '\(other)' (text, keyword, i64, f64, timestamp)")
+        }
+        if let n = maxTokenLength {
+            guard case .text = type else {
+                throw DecodingError.dataCorruptedError(forKey: .maxTokenLength, in: c, debugDescription: "max_token_length applies to text fields; '\(name)' is \(type.typeName)")
+            }
+            guard (1 ... Self.maxTokenLengthLimit).contains(n) else {
+                throw DecodingError.dataCorruptedError(forKey: .maxTokenLength, in: c, debugDescription: "max_token_length \(n) of '\(name)' is outside 1…\(Self.maxTokenLengthLimit)")
+            }
         }
     }
 
@@ -103,6 +125,7 @@ public struct FieldDefinition: Sendable, Equatable, Codable {
         if case let .text(kind) = type { try c.encode(kind, forKey: .analyzer) }
         try c.encodeIfPresent(source, forKey: .source)
         try c.encodeIfPresent(ignoreAbove, forKey: .ignoreAbove)
+        try c.encodeIfPresent(maxTokenLength, forKey: .maxTokenLength)
     }
 }
 
@@ -202,8 +225,8 @@ public struct Schema: Sendable, Equatable, Codable {
                 if existing.type != f.type {
                     throw StrataError.invalidArgument("field '\(f.name)' is \(existing.type.typeName)\(existing.type.analyzerSuffix) in the index at \(directory), not \(f.type.typeName)\(f.type.analyzerSuffix); rebuild the index to change a type")
                 }
-                if existing.source != f.source || existing.ignoreAbove != f.ignoreAbove {
-                    throw StrataError.invalidArgument("field '\(f.name)' has a different source or ignore_above in the index at \(directory); rebuild the index to change it")
+                if existing.source != f.source || existing.ignoreAbove != f.ignoreAbove || existing.maxTokenLength != f.maxTokenLength {
+                    throw StrataError.invalidArgument("field '\(f.name)' has a different source, ignore_above or max_token_length in the index at \(directory); rebuild the index to change it")
                 }
             } else {
                 try add(f)

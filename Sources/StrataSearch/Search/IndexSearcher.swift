@@ -203,7 +203,7 @@ public final class IndexSearcher: @unchecked Sendable {
 
     func analyzer(_ field: Int) -> Analyzer {
         if let a = analyzers[field] { return a }
-        let a = Analyzer(schema.fields[field].type.analyzerKind)
+        let a = schema.fields[field].makeAnalyzer()
         analyzers[field] = a
         return a
     }
