@@ -172,7 +172,8 @@ extension IndexSearcher {
     }
 
     /// Exact number of live documents a plan matches: a term's document frequency when its
-    /// segment has no deletes, else the plan's document set minus the deletes.
+    /// segment has no deletes, else the matches counted as the cursors stream them — no
+    /// document set, so the cost follows the postings read, not the segment's size.
     func count(_ plan: QueryPlan) throws -> Int {
         let r = try resolve(lookupTerms(plan), scoring: false, BM25())
         var total = 0
@@ -181,11 +182,54 @@ extension IndexSearcher {
                 total += r.info(si, 0)?.docFreq ?? 0
                 continue
             }
-            var set = try matchSet(plan, si, r)
-            if let d = s.deletes { d.subtract(from: &set) }
-            total += set.count
+            total += try count(plan, si, r)
         }
         return total
+    }
+
+    /// The live documents of segment `si` a plan matches, counted.
+    private func count(_ plan: QueryPlan, _ si: Int, _ r: Resolved) throws -> Int {
+        let deletes = segments[si].deletes
+        var n = 0
+        switch plan {
+        case .empty:
+            break
+        case let .term(t):
+            guard let c = try cursor(r, si, 0, t.field) else { break }
+            while c.doc != PostingsCursor.exhausted {
+                if !(deletes?.contains(c.doc) ?? false) { n += 1 }
+                try c.next()
+            }
+        case let .conjunction(terms, excluded):
+            var cs: [PostingsCursor] = []
+            for (i, t) in terms.enumerated() {
+                guard let c = try cursor(r, si, i, t.field) else { return 0 }
+                cs.append(c)
+            }
+            cs.sort { $0.docFreq < $1.docFreq }
+            let ex = try excluded.enumerated().compactMap { try cursor(r, si, terms.count + $0.offset, $0.element.field) }
+            try intersect(cs) { d in
+                if !(deletes?.contains(d) ?? false), try !isExcluded(d, ex) { n += 1 }
+            }
+        case let .disjunction(terms, excluded):
+            var cs: [PostingsCursor] = []
+            for (i, t) in terms.enumerated() { if let c = try cursor(r, si, i, t.field) { cs.append(c) } }
+            let ex = try excluded.enumerated().compactMap { try cursor(r, si, terms.count + $0.offset, $0.element.field) }
+            // The smallest document any cursor is on, each once.
+            while true {
+                var d = PostingsCursor.exhausted
+                for c in cs where c.doc < d { d = c.doc }
+                if d == PostingsCursor.exhausted { break }
+                for c in cs where c.doc == d { try c.next() }
+                if !(deletes?.contains(d) ?? false), try !isExcluded(d, ex) { n += 1 }
+            }
+        case let .phrase(_, tokens, slop):
+            guard let matcher = try phraseMatcher(r.terms, tokens, slop, r, si) else { break }
+            try intersect(matcher.cursors) { d in
+                if !(deletes?.contains(d) ?? false), try matcher.matches() { n += 1 }
+            }
+        }
+        return n
     }
 
     /// Runs a plan's top-k into `top`.
