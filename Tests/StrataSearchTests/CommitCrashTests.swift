@@ -170,3 +170,39 @@ private func liveIDs(_ dir: String) throws -> ([String: String], Set<Int64>) {
         #expect(try SearchIndex(directory: dir).searcher().documentCount == corpus.docs.filter { !$0.body.contains("kafka") }.count)
     }
 }
+
+/// Opening reads footers, not whole large files: damage inside a large segment file opens
+/// (its structure is intact), and `checkIntegrity()` and merges find it by its CRC, naming the
+/// file, before anything is copied from it.
+@Suite struct LargeFileIntegrityTests {
+    @Test func largeFilesAreChecksummedByMergesAndCheckIntegrity() throws {
+        let dir = tempDirectory("integrity-large")
+        let corpus = Corpus(count: 60_000, seed: 3)
+        do {
+            let index = try SearchIndex(directory: dir, schema: Corpus.schema(), options: .init(bufferBytes: 1 << 30))
+            for d in corpus.docs.prefix(50_000) { try index.add(json: corpus.json(d)) }
+            try index.commit()
+            for d in corpus.docs.suffix(10_000) { try index.add(json: corpus.json(d)) }
+            try index.commit()
+            #expect(index.segmentCount == 2)
+            try index.checkIntegrity()
+            index.close()
+        }
+        let large = try FileSystem.list(dir).filter { $0.hasSuffix(".inv") }.max { (FileSystem.fileSize(dir + "/" + $0) ?? 0) < (FileSystem.fileSize(dir + "/" + $1) ?? 0) }!
+        let path = dir + "/" + large
+        var bytes = try FileSystem.readFile(path)
+        try #require(bytes.count > 256 << 10, "a file larger than what opening checksums (\(bytes.count) bytes)")
+        bytes[bytes.count / 2] ^= 0x40
+        try FileSystem.writeAtomically(bytes, to: path)
+        let index = try SearchIndex(directory: dir)
+        defer { index.close() }
+        func namesTheFile(_ body: () throws -> Void) {
+            do { try body(); Issue.record("damage in \(large) went unnoticed") } catch let StrataError.corrupt(file, _, reason) {
+                #expect(file == path && reason.contains("CRC mismatch"), "\(file): \(reason)")
+            } catch { Issue.record("\(error)") }
+        }
+        namesTheFile { try index.checkIntegrity() }
+        namesTheFile { try index.forceMerge() }
+        #expect(index.segmentCount == 2, "nothing was merged from the damaged file")
+    }
+}

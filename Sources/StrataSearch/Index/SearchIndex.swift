@@ -742,6 +742,17 @@ public final class SearchIndex: @unchecked Sendable {
 
     /// Segment count and total files size (tests, tools, benchmarks).
     public var segmentCount: Int { lock.withLock { segments.count } }
+
+    /// Checks the whole-file CRC of every segment file the index reads (opening checks only
+    /// files up to 256 KiB in full, and the structure of the rest; merges check their inputs):
+    /// `StrataError.corrupt` naming the damaged file. Reads every page of the index.
+    public func checkIntegrity() throws {
+        let readers = try lock.withLock {
+            try checkOpen()
+            return segments.map(\.reader)
+        }
+        for r in readers { try r.verifyIntegrity() }
+    }
     public func sizeOnDisk() -> Int64 {
         lock.withLock { segments.reduce(0) { $0 + $1.reader.sizeOnDisk(directory: directory) } }
     }

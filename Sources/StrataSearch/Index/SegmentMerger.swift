@@ -13,6 +13,9 @@ enum SegmentMerger {
         // Old → new document numbers.
         var maps: [[Int32]] = []
         var next: Int32 = 0
+        // Large files were not checksummed when they opened: a merge reads them whole, so it
+        // checks them first and never copies damage into a new segment.
+        for (reader, _) in inputs { try reader.verifyIntegrity() }
         for (reader, deletes) in inputs {
             var m = [Int32](repeating: -1, count: reader.documentCount)
             for d in 0 ..< reader.documentCount where !(deletes?.contains(UInt32(d)) ?? false) {

@@ -13,6 +13,10 @@ final class SegmentReader: @unchecked Sendable {
     let invertedFields: [Int]
     let docValues: DocValues
 
+    /// Files up to this size have their whole-file CRC checked when a segment opens; larger
+    /// ones when it is merged or `verifyIntegrity()` runs, so opening costs O(1) in data size.
+    static let checksumOnOpenBytes = 256 << 10
+
     init(directory: String, number: UInt32, documentCount: Int, invertedFields: [Int]) throws {
         self.number = number
         name = Manifest.segmentName(number)
@@ -20,14 +24,21 @@ final class SegmentReader: @unchecked Sendable {
         var inverted = [IndexSegment?](repeating: nil, count: (invertedFields.max() ?? -1) + 1)
         self.invertedFields = invertedFields.sorted()
         for f in invertedFields {
-            let s = try IndexSegment(path: directory + "/" + SearchIndexFiles.inverted(name, field: f))
+            let s = try IndexSegment(path: directory + "/" + SearchIndexFiles.inverted(name, field: f), checksumUpTo: Self.checksumOnOpenBytes)
             guard s.documentCount == documentCount else {
                 throw StrataError.corrupt(file: s.path, position: 0, reason: "index segment has \(s.documentCount) documents, the manifest says \(documentCount)")
             }
             inverted[f] = s
         }
         self.inverted = inverted
-        docValues = try DocValues(path: directory + "/" + SearchIndexFiles.docValues(name), expectedDocuments: documentCount)
+        docValues = try DocValues(path: directory + "/" + SearchIndexFiles.docValues(name), expectedDocuments: documentCount,
+                                  checksumUpTo: Self.checksumOnOpenBytes)
+    }
+
+    /// Checks every file's whole-file CRC (`corrupt` naming the file).
+    func verifyIntegrity() throws {
+        for f in invertedFields { try inverted[f]?.verifyChecksum() }
+        try docValues.verifyChecksum()
     }
 
     /// The inverted file of `field`, or nil when no document of the segment has it.

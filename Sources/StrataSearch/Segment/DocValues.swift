@@ -187,21 +187,36 @@ enum DocValueColumn {
     public let documentCount: Int
     private let file: DataFile
     private let region: MappedRegion
+    /// The file's size in bytes.
+    private let byteCount: Int
     private var numeric: [Int: NumericColumn] = [:]
     private var keyword: [Int: KeywordColumn] = [:]
 
     public func numericColumn(_ field: Int) -> NumericColumn? { numeric[field] }
+
+    /// Checks the whole-file CRC (`corrupt` on a mismatch).
+    public func verifyChecksum() throws {
+        let size = byteCount
+        let data = region.bytes(count: size)
+        let stored = data.loadUnaligned(fromByteOffset: size - 12, as: UInt32.self).littleEndian
+        let computed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: data[0 ..< size - 12]))
+        if stored != computed { throw StrataError.corrupt(file: path, position: Int64(size - 12), reason: "doc values: CRC mismatch (stored \(stored), computed \(computed))") }
+    }
     public func keywordColumn(_ field: Int) -> KeywordColumn? { keyword[field] }
 
     /// Opens and validates a doc-value file: magics, CRC, directory bounds, and every keyword
     /// column's offsets and ordinals, so reads after opening need no checks.
-    public init(path: String, expectedDocuments: Int?, verifyChecksum: Bool = true) throws {
+    /// `checksumUpTo`: the whole-file CRC is checked on open only for files of at most this
+    /// many bytes (see `IndexSegment.init(path:checksumUpTo:)`); `verifyChecksum()` checks it.
+    public init(path: String, expectedDocuments: Int?, verifyChecksum: Bool = true, checksumUpTo: Int = .max) throws {
         self.path = path
         file = try DataFile(path: path, flags: O_RDONLY)
         let size = Int(try file.size())
+        let verifyChecksum = verifyChecksum && size <= checksumUpTo
         func bad(_ at: Int, _ why: String) -> StrataError { .corrupt(file: path, position: Int64(at), reason: "doc values: \(why)") }
         guard size >= 16 + Self.footerSize else { throw bad(0, "\(size) bytes is too short") }
         region = try MappedRegion(file: file, length: size)
+        byteCount = size
         let data = region.bytes(count: size)
         let p = data.baseAddress!
         if memcmp(p, Self.magic, 8) != 0 { throw bad(0, "bad magic (not a Strata doc-value file)") }

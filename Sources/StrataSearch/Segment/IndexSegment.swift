@@ -30,6 +30,15 @@ import StrataIO
         var positions: Range<Int>
     }
 
+    /// `checksumUpTo`: the whole-file CRC is checked on open only for files of at most this
+    /// many bytes (the structure always is); larger ones by `verifyChecksum()`, which merges
+    /// and `SearchIndex.checkIntegrity()` call — so opening a large index reads nothing but
+    /// footers (Lucene checks big files' checksums the same way, on merge and CheckIndex).
+    public convenience init(path: String, checksumUpTo: Int) throws {
+        let size = FileSystem.fileSize(path) ?? 0
+        try self.init(path: path, verifyChecksum: size <= Int64(checksumUpTo))
+    }
+
     public init(path: String, verifyChecksum: Bool = true) throws {
         self.path = path
         file = try DataFile(path: path, flags: O_RDONLY)
@@ -42,11 +51,7 @@ import StrataIO
         if !Self.memcmpEqual(p, SegmentFormat.magic) { throw bad(0, "bad magic (not a Strata index segment)") }
         if !Self.memcmpEqual(p + size - 8, SegmentFormat.magic) { throw bad(size - 8, "bad footer magic (truncated or damaged file)") }
         let f = size - SegmentFormat.footerSize
-        if verifyChecksum {
-            let stored = p.loadUnaligned(fromByteOffset: size - 12, as: UInt32.self).littleEndian
-            let computed = CRC32C.checksum(UnsafeRawBufferPointer(start: p, count: size - 12))
-            if stored != computed { throw bad(size - 12, "CRC mismatch (stored \(stored), computed \(computed))") }
-        }
+        if verifyChecksum { try Self.verifyCRC(data, path: path) }
         func u32(_ o: Int) -> Int { Int(p.loadUnaligned(fromByteOffset: o, as: UInt32.self).littleEndian) }
         // Offsets above the file size are clamped to it (and then fail the checks below).
         func u64(_ o: Int) -> Int {
@@ -364,5 +369,19 @@ import StrataIO
         for d in 0 ..< n where touched[d] { hits.append(MemoryIndex.Hit(document: UInt32(d), score: scores[d])) }
         hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.document < $1.document }
         return Array(hits.prefix(limit))
+    }
+}
+
+extension IndexSegment {
+    /// Checks the whole-file CRC (`corrupt` on a mismatch): reads every page.
+    public func verifyChecksum() throws { try Self.verifyCRC(data, path: path) }
+
+    static func verifyCRC(_ data: UnsafeRawBufferPointer, path: String) throws {
+        let size = data.count
+        let stored = data.loadUnaligned(fromByteOffset: size - 12, as: UInt32.self).littleEndian
+        let computed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: data[0 ..< size - 12]))
+        if stored != computed {
+            throw StrataError.corrupt(file: path, position: Int64(size - 12), reason: "index segment: CRC mismatch (stored \(stored), computed \(computed))")
+        }
     }
 }
