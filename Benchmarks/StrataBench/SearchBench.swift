@@ -12,6 +12,8 @@ struct BenchQuery {
     var type: String
     var raw: String
     var words: [String]
+    /// `time` queries: the `ts` range, inclusive (milliseconds).
+    var tsFrom: Int64 = 0, tsTo: Int64 = 0
     var key: String { type + "\t" + raw }
 
     /// The query in Lucene syntax, as tantivy's parser is given it.
@@ -19,10 +21,15 @@ struct BenchQuery {
         switch type {
         case "intersection": return words.map { "+" + $0 }.joined(separator: " ")
         case "phrase": return "\"" + words.joined(separator: " ") + "\""
+        case "prefix": return words[0] + "*"
+        case "time": return "+" + words[0] + " +ts:[\(tsFrom) TO \(tsTo)]"
         default: return words.joined(separator: " ")
         }
     }
 }
+
+/// The query types of the search benchmark, in report order.
+let benchQueryTypes = ["term", "phrase", "intersection", "union", "prefix", "time"]
 
 func loadBenchQueries(_ path: String) -> [BenchQuery] {
     guard let data = FileManager.default.contents(atPath: path) else { return [] }
@@ -31,10 +38,15 @@ func loadBenchQueries(_ path: String) -> [BenchQuery] {
     for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
         guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
               let raw = obj["query"] as? String, let tags = obj["tags"] as? [String],
-              let type = tags.first(where: { ["term", "phrase", "intersection", "union"].contains($0) }) else { continue }
+              let type = tags.first(where: { benchQueryTypes.contains($0) }) else { continue }
         let words = tokenizer.tokens(raw)
         if words.isEmpty { continue }
-        out.append(BenchQuery(type: type, raw: raw, words: words))
+        var q = BenchQuery(type: type, raw: raw, words: words)
+        if type == "time" {
+            guard let a = (obj["ts_from"] as? NSNumber)?.int64Value, let b = (obj["ts_to"] as? NSNumber)?.int64Value else { continue }
+            q.tsFrom = a; q.tsTo = b
+        }
+        out.append(q)
     }
     return out
 }
@@ -50,31 +62,56 @@ func benchSearch() {
         FileHandle.standardError.write(Data("search: ../shared/data is absent; skipped\n".utf8))
         return
     }
-    let docsPath = data + "/tantivy-benches/wiki.json", queriesPath = data + "/sbg-queries/queries.txt"
-    guard let corpus = FileManager.default.contents(atPath: docsPath) else { return }
+    let docsPath = options.searchDocs ?? data + "/tantivy-benches/wiki.json"
+    let queriesPath = options.searchQueries ?? data + "/sbg-queries/queries.txt"
+    let corpusName = URL(fileURLWithPath: docsPath).lastPathComponent
+    guard let corpus = FileManager.default.contents(atPath: docsPath) else {
+        FileHandle.standardError.write(Data("search: cannot read \(docsPath); skipped\n".utf8))
+        return
+    }
     let lines = corpus.split(separator: UInt8(ascii: "\n")).map { Array($0) }
-    let schema = try! Schema(fields: [FieldDefinition("body", .text(.alphanumeric), maxTokenLength: 40)], dynamic: .ignore)
+    // `ts` (log corpora): an i64 for time-bounded queries; absent from wiki.json.
+    let schema = try! Schema(fields: [FieldDefinition("body", .text(.alphanumeric), maxTokenLength: 40), FieldDefinition("ts", .i64)], dynamic: .ignore)
 
     // Indexing, JSON parsing included (as for the peers): best of 3 here and one more run in
     // every round below (the peers report their best too).
-    var best = Double.infinity, size: Int64 = 0
+    var best = Double.infinity, size: Int64 = 0, rssGrowth = 0, segmentsAfterCommit = 0
     func indexOnce(_ dir: String) {
         let index = try! SearchIndex(directory: dir, schema: schema)
+        let before = anonymousRSS()
+        let peak = AnonymousPeak()
+        peak.start()
         let t0 = now()
         for l in lines { try! l.withUnsafeBytes { try index.add(json: $0) } }
         try! index.commit()
         let seconds = Double(now() - t0) / 1e9
-        if seconds < best { best = seconds; size = index.sizeOnDisk() + Int64(FileSystem.fileSize(dir + "/manifest-00000000000000000001") ?? 0) }
+        let growth = peak.stop() - before
+        if seconds < best {
+            best = seconds
+            size = index.sizeOnDisk() + Int64(FileSystem.fileSize(dir + "/manifest-00000000000000000001") ?? 0)
+            rssGrowth = growth
+            segmentsAfterCommit = index.segmentCount
+        }
         index.close()
     }
     var dir = ""
-    for run in 0 ..< 3 {
+    for run in 0 ..< max(1, options.searchIndexRuns) {
         dir = freshDir("search-\(run)")
         indexOnce(dir)
+    }
+    // Open time of the committed index: open, a searcher, a first count (best of 5).
+    var openBest = Double.infinity
+    for _ in 0 ..< 5 {
+        let t0 = now()
+        let opened = try! SearchIndex(directory: dir)
+        _ = try! opened.searcher().count(QueryParser.parse("zzqxjvnohit"))
+        openBest = min(openBest, Double(now() - t0) / 1e6)
+        opened.close()
     }
     let index = try! SearchIndex(directory: dir)
     let searcher = index.searcher()
     let queries = loadBenchQueries(queriesPath)
+    let presentTypes = benchQueryTypes.filter { t in queries.contains { $0.type == t } }
     let repeatCount = options.searchRepeat
 
     // Warm-up (untimed, like the peers': every query counted and searched once), then counts.
@@ -154,7 +191,7 @@ func benchSearch() {
     for round in 0 ..< max(1, options.searchRounds) {
         var mine: [String: [String: [UInt64]]] = [:]
         var theirs: [[String: Any]] = []
-        for type in ["term", "phrase", "intersection", "union"] {
+        for type in presentTypes {
             // Untimed pass first, as each peer run warms up in its own process.
             for q in queries where q.type == type { _ = try! searcher.search(QueryParser.parse(q.text), limit: 10) }
             mine.merge(timeQueries(type)) { a, _ in a }
@@ -162,9 +199,9 @@ func benchSearch() {
         }
         strataRounds.append(mine)
         if !theirs.isEmpty { peerRounds.append(combinePeerTypeRuns(theirs)) }
-        indexOnce(freshDir("search-round"))
+        if options.searchIndexRuns > 1 { indexOnce(freshDir("search-round")) }
         let figures = SearchLatency(rounds: [mine]).figures
-        FileHandle.standardError.write(Data(("search: round \(round + 1): " + ["term", "phrase", "intersection", "union"].map { t in
+        FileHandle.standardError.write(Data(("search: round \(round + 1): " + presentTypes.map { t in
             String(format: "%@ top10 p50 %.2f p99 %.2f", t, figures[t]?["top10"]?.p50 ?? .nan, figures[t]?["top10"]?.p99 ?? .nan)
         }.joined(separator: "; ") + "\n").utf8))
     }
@@ -178,13 +215,19 @@ func benchSearch() {
     }
     index.close()
     let docsPerSecond = Double(lines.count) / best
-    FileHandle.standardError.write(Data(String(format: "search: indexed %d docs in %.4f s (%.0f docs/s, %.1f MB/s), %lld bytes; floor p50 %.2f µs\n",
-                                                  lines.count, best, docsPerSecond, Double(corpus.count) / 1e6 / best, size, percentileMicros(floor, 0.5)).utf8))
-    printSearchSummary(latency, peers, docsPerSecond: docsPerSecond, size: size)
+    FileHandle.standardError.write(Data(String(format: "search: indexed %d docs in %.4f s (%.0f docs/s, %.1f MB/s), %lld bytes, %d segments, RSS growth %.0f MiB; open %.2f ms; floor p50 %.2f µs\n",
+                                                  lines.count, best, docsPerSecond, Double(corpus.count) / 1e6 / best, size, segmentsAfterCommit,
+                                                  Double(rssGrowth) / 1048576, openBest, percentileMicros(floor, 0.5)).utf8))
+    printSearchSummary(latency, peers, docsPerSecond: docsPerSecond, size: size, types: presentTypes)
+    report("open the committed index (\(corpusName))", strata: openBest, baseline: ((peers?["tantivy"] as? [String: Any])?["open_ms"] as? Double) ?? .nan,
+           unit: "ms", baselineName: "tantivy", higherIsBetter: false)
+    report("indexing RSS growth (\(corpusName))", strata: Double(rssGrowth) / 1048576,
+           baseline: (((peers?["tantivy"] as? [String: Any])?["index"] as? [String: Any])?["rss_growth_bytes"] as? Double).map { $0 / 1048576 } ?? .nan,
+           unit: "MiB", baselineName: "tantivy 1 thread", higherIsBetter: false)
     for peer in ["tantivy", "fts5"] {
         guard let p = peers?[peer] as? [String: Any], let idx = p["index"] as? [String: Any] else { continue }
         let peerRate = idx["docs_per_s"] as? Double ?? .nan
-        report("index wiki.json vs \(peer) (docs/s)", strata: docsPerSecond, baseline: peerRate, unit: "docs/s", baselineName: "\(peer) 1 thread")
+        report("index \(corpusName) vs \(peer) (docs/s)", strata: docsPerSecond, baseline: peerRate, unit: "docs/s", baselineName: "\(peer) 1 thread")
         let peerSize = Double((idx["size_bytes_without_content"] as? Int) ?? (idx["size_bytes"] as? Int) ?? 0)
         report("index size vs \(peer)", strata: Double(size) / 1e3, baseline: peerSize / 1e3, unit: "kB", baselineName: peer, higherIsBetter: false)
         let floorPeer = ((p["floor_us"] as? [String: Any])?["p50"] as? Double) ?? 0
@@ -193,7 +236,7 @@ func benchSearch() {
             FileHandle.standardError.write(Data("search: hit counts differ from \(peer) on \(differ.count) of \(queries.count) queries\(differ.prefix(3).map { " [\($0.raw): \(counts[$0.key]!) vs \(peerCounts[$0.key]!)]" }.joined())\n".utf8))
         }
         let lat = p["latency"] as? [String: [String: [String: Any]]] ?? [:]
-        for type in ["term", "phrase", "intersection", "union"] {
+        for type in presentTypes {
             for mode in ["top10", "count"] {
                 guard let s = latency.figures[type]?[mode], let l = lat[type]?[mode], let p50 = l["p50_us"] as? Double, let p99 = l["p99_us"] as? Double else { continue }
                 report("\(type) \(mode) p50 vs \(peer)", strata: s.p50, baseline: p50, unit: "µs", baselineName: "\(peer) (floor \(String(format: "%.1f", floorPeer)) µs incl.)", higherIsBetter: false)
@@ -327,14 +370,14 @@ func benchSearchMemory() {
 
 /// One Markdown table of the search run (the README's): per query type and mode, Strata's
 /// p50 / p99 beside tantivy's (raw and minus its Python floor) and FTS5's, with ratios.
-func printSearchSummary(_ latency: SearchLatency, _ peers: [String: Any]?, docsPerSecond: Double, size: Int64) {
+func printSearchSummary(_ latency: SearchLatency, _ peers: [String: Any]?, docsPerSecond: Double, size: Int64, types: [String]) {
     func peer(_ name: String, _ type: String, _ mode: String, _ key: String) -> Double? {
         (((peers?[name] as? [String: Any])?["latency"] as? [String: [String: [String: Any]]])?[type]?[mode]?[key]) as? Double
     }
     func f(_ v: Double?) -> String { v.map { String(format: "%.2f", $0) } ?? "–" }
     func ratio(_ peerValue: Double?, _ mine: Double) -> String { peerValue.map { String(format: "%.1f×", $0 / mine) } ?? "–" }
     var out = "\n| query (µs) | Strata p50 / p99 | tantivy p50 / p99 | tantivy − floor p50 / p99 | FTS5 p50 / p99 | vs tantivy − floor (p50, p99) | vs FTS5 (p50, p99) | both − own floor, p50 |\n|---|---|---|---|---|---|---|---|\n"
-    for type in ["term", "phrase", "intersection", "union"] {
+    for type in types {
         for mode in ["top10", "count"] {
             guard let s = latency.figures[type]?[mode] else { continue }
             let p50 = s.p50, p99 = s.p99

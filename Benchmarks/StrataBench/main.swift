@@ -21,6 +21,13 @@ struct Options {
     var compactionRecords = 2_000_000
     var searchRepeat = 10
     var searchRounds = 7
+    /// Search: the corpus (JSON lines with `body`, optionally `ts`) and its queries; nil is
+    /// wiki.json and the sbg queries from ../shared/data.
+    var searchDocs: String?
+    var searchQueries: String?
+    /// Search: indexing runs before the queries (best counts); more than 1 also reindexes
+    /// once per round.
+    var searchIndexRuns = 3
     var peers = true
     var memoryCorpusMB = 400
     var storeRecords = 400_000
@@ -43,6 +50,9 @@ struct Options {
             case "--json": json = true
             case "--search-repeat": searchRepeat = Int(args.popFirst()!)!
             case "--search-rounds": searchRounds = Int(args.popFirst()!)!
+            case "--search-docs": searchDocs = args.popFirst()!
+            case "--search-queries": searchQueries = args.popFirst()!
+            case "--search-index-runs": searchIndexRuns = Int(args.popFirst()!)!
             case "--no-peers": peers = false
             case "--memory-mb": memoryCorpusMB = Int(args.popFirst()!)!
             case "--store-records": storeRecords = Int(args.popFirst()!)!
@@ -56,7 +66,7 @@ struct Options {
             case "--codecs": codecs = args.popFirst()!.split(separator: ",").map { CompressionCodec(name: String($0))! }
             case "--only": only = Set(args.popFirst()!.split(separator: ",").map(String.init))
             case "--quick": records = 200_000; randomLogRecords = 1_000_000; fsyncBatches = 200; lookups = 100_000; recoveryMB = 128; compactionRecords = 300_000
-            default: fatalError("unknown option \(a); options: --records N --random-records N --fsync-batches N --lookups N --dir D --json --only append,fsync,consume,random,recovery,compaction,search,store,capi --store-records N --capi-records N --capi-rounds N --capi-bench PATH --capi-scan-only DIR --search-repeat N --search-rounds N --quick --recovery-mb N --compaction-records N --batch-bytes N --codecs none,lz4,gzip")
+            default: fatalError("unknown option \(a); options: --records N --random-records N --fsync-batches N --lookups N --dir D --json --only append,fsync,consume,random,recovery,compaction,search,store,capi --store-records N --capi-records N --capi-rounds N --capi-bench PATH --capi-scan-only DIR --search-repeat N --search-rounds N --search-docs FILE --search-queries FILE --search-index-runs N --quick --recovery-mb N --compaction-records N --batch-bytes N --codecs none,lz4,gzip")
             }
         }
     }
