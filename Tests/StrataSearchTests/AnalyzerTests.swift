@@ -95,7 +95,7 @@ import Testing
     }
 
     /// A phrase does not match across a dropped token; a slop of one does. The field's
-    /// `max_token_length` (40, tantivy's) comes from the schema JSON, and queries are analyzed
+    /// `max_token_length` (here 40) comes from the schema JSON, and queries are analyzed
     /// with it too.
     @Test func schemaMaxTokenLengthAndPhrases() throws {
         let json = #"{"fields":[{"name":"m","type":"text","analyzer":"alphanumeric","max_token_length":40}],"dynamic":"ignore"}"#

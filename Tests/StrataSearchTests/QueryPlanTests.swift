@@ -42,6 +42,26 @@ import StrataIO
         #expect(planned >= 14, "the term, boolean and phrase shapes run on cursors (\(planned))")
     }
 
+    /// Counting a disjunction of rare terms merges the cursors (no document set); dense ones
+    /// mark a set. Both agree with the set-based path, deletes and excluded terms included.
+    @Test func sparseAndDenseDisjunctionCounts() throws {
+        let index = try SearchIndex(directory: tempDirectory("plan-sparse"), schema: Corpus.schema(), options: .init(bufferBytes: 200_000))
+        for i in 0 ..< 8000 {
+            let body = i % 97 == 0 ? "rare common" : i % 89 == 0 ? "other common shade" : i % 2 == 0 ? "common shade" : "common"
+            try index.add(json: #"{"id":\#(i),"body":"\#(body)","n":\#(i % 10)}"#)
+        }
+        try index.commit()
+        try index.delete(QueryParser.parse("n:[0 TO 0]"))
+        let fast = index.searcher(), slow = index.searcher()
+        slow.usePlans = false
+        for q in ["rare other", "rare other nothing", "rare other -shade", "rare shade", "common shade -rare", "other shade rare"] {
+            let query = try QueryParser.parse(q)
+            #expect(try fast.plan(query) != nil, "\(q) runs on cursors")
+            #expect(try fast.count(query) == slow.count(query), "count of \(q)")
+        }
+        #expect(try fast.count(QueryParser.parse("rare other")) == (0 ..< 8000).filter { ($0 % 97 == 0 || $0 % 89 == 0) && $0 % 10 != 0 }.count)
+    }
+
     /// A cursor walks every posting of every term exactly as the index buffer held it, through
     /// `next`, through `advance` to random targets, and with positions.
     @Test func cursorMatchesTheFullDecoder() throws {

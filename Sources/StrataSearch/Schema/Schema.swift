@@ -68,7 +68,7 @@ public struct FieldDefinition: Sendable, Equatable, Codable {
     public var ignoreAbove: Int?
     /// Text fields: tokens longer than this many bytes are dropped, leaving a position gap
     /// (Elasticsearch's `max_token_length`; nil is the analyzer's 255; tantivy's default
-    /// tokenizer uses 40). 1…32,766.
+    /// tokenizer keeps tokens shorter than 40 bytes: 39). 1…32,766.
     public var maxTokenLength: Int?
 
     /// The longest token length a schema may set (Lucene's largest term).

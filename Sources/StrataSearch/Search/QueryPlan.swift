@@ -213,14 +213,17 @@ extension IndexSearcher {
             }
         case let .disjunction(terms, excluded):
             var cs: [PostingsCursor] = []
-            for (i, t) in terms.enumerated() { if let c = try cursor(r, si, i, t.field) { cs.append(c) } }
+            var postings = 0
+            for (i, t) in terms.enumerated() { if let c = try cursor(r, si, i, t.field) { cs.append(c); postings += c.docFreq } }
             let ex = try excluded.enumerated().compactMap { try cursor(r, si, terms.count + $0.offset, $0.element.field) }
-            // The smallest document any cursor is on, each once.
-            while true {
-                var d = PostingsCursor.exhausted
-                for c in cs where c.doc < d { d = c.doc }
-                if d == PostingsCursor.exhausted { break }
-                for c in cs where c.doc == d { try c.next() }
+            let documents = segments[si].reader.documentCount
+            if cs.count > 1 && postings >= documents / 16 {
+                // Dense: marking a bitset per posting costs less than merging the lists.
+                var set = try matchSet(plan, si, r)
+                if let deletes { deletes.subtract(from: &set) }
+                return set.count
+            }
+            try union(cs) { d in
                 if !(deletes?.contains(d) ?? false), try !isExcluded(d, ex) { n += 1 }
             }
         case let .phrase(_, tokens, slop):
@@ -380,6 +383,23 @@ extension IndexSearcher {
                         try body(target)
                         target = try c[0]._withUnsafeGuaranteedRef { try $0.next(); return $0.doc }
                     }
+                }
+            }
+        }
+    }
+
+    /// Calls `body` once for each document any cursor holds, in order (a k-way merge through
+    /// unmanaged references, as `intersect`).
+    private func union(_ cs: [PostingsCursor], _ body: (UInt32) throws -> Void) throws {
+        let refs = cs.map { Unmanaged.passUnretained($0) }
+        try withExtendedLifetime(cs) {
+            try refs.withUnsafeBufferPointer { c in
+                while true {
+                    var d = PostingsCursor.exhausted
+                    for i in 0 ..< c.count { d = min(d, c[i]._withUnsafeGuaranteedRef { $0.doc }) }
+                    if d == PostingsCursor.exhausted { return }
+                    for i in 0 ..< c.count { try c[i]._withUnsafeGuaranteedRef { if $0.doc == d { try $0.next() } } }
+                    try body(d)
                 }
             }
         }
