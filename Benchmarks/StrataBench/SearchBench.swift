@@ -14,7 +14,8 @@ struct BenchQuery {
     var words: [String]
     /// `time` queries: the `ts` range, inclusive (milliseconds).
     var tsFrom: Int64 = 0, tsTo: Int64 = 0
-    var key: String { type + "\t" + raw }
+    /// The key of this query in the peers' `counts` (a time query's names its range too).
+    var key: String { type == "time" ? "time\t\(raw)\t\(tsFrom)\t\(tsTo)" : type + "\t" + raw }
 
     /// The query in Lucene syntax, as tantivy's parser is given it.
     var text: String {
@@ -33,7 +34,8 @@ let benchQueryTypes = ["term", "phrase", "intersection", "union", "prefix", "tim
 
 func loadBenchQueries(_ path: String) -> [BenchQuery] {
     guard let data = FileManager.default.contents(atPath: path) else { return [] }
-    let tokenizer = Analyzer(.alphanumeric, maxTokenLength: 40)
+    // tantivy's default tokenizer drops tokens of 40 bytes or more (RemoveLongFilter(40)).
+    let tokenizer = Analyzer(.alphanumeric, maxTokenLength: 39)
     var out: [BenchQuery] = []
     for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
         guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
@@ -58,12 +60,13 @@ func percentileMicros(_ ns: [UInt64], _ p: Double) -> Double {
 }
 
 func benchSearch() {
-    guard let data = sharedDataDirectory() else {
-        FileHandle.standardError.write(Data("search: ../shared/data is absent; skipped\n".utf8))
+    let data = sharedDataDirectory()
+    guard data != nil || (options.searchDocs != nil && options.searchQueries != nil) else {
+        FileHandle.standardError.write(Data("search: ../shared/data is absent (or give --search-docs and --search-queries); skipped\n".utf8))
         return
     }
-    let docsPath = options.searchDocs ?? data + "/tantivy-benches/wiki.json"
-    let queriesPath = options.searchQueries ?? data + "/sbg-queries/queries.txt"
+    let docsPath = options.searchDocs ?? data! + "/tantivy-benches/wiki.json"
+    let queriesPath = options.searchQueries ?? data! + "/sbg-queries/queries.txt"
     let corpusName = URL(fileURLWithPath: docsPath).lastPathComponent
     guard let corpus = FileManager.default.contents(atPath: docsPath) else {
         FileHandle.standardError.write(Data("search: cannot read \(docsPath); skipped\n".utf8))
@@ -71,7 +74,7 @@ func benchSearch() {
     }
     let lines = corpus.split(separator: UInt8(ascii: "\n")).map { Array($0) }
     // `ts` (log corpora): an i64 for time-bounded queries; absent from wiki.json.
-    let schema = try! Schema(fields: [FieldDefinition("body", .text(.alphanumeric), maxTokenLength: 40), FieldDefinition("ts", .i64)], dynamic: .ignore)
+    let schema = try! Schema(fields: [FieldDefinition("body", .text(.alphanumeric), maxTokenLength: 39), FieldDefinition("ts", .i64)], dynamic: .ignore)
 
     // Indexing, JSON parsing included (as for the peers): best of 3 here and one more run in
     // every round below (the peers report their best too).
@@ -95,9 +98,18 @@ func benchSearch() {
         index.close()
     }
     var dir = ""
-    for run in 0 ..< max(1, options.searchIndexRuns) {
-        dir = freshDir("search-\(run)")
+    if let kept = options.searchIndex, ((try? FileSystem.list(kept)) ?? []).contains(where: { $0.hasPrefix("manifest-") }) {
+        // A kept index (`--search-index`): opened, not rebuilt (profiling the queries alone).
+        dir = kept
+    } else if let kept = options.searchIndex {
+        try! FileSystem.createDirectory(kept)
+        dir = kept
         indexOnce(dir)
+    } else {
+        for run in 0 ..< max(1, options.searchIndexRuns) {
+            dir = freshDir("search-\(run)")
+            indexOnce(dir)
+        }
     }
     // Open time of the committed index: open, a searcher, a first count (best of 5).
     var openBest = Double.infinity
@@ -114,6 +126,24 @@ func benchSearch() {
     let presentTypes = benchQueryTypes.filter { t in queries.contains { $0.type == t } }
     let repeatCount = options.searchRepeat
 
+    if let loop = ProcessInfo.processInfo.environment["STRATA_BENCH_QUERY_LOOP"] {
+        // Diagnostic (callgrind): one query in a loop, nothing else timed.
+        if loop.hasPrefix("type:") {
+            let texts = queries.filter { $0.type == loop.dropFirst(5) }.map(\.text)
+            var sink = 0
+            for _ in 0 ..< 20 { for t in texts { sink &+= profileOne(searcher, t) } }
+            FileHandle.standardError.write(Data("loop: \(sink)\n".utf8))
+        } else if loop.hasPrefix("count:") {
+            profileCountLoop(searcher, String(loop.dropFirst(6)))
+        } else if loop.hasPrefix("dist:") {
+            var ts: [UInt64] = []
+            for _ in 0 ..< 2000 { let t0 = now(); _ = try! searcher.search(QueryParser.parse(String(loop.dropFirst(5))), limit: 10); ts.append(now() - t0) }
+            FileHandle.standardError.write(Data("dist: p50 \(percentileMicros(ts, 0.5)) p90 \(percentileMicros(ts, 0.9)) p99 \(percentileMicros(ts, 0.99)) max \(percentileMicros(ts, 1))\n".utf8))
+        } else {
+            profileQueryLoop(searcher, loop)
+        }
+        return
+    }
     // Warm-up (untimed, like the peers': every query counted and searched once), then counts.
     var counts: [String: Int] = [:]
     for q in queries {
@@ -137,7 +167,7 @@ func benchSearch() {
                 var t0 = now()
                 let hits = try! searcher.search(QueryParser.parse(q.text), limit: 10)
                 top.append(now() - t0)
-                precondition(hits.count == expected)
+                precondition(hits.count == expected, "\(q.text): top 10 holds \(hits.count) hits, count says \(counts[q.key]!)")
                 t0 = now()
                 _ = try! searcher.count(QueryParser.parse(q.text))
                 cnt.append(now() - t0)
@@ -153,22 +183,6 @@ func benchSearch() {
         }
         let samples: [String: [String: [UInt64]]] = [only: ["top10": top, "count": cnt, "floor-top10": floorTop, "floor-count": floorCount]]
         return samples
-    }
-    if let loop = ProcessInfo.processInfo.environment["STRATA_BENCH_QUERY_LOOP"] {
-        // Diagnostic (callgrind): one query in a loop, nothing else timed.
-        if loop.hasPrefix("type:") {
-            let texts = queries.filter { $0.type == loop.dropFirst(5) }.map(\.text)
-            var sink = 0
-            for _ in 0 ..< 20 { for t in texts { sink &+= profileOne(searcher, t) } }
-            FileHandle.standardError.write(Data("loop: \(sink)\n".utf8))
-        } else if loop.hasPrefix("dist:") {
-            var ts: [UInt64] = []
-            for _ in 0 ..< 2000 { let t0 = now(); _ = try! searcher.search(QueryParser.parse(String(loop.dropFirst(5))), limit: 10); ts.append(now() - t0) }
-            FileHandle.standardError.write(Data("dist: p50 \(percentileMicros(ts, 0.5)) p90 \(percentileMicros(ts, 0.9)) p99 \(percentileMicros(ts, 0.99)) max \(percentileMicros(ts, 1))\n".utf8))
-        } else {
-            profileQueryLoop(searcher, loop)
-        }
-        return
     }
     if ProcessInfo.processInfo.environment["STRATA_BENCH_SLOWEST"] != nil {
         // Diagnostic: the slowest queries of each type (median of 5 runs, top 10).
@@ -219,10 +233,11 @@ func benchSearch() {
                                                   lines.count, best, docsPerSecond, Double(corpus.count) / 1e6 / best, size, segmentsAfterCommit,
                                                   Double(rssGrowth) / 1048576, openBest, percentileMicros(floor, 0.5)).utf8))
     printSearchSummary(latency, peers, docsPerSecond: docsPerSecond, size: size, types: presentTypes)
-    report("open the committed index (\(corpusName))", strata: openBest, baseline: ((peers?["tantivy"] as? [String: Any])?["open_ms"] as? Double) ?? .nan,
+    let tantivyIndex = (peers?["tantivy"] as? [String: Any])?["index"] as? [String: Any]
+    report("open the committed index (\(corpusName))", strata: openBest, baseline: (tantivyIndex?["open_seconds"] as? Double).map { $0 * 1000 } ?? .nan,
            unit: "ms", baselineName: "tantivy", higherIsBetter: false)
     report("indexing RSS growth (\(corpusName))", strata: Double(rssGrowth) / 1048576,
-           baseline: (((peers?["tantivy"] as? [String: Any])?["index"] as? [String: Any])?["rss_growth_bytes"] as? Double).map { $0 / 1048576 } ?? .nan,
+           baseline: ((tantivyIndex?["rss_growth_bytes"] as? NSNumber)?.doubleValue).map { $0 / 1048576 } ?? .nan,
            unit: "MiB", baselineName: "tantivy 1 thread", higherIsBetter: false)
     for peer in ["tantivy", "fts5"] {
         guard let p = peers?[peer] as? [String: Any], let idx = p["index"] as? [String: Any] else { continue }
@@ -256,7 +271,7 @@ func runPeers(_ docs: String, _ queries: String, _ repeatCount: Int, types: [Str
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     p.arguments = ["python3", script, "--docs", docs, "--queries", queries, "--repeat", String(repeatCount), "--workdir", options.dir + "/peers",
-                   "--types", types.joined(separator: ","), "--index-runs", "1"]
+                   "--types", types.joined(separator: ","), "--index-runs", "1", "--engines", options.searchEngines]
     let out = Pipe()
     p.standardOutput = out
     p.standardError = FileHandle.nullDevice
@@ -289,6 +304,13 @@ func profileQueryLoop(_ searcher: IndexSearcher, _ text: String) {
     var sink = 0
     for _ in 0 ..< 20000 { sink &+= try! searcher.search(QueryParser.parse(text), limit: 10).count }
     FileHandle.standardError.write(Data("loop: \(sink)\n".utf8))
+}
+
+@inline(never)
+func profileCountLoop(_ searcher: IndexSearcher, _ text: String) {
+    var sink = 0
+    for _ in 0 ..< 2000 { sink &+= try! searcher.count(QueryParser.parse(text)) }
+    FileHandle.standardError.write(Data("count loop: \(sink)\n".utf8))
 }
 
 @inline(never)
@@ -346,7 +368,7 @@ func benchSearchMemory() {
     }
     let lines = corpus.split(separator: UInt8(ascii: "\n")).map { Array($0) }
     let dir = freshDir("search-memory")
-    let schema = try! Schema(fields: [FieldDefinition("body", .text(.alphanumeric), maxTokenLength: 40)], dynamic: .ignore)
+    let schema = try! Schema(fields: [FieldDefinition("body", .text(.alphanumeric), maxTokenLength: 39)], dynamic: .ignore)
     let index = try! SearchIndex(directory: dir, schema: schema)
     let before = peakRSS()
     let anonymousBefore = anonymousRSS()

@@ -28,6 +28,10 @@ struct Options {
     /// Search: indexing runs before the queries (best counts); more than 1 also reindexes
     /// once per round.
     var searchIndexRuns = 3
+    /// Search: an index directory to keep: built there on the first run, opened on later ones.
+    var searchIndex: String?
+    /// Search: the peers to run (search_peers.py `--engines`); FTS5 is slow at millions of documents.
+    var searchEngines = "tantivy,fts5"
     var peers = true
     var memoryCorpusMB = 400
     var storeRecords = 400_000
@@ -53,6 +57,8 @@ struct Options {
             case "--search-docs": searchDocs = args.popFirst()!
             case "--search-queries": searchQueries = args.popFirst()!
             case "--search-index-runs": searchIndexRuns = Int(args.popFirst()!)!
+            case "--search-index": searchIndex = args.popFirst()!
+            case "--search-engines": searchEngines = args.popFirst()!
             case "--no-peers": peers = false
             case "--memory-mb": memoryCorpusMB = Int(args.popFirst()!)!
             case "--store-records": storeRecords = Int(args.popFirst()!)!
@@ -66,7 +72,7 @@ struct Options {
             case "--codecs": codecs = args.popFirst()!.split(separator: ",").map { CompressionCodec(name: String($0))! }
             case "--only": only = Set(args.popFirst()!.split(separator: ",").map(String.init))
             case "--quick": records = 200_000; randomLogRecords = 1_000_000; fsyncBatches = 200; lookups = 100_000; recoveryMB = 128; compactionRecords = 300_000
-            default: fatalError("unknown option \(a); options: --records N --random-records N --fsync-batches N --lookups N --dir D --json --only append,fsync,consume,random,recovery,compaction,search,store,capi --store-records N --capi-records N --capi-rounds N --capi-bench PATH --capi-scan-only DIR --search-repeat N --search-rounds N --search-docs FILE --search-queries FILE --search-index-runs N --quick --recovery-mb N --compaction-records N --batch-bytes N --codecs none,lz4,gzip")
+            default: fatalError("unknown option \(a); options: --records N --random-records N --fsync-batches N --lookups N --dir D --json --only append,fsync,consume,random,recovery,compaction,search,store,capi --store-records N --capi-records N --capi-rounds N --capi-bench PATH --capi-scan-only DIR --search-repeat N --search-rounds N --search-docs FILE --search-queries FILE --search-index-runs N --search-index DIR --search-engines tantivy,fts5 --quick --recovery-mb N --compaction-records N --batch-bytes N --codecs none,lz4,gzip")
             }
         }
     }
