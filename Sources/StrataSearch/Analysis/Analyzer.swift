@@ -77,6 +77,12 @@ public final class Analyzer {
         stemmer = kind == .english ? EnglishStemmer() : nil
     }
 
+    /// Raw query text (a prefix, fuzzy or range bound) as this analyzer's terms spell it:
+    /// lowercased, except for the keyword and whitespace analyzers, which keep case.
+    func rawQueryTerm(_ text: String) -> [UInt8] {
+        kind == .keyword || kind == .whitespace ? Array(text.utf8) : Array(text.lowercased().utf8)
+    }
+
     /// Calls `body` for each token of `text`, in order.
     public func analyze(_ text: UnsafeRawBufferPointer, _ body: (TokenRef) -> Void) {
         switch kind {

@@ -355,9 +355,7 @@ private struct PlanBuilder {
 
     /// Raw query text as the analyzer's terms spell it (the searcher's rule): lowercased,
     /// except for the keyword and whitespace analyzers, which keep case.
-    func normalized(_ analyzer: Analyzer, _ text: String) -> [UInt8] {
-        analyzer.kind == .keyword || analyzer.kind == .whitespace ? Array(text.utf8) : Array(text.lowercased().utf8)
-    }
+    func normalized(_ analyzer: Analyzer, _ text: String) -> [UInt8] { analyzer.rawQueryTerm(text) }
 }
 
 // MARK: - per-value state

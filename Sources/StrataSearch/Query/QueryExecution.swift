@@ -170,9 +170,7 @@ extension PostingsSource {
 
     /// Raw query text as the analyzer's terms spell it: lowercased, except for the keyword and
     /// whitespace analyzers, which keep case.
-    func normalizedTerm(_ text: String) -> [UInt8] {
-        analyzer.kind == .keyword || analyzer.kind == .whitespace ? Array(text.utf8) : Array(text.lowercased().utf8)
-    }
+    func normalizedTerm(_ text: String) -> [UInt8] { analyzer.rawQueryTerm(text) }
 
     func postings(_ bytes: [UInt8]) throws -> TermPostings? { try bytes.withUnsafeBytes { try termPostings($0) } }
 

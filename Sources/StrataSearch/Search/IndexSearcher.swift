@@ -153,15 +153,8 @@ public final class IndexSearcher: @unchecked Sendable {
             if s.reader.isSorted(by: [f]) {
                 // Documents in order of the field: the range is a run, found by binary search;
                 // cursors are bounded to it, so the cost follows the run, not the segment.
-                @inline(__always) func value(_ d: Int) -> Int64 { column.has(d) ? column.bits(d) : .min }
-                func firstAtLeast(_ v: Int64) -> Int {
-                    var lo = 0, hi = n
-                    while lo < hi { let mid = (lo + hi) / 2; if value(mid) < v { lo = mid + 1 } else { hi = mid } }
-                    return lo
-                }
-                var first = lower.map(firstAtLeast) ?? 0
-                while first < n && !column.has(first) { first += 1 } // documents without the field are outside
-                let end = max(first, upper.map { $0 == .max ? n : firstAtLeast($0 + 1) } ?? n)
+                let run = column.sortedRun(lower: lower, upper: upper)
+                let first = run.lowerBound, end = run.upperBound
                 if first >= end { return Segment(reader: s.reader, deletes: s.deletes, excluded: true) }
                 if let r = s.docRange { // a second restriction narrows the first
                     let lo = max(UInt32(first), r.lowerBound), hi = min(UInt32(end), r.upperBound)

@@ -1,10 +1,14 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import StrataIO
 
 /// The query shapes that run on streaming postings cursors instead of document sets: a term,
-/// a conjunction or disjunction of terms (with excluded terms), and a phrase — each on one
-/// field. Top-k uses block-max bounds (one term) and MaxScore (disjunctions); counts use
-/// document frequencies when nothing is deleted. Anything else runs through the general
-/// set-based path; both give the same documents and scores (tested).
+/// a conjunction of terms and integer/timestamp ranges, a disjunction of terms (both with
+/// excluded terms), a phrase and a prefix — each on one field. Top-k uses block-max bounds
+/// (one term), MaxScore (disjunctions) and the k-th score as a bar checked before positions
+/// are read (phrases); counts use document frequencies when nothing is deleted. Anything else
+/// runs through the general set-based path; both give the same documents and scores (tested).
 enum QueryPlan {
     /// A term of the query: field, analyzed bytes, how often it occurs in the query.
     struct Term: Hashable {
@@ -15,10 +19,41 @@ enum QueryPlan {
 
     case empty
     case term(Term)
-    case conjunction([Term], excluded: [Term])
+    /// Every term, every filter's range, none of the excluded terms.
+    case conjunction([Term], excluded: [Term], filters: [NumericFilter])
     case disjunction([Term], excluded: [Term])
+    /// Every term starting with `bytes` (at least one byte); each match scores 1, as Lucene's
+    /// constant-score prefix query.
+    case prefix(field: Int, bytes: [UInt8])
     /// Terms in query order with their relative positions; `slop` as in `Query.phrase`.
     case phrase(field: Int, [(bytes: [UInt8], position: Int)], slop: Int)
+
+    /// A conjunction's range clause on an integer or timestamp field, inclusive at both ends
+    /// (exclusive bounds are moved in by one): documents with a value in it pass, and passing
+    /// adds 1 to the score, as the set-based path's constant-score clauses do.
+    struct NumericFilter: Hashable {
+        var field: Int
+        var lower: Int64
+        var upper: Int64
+        var isEmpty: Bool { lower > upper }
+    }
+}
+
+/// How one segment applies a conjunction's numeric filters: the run of documents the cursors
+/// are bounded to (filters on a field the segment's documents are sorted by, and a restricted
+/// view's run) and the columns left to check for each candidate.
+struct SegmentFilter {
+    var range: Range<UInt32>?
+    var checks: [(column: DocValues.NumericColumn, lower: Int64, upper: Int64)] = []
+
+    @inline(__always) func passes(_ d: UInt32) -> Bool {
+        for c in checks {
+            guard c.column.has(Int(d)) else { return false }
+            let v = c.column.bits(Int(d))
+            if v < c.lower || v > c.upper { return false }
+        }
+        return true
+    }
 }
 
 /// BM25 of one term with global statistics: weight · tf · (k1 + 1) / (tf + k1 · (1 − b + b · len / avgdl)),
@@ -63,6 +98,10 @@ extension IndexSearcher {
             if tokens.isEmpty { return .empty }
             if tokens.count == 1 { return .term(QueryPlan.Term(field: field, bytes: tokens[0].bytes, occurrences: 1)) }
             return .phrase(field: field, tokens, slop: slop)
+        case let .prefix(f, text):
+            guard let field = try singleInvertedField(f) else { return nil }
+            let bytes = analyzer(field).rawQueryTerm(text)
+            return bytes.isEmpty ? nil : .prefix(field: field, bytes: bytes)
         case let .boolean(must, should, mustNot, minimumShouldMatch):
             func terms(_ qs: [Query]) throws -> [QueryPlan.Term?]? {
                 var out: [QueryPlan.Term?] = []
@@ -77,9 +116,19 @@ extension IndexSearcher {
             guard let excludedTerms = try terms(mustNot) else { return nil }
             let excluded = merge(excludedTerms.compactMap { $0 })
             if !must.isEmpty && should.isEmpty {
-                guard let required = try terms(must) else { return nil }
-                if required.contains(where: { $0 == nil }) { return .empty }
-                return .conjunction(merge(required.compactMap { $0 }), excluded: excluded)
+                var filters: [QueryPlan.NumericFilter] = []
+                var termClauses: [Query] = []
+                for q in must {
+                    if case .range = q {
+                        guard let f = try numericFilter(q) else { return nil }
+                        filters.append(f)
+                    } else {
+                        termClauses.append(q)
+                    }
+                }
+                guard !termClauses.isEmpty, let required = try terms(termClauses) else { return nil }
+                if required.contains(where: { $0 == nil }) || filters.contains(where: \.isEmpty) { return .empty }
+                return .conjunction(merge(required.compactMap { $0 }), excluded: excluded, filters: filters)
             }
             if must.isEmpty && !should.isEmpty && minimumShouldMatch == 1 {
                 guard let optional = try terms(should) else { return nil }
@@ -89,6 +138,73 @@ extension IndexSearcher {
             return nil
         default:
             return nil
+        }
+    }
+
+    /// A range clause as a conjunction filter: integer bounds on an integer or timestamp field
+    /// (nil for anything else, which the set-based path runs or rejects with its message).
+    private func numericFilter(_ q: Query) throws -> QueryPlan.NumericFilter? {
+        guard case let .range(f, lower, upper, includeLower, includeUpper) = q, let n = schema.number(of: f) else { return nil }
+        let def = schema.fields[n]
+        guard def.type == .i64 || def.type == .timestamp else { return nil }
+        func bound(_ text: String) -> Int64? {
+            if case let .integer(v)? = try? NumericBound.parse(text, def) { return v }
+            return nil
+        }
+        var filter = QueryPlan.NumericFilter(field: n, lower: .min, upper: .max)
+        if let lower {
+            guard let v = bound(lower) else { return nil }
+            if includeLower { filter.lower = v } else if v == .max { return .init(field: n, lower: 1, upper: 0) } else { filter.lower = v + 1 }
+        }
+        if let upper {
+            guard let v = bound(upper) else { return nil }
+            if includeUpper { filter.upper = v } else if v == .min { return .init(field: n, lower: 1, upper: 0) } else { filter.upper = v - 1 }
+        }
+        return filter
+    }
+
+    /// How segment `si` applies `filters`; nil when none of its documents can pass them.
+    func segmentFilter(_ filters: [QueryPlan.NumericFilter], _ si: Int) -> SegmentFilter? {
+        let s = segments[si]
+        var out = SegmentFilter(range: s.docRange)
+        for f in filters {
+            guard let column = s.reader.docValues.numericColumn(f.field), column.mayContain(lower: f.lower, upper: f.upper) else { return nil }
+            if column.allWithin(lower: f.lower, upper: f.upper) { continue }
+            if s.reader.isSorted(by: [f.field]) {
+                // Documents in order of the field: the range is a run of them, found by binary
+                // search, and the cursors skip straight to it.
+                let run = column.sortedRun(lower: f.lower, upper: f.upper)
+                let lo = max(UInt32(run.lowerBound), out.range?.lowerBound ?? 0), hi = min(UInt32(run.upperBound), out.range?.upperBound ?? .max)
+                if lo >= hi { return nil }
+                out.range = lo ..< hi
+            } else {
+                out.checks.append((column, f.lower, f.upper))
+            }
+        }
+        return out
+    }
+
+    /// The dictionary entries of segment `si`'s `field` that start with `prefix`, in byte order.
+    private func expansions(_ field: Int, _ prefix: [UInt8], _ si: Int) throws -> [IndexSegment.TermInfo] {
+        guard let inv = segments[si].reader.invertedField(field) else { return [] }
+        var out: [IndexSegment.TermInfo] = []
+        try prefix.withUnsafeBytes { p in
+            try inv.forEachTerm(from: prefix) { t, info in
+                if t.count >= p.count && memcmp(t.baseAddress!, p.baseAddress!, p.count) == 0 { out.append(info); return true }
+                return SegmentFormat.precedes(t, p) // before the prefix: the block's earlier terms
+            }
+        }
+        return out
+    }
+
+    /// Cursors on the expansions of a prefix in segment `si`.
+    private func prefixCursors(_ field: Int, _ prefix: [UInt8], _ si: Int) throws -> [PostingsCursor] {
+        guard let inv = segments[si].reader.invertedField(field) else { return [] }
+        return try expansions(field, prefix, si).map { info in
+            try QueryDeadline.check()
+            let c = try PostingsCursor.open(inv, info)
+            if let range = segments[si].docRange { try c.restrict(to: range) }
+            return c
         }
     }
 
@@ -152,20 +268,22 @@ extension IndexSearcher {
         return Resolved(terms: terms, infos: infos, termCount: terms.count, scorers: scorers)
     }
 
-    private func cursor(_ r: Resolved, _ segment: Int, _ term: Int, _ field: Int, positions: Bool = false) throws -> PostingsCursor? {
+    /// A cursor on term `term` of `r` in `segment`, bounded to `within` (nil: the segment's
+    /// view, `docRange`).
+    private func cursor(_ r: Resolved, _ segment: Int, _ term: Int, _ field: Int, positions: Bool = false, within: Range<UInt32>? = nil) throws -> PostingsCursor? {
         try QueryDeadline.check()
         guard let info = r.info(segment, term), let inv = segments[segment].reader.invertedField(field) else { return nil }
         let c = try PostingsCursor.open(inv, info, positions: positions)
-        if let range = segments[segment].docRange { try c.restrict(to: range) }
+        if let range = within ?? segments[segment].docRange { try c.restrict(to: range) }
         return c
     }
 
     /// The terms a plan looks up, in the order `run` and `matchSet` index them.
     private func lookupTerms(_ plan: QueryPlan) -> [QueryPlan.Term] {
         switch plan {
-        case .empty: return []
+        case .empty, .prefix: return []
         case let .term(t): return [t]
-        case let .conjunction(terms, excluded), let .disjunction(terms, excluded): return terms + excluded
+        case let .conjunction(terms, excluded, _), let .disjunction(terms, excluded): return terms + excluded
         // One cursor per distinct term (they are also the scoring terms, repeats counted).
         case let .phrase(field, tokens, _): return merge(tokens.map { QueryPlan.Term(field: field, bytes: $0.bytes, occurrences: 1) })
         }
@@ -200,32 +318,27 @@ extension IndexSearcher {
                 if !(deletes?.contains(c.doc) ?? false) { n += 1 }
                 try c.next()
             }
-        case let .conjunction(terms, excluded):
+        case let .conjunction(terms, excluded, filters):
+            guard let filter = segmentFilter(filters, si) else { return 0 }
             var cs: [PostingsCursor] = []
             for (i, t) in terms.enumerated() {
-                guard let c = try cursor(r, si, i, t.field) else { return 0 }
+                guard let c = try cursor(r, si, i, t.field, within: filter.range) else { return 0 }
                 cs.append(c)
             }
             cs.sort { $0.docFreq < $1.docFreq }
             let ex = try excluded.enumerated().compactMap { try cursor(r, si, terms.count + $0.offset, $0.element.field) }
             try intersect(cs) { d in
-                if !(deletes?.contains(d) ?? false), try !isExcluded(d, ex) { n += 1 }
+                if !(deletes?.contains(d) ?? false), filter.passes(d), try !isExcluded(d, ex) { n += 1 }
             }
         case let .disjunction(terms, excluded):
             var cs: [PostingsCursor] = []
-            var postings = 0
-            for (i, t) in terms.enumerated() { if let c = try cursor(r, si, i, t.field) { cs.append(c); postings += c.docFreq } }
+            for (i, t) in terms.enumerated() { if let c = try cursor(r, si, i, t.field) { cs.append(c) } }
             let ex = try excluded.enumerated().compactMap { try cursor(r, si, terms.count + $0.offset, $0.element.field) }
-            let documents = segments[si].reader.documentCount
-            if cs.count > 1 && postings >= documents / 16 {
-                // Dense: marking a bitset per posting costs less than merging the lists.
-                var set = try matchSet(plan, si, r)
-                if let deletes { deletes.subtract(from: &set) }
-                return set.count
-            }
-            try union(cs) { d in
-                if !(deletes?.contains(d) ?? false), try !isExcluded(d, ex) { n += 1 }
-            }
+            return try unionCount(cs, excluded: ex, si)
+        case let .prefix(field, bytes):
+            let cs = try prefixCursors(field, bytes, si)
+            if cs.count == 1 && deletes == nil && segments[si].docRange == nil { return cs[0].docFreq }
+            return try unionCount(cs, excluded: [], si)
         case let .phrase(_, tokens, slop):
             guard let matcher = try phraseMatcher(r.terms, tokens, slop, r, si) else { break }
             try intersect(matcher.cursors) { d in
@@ -233,6 +346,37 @@ extension IndexSearcher {
             }
         }
         return n
+    }
+
+    /// The live documents of segment `si` in any of `cs` and none of `excluded`: a k-way merge
+    /// when the lists are few and sparse, else marks in a document set (cheaper per posting
+    /// than merging many or dense lists).
+    private func unionCount(_ cs: [PostingsCursor], excluded ex: [PostingsCursor], _ si: Int) throws -> Int {
+        let deletes = segments[si].deletes
+        let documents = segments[si].reader.documentCount
+        let postings = cs.reduce(0) { $0 + $1.docFreq }
+        if cs.count > 1 && (cs.count > 8 || postings >= documents / 16) {
+            var set = DocSet(capacity: documents)
+            for c in cs { try mark(c, into: &set) }
+            for c in ex { while c.doc != PostingsCursor.exhausted { set.remove(c.doc); try c.next() } }
+            if let deletes { deletes.subtract(from: &set) }
+            return set.count
+        }
+        var n = 0
+        try union(cs) { d in
+            if !(deletes?.contains(d) ?? false), try !isExcluded(d, ex) { n += 1 }
+            return true
+        }
+        return n
+    }
+
+    /// Marks every remaining posting of `c` in `set`, a block at a time.
+    private func mark(_ c: PostingsCursor, into set: inout DocSet) throws {
+        while c.doc != PostingsCursor.exhausted {
+            let (docs, _, n) = c.remainingInBlock(frequencies: false)
+            for k in 0 ..< n { set.insert(docs[k]) }
+            try c.nextBlock()
+        }
     }
 
     /// Runs a plan's top-k into `top`.
@@ -271,11 +415,13 @@ extension IndexSearcher {
                     try c.nextBlock()
                 }
             }
-        case let .conjunction(terms, excluded):
+        case let .conjunction(terms, excluded, filters):
+            let constant = Float(filters.count)
             for (si, s) in segments.enumerated() where !s.excluded {
+                guard let filter = segmentFilter(filters, si) else { continue }
                 var cs: [(PostingsCursor, TermScorer?)] = []
                 for (i, t) in terms.enumerated() {
-                    guard let c = try cursor(r, si, i, t.field) else { cs = []; break }
+                    guard let c = try cursor(r, si, i, t.field, within: filter.range) else { cs = []; break }
                     cs.append((c, r.scorers[i]))
                 }
                 if cs.isEmpty { continue }
@@ -283,10 +429,34 @@ extension IndexSearcher {
                 let ex = try excluded.enumerated().compactMap { try cursor(r, si, terms.count + $0.offset, $0.element.field) }
                 try intersect(cs.map(\.0)) { d in
                     if s.deletes?.contains(d) ?? false { return }
-                    if try isExcluded(d, ex) { return }
+                    if !filter.passes(d) { return }
                     var score: Float = 0
                     for (c, sc) in cs { if let sc { score += sc.score(c.frequency, c.segment.norm(Int(d))) } }
+                    score += constant
+                    // Below the k-th score: turned away before the excluded terms are probed.
+                    if let bar = top.threshold?.score, top.cannotEnter(score, bar, segment: si) { return }
+                    if try isExcluded(d, ex) { return }
                     top.offer(SearchHit(segment: si, document: d, score: score, sortValue: nil))
+                }
+            }
+        case let .prefix(field, bytes):
+            for (si, s) in segments.enumerated() where !s.excluded {
+                // Every match scores 1: once the top k is full of them, only tie-breaks
+                // (`tiesMayEnter`) can let a later document in.
+                if let bar = top.threshold?.score, top.cannotEnter(1, bar, segment: si) { break }
+                let cs = try prefixCursors(field, bytes, si)
+                if cs.isEmpty { continue }
+                if top.tiesMayEnter && cs.count > 8 {
+                    var set = DocSet(capacity: s.reader.documentCount)
+                    for c in cs { try mark(c, into: &set) }
+                    if let deletes = s.deletes { deletes.subtract(from: &set) }
+                    set.forEach { top.offer(SearchHit(segment: si, document: $0, score: 1, sortValue: nil)) }
+                    continue
+                }
+                try union(cs) { d in
+                    if !(s.deletes?.contains(d) ?? false) { top.offer(SearchHit(segment: si, document: d, score: 1, sortValue: nil)) }
+                    guard let bar = top.threshold?.score else { return true }
+                    return !top.cannotEnter(1, bar, segment: si)
                 }
             }
         case let .disjunction(terms, excluded):
@@ -303,9 +473,12 @@ extension IndexSearcher {
                 guard let matcher = try phraseMatcher(r.terms, tokens, slop, r, si) else { continue }
                 try intersect(matcher.cursors) { d in
                     if s.deletes?.contains(d) ?? false { return }
-                    guard try matcher.matches() else { return }
+                    // The score comes from the terms' frequencies, known before positions are
+                    // read: a candidate below the k-th score is turned away unchecked.
                     var score: Float = 0
                     for (j, c) in matcher.cursors.enumerated() { if let sc = r.scorers[j] { score += sc.score(c.frequency, c.segment.norm(Int(d))) } }
+                    if let bar = top.threshold?.score, top.cannotEnter(score, bar, segment: si) { return }
+                    guard try matcher.matches() else { return }
                     top.offer(SearchHit(segment: si, document: d, score: score, sortValue: nil))
                 }
             }
@@ -325,19 +498,22 @@ extension IndexSearcher {
             if let c = try cursor(r, si, 0, t.field) {
                 while c.doc != PostingsCursor.exhausted { set.insert(c.doc); try c.next() }
             }
-        case let .conjunction(terms, excluded):
+        case let .conjunction(terms, excluded, filters):
+            guard let filter = segmentFilter(filters, si) else { return set }
             var cs: [PostingsCursor] = []
             for (i, t) in terms.enumerated() {
-                guard let c = try cursor(r, si, i, t.field) else { return set }
+                guard let c = try cursor(r, si, i, t.field, within: filter.range) else { return set }
                 cs.append(c)
             }
             cs.sort { $0.docFreq < $1.docFreq }
             let ex = try excluded.enumerated().compactMap { try cursor(r, si, terms.count + $0.offset, $0.element.field) }
-            try intersect(cs) { d in if try !isExcluded(d, ex) { set.insert(d) } }
+            try intersect(cs) { d in if filter.passes(d), try !isExcluded(d, ex) { set.insert(d) } }
+        case let .prefix(field, bytes):
+            for c in try prefixCursors(field, bytes, si) { try mark(c, into: &set) }
         case let .disjunction(terms, excluded):
             for (i, t) in terms.enumerated() {
                 guard let c = try cursor(r, si, i, t.field) else { continue }
-                while c.doc != PostingsCursor.exhausted { set.insert(c.doc); try c.next() }
+                try mark(c, into: &set)
             }
             for (i, t) in excluded.enumerated() {
                 guard let c = try cursor(r, si, terms.count + i, t.field) else { continue }
@@ -388,9 +564,9 @@ extension IndexSearcher {
         }
     }
 
-    /// Calls `body` once for each document any cursor holds, in order (a k-way merge through
-    /// unmanaged references, as `intersect`).
-    private func union(_ cs: [PostingsCursor], _ body: (UInt32) throws -> Void) throws {
+    /// Calls `body` once for each document any cursor holds, in order, until it returns false
+    /// (a k-way merge through unmanaged references, as `intersect`).
+    private func union(_ cs: [PostingsCursor], _ body: (UInt32) throws -> Bool) throws {
         let refs = cs.map { Unmanaged.passUnretained($0) }
         try withExtendedLifetime(cs) {
             try refs.withUnsafeBufferPointer { c in
@@ -399,7 +575,7 @@ extension IndexSearcher {
                     for i in 0 ..< c.count { d = min(d, c[i]._withUnsafeGuaranteedRef { $0.doc }) }
                     if d == PostingsCursor.exhausted { return }
                     for i in 0 ..< c.count { try c[i]._withUnsafeGuaranteedRef { if $0.doc == d { try $0.next() } } }
-                    try body(d)
+                    if try !body(d) { return }
                 }
             }
         }

@@ -140,6 +140,23 @@ enum DocValueColumn {
             return true
         }
 
+        /// In a segment whose documents are sorted by this column (documents without a value
+        /// first): the run of documents whose value lies in `[lower, upper]` (nil bounds are
+        /// open), by binary search. Documents without a value are outside it.
+        func sortedRun(lower: Int64?, upper: Int64?) -> Range<Int> {
+            let n = count
+            @inline(__always) func value(_ d: Int) -> Int64 { has(d) ? bits(d) : .min }
+            func firstAtLeast(_ v: Int64) -> Int {
+                var lo = 0, hi = n
+                while lo < hi { let mid = (lo + hi) / 2; if value(mid) < v { lo = mid + 1 } else { hi = mid } }
+                return lo
+            }
+            var first = lower.map(firstAtLeast) ?? 0
+            while first < n && !has(first) { first += 1 }
+            let end = max(first, upper.map { $0 == .max ? n : firstAtLeast($0 + 1) } ?? n)
+            return first ..< end
+        }
+
         @inline(__always) public func has(_ doc: Int) -> Bool {
             present.loadUnaligned(fromByteOffset: 8 * (doc >> 6), as: UInt64.self).littleEndian & (1 << UInt64(doc & 63)) != 0
         }

@@ -187,9 +187,10 @@ import StrataIO
     }
 
     /// The postings from the current one to the end of the buffered block: documents,
-    /// frequencies (unpacked) and their number. Use with `nextBlock()` for block-at-a-time loops.
-    @inline(__always) func remainingInBlock() -> (docs: UnsafePointer<UInt32>, freqs: UnsafePointer<UInt32>, count: Int) {
-        if pendingFrequencies >= 0 { unpackFrequencies() }
+    /// frequencies (unpacked unless `frequencies` is false: then not to be read) and their
+    /// number. Use with `nextBlock()` for block-at-a-time loops.
+    @inline(__always) func remainingInBlock(frequencies: Bool = true) -> (docs: UnsafePointer<UInt32>, freqs: UnsafePointer<UInt32>, count: Int) {
+        if frequencies && pendingFrequencies >= 0 { unpackFrequencies() }
         return (UnsafePointer(buffer + index), UnsafePointer(buffer + BitPacking.blockSize + index), count - index)
     }
 
