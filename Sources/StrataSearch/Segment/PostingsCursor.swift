@@ -15,24 +15,44 @@ import StrataIO
     private let skip: Int           // skip table (absolute)
     private let blockArea: Int
     let fullBlocks: Int
-    private var tailStart = -1
     private let buffer: UnsafeMutablePointer<UInt32>  // docs [0, 128), freqs [128, 256)
     /// Block now in the buffer (fullBlocks = the tail), its size, and the index in it.
-    private(set) var block = -1
-    private var count = 0
-    private var index = 0
+    private(set) var block: Int { get { state.pointee.block } set { state.pointee.block = newValue } }
+    private var count: Int { get { state.pointee.count } set { state.pointee.count = newValue } }
+    private var index: Int { get { state.pointee.index } set { state.pointee.index = newValue } }
     /// The current document (`exhausted` past the end).
-    public private(set) var doc: UInt32 = 0
+    public private(set) var doc: UInt32 { get { state.pointee.doc } set { state.pointee.doc = newValue } }
     // Positions: the next unread position byte and the posting whose positions start there.
     private let positionsRange: Range<Int>
-    private var positionsAt: Int
-    private var positionsOrdinal = 0
+    private var positionsAt: Int { get { state.pointee.positionsAt } set { state.pointee.positionsAt = newValue } }
+    private var positionsOrdinal: Int { get { state.pointee.positionsOrdinal } set { state.pointee.positionsOrdinal = newValue } }
     /// Where the positions of the posting last read start (to read it again).
-    private var currentPositionsAt = 0
+    private var currentPositionsAt: Int { get { state.pointee.currentPositionsAt } set { state.pointee.currentPositionsAt = newValue } }
     private let tracksPositions: Bool
     /// Documents at or past this are treated as the end (a restricted view's run of documents).
-    private var limit = PostingsCursor.exhausted
-    private var reachedLimit = false
+    private var limit: UInt32 { get { state.pointee.limit } set { state.pointee.limit = newValue } }
+    private var reachedLimit: Bool { get { state.pointee.reachedLimit } set { state.pointee.reachedLimit = newValue } }
+    private var tailStart: Int { get { state.pointee.tailStart } set { state.pointee.tailStart = newValue } }
+
+    /// The cursor's mutable state, behind a constant pointer: stored properties of a class are
+    /// checked for exclusive access at run time on every write (`swift_beginAccess`, a
+    /// thread-local lookup), which cost more than the leapfrog itself; state reached through a
+    /// pointer is not.
+    private struct State {
+        var block = -1
+        var count = 0
+        var index = 0
+        var doc: UInt32 = 0
+        var positionsAt = 0
+        var positionsOrdinal = 0
+        var currentPositionsAt = 0
+        var limit = PostingsCursor.exhausted
+        var reachedLimit = false
+        var tailStart = -1
+        var pendingFrequencies = -1
+        var pendingWidth = 0
+    }
+    private let state: UnsafeMutablePointer<State>
 
     /// Opens a cursor on the term's first posting. `positions`: the caller will read positions
     /// (phrases); otherwise they are never touched.
@@ -54,14 +74,19 @@ import StrataIO
         base = segment.data.baseAddress!
         end = info.postings.upperBound
         positionsRange = info.positions
-        positionsAt = info.positions.lowerBound
         buffer = .allocate(capacity: 2 * BitPacking.blockSize)
+        state = .allocate(capacity: 1)
+        state.initialize(to: State())
+        state.pointee.positionsAt = info.positions.lowerBound
         self.fullBlocks = fullBlocks
         self.skip = skip
         blockArea = skip + SegmentFormat.skipEntrySize * fullBlocks
     }
 
-    deinit { buffer.deallocate() }
+    deinit {
+        buffer.deallocate()
+        state.deallocate()
+    }
 
     @inline(__always) private func u32(_ at: Int) -> UInt32 { base.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian }
 
@@ -78,8 +103,8 @@ import StrataIO
     }
 
     /// Where the buffer's block keeps its packed frequencies (and their width); −1 when unpacked.
-    private var pendingFrequencies = -1
-    private var pendingWidth = 0
+    private var pendingFrequencies: Int { get { state.pointee.pendingFrequencies } set { state.pointee.pendingFrequencies = newValue } }
+    private var pendingWidth: Int { get { state.pointee.pendingWidth } set { state.pointee.pendingWidth = newValue } }
 
     @inline(never) private func unpackFrequencies() {
         BitPacking.unpack(base + pendingFrequencies, width: pendingWidth, into: buffer + BitPacking.blockSize)
