@@ -629,6 +629,7 @@ extension IndexSearcher {
                 i -= 1
             }
             if i >= 0 { continue } // cannot enter the top k
+            if let bar, top.cannotEnter(score, bar, segment: si) { continue }
             if s.deletes?.contains(d) ?? false { continue }
             if try isExcluded(d, excluded) { continue }
             top.offer(SearchHit(segment: si, document: d, score: score, sortValue: nil))
