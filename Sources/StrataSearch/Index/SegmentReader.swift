@@ -53,6 +53,8 @@ final class SegmentReader: @unchecked Sendable {
     func isSorted(by fields: [Int]) -> Bool {
         if let known = sortLock.withLock({ sortedBy[fields] }) { return known }
         let columns = fields.map { docValues.numericColumn($0) }
+        // One integer or timestamp field: the column's statistics say (no pass).
+        if fields.count == 1, let c = columns[0], c.type != .f64 { return c.ascending }
         var sorted = !fields.isEmpty
         if sorted {
             @inline(__always) func value(_ k: Int, _ d: Int) -> Int64 {

@@ -21,7 +21,12 @@ enum DocValueColumn {
 /// The doc-value file of a segment (`STRADV01`): columnar per-document values for sorting,
 /// numeric ranges and aggregations, read in place through mmap.
 @_spi(Internals) public final class DocValues: @unchecked Sendable {
-    static let magic: [UInt8] = Array("STRADV01".utf8)
+    /// Written: numeric columns open with their statistics (§5).
+    static let magic: [UInt8] = Array("STRADV02".utf8)
+    /// Still read: numeric columns without statistics, computed on open.
+    static let magicV1: [UInt8] = Array("STRADV01".utf8)
+    /// Bytes of a version-2 numeric column's statistics: min, max, flags.
+    static let statisticsSize = 24
     static let footerSize = 12
 
     static func kindCode(_ t: FieldType) -> UInt8 {
@@ -47,6 +52,12 @@ enum DocValueColumn {
             switch column {
             case let .numeric(_, type, present, values):
                 kind = kindCode(type)
+                let stats = present.withUnsafeBytes { p in values.withUnsafeBytes { v in
+                    Statistics(type: type, present: p.baseAddress!, values: v.baseAddress!, count: docCount)
+                } }
+                SegmentFormat.putLE(stats.range?.min ?? 0, &out)
+                SegmentFormat.putLE(stats.range?.max ?? 0, &out)
+                SegmentFormat.putLE(stats.flags, &out)
                 for w in present { SegmentFormat.putLE(w, &out) }
                 for v in values { SegmentFormat.putLE(v, &out) }
             case let .keyword(_, values, docStarts, ords):
@@ -76,32 +87,65 @@ enum DocValueColumn {
         return out
     }
 
-    /// The smallest and largest present value of a numeric column, as stored bits (for f64 the
-    /// bit patterns of the smallest and largest double); nil when no document has a value.
-    static func numericRange(type: FieldType, present: UnsafeRawPointer, values: UnsafeRawPointer, count n: Int) -> (min: Int64, max: Int64)? {
-        var lo = Int64.max, hi = Int64.min
-        var dlo = Double.infinity, dhi = -Double.infinity
-        var any = false
-        var d = 0
-        while d < n {
-            let word = present.loadUnaligned(fromByteOffset: 8 * (d >> 6), as: UInt64.self).littleEndian
-            if word == 0 { d = (d | 63) + 1; continue }
-            if word & (1 << UInt64(d & 63)) != 0 {
-                any = true
-                let v = values.loadUnaligned(fromByteOffset: 8 * d, as: Int64.self).littleEndian
-                if type == .f64 {
-                    let x = Double(bitPattern: UInt64(bitPattern: v))
-                    if x < dlo { dlo = x }
-                    if x > dhi { dhi = x }
-                } else {
-                    if v < lo { lo = v }
-                    if v > hi { hi = v }
-                }
-            }
-            d += 1
+    /// A numeric column's statistics, stored ahead of it (version 2) or computed from it on open
+    /// (version 1): the smallest and largest present value as stored bits (for f64 the bit
+    /// patterns of the smallest and largest double; nil when no document has a value), and for
+    /// integer and timestamp columns whether the values ascend in document order, a document
+    /// without a value counting as below every value (the segment is sorted by the field).
+    struct Statistics: Equatable {
+        var range: (min: Int64, max: Int64)?
+        var ascending: Bool
+
+        static let hasValues: UInt64 = 1, ascendingFlag: UInt64 = 2
+        var flags: UInt64 { (range == nil ? 0 : Self.hasValues) | (ascending ? Self.ascendingFlag : 0) }
+
+        init(range: (min: Int64, max: Int64)?, ascending: Bool) {
+            self.range = range
+            self.ascending = ascending
         }
-        guard any else { return nil }
-        return type == .f64 ? (Int64(bitPattern: dlo.bitPattern), Int64(bitPattern: dhi.bitPattern)) : (lo, hi)
+
+        /// One pass over the column.
+        init(type: FieldType, present: UnsafeRawPointer, values: UnsafeRawPointer, count n: Int) {
+            var lo = Int64.max, hi = Int64.min
+            var dlo = Double.infinity, dhi = -Double.infinity
+            var any = false
+            var ascending = type != .f64
+            var previous = Int64.min
+            var d = 0
+            while d < n {
+                let word = present.loadUnaligned(fromByteOffset: 8 * (d >> 6), as: UInt64.self).littleEndian
+                if word == 0 {
+                    // 64 documents without a value: below everything, so after a value the
+                    // order breaks.
+                    if previous != .min { ascending = false }
+                    d = (d | 63) + 1
+                    continue
+                }
+                if word & (1 << UInt64(d & 63)) != 0 {
+                    any = true
+                    let v = values.loadUnaligned(fromByteOffset: 8 * d, as: Int64.self).littleEndian
+                    if type == .f64 {
+                        let x = Double(bitPattern: UInt64(bitPattern: v))
+                        if x < dlo { dlo = x }
+                        if x > dhi { dhi = x }
+                    } else {
+                        if v < lo { lo = v }
+                        if v > hi { hi = v }
+                        if v < previous { ascending = false }
+                        previous = v
+                    }
+                } else if previous != .min {
+                    ascending = false
+                }
+                d += 1
+            }
+            self.ascending = ascending
+            range = !any ? nil : type == .f64 ? (Int64(bitPattern: dlo.bitPattern), Int64(bitPattern: dhi.bitPattern)) : (lo, hi)
+        }
+
+        static func == (a: Statistics, b: Statistics) -> Bool {
+            a.ascending == b.ascending && a.range?.min == b.range?.min && a.range?.max == b.range?.max
+        }
     }
 
     /// A numeric column read in place.
@@ -110,10 +154,14 @@ enum DocValueColumn {
         let present: UnsafeRawPointer
         let values: UnsafeRawPointer
         public let count: Int
-        /// The smallest and largest value (raw bits, see `DocValues.numericRange`), nil when no
-        /// document has one. Computed when the file is opened (which reads it whole for its CRC
-        /// anyway), so a range — a time range above all — can skip a segment without reading it.
-        public let range: (min: Int64, max: Int64)?
+        /// The smallest and largest value (raw bits, see `DocValues.Statistics`), nil when no
+        /// document has one: a range — a time range above all — skips a segment without
+        /// reading it. Stored with the column (read in O(1) on open), or computed on open
+        /// from a version-1 file.
+        public var range: (min: Int64, max: Int64)? { statistics.range }
+        let statistics: Statistics
+        /// Integer or timestamp values ascending in document order (absent values first).
+        var ascending: Bool { statistics.ascending }
 
         /// Whether some integer or timestamp value may lie in `[lower, upper]` (nil bounds are
         /// open). False means no document of the segment matches the range. f64 columns answer
@@ -218,6 +266,14 @@ enum DocValueColumn {
         let stored = data.loadUnaligned(fromByteOffset: size - 12, as: UInt32.self).littleEndian
         let computed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: data[0 ..< size - 12]))
         if stored != computed { throw StrataError.corrupt(file: path, position: Int64(size - 12), reason: "doc values: CRC mismatch (stored \(stored), computed \(computed))") }
+        // Stored statistics must describe the values (a writer's bug or crafted bytes behind a
+        // valid CRC would otherwise skip segments or binary-search unsorted values).
+        for (field, c) in numeric.sorted(by: { $0.key < $1.key }) {
+            let actual = Statistics(type: c.type, present: c.present, values: c.values, count: c.count)
+            if actual != c.statistics {
+                throw StrataError.corrupt(file: path, position: Int64(c.present - data.baseAddress!), reason: "doc values: the stored minimum, maximum or order of field \(field) does not match its values")
+            }
+        }
     }
     public func keywordColumn(_ field: Int) -> KeywordColumn? { keyword[field] }
 
@@ -236,8 +292,9 @@ enum DocValueColumn {
         byteCount = size
         let data = region.bytes(count: size)
         let p = data.baseAddress!
-        if memcmp(p, Self.magic, 8) != 0 { throw bad(0, "bad magic (not a Strata doc-value file)") }
-        if memcmp(p + size - 8, Self.magic, 8) != 0 { throw bad(size - 8, "bad footer magic (truncated or damaged file)") }
+        let version = memcmp(p, Self.magic, 8) == 0 ? 2 : memcmp(p, Self.magicV1, 8) == 0 ? 1 : 0
+        if version == 0 { throw bad(0, "bad magic (not a Strata doc-value file)") }
+        if memcmp(p + size - 8, version == 2 ? Self.magic : Self.magicV1, 8) != 0 { throw bad(size - 8, "bad footer magic (truncated or damaged file)") }
         let stored = p.loadUnaligned(fromByteOffset: size - 12, as: UInt32.self).littleEndian
         let computed = verifyChecksum ? CRC32C.checksum(UnsafeRawBufferPointer(start: p, count: size - 12)) : stored
         if stored != computed { throw bad(size - 12, "CRC mismatch (stored \(stored), computed \(computed))") }
@@ -259,10 +316,22 @@ enum DocValueColumn {
             switch kind {
             case 1, 2, 3:
                 let words = (n + 63) / 64
-                guard len == 8 * words + 8 * n else { throw bad(e, "numeric column \(c) has \(len) bytes, expected \(8 * words + 8 * n)") }
+                let head = version == 2 ? Self.statisticsSize : 0
+                guard len == head + 8 * words + 8 * n else { throw bad(e, "numeric column \(c) has \(len) bytes, expected \(head + 8 * words + 8 * n)") }
                 let type: FieldType = kind == 1 ? .i64 : kind == 2 ? .f64 : .timestamp
-                numeric[field] = NumericColumn(type: type, present: p + off, values: p + off + 8 * words, count: n,
-                                               range: Self.numericRange(type: type, present: p + off, values: p + off + 8 * words, count: n))
+                let present = p + off + head, values = p + off + head + 8 * words
+                let statistics: Statistics
+                if version == 2 {
+                    let flags = u64(off + 16)
+                    guard flags & ~(Statistics.hasValues | Statistics.ascendingFlag) == 0, type != .f64 || flags & Statistics.ascendingFlag == 0 else {
+                        throw bad(off + 16, "numeric column \(c) has unknown statistics flags \(flags)")
+                    }
+                    let lo = Int64(bitPattern: u64(off)), hi = Int64(bitPattern: u64(off + 8))
+                    statistics = Statistics(range: flags & Statistics.hasValues != 0 ? (lo, hi) : nil, ascending: flags & Statistics.ascendingFlag != 0)
+                } else {
+                    statistics = Statistics(type: type, present: present, values: values, count: n)
+                }
+                numeric[field] = NumericColumn(type: type, present: present, values: values, count: n, statistics: statistics)
             case 4:
                 guard len >= 8 else { throw bad(off, "keyword column too short") }
                 let values = u32(off), ordCount = u32(off + 4)
