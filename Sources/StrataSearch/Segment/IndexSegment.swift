@@ -21,7 +21,14 @@ import StrataIO
     /// The sparse in-memory term index: the first 8 bytes (big-endian, zero-padded) of each
     /// dictionary block's first term, so a lookup binary-searches integers and reads a block's
     /// first term from the mapping only when the keys tie.
-    private let blockKeys: UnsafeMutablePointer<UInt64>
+    /// Each dictionary block's key (`SegmentFormat.blockKey` of its first term): read in place
+    /// from a version-3 file; computed on open (a read of every block) for version 2.
+    private let storedKeys: UnsafeRawPointer?
+    private let computedKeys: UnsafeMutablePointer<UInt64>?
+    @inline(__always) private func blockKey(_ b: Int) -> UInt64 {
+        if let storedKeys { return storedKeys.loadUnaligned(fromByteOffset: 8 * b, as: UInt64.self).littleEndian }
+        return computedKeys![b]
+    }
 
     /// Where a term's data lies.
     public struct TermInfo: Sendable, Equatable {
@@ -48,8 +55,9 @@ import StrataIO
         region = try MappedRegion(file: file, length: size)
         data = region.bytes(count: size)
         let p = data.baseAddress!
-        if !Self.memcmpEqual(p, SegmentFormat.magic) { throw bad(0, "bad magic (not a Strata index segment)") }
-        if !Self.memcmpEqual(p + size - 8, SegmentFormat.magic) { throw bad(size - 8, "bad footer magic (truncated or damaged file)") }
+        let version = Self.memcmpEqual(p, SegmentFormat.magic) ? 3 : Self.memcmpEqual(p, SegmentFormat.magicV2) ? 2 : 0
+        if version == 0 { throw bad(0, "bad magic (not a Strata index segment)") }
+        if !Self.memcmpEqual(p + size - 8, version == 3 ? SegmentFormat.magic : SegmentFormat.magicV2) { throw bad(size - 8, "bad footer magic (truncated or damaged file)") }
         let f = size - SegmentFormat.footerSize
         if verifyChecksum { try Self.verifyCRC(data, path: path) }
         func u32(_ o: Int) -> Int { Int(p.loadUnaligned(fromByteOffset: o, as: UInt32.self).littleEndian) }
@@ -69,25 +77,27 @@ import StrataIO
         blockCount = u32(f + 56)
         guard normsOffset == 8, documentCount <= (size - 8) / 4, postingsOffset == normsOffset + 4 * documentCount,
               postingsOffset <= positionsOffset, positionsOffset <= termsOffset, termsOffset <= blockIndexOffset,
-              blockCount <= size / 4, blockIndexOffset + 4 * blockCount == f,
+              blockCount <= size / (version == 3 ? 12 : 4), blockIndexOffset + (version == 3 ? 12 : 4) * blockCount == f,
               blockCount == (termCount + SegmentFormat.termsPerBlock - 1) / SegmentFormat.termsPerBlock else {
             throw bad(f, "inconsistent section table (norms \(normsOffset), postings \(postingsOffset), positions \(positionsOffset), terms \(termsOffset), block index \(blockIndexOffset), \(blockCount) blocks, \(termCount) terms, \(documentCount) docs)")
         }
-        blockKeys = .allocate(capacity: max(1, blockCount))
-        for b in 0 ..< blockCount { blockKeys[b] = Self.key(try firstTerm(b)) }
+        if version == 3 {
+            storedKeys = p + blockIndexOffset + 4 * blockCount
+            computedKeys = nil
+        } else {
+            storedKeys = nil
+            let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: max(1, blockCount))
+            computedKeys = keys
+            for b in 0 ..< blockCount { keys[b] = Self.key(try firstTerm(b)) }
+        }
     }
 
-    deinit { blockKeys.deallocate() }
+    deinit { computedKeys?.deallocate() }
 
     /// A term's first 8 bytes as a big-endian integer, zero-padded: `key(a) < key(b)` implies
     /// a < b in byte order; equal keys need the full comparison.
     @inline(__always)
-    static func key(_ term: UnsafeRawBufferPointer) -> UInt64 {
-        var k: UInt64 = 0
-        let n = min(8, term.count)
-        for j in 0 ..< n { k |= UInt64(term[j]) << (56 - 8 * UInt64(j)) }
-        return k
-    }
+    static func key(_ term: UnsafeRawBufferPointer) -> UInt64 { SegmentFormat.blockKey(term) }
 
     /// The last block whose first term is ≤ `term` (0 when `term` precedes every block).
     private func block(for term: UnsafeRawBufferPointer) throws -> Int {
@@ -95,7 +105,7 @@ import StrataIO
         var lo = 0, hi = blockCount - 1
         while lo < hi {
             let mid = (lo + hi + 1) / 2
-            let k = blockKeys[mid]
+            let k = blockKey(mid)
             let notBefore = k != target ? k < target : !SegmentFormat.precedes(term, try firstTerm(mid))
             if notBefore { lo = mid } else { hi = mid - 1 }
         }
@@ -374,7 +384,15 @@ import StrataIO
 
 extension IndexSegment {
     /// Checks the whole-file CRC (`corrupt` on a mismatch): reads every page.
-    public func verifyChecksum() throws { try Self.verifyCRC(data, path: path) }
+    /// Checks the whole-file CRC and that each stored block key is its block's first term's
+    /// (a wrong key behind a valid CRC would send lookups to the wrong block).
+    public func verifyChecksum() throws {
+        try Self.verifyCRC(data, path: path)
+        guard storedKeys != nil else { return }
+        for b in 0 ..< blockCount where blockKey(b) != Self.key(try firstTerm(b)) {
+            throw fail(blockIndexOffset + 4 * blockCount + 8 * b, "the stored key of dictionary block \(b) is not its first term's")
+        }
+    }
 
     static func verifyCRC(_ data: UnsafeRawBufferPointer, path: String) throws {
         let size = data.count

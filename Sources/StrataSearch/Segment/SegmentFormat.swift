@@ -5,7 +5,20 @@ import StrataIO
 
 /// Constants of the single-file index segment (Formats/search-segment.md). Little-endian.
 enum SegmentFormat {
-    static let magic: [UInt8] = Array("STRASEG2".utf8)
+    /// Written: the block index is followed by each block's key (§1).
+    static let magic: [UInt8] = Array("STRASEG3".utf8)
+    /// Still read: no stored block keys (computed on open).
+    static let magicV2: [UInt8] = Array("STRASEG2".utf8)
+
+    /// A term's first 8 bytes as a big-endian integer, zero-padded: `key(a) < key(b)` implies
+    /// a < b in byte order; equal keys need the full comparison.
+    @inline(__always)
+    static func blockKey<C: Collection>(_ term: C) -> UInt64 where C.Element == UInt8 {
+        var k: UInt64 = 0
+        var shift: UInt64 = 56
+        for byte in term.prefix(8) { k |= UInt64(byte) << shift; shift &-= 8 }
+        return k
+    }
     static let footerSize = 72
     static let termsPerBlock = 16
     /// lastDoc, blockOffset, maxFreq, minNorm, positionsEnd, then the positions offsets of the

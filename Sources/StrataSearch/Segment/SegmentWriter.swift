@@ -71,6 +71,7 @@ struct InvertedFieldEncoder {
     private var termPositions: [UInt8] = []
     private var dictionary: [UInt8] = []
     private var blockStarts: [UInt32] = []
+    private var blockKeys: [UInt64] = []
     private var previousTerm: [UInt8] = []
     private var termCount = 0
     private var deltas = [UInt32](repeating: 0, count: BitPacking.blockSize)
@@ -158,6 +159,7 @@ struct InvertedFieldEncoder {
         let blockStart = termCount % SegmentFormat.termsPerBlock == 0
         if blockStart {
             blockStarts.append(UInt32(dictionary.count))
+            blockKeys.append(SegmentFormat.blockKey(term))
         } else {
             while shared < min(previousTerm.count, term.count) && previousTerm[shared] == term[shared] { shared += 1 }
         }
@@ -192,6 +194,7 @@ struct InvertedFieldEncoder {
         let blockIndexOffset = out.count
         var tail: [UInt8] = []
         for b in blockStarts { SegmentFormat.putLE(b, &tail) }
+        for k in blockKeys { SegmentFormat.putLE(k, &tail) }
         // Footer (72 bytes).
         SegmentFormat.putLE(UInt32(norms.count), &tail)
         SegmentFormat.putLE(UInt32(termCount), &tail)
