@@ -73,6 +73,18 @@ final class SegmentReader: @unchecked Sendable {
         return sorted
     }
 
+    private var zoneMaps: [Int: ZoneMap] = [:]
+
+    /// The zone map of integer or timestamp `field` (built on first use and kept), nil
+    /// without a column.
+    func zoneMap(_ field: Int) -> ZoneMap? {
+        if let known = sortLock.withLock({ zoneMaps[field] }) { return known }
+        guard let column = docValues.numericColumn(field), column.type != .f64 else { return nil }
+        let map = ZoneMap(column)
+        sortLock.withLock { zoneMaps[field] = map }
+        return map
+    }
+
     /// Sum of the files' sizes.
     func sizeOnDisk(directory: String) -> Int64 {
         var total = FileSystem.fileSize(docValues.path) ?? 0

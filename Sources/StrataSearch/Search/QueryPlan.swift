@@ -45,6 +45,23 @@ enum QueryPlan {
 struct SegmentFilter {
     var range: Range<UInt32>?
     var checks: [(column: DocValues.NumericColumn, lower: Int64, upper: Int64)] = []
+    /// Per check, its column's zone map (the segment is not sorted by the field).
+    var zones: [ZoneMap] = []
+
+    /// The first document at or after `d` whose zones may pass every check (a leapfrog
+    /// target: documents in zones that miss a range are never looked at).
+    @inline(__always) func nextCandidate(_ d: UInt32) -> UInt32 {
+        var d = d
+        var moved = true
+        while moved && d != PostingsCursor.exhausted {
+            moved = false
+            for (k, z) in zones.enumerated() {
+                let n = z.next(d, lower: checks[k].lower, upper: checks[k].upper)
+                if n != d { d = n; moved = true }
+            }
+        }
+        return d
+    }
 
     @inline(__always) func passes(_ d: UInt32) -> Bool {
         for c in checks {
@@ -178,7 +195,9 @@ extension IndexSearcher {
                 if lo >= hi { return nil }
                 out.range = lo ..< hi
             } else {
+                guard let zones = s.reader.zoneMap(f.field) else { return nil }
                 out.checks.append((column, f.lower, f.upper))
+                out.zones.append(zones)
             }
         }
         return out
@@ -327,7 +346,7 @@ extension IndexSearcher {
             }
             cs.sort { $0.docFreq < $1.docFreq }
             let ex = try excluded.enumerated().compactMap { try cursor(r, si, terms.count + $0.offset, $0.element.field) }
-            try intersect(cs) { d in
+            try intersect(cs, gate: filter) { d in
                 if !(deletes?.contains(d) ?? false), filter.passes(d), try !isExcluded(d, ex) { n += 1 }
             }
         case let .disjunction(terms, excluded):
@@ -427,7 +446,7 @@ extension IndexSearcher {
                 if cs.isEmpty { continue }
                 cs.sort { $0.0.docFreq < $1.0.docFreq }
                 let ex = try excluded.enumerated().compactMap { try cursor(r, si, terms.count + $0.offset, $0.element.field) }
-                try intersect(cs.map(\.0)) { d in
+                try intersect(cs.map(\.0), gate: filter) { d in
                     if s.deletes?.contains(d) ?? false { return }
                     if !filter.passes(d) { return }
                     var score: Float = 0
@@ -507,7 +526,7 @@ extension IndexSearcher {
             }
             cs.sort { $0.docFreq < $1.docFreq }
             let ex = try excluded.enumerated().compactMap { try cursor(r, si, terms.count + $0.offset, $0.element.field) }
-            try intersect(cs) { d in if filter.passes(d), try !isExcluded(d, ex) { set.insert(d) } }
+            try intersect(cs, gate: filter) { d in if filter.passes(d), try !isExcluded(d, ex) { set.insert(d) } }
         case let .prefix(field, bytes):
             for c in try prefixCursors(field, bytes, si) { try mark(c, into: &set) }
         case let .disjunction(terms, excluded):
@@ -540,14 +559,20 @@ extension IndexSearcher {
 
     /// Calls `body` for each document every cursor holds (leapfrogging with `advance`). The loop
     /// reaches the cursors through unmanaged references (`cs` keeps them alive), so it does no
-    /// reference counting.
-    private func intersect(_ cs: [PostingsCursor], _ body: (UInt32) throws -> Void) throws {
+    /// reference counting. `gate`: a conjunction's filters, whose zone maps move each target
+    /// past documents no range can match.
+    private func intersect(_ cs: [PostingsCursor], gate: SegmentFilter? = nil, _ body: (UInt32) throws -> Void) throws {
         guard !cs.isEmpty else { return }
         let refs = cs.map { Unmanaged.passUnretained($0) }
+        let gated = !(gate?.zones.isEmpty ?? true)
         try withExtendedLifetime(cs) {
             try refs.withUnsafeBufferPointer { c in
                 var target = c[0]._withUnsafeGuaranteedRef { $0.doc }
                 while target != PostingsCursor.exhausted {
+                    if gated, let gate {
+                        target = gate.nextCandidate(target)
+                        if target == PostingsCursor.exhausted { return }
+                    }
                     var agreed = true
                     var i = 0
                     while i < c.count {
