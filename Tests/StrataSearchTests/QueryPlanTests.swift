@@ -102,7 +102,7 @@ import StrataIO
         let at = try #require(fast.schema.number(of: "at"))
         let base: Int64 = 1_800_000_000_000
         let f = try #require(fast.segmentFilter([.init(field: at, lower: base + 8_000, upper: base + 8_500)], 0))
-        #expect(f.range == nil && f.zones.count == 1, "not sorted: checked, with a zone map")
+        #expect(f.range == nil && f.checks.count == 1, "not sorted: checked, with a zone map")
         #expect(f.nextCandidate(0) >= 512 && f.nextCandidate(0) <= 768, "the zones before the range are skipped (\(f.nextCandidate(0)))")
         for (lo, hi) in [(40_000, 41_000), (0, 500), (89_000, 95_000), (10_000, 60_000), (200_000, 300_000), (45_001, 45_002)] {
             for q in ["+error +at:[\(base + Int64(lo)) TO \(base + Int64(hi))]", "+kafka +log +at:[\(base + Int64(lo)) TO \(base + Int64(hi))] -disk"] {

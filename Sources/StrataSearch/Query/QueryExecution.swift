@@ -148,9 +148,8 @@ public enum QueryError: Error, Sendable, Equatable, CustomStringConvertible {
 extension PostingsSource {
     /// Terms starting with `p`, in order from `p`.
     func termsWithPrefix(_ p: [UInt8], positions: Bool) throws -> [TermPostings] {
-        try termsMatching(from: p, positions: positions) { t in
-            if p.isEmpty || (t.count >= p.count && memcmp(t.baseAddress!, p, p.count) == 0) { return .take }
-            return p.withUnsafeBytes { SegmentFormat.precedes(t, $0) } ? .skip : .stop
+        try p.withUnsafeBytes { prefix in
+            try termsMatching(from: p, positions: positions) { t in SegmentFormat.prefixVerdict(t, prefix) }
         }
     }
 }

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import StrataIO
 
 /// The query shapes that run on streaming postings cursors instead of document sets: a term,
@@ -43,10 +40,17 @@ enum QueryPlan {
 /// are bounded to (filters on a field the segment's documents are sorted by, and a restricted
 /// view's run) and the columns left to check for each candidate.
 struct SegmentFilter {
+    /// A range checked per candidate, with its column's zone map (the segment is not sorted by
+    /// the field).
+    struct Check {
+        var column: DocValues.NumericColumn
+        var lower: Int64
+        var upper: Int64
+        var zones: ZoneMap.View
+    }
+
     var range: Range<UInt32>?
-    var checks: [(column: DocValues.NumericColumn, lower: Int64, upper: Int64)] = []
-    /// Per check, its column's zone map (the segment is not sorted by the field).
-    var zones: [ZoneMap] = []
+    var checks: [Check] = []
 
     /// The first document at or after `d` whose zones may pass every check (a leapfrog
     /// target: documents in zones that miss a range are never looked at).
@@ -55,8 +59,8 @@ struct SegmentFilter {
         var moved = true
         while moved && d != PostingsCursor.exhausted {
             moved = false
-            for (k, z) in zones.enumerated() {
-                let n = z.next(d, lower: checks[k].lower, upper: checks[k].upper)
+            for c in checks {
+                let n = c.zones.next(d, lower: c.lower, upper: c.upper)
                 if n != d { d = n; moved = true }
             }
         }
@@ -196,8 +200,7 @@ extension IndexSearcher {
                 out.range = lo ..< hi
             } else {
                 guard let zones = s.reader.zoneMap(f.field) else { return nil }
-                out.checks.append((column, f.lower, f.upper))
-                out.zones.append(zones)
+                out.checks.append(.init(column: column, lower: f.lower, upper: f.upper, zones: zones.view))
             }
         }
         return out
@@ -209,8 +212,11 @@ extension IndexSearcher {
         var out: [IndexSegment.TermInfo] = []
         try prefix.withUnsafeBytes { p in
             try inv.forEachTerm(from: prefix) { t, info in
-                if t.count >= p.count && memcmp(t.baseAddress!, p.baseAddress!, p.count) == 0 { out.append(info); return true }
-                return SegmentFormat.precedes(t, p) // before the prefix: the block's earlier terms
+                switch SegmentFormat.prefixVerdict(t, p) {
+                case .take: out.append(info); return true
+                case .skip: return true
+                case .stop: return false
+                }
             }
         }
         return out
@@ -221,9 +227,7 @@ extension IndexSearcher {
         guard let inv = segments[si].reader.invertedField(field) else { return [] }
         return try expansions(field, prefix, si).map { info in
             try QueryDeadline.check()
-            let c = try PostingsCursor.open(inv, info)
-            if let range = segments[si].docRange { try c.restrict(to: range) }
-            return c
+            return try open(inv, info, si)
         }
     }
 
@@ -292,6 +296,11 @@ extension IndexSearcher {
     private func cursor(_ r: Resolved, _ segment: Int, _ term: Int, _ field: Int, positions: Bool = false, within: Range<UInt32>? = nil) throws -> PostingsCursor? {
         try QueryDeadline.check()
         guard let info = r.info(segment, term), let inv = segments[segment].reader.invertedField(field) else { return nil }
+        return try open(inv, info, segment, positions: positions, within: within)
+    }
+
+    /// Opens a cursor on `info` in `segment`'s `inv`, bounded to `within` or the segment's view.
+    private func open(_ inv: IndexSegment, _ info: IndexSegment.TermInfo, _ segment: Int, positions: Bool = false, within: Range<UInt32>? = nil) throws -> PostingsCursor {
         let c = try PostingsCursor.open(inv, info, positions: positions)
         if let range = within ?? segments[segment].docRange { try c.restrict(to: range) }
         return c
@@ -377,7 +386,7 @@ extension IndexSearcher {
         if cs.count > 1 && (cs.count > 8 || postings >= documents / 16) {
             var set = DocSet(capacity: documents)
             for c in cs { try mark(c, into: &set) }
-            for c in ex { while c.doc != PostingsCursor.exhausted { set.remove(c.doc); try c.next() } }
+            for c in ex { try unmark(c, from: &set) }
             if let deletes { deletes.subtract(from: &set) }
             return set.count
         }
@@ -394,6 +403,15 @@ extension IndexSearcher {
         while c.doc != PostingsCursor.exhausted {
             let (docs, _, n) = c.remainingInBlock(frequencies: false)
             for k in 0 ..< n { set.insert(docs[k]) }
+            try c.nextBlock()
+        }
+    }
+
+    /// Removes every remaining posting of `c` from `set`, a block at a time.
+    private func unmark(_ c: PostingsCursor, from set: inout DocSet) throws {
+        while c.doc != PostingsCursor.exhausted {
+            let (docs, _, n) = c.remainingInBlock(frequencies: false)
+            for k in 0 ..< n { set.remove(docs[k]) }
             try c.nextBlock()
         }
     }
@@ -514,9 +532,7 @@ extension IndexSearcher {
         case .empty:
             break
         case let .term(t):
-            if let c = try cursor(r, si, 0, t.field) {
-                while c.doc != PostingsCursor.exhausted { set.insert(c.doc); try c.next() }
-            }
+            if let c = try cursor(r, si, 0, t.field) { try mark(c, into: &set) }
         case let .conjunction(terms, excluded, filters):
             guard let filter = segmentFilter(filters, si) else { return set }
             var cs: [PostingsCursor] = []
@@ -536,7 +552,7 @@ extension IndexSearcher {
             }
             for (i, t) in excluded.enumerated() {
                 guard let c = try cursor(r, si, terms.count + i, t.field) else { continue }
-                while c.doc != PostingsCursor.exhausted { set.remove(c.doc); try c.next() }
+                try unmark(c, from: &set)
             }
         case let .phrase(_, tokens, slop):
             guard let matcher = try phraseMatcher(r.terms, tokens, slop, r, si) else { return set }
@@ -564,13 +580,15 @@ extension IndexSearcher {
     private func intersect(_ cs: [PostingsCursor], gate: SegmentFilter? = nil, _ body: (UInt32) throws -> Void) throws {
         guard !cs.isEmpty else { return }
         let refs = cs.map { Unmanaged.passUnretained($0) }
-        let gated = !(gate?.zones.isEmpty ?? true)
+        // Unwrapped once: the loop reads plain values.
+        let filter = gate ?? SegmentFilter()
+        let gated = !filter.checks.isEmpty
         try withExtendedLifetime(cs) {
             try refs.withUnsafeBufferPointer { c in
                 var target = c[0]._withUnsafeGuaranteedRef { $0.doc }
                 while target != PostingsCursor.exhausted {
-                    if gated, let gate {
-                        target = gate.nextCandidate(target)
+                    if gated {
+                        target = filter.nextCandidate(target)
                         if target == PostingsCursor.exhausted { return }
                     }
                     var agreed = true

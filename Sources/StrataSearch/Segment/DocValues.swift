@@ -18,7 +18,7 @@ enum DocValueColumn {
     }
 }
 
-/// The doc-value file of a segment (`STRADV01`): columnar per-document values for sorting,
+/// The doc-value file of a segment (`STRADV02`; `STRADV01` still read): columnar per-document values for sorting,
 /// numeric ranges and aggregations, read in place through mmap.
 @_spi(Internals) public final class DocValues: @unchecked Sendable {
     /// Written: numeric columns open with their statistics (§5).

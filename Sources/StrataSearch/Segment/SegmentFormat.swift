@@ -40,6 +40,14 @@ enum SegmentFormat {
 
     /// Unsigned byte-wise order (the dictionary's order).
     @inline(__always)
+    /// What a prefix query does with dictionary term `t` met in byte order from the block that
+    /// may hold prefix `p`: take it (it starts with `p`), skip it (it sorts before `p`), or stop
+    /// (past every term starting with `p`). An empty prefix takes every term.
+    static func prefixVerdict(_ t: UnsafeRawBufferPointer, _ p: UnsafeRawBufferPointer) -> TermVerdict {
+        if p.isEmpty || (t.count >= p.count && memcmp(t.baseAddress!, p.baseAddress!, p.count) == 0) { return .take }
+        return precedes(t, p) ? .skip : .stop
+    }
+
     static func precedes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
         let n = min(a.count, b.count)
         if n > 0 {
