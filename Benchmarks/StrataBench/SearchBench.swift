@@ -506,3 +506,51 @@ func mergePeerRounds(_ rounds: [[String: Any]]) -> [String: Any] {
     }
     return merged
 }
+
+/// Indexing alone (`--only search-indexing`), the corpus of `--search-docs` (default
+/// wiki.json) through one writer with the default 64 MiB buffer, in two modes: merges run by
+/// `commit()` on the indexing thread (the default options), and merges on the background
+/// thread while documents are added (`Options.backgroundMerges`), timed until `commit()`,
+/// `waitForMerges()` and the commit of the merged segments return — what the peers' timing
+/// includes (tantivy's `commit` + `wait_merging_threads`). Best of `--search-index-runs`.
+func benchSearchIndexing() {
+    guard let docsPath = options.searchDocs ?? sharedDataDirectory().map({ $0 + "/tantivy-benches/wiki.json" }),
+          let corpus = FileManager.default.contents(atPath: docsPath) else {
+        FileHandle.standardError.write(Data("search-indexing: no corpus (give --search-docs, or ../shared/data); skipped\n".utf8))
+        return
+    }
+    let lines = corpus.split(separator: UInt8(ascii: "\n")).map { Array($0) }
+    let schema = try! Schema(fields: [FieldDefinition("body", .text(.alphanumeric), maxTokenLength: 39), FieldDefinition("ts", .i64)], dynamic: .ignore)
+    var rates: [Double] = []
+    for background in [false, true] {
+        var best = (total: Double.infinity, add: 0.0, commit: 0.0, wait: 0.0, rss: 0, segments: 0, size: Int64(0))
+        for run in 0 ..< max(1, options.searchIndexRuns) {
+            let dir = freshDir("search-indexing-\(run)")
+            let index = try! SearchIndex(directory: dir, schema: schema, options: .init(backgroundMerges: background))
+            let before = anonymousRSS()
+            let peak = AnonymousPeak()
+            peak.start()
+            let t0 = now()
+            for l in lines { try! l.withUnsafeBytes { try index.add(json: $0) } }
+            let t1 = now()
+            try! index.commit()
+            let t2 = now()
+            index.waitForMerges()
+            if background { try! index.commit() }
+            let t3 = now()
+            let growth = peak.stop() - before
+            let total = Double(t3 - t0) / 1e9
+            if total < best.total {
+                best = (total, Double(t1 - t0) / 1e9, Double(t2 - t1) / 1e9, Double(t3 - t2) / 1e9, growth, index.segmentCount, index.sizeOnDisk())
+            }
+            index.close()
+        }
+        let mode = background ? "background merges" : "merges in commit"
+        FileHandle.standardError.write(Data(String(format: "search-indexing (%@, %@): %d docs in %.2f s (%.0f docs/s, %.1f MB/s): adding %.2f s, commit %.2f s, waiting for merges %.2f s; %d segments, %.1f MB; peak heap growth %.0f MiB\n",
+                                                   mode, URL(fileURLWithPath: docsPath).lastPathComponent, lines.count, best.total, Double(lines.count) / best.total,
+                                                   Double(corpus.count) / 1e6 / best.total, best.add, best.commit, best.wait, best.segments, Double(best.size) / 1e6,
+                                                   Double(best.rss) / 1048576).utf8))
+        rates.append(Double(lines.count) / best.total)
+    }
+    report("indexing docs/s, background merges", strata: rates[1], baseline: rates[0], unit: "docs/s", baselineName: "merges in commit", higherIsBetter: true)
+}

@@ -75,7 +75,7 @@ struct Options {
             case "--codecs": codecs = args.popFirst()!.split(separator: ",").map { CompressionCodec(name: String($0))! }
             case "--only": only = Set(args.popFirst()!.split(separator: ",").map(String.init))
             case "--quick": records = 200_000; randomLogRecords = 1_000_000; fsyncBatches = 200; lookups = 100_000; recoveryMB = 128; compactionRecords = 300_000
-            default: fatalError("unknown option \(a); options: --records N --random-records N --fsync-batches N --lookups N --dir D --json --only append,fsync,consume,random,recovery,compaction,search,search-segments,store,capi --store-records N --capi-records N --capi-rounds N --capi-bench PATH --capi-scan-only DIR --search-repeat N --search-rounds N --search-docs FILE --search-queries FILE --search-index-runs N --search-index DIR --search-engines tantivy,fts5 --search-segments N --quick --recovery-mb N --compaction-records N --batch-bytes N --codecs none,lz4,gzip")
+            default: fatalError("unknown option \(a); options: --records N --random-records N --fsync-batches N --lookups N --dir D --json --only append,fsync,consume,random,recovery,compaction,search,search-indexing,search-memory,search-segments,store,capi --store-records N --capi-records N --capi-rounds N --capi-bench PATH --capi-scan-only DIR --search-repeat N --search-rounds N --search-docs FILE --search-queries FILE --search-index-runs N --search-index DIR --search-engines tantivy,fts5 --search-segments N --quick --recovery-mb N --compaction-records N --batch-bytes N --codecs none,lz4,gzip")
             }
         }
     }
@@ -512,7 +512,7 @@ if let dir = options.capiScanOnlyDir {
     exit(0)
 }
 try! FileSystem.createDirectory(options.dir)
-let records = options.only.isSubset(of: ["search", "search-memory", "search-segments", "store", "capi"]) && !options.only.isEmpty ? [] : makeLines(options.records)
+let records = options.only.isSubset(of: ["search", "search-memory", "search-indexing", "search-segments", "store", "capi"]) && !options.only.isEmpty ? [] : makeLines(options.records)
 if options.wants("append") { for codec in options.codecs { benchAppend(codec, records: codec == .gzip ? Array(records.prefix(records.count / 4)) : records) } }
 if options.wants("fsync") { benchFsync(records: records) }
 if options.wants("consume") { benchConsume(records: records) }
@@ -522,6 +522,7 @@ if options.wants("compaction") { benchCompaction() }
 if options.wants("search") { benchSearch() }
 if options.wants("store") { benchStore() }
 if options.only.contains("search-memory") { benchSearchMemory() }
+if options.only.contains("search-indexing") { benchSearchIndexing() }
 if options.only.contains("search-segments") { benchManySegments() }
 if options.only.contains("capi") { benchCAPI() }
 

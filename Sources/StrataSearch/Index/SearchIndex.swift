@@ -434,9 +434,13 @@ public final class SearchIndex: @unchecked Sendable {
     }
 
     private func flushIfFull() throws {
-        try lock.withLock {
-            if buffer.estimatedBytes >= options.bufferBytes { try flushBuffer() }
+        let flushed = try lock.withLock { () -> Bool in
+            guard buffer.estimatedBytes >= options.bufferBytes else { return false }
+            try flushBuffer()
+            return true
         }
+        // A new segment may complete a tier: background merging starts while adding goes on.
+        if flushed { merger?.wake() }
     }
 
     /// Writes the buffer as a new (uncommitted, not fsync'd) segment. Caller holds the lock.
@@ -605,6 +609,14 @@ public final class SearchIndex: @unchecked Sendable {
         public var generation: UInt64
         public var mergedSegments: Int
         public var mergeError: StrataError?
+    }
+
+    /// Waits until background merging has nothing left to do: no merge running and none the
+    /// policy would pick (tantivy's `wait_merging_threads`, Lucene's `waitForMerges`). Merges
+    /// finished since the last commit are committed by the next `commit()`. Returns at once
+    /// without `Options.backgroundMerges`.
+    public func waitForMerges() {
+        merger?.waitUntilIdle()
     }
 
     /// Runs the merge policy now on the calling thread (merges commit themselves); returns how

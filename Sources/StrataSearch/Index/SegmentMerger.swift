@@ -65,42 +65,31 @@ enum SegmentMerger {
         }
         var encoder = InvertedFieldEncoder(norms: norms, spillDirectory: FileSystem.parent(of: path))
         var reorder = PostingsReorder()
-        var docs: [UInt32] = [], freqs: [UInt32] = [], positions: [UInt32] = [], scratch: [UInt32] = []
+        // Reused for every term: the merge allocates nothing per term but its cursors.
+        var docs: [UInt32] = [], freqs: [UInt32] = [], positions: [UInt32] = [], term: [UInt8] = []
         var equal: [Int] = []
         while true {
             // The smallest current term; inputs holding it contribute in input order.
-            var smallest: [UInt8]?
             equal.removeAll(keepingCapacity: true)
-            for (k, (_, it)) in iterators.enumerated() {
-                guard let (term, _) = it.current else { continue }
-                if let s = smallest {
-                    let order = term.withUnsafeBytes { a in s.withUnsafeBytes { b in SegmentFormat.precedes(a, b) ? -1 : SegmentFormat.precedes(b, a) ? 1 : 0 } }
-                    if order < 0 { smallest = term; equal = [k] } else if order == 0 { equal.append(k) }
-                } else {
-                    smallest = term
-                    equal = [k]
+            for k in iterators.indices where iterators[k].1.hasTerm {
+                guard let first = equal.first else { equal.append(k); continue }
+                let order = iterators[k].1.withTerm { a in iterators[first].1.withTerm { b in SegmentFormat.compare(a, b) } }
+                if order < 0 {
+                    equal.removeAll(keepingCapacity: true)
+                    equal.append(k)
+                } else if order == 0 {
+                    equal.append(k)
                 }
             }
-            guard let term = smallest else { break }
+            guard let first = equal.first else { break }
+            term.removeAll(keepingCapacity: true)
+            iterators[first].1.withTerm { term.append(contentsOf: $0) }
             docs.removeAll(keepingCapacity: true)
             freqs.removeAll(keepingCapacity: true)
             positions.removeAll(keepingCapacity: true)
             for k in equal {
                 let (i, it) = iterators[k]
-                let info = it.current!.1
-                var ds: [UInt32] = [], fs: [UInt32] = []
-                scratch.removeAll(keepingCapacity: true)
-                try it.segment.decode(info, withPositions: true, &ds, &fs, &scratch)
-                var at = 0
-                for j in ds.indices {
-                    let n = Int(fs[j])
-                    if maps[i][Int(ds[j])] >= 0 {
-                        docs.append(UInt32(maps[i][Int(ds[j])]))
-                        freqs.append(fs[j])
-                        positions.append(contentsOf: scratch[at ..< at + n])
-                    }
-                    at += n
-                }
+                try appendLivePostings(it.segment, it.info, map: maps[i], &docs, &freqs, &positions)
                 try it.next()
             }
             if docs.isEmpty { continue }
@@ -118,6 +107,34 @@ enum SegmentMerger {
         } catch {
             out.abandon()
             throw error
+        }
+    }
+
+    /// Appends one input term's postings whose documents survive (`map[d]` ≥ 0), renumbered,
+    /// with their positions, straight into the merge's arrays.
+    private static func appendLivePostings(_ segment: IndexSegment, _ info: IndexSegment.TermInfo, map: [Int32],
+                                           _ docs: inout [UInt32], _ freqs: inout [UInt32], _ positions: inout [UInt32]) throws {
+        let c = try PostingsCursor.open(segment, info, positions: true)
+        docs.reserveCapacity(docs.count + info.docFreq)
+        freqs.reserveCapacity(freqs.count + info.docFreq)
+        try map.withUnsafeBufferPointer { m in
+            while c.doc != PostingsCursor.exhausted {
+                let f = c.frequency
+                if f == 0 { throw segment.fail(info.postings.lowerBound, "a frequency of 0") }
+                guard Int(c.doc) < m.count else { throw segment.fail(info.postings.lowerBound, "document \(c.doc) of \(m.count)") }
+                let n = m[Int(c.doc)]
+                if n >= 0 {
+                    docs.append(UInt32(n))
+                    freqs.append(f)
+                    let at = positions.count
+                    positions.append(contentsOf: repeatElement(0, count: Int(f)))
+                    _ = try positions.withUnsafeMutableBufferPointer { try c.positions(to: $0.baseAddress! + at, upTo: .max) }
+                }
+                try c.next()
+            }
+        }
+        if let left = c.positionsLeft, left > 0 {
+            throw segment.fail(info.positions.upperBound - left, "\(left) bytes after the last position")
         }
     }
 

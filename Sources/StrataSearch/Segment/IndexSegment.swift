@@ -271,26 +271,42 @@ import StrataIO
     final class TermIterator {
         let segment: IndexSegment
         private var block = -1
-        private var entries: [([UInt8], TermInfo)] = []
+        /// The current block's terms, back to back in `termBytes` (start, length), with infos.
+        private var termBytes: [UInt8] = []
+        private var entries: [(start: Int, count: Int, info: TermInfo)] = []
         private var index = 0
-        /// The current term and its info; nil past the last term.
-        private(set) var current: ([UInt8], TermInfo)?
+        /// Whether a term is current (false past the last term).
+        private(set) var hasTerm = false
 
         init(_ segment: IndexSegment) throws {
             self.segment = segment
             try next()
         }
 
+        /// The current term's info (only while `hasTerm`).
+        var info: TermInfo { entries[index].info }
+
+        /// Calls `body` with the current term's bytes (valid only inside; only while `hasTerm`).
+        @inline(__always) func withTerm<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+            let e = entries[index]
+            return try termBytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[e.start ..< e.start + e.count])) }
+        }
+
         func next() throws {
             index += 1
             while index >= entries.count {
                 block += 1
-                guard block < segment.blockCount else { current = nil; return }
+                guard block < segment.blockCount else { hasTerm = false; return }
                 entries.removeAll(keepingCapacity: true)
-                try segment.scanBlock(block) { t, info in entries.append((Array(t), info)); return true }
+                termBytes.removeAll(keepingCapacity: true)
+                try segment.scanBlock(block) { t, info in
+                    entries.append((termBytes.count, t.count, info))
+                    termBytes.append(contentsOf: t)
+                    return true
+                }
                 index = 0
             }
-            current = entries[index]
+            hasTerm = true
         }
     }
 

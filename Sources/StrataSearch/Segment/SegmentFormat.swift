@@ -48,6 +48,17 @@ enum SegmentFormat {
         return precedes(t, p) ? .skip : .stop
     }
 
+    /// Byte order of two terms: negative, zero or positive as `a` sorts before, with or after `b`.
+    @inline(__always)
+    static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        let n = min(a.count, b.count)
+        if n > 0 {
+            let c = memcmp(a.baseAddress!, b.baseAddress!, n)
+            if c != 0 { return Int(c) }
+        }
+        return a.count - b.count
+    }
+
     static func precedes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
         let n = min(a.count, b.count)
         if n > 0 {
