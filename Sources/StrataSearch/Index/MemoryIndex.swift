@@ -39,10 +39,19 @@ public struct BM25: Sendable, Equatable {
         var positions: [UInt32]
     }
 
-    /// Postings by term id. Kept behind a pointer: the per-token path appends without the
-    /// dynamic exclusivity checks a class property would cost.
-    private let store: UnsafeMutablePointer<[Postings]>
-    var postings: [Postings] { store.pointee }
+    /// Postings by term id, in pooled slices (no allocation per term).
+    let pool = PostingsPool()
+
+    /// A term's postings decoded from the pool (`postings[id]`; tests and the query paths).
+    struct PostingsView {
+        let pool: PostingsPool
+        subscript(_ id: Int) -> Postings {
+            var p = Postings(docs: [], freqs: [], positions: [])
+            pool.postings(id, docs: &p.docs, freqs: &p.freqs, positions: &p.positions)
+            return p
+        }
+    }
+    var postings: PostingsView { PostingsView(pool: pool) }
     /// Tokens per document (exact; tantivy keeps a 1-byte approximation).
     public private(set) var documentLengths: [UInt32] = []
     var totalLength: UInt64 = 0
@@ -50,14 +59,7 @@ public struct BM25: Sendable, Equatable {
     public init(analyzer: Analyzer, field: String = "message") {
         self.analyzer = analyzer
         self.field = field
-        store = .allocate(capacity: 1)
-        store.initialize(to: [])
-        estimatedBytes = terms.measuredBytes()
-    }
-
-    deinit {
-        store.deinitialize(count: 1)
-        store.deallocate()
+        estimatedBytes = terms.measuredBytes() + pool.usedBytes
     }
 
     public var documentCount: Int { documentLengths.count }
@@ -76,10 +78,9 @@ public struct BM25: Sendable, Equatable {
     private var pendingLength: UInt32 = 0
     private var nextPosition = 0
     private var valuesInDocument = 0
-    /// Heap bytes held (postings, positions, per-term arrays, term bytes), kept from the
-    /// arrays' capacities as they grow.
+    /// Heap bytes held (pool pages, term records, term bytes, document lengths), kept as the
+    /// pool and table grow.
     public private(set) var estimatedBytes = 0
-    private var storeCapacity = 0
 
     /// Adds one value of the current document (a document may have several values; their
     /// positions are `valueGap` apart). Finish the document with `endDocument()`.
@@ -90,39 +91,17 @@ public struct BM25: Sendable, Equatable {
         var last = nextPosition - 1
         let base = nextPosition
         var length: UInt32 = 0
-        let tableBefore = terms.measuredBytes()
-        var bytes = 0
-        let store = self.store
+        let before = terms.measuredBytes() + pool.usedBytes
+        let pool = self.pool
         let terms = self.terms
         analyzer.analyze(text) { token in
             length += 1
             let (id, isNew) = terms.intern(token.bytes)
-            let position = UInt32(truncatingIfNeeded: base + token.position)
+            if isNew { _ = pool.addTerm() }
             last = base + token.position
-            if isNew {
-                let p = Postings(docs: [doc], freqs: [1], positions: [position])
-                bytes += 3 * 48 + 4 * (p.docs.capacity + p.freqs.capacity + p.positions.capacity) + MemoryLayout<Postings>.stride
-                store.pointee.append(p)
-            } else {
-                let t = Int(id)
-                store.pointee.withUnsafeMutableBufferPointer { all in
-                    // Accounting follows the arrays' real capacities.
-                    if all[t].docs[all[t].docs.count - 1] == doc {
-                        all[t].freqs[all[t].freqs.count - 1] += 1
-                    } else {
-                        let before = all[t].docs.capacity + all[t].freqs.capacity
-                        all[t].docs.append(doc)
-                        all[t].freqs.append(1)
-                        bytes += 4 * (all[t].docs.capacity + all[t].freqs.capacity - before)
-                    }
-                    let before = all[t].positions.capacity
-                    all[t].positions.append(position)
-                    bytes += 4 * (all[t].positions.capacity - before)
-                }
-            }
+            pool.add(Int(id), doc: doc, position: UInt32(truncatingIfNeeded: last))
         }
-        estimatedBytes += bytes + terms.measuredBytes() - tableBefore + (store.pointee.capacity - storeCapacity) * MemoryLayout<Postings>.stride
-        storeCapacity = store.pointee.capacity
+        estimatedBytes += terms.measuredBytes() + pool.usedBytes - before
         nextPosition = last + 1
         pendingLength += length
     }
@@ -141,21 +120,20 @@ public struct BM25: Sendable, Equatable {
         return doc
     }
 
-    /// Heap bytes held, from the arrays' capacities (slow: walks every term; for calibration).
+    /// Heap bytes held, from the capacities (for calibration).
     func measuredBytes() -> Int {
-        var total = documentLengths.capacity * 4 + terms.measuredBytes()
-        for p in store.pointee { total += 3 * 48 + 4 * (p.docs.capacity + p.freqs.capacity + p.positions.capacity) }
-        return total + store.pointee.capacity * MemoryLayout<Postings>.stride
+        documentLengths.capacity * 4 + terms.measuredBytes() + pool.bytes
     }
 
     /// Every term in byte order with its postings (documents, frequencies, concatenated
-    /// positions) — what a flush writes.
+    /// positions) — what a flush writes. The buffers are reused from term to term.
     func forEachTermSorted(_ body: (UnsafeRawBufferPointer, UnsafeBufferPointer<UInt32>, UnsafeBufferPointer<UInt32>, UnsafeBufferPointer<UInt32>) throws -> Void) rethrows {
+        var docs: [UInt32] = [], freqs: [UInt32] = [], positions: [UInt32] = []
         for id in terms.sortedIDs() {
-            let t = Int(id)
-            try store.pointee[t].docs.withUnsafeBufferPointer { d in
-                try store.pointee[t].freqs.withUnsafeBufferPointer { f in
-                    try store.pointee[t].positions.withUnsafeBufferPointer { p in try body(terms.bytes(id), d, f, p) }
+            pool.postings(Int(id), docs: &docs, freqs: &freqs, positions: &positions)
+            try docs.withUnsafeBufferPointer { d in
+                try freqs.withUnsafeBufferPointer { f in
+                    try positions.withUnsafeBufferPointer { p in try body(terms.bytes(id), d, f, p) }
                 }
             }
         }
@@ -170,7 +148,7 @@ public struct BM25: Sendable, Equatable {
     /// Documents containing `term` (analyzed form).
     public func documentFrequency(_ term: String) -> Int {
         var copy = term
-        return copy.withUTF8 { u in terms.find(UnsafeRawBufferPointer(u)).map { store.pointee[Int($0)].docs.count } ?? 0 }
+        return copy.withUTF8 { u in terms.find(UnsafeRawBufferPointer(u)).map { pool.documentFrequency(Int($0)) } ?? 0 }
     }
 
     /// A scored hit.
@@ -196,7 +174,8 @@ public struct BM25: Sendable, Equatable {
         var scores = [Float](repeating: 0, count: n)
         var touched = [Bool](repeating: false, count: n)
         for (id, qtf) in queryTerms {
-            let docs = store.pointee[Int(id)].docs, freqs = store.pointee[Int(id)].freqs
+            let p = postings[Int(id)]
+            let docs = p.docs, freqs = p.freqs
             let scorer = bm25.scorer(documents: docs.count, total: n, occurrences: qtf, averageLength: avgdl)
             for (i, d) in docs.enumerated() {
                 scores[Int(d)] += scorer.score(freqs[i], documentLengths[Int(d)])

@@ -69,7 +69,7 @@ struct InvertedFieldEncoder {
     private let positions: SpillBuffer
     private var termPostings: [UInt8] = []
     private var termPositions: [UInt8] = []
-    private var dictionary: [UInt8] = []
+    private let dictionary: SpillBuffer
     private var blockStarts: [UInt32] = []
     private var blockKeys: [UInt64] = []
     private var previousTerm: [UInt8] = []
@@ -86,6 +86,7 @@ struct InvertedFieldEncoder {
         self.norms = norms
         postings = SpillBuffer(directory: spillDirectory)
         positions = SpillBuffer(directory: spillDirectory)
+        dictionary = SpillBuffer(directory: spillDirectory)
         for n in norms { totalTokens += UInt64(n) }
     }
 
@@ -163,16 +164,19 @@ struct InvertedFieldEncoder {
         } else {
             while shared < min(previousTerm.count, term.count) && previousTerm[shared] == term[shared] { shared += 1 }
         }
-        SegmentFormat.putVarint(UInt64(shared), &dictionary)
-        SegmentFormat.putVarint(UInt64(term.count - shared), &dictionary)
-        dictionary.append(contentsOf: term[shared...])
-        SegmentFormat.putVarint(UInt64(docs.count), &dictionary)
-        if blockStart {
-            SegmentFormat.putVarint(UInt64(pStart), &dictionary)
-            SegmentFormat.putVarint(UInt64(qStart), &dictionary)
+        let postingsBytes = postings.count - pStart, positionsBytes = positions.count - qStart
+        try dictionary.withTail { dictionary in
+            SegmentFormat.putVarint(UInt64(shared), &dictionary)
+            SegmentFormat.putVarint(UInt64(term.count - shared), &dictionary)
+            dictionary.append(contentsOf: term[shared...])
+            SegmentFormat.putVarint(UInt64(docs.count), &dictionary)
+            if blockStart {
+                SegmentFormat.putVarint(UInt64(pStart), &dictionary)
+                SegmentFormat.putVarint(UInt64(qStart), &dictionary)
+            }
+            SegmentFormat.putVarint(UInt64(postingsBytes), &dictionary)
+            SegmentFormat.putVarint(UInt64(positionsBytes), &dictionary)
         }
-        SegmentFormat.putVarint(UInt64(postings.count - pStart), &dictionary)
-        SegmentFormat.putVarint(UInt64(positions.count - qStart), &dictionary)
         previousTerm.removeAll(keepingCapacity: true)
         previousTerm.append(contentsOf: term)
         termCount += 1
@@ -190,7 +194,7 @@ struct InvertedFieldEncoder {
         let positionsOffset = out.count
         try positions.copy(to: out)
         let termsOffset = out.count
-        try out.write(dictionary)
+        try dictionary.copy(to: out)
         let blockIndexOffset = out.count
         var tail: [UInt8] = []
         for b in blockStarts { SegmentFormat.putLE(b, &tail) }
