@@ -164,7 +164,7 @@ final class IndexBuffer {
             }
             columns.append(.keyword(field: f, values: ids.map { Array(m.terms.bytes($0)) }, docStarts: docStarts, ords: ords))
         }
-        try FileSystem.writeAtomically(DocValues.encode(docCount: documentCount, columns: columns), to: directory + "/" + SearchIndexFiles.docValues(name), durable: false)
+        try DocValues.write(docCount: documentCount, columns: columns, path: directory + "/" + SearchIndexFiles.docValues(name))
         return (fields, newOf)
     }
 }

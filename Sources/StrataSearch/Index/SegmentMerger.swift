@@ -48,8 +48,8 @@ enum SegmentMerger {
         for f in fields.sorted() {
             try mergeInverted(field: f, inputs, maps: maps, total: total, path: directory + "/" + SearchIndexFiles.inverted(name, field: f))
         }
-        try FileSystem.writeAtomically(DocValues.encode(docCount: total, columns: try mergeDocValues(inputs, schema: schema, maps: maps, total: total)),
-                                       to: directory + "/" + SearchIndexFiles.docValues(name), durable: false)
+        try DocValues.write(docCount: total, columns: try mergeDocValues(inputs, schema: schema, maps: maps, total: total),
+                            path: directory + "/" + SearchIndexFiles.docValues(name))
         return (total, fields.sorted(), maps)
     }
 

@@ -38,53 +38,115 @@ enum DocValueColumn {
         }
     }
 
-    /// Encodes `columns` for `docCount` documents.
+    /// Encodes `columns` for `docCount` documents (in memory).
     static func encode(docCount: Int, columns: [DocValueColumn]) -> [UInt8] {
-        var out = magic
-        SegmentFormat.putLE(UInt32(docCount), &out)
-        SegmentFormat.putLE(UInt32(columns.count), &out)
-        let directoryStart = out.count
-        out.append(contentsOf: [UInt8](repeating: 0, count: 24 * columns.count))
-        for (c, column) in columns.enumerated() {
-            while out.count % 8 != 0 { out.append(0) }
-            let start = out.count
+        let out = SegmentOutput()
+        try! write(docCount: docCount, columns: columns, to: out) // in memory: cannot fail
+        return out.memory
+    }
+
+    /// Writes the file for `columns` to `path` through a temp file (not fsync'd: the index syncs
+    /// it when a commit first names it), streamed: no copy of the file is built in memory.
+    static func write(docCount: Int, columns: [DocValueColumn], path: String) throws {
+        let out = try SegmentOutput(path: path)
+        do {
+            try write(docCount: docCount, columns: columns, to: out)
+            try out.commit(durable: false)
+        } catch {
+            out.abandon()
+            throw error
+        }
+    }
+
+    /// Bytes of a column's body (after its 8-byte alignment).
+    private static func bodySize(_ column: DocValueColumn) -> Int {
+        switch column {
+        case let .numeric(_, _, present, values):
+            return statisticsSize + 8 * present.count + 8 * values.count
+        case let .keyword(_, values, docStarts, ords):
+            let strings = 12 + 4 * values.count + values.reduce(0) { $0 + $1.count }
+            return (strings + 3) / 4 * 4 + 4 * docStarts.count + 4 * ords.count
+        }
+    }
+
+    /// The layout is computed first (the directory ahead of the columns names their offsets),
+    /// then every section is written in order through `out`, which keeps the CRC.
+    private static func write(docCount: Int, columns: [DocValueColumn], to out: SegmentOutput) throws {
+        var head = magic
+        SegmentFormat.putLE(UInt32(docCount), &head)
+        SegmentFormat.putLE(UInt32(columns.count), &head)
+        var at = head.count + 24 * columns.count
+        var starts: [Int] = []
+        for column in columns {
+            at = (at + 7) / 8 * 8
+            starts.append(at)
+            let size = bodySize(column)
             let kind: UInt8
             switch column {
+            case let .numeric(_, type, _, _): kind = kindCode(type)
+            case .keyword: kind = 4
+            }
+            SegmentFormat.putLE(UInt16(column.field), &head)
+            head.append(kind)
+            head.append(0)
+            SegmentFormat.putLE(UInt32(0), &head)
+            SegmentFormat.putLE(UInt64(at), &head)
+            SegmentFormat.putLE(UInt64(size), &head)
+            at += size
+        }
+        try out.write(head)
+        var chunk: [UInt8] = []
+        chunk.reserveCapacity(1 << 16)
+        /// Writes little-endian words through `chunk`, 64 KiB at a time.
+        func put<T: FixedWidthInteger>(_ words: [T]) throws {
+            for w in words {
+                SegmentFormat.putLE(w, &chunk)
+                if chunk.count >= 1 << 16 {
+                    try out.write(chunk)
+                    chunk.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+        for (c, column) in columns.enumerated() {
+            chunk.removeAll(keepingCapacity: true)
+            while out.count + chunk.count < starts[c] { chunk.append(0) }
+            switch column {
             case let .numeric(_, type, present, values):
-                kind = kindCode(type)
                 let stats = present.withUnsafeBytes { p in values.withUnsafeBytes { v in
                     Statistics(type: type, present: p.baseAddress!, values: v.baseAddress!, count: docCount)
                 } }
-                SegmentFormat.putLE(stats.range?.min ?? 0, &out)
-                SegmentFormat.putLE(stats.range?.max ?? 0, &out)
-                SegmentFormat.putLE(stats.flags, &out)
-                for w in present { SegmentFormat.putLE(w, &out) }
-                for v in values { SegmentFormat.putLE(v, &out) }
+                SegmentFormat.putLE(stats.range?.min ?? 0, &chunk)
+                SegmentFormat.putLE(stats.range?.max ?? 0, &chunk)
+                SegmentFormat.putLE(stats.flags, &chunk)
+                try put(present)
+                try put(values)
             case let .keyword(_, values, docStarts, ords):
-                kind = 4
-                SegmentFormat.putLE(UInt32(values.count), &out)
-                SegmentFormat.putLE(UInt32(ords.count), &out)
+                SegmentFormat.putLE(UInt32(values.count), &chunk)
+                SegmentFormat.putLE(UInt32(ords.count), &chunk)
                 var offset: UInt32 = 0
-                SegmentFormat.putLE(offset, &out)
-                for v in values { offset += UInt32(v.count); SegmentFormat.putLE(offset, &out) }
-                for v in values { out.append(contentsOf: v) }
-                while out.count % 4 != 0 { out.append(0) }
-                for s in docStarts { SegmentFormat.putLE(s, &out) }
-                for o in ords { SegmentFormat.putLE(o, &out) }
+                var offsets: [UInt32] = [0]
+                offsets.reserveCapacity(values.count + 1)
+                for v in values { offset += UInt32(v.count); offsets.append(offset) }
+                try put(offsets)
+                var written = 0
+                for v in values {
+                    chunk.append(contentsOf: v)
+                    written += v.count
+                    if chunk.count >= 1 << 16 {
+                        try out.write(chunk)
+                        chunk.removeAll(keepingCapacity: true)
+                    }
+                }
+                for _ in 0 ..< (4 - written % 4) % 4 { chunk.append(0) }
+                try put(docStarts)
+                try put(ords)
             }
-            var entry: [UInt8] = []
-            SegmentFormat.putLE(UInt16(column.field), &entry)
-            entry.append(kind)
-            entry.append(0)
-            SegmentFormat.putLE(UInt32(0), &entry)
-            SegmentFormat.putLE(UInt64(start), &entry)
-            SegmentFormat.putLE(UInt64(out.count - start), &entry)
-            out.replaceSubrange(directoryStart + 24 * c ..< directoryStart + 24 * (c + 1), with: entry)
+            try out.write(chunk)
         }
-        let crc = out.withUnsafeBytes { CRC32C.checksum($0) }
-        SegmentFormat.putLE(crc, &out)
-        out.append(contentsOf: magic)
-        return out
+        var end: [UInt8] = []
+        SegmentFormat.putLE(out.crc, &end)
+        end.append(contentsOf: magic)
+        try out.write(end)
     }
 
     /// A numeric column's statistics, stored ahead of it (version 2) or computed from it on open
