@@ -5,32 +5,47 @@ import StrataIO
 /// renumbered documents — or, with an index sort, take the sort's order over all inputs
 /// (postings of a term are then put back in document order).
 enum SegmentMerger {
+    /// Old → new document numbers of one merge input: `base + d` for an input without deletes
+    /// merged in order (no array), else one entry per document (-1: deleted).
+    struct DocMap {
+        let base: Int32
+        let explicit: [Int32]?
+        let count: Int
+        @inline(__always) subscript(_ d: Int) -> Int32 { explicit?[d] ?? base + Int32(d) }
+    }
+
     /// Writes segment `name` (not fsync'd: the index syncs it when a commit first names it);
     /// returns its document count, inverted fields and, per input, each old document's new
     /// number (-1: deleted). No files are written when every document was deleted.
     static func merge(_ inputs: [(SegmentReader, DeletedDocuments?)], schema: Schema, directory: String, name: String,
-                      sort: IndexSort? = nil) throws -> (documents: Int, fields: [Int], maps: [[Int32]]) {
+                      sort: IndexSort? = nil) throws -> (documents: Int, fields: [Int], maps: [DocMap]) {
         // Old → new document numbers.
-        var maps: [[Int32]] = []
+        var maps: [DocMap] = []
         var next: Int32 = 0
+        let sorting = sort.map { !$0.fields.isEmpty && inputs.count > 1 } ?? false
         // Large files were not checksummed when they opened: a merge reads them whole, so it
         // checks them first and never copies damage into a new segment.
         for (reader, _) in inputs { try reader.verifyIntegrity() }
         for (reader, deletes) in inputs {
+            if !sorting && (deletes?.count ?? 0) == 0 {
+                maps.append(DocMap(base: next, explicit: nil, count: reader.documentCount))
+                next += Int32(reader.documentCount)
+                continue
+            }
             var m = [Int32](repeating: -1, count: reader.documentCount)
             for d in 0 ..< reader.documentCount where !(deletes?.contains(UInt32(d)) ?? false) {
                 m[d] = next
                 next += 1
             }
-            maps.append(m)
+            maps.append(DocMap(base: 0, explicit: m, count: reader.documentCount))
         }
         let total = Int(next)
         if total == 0 { return (0, [], maps) }
-        if let sort, !sort.fields.isEmpty, inputs.count > 1 {
+        if let sort, sorting {
             // Sort order over all inputs: the concatenation, permuted.
             var owner: [(input: Int, doc: Int)] = []
             owner.reserveCapacity(total)
-            for (i, m) in maps.enumerated() { for (d, n) in m.enumerated() where n >= 0 { owner.append((i, d)) } }
+            for (i, m) in maps.enumerated() { for d in 0 ..< m.count where m[d] >= 0 { owner.append((i, d)) } }
             let columns = inputs.map { r in sort.fields.map { r.0.docValues.numericColumn($0) } }
             let keys: [(Int) -> Int64?] = sort.fields.indices.map { k in
                 { n in
@@ -40,7 +55,11 @@ enum SegmentMerger {
                 }
             }
             if let newOf = IndexSort.permutation(count: total, keys: keys) {
-                for i in maps.indices { for d in maps[i].indices where maps[i][d] >= 0 { maps[i][d] = newOf[Int(maps[i][d])] } }
+                for i in maps.indices {
+                    var m = maps[i].explicit!
+                    for d in m.indices where m[d] >= 0 { m[d] = newOf[Int(m[d])] }
+                    maps[i] = DocMap(base: 0, explicit: m, count: m.count)
+                }
             }
         }
         var fields = Set<Int>()
@@ -55,13 +74,23 @@ enum SegmentMerger {
 
     /// Merges one field's dictionaries k-way (terms stream in byte order from each input) and
     /// writes the result through a spilling encoder: memory stays bounded by one term's postings.
-    private static func mergeInverted(field f: Int, _ inputs: [(SegmentReader, DeletedDocuments?)], maps: [[Int32]], total: Int, path: String) throws {
-        var norms = [UInt32](repeating: 0, count: total)
+    private static func mergeInverted(field f: Int, _ inputs: [(SegmentReader, DeletedDocuments?)], maps: [DocMap], total: Int, path: String) throws {
         var iterators: [(Int, IndexSegment.TermIterator)] = []
         for (i, (reader, _)) in inputs.enumerated() {
             guard let seg = reader.invertedField(f) else { continue }
-            for d in 0 ..< reader.documentCount where maps[i][d] >= 0 { norms[Int(maps[i][d])] = seg.norm(d) }
             iterators.append((i, try IndexSegment.TermIterator(seg)))
+        }
+        let norms: NormSource
+        if maps.allSatisfy({ $0.explicit == nil }) {
+            // In order, nothing deleted: the inputs' norms are read in place.
+            norms = NormSource(concatenating: inputs.map { ($0.0.invertedField(f), $0.0.documentCount) })
+        } else {
+            var array = [UInt32](repeating: 0, count: total)
+            for (i, (reader, _)) in inputs.enumerated() {
+                guard let seg = reader.invertedField(f) else { continue }
+                for d in 0 ..< reader.documentCount where maps[i][d] >= 0 { array[Int(maps[i][d])] = seg.norm(d) }
+            }
+            norms = NormSource(array)
         }
         var encoder = InvertedFieldEncoder(norms: norms, spillDirectory: FileSystem.parent(of: path))
         var reorder = PostingsReorder()
@@ -112,17 +141,18 @@ enum SegmentMerger {
 
     /// Appends one input term's postings whose documents survive (`map[d]` ≥ 0), renumbered,
     /// with their positions, straight into the merge's arrays.
-    private static func appendLivePostings(_ segment: IndexSegment, _ info: IndexSegment.TermInfo, map: [Int32],
+    private static func appendLivePostings(_ segment: IndexSegment, _ info: IndexSegment.TermInfo, map: DocMap,
                                            _ docs: inout [UInt32], _ freqs: inout [UInt32], _ positions: inout [UInt32]) throws {
         let c = try PostingsCursor.open(segment, info, positions: true)
         docs.reserveCapacity(docs.count + info.docFreq)
         freqs.reserveCapacity(freqs.count + info.docFreq)
-        try map.withUnsafeBufferPointer { m in
+        let explicit = map.explicit ?? [], base = map.base, implicit = map.explicit == nil
+        try explicit.withUnsafeBufferPointer { m in
             while c.doc != PostingsCursor.exhausted {
                 let f = c.frequency
                 if f == 0 { throw segment.fail(info.postings.lowerBound, "a frequency of 0") }
-                guard Int(c.doc) < m.count else { throw segment.fail(info.postings.lowerBound, "document \(c.doc) of \(m.count)") }
-                let n = m[Int(c.doc)]
+                guard Int(c.doc) < map.count else { throw segment.fail(info.postings.lowerBound, "document \(c.doc) of \(map.count)") }
+                let n = implicit ? base + Int32(c.doc) : m[Int(c.doc)]
                 if n >= 0 {
                     docs.append(UInt32(n))
                     freqs.append(f)
@@ -138,11 +168,17 @@ enum SegmentMerger {
         }
     }
 
-    private static func mergeDocValues(_ inputs: [(SegmentReader, DeletedDocuments?)], schema: Schema, maps: [[Int32]], total: Int) throws -> [DocValueColumn] {
+    private static func mergeDocValues(_ inputs: [(SegmentReader, DeletedDocuments?)], schema: Schema, maps: [DocMap], total: Int) throws -> [DocValueColumn] {
         var columns: [DocValueColumn] = []
+        let inOrder = maps.allSatisfy { $0.explicit == nil }
         for (f, def) in schema.fields.enumerated() {
             if def.type.isNumeric {
                 guard inputs.contains(where: { $0.0.docValues.numericColumn(f) != nil }) else { continue }
+                if inOrder {
+                    // Read from the mapped inputs while the file is written.
+                    columns.append(.concatenated(field: f, type: def.type, parts: inputs.map { ($0.0.docValues.numericColumn(f), $0.0.documentCount) }))
+                    continue
+                }
                 var present = [UInt64](repeating: 0, count: (total + 63) / 64)
                 var values = [Int64](repeating: 0, count: total)
                 for (i, (reader, _)) in inputs.enumerated() {
@@ -170,7 +206,7 @@ enum SegmentMerger {
                 let remaps = inputColumns.map { c in c.map { c in (0 ..< c.valueCount).map { ordOf[Array(c.value($0))]! } } ?? [] }
                 // New document n's values, in new-number order (any permutation of the inputs).
                 var oldOf = [(Int32, Int32)](repeating: (-1, -1), count: total)
-                for (i, m) in maps.enumerated() { for (d, n) in m.enumerated() where n >= 0 { oldOf[Int(n)] = (Int32(i), Int32(d)) } }
+                for (i, m) in maps.enumerated() { for d in 0 ..< m.count where m[d] >= 0 { oldOf[Int(m[d])] = (Int32(i), Int32(d)) } }
                 for (i, d) in oldOf {
                     if let c = inputColumns[Int(i)] { for k in c.ordinals(Int(d)) { ords.append(remaps[Int(i)][c.ordinal(at: k)]) } }
                     starts.append(UInt32(ords.count))

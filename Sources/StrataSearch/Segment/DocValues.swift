@@ -10,10 +10,14 @@ enum DocValueColumn {
     /// Sorted unique values; each document's ordinals (ascending) are
     /// `ords[docStarts[d] ..< docStarts[d + 1]]`.
     case keyword(field: Int, values: [[UInt8]], docStarts: [UInt32], ords: [UInt32])
+    /// A numeric column made of merge inputs' columns back to back (`count` documents each; a
+    /// nil column: none has a value), read from the mapped inputs as it is written — a merge
+    /// in order without deletes holds no per-document array.
+    case concatenated(field: Int, type: FieldType, parts: [(column: DocValues.NumericColumn?, count: Int)])
 
     var field: Int {
         switch self {
-        case let .numeric(f, _, _, _), let .keyword(f, _, _, _): return f
+        case let .numeric(f, _, _, _), let .keyword(f, _, _, _), let .concatenated(f, _, _): return f
         }
     }
 }
@@ -63,6 +67,9 @@ enum DocValueColumn {
         switch column {
         case let .numeric(_, _, present, values):
             return statisticsSize + 8 * present.count + 8 * values.count
+        case let .concatenated(_, _, parts):
+            let n = parts.reduce(0) { $0 + $1.count }
+            return statisticsSize + 8 * ((n + 63) / 64) + 8 * n
         case let .keyword(_, values, docStarts, ords):
             let strings = 12 + 4 * values.count + values.reduce(0) { $0 + $1.count }
             return (strings + 3) / 4 * 4 + 4 * docStarts.count + 4 * ords.count
@@ -83,7 +90,7 @@ enum DocValueColumn {
             let size = bodySize(column)
             let kind: UInt8
             switch column {
-            case let .numeric(_, type, _, _): kind = kindCode(type)
+            case let .numeric(_, type, _, _), let .concatenated(_, type, _): kind = kindCode(type)
             case .keyword: kind = 4
             }
             SegmentFormat.putLE(UInt16(column.field), &head)
@@ -97,16 +104,15 @@ enum DocValueColumn {
         try out.write(head)
         var chunk: [UInt8] = []
         chunk.reserveCapacity(1 << 16)
-        /// Writes little-endian words through `chunk`, 64 KiB at a time.
-        func put<T: FixedWidthInteger>(_ words: [T]) throws {
-            for w in words {
-                SegmentFormat.putLE(w, &chunk)
-                if chunk.count >= 1 << 16 {
-                    try out.write(chunk)
-                    chunk.removeAll(keepingCapacity: true)
-                }
+        /// Writes a little-endian word through `chunk`, 64 KiB at a time.
+        @inline(__always) func put<T: FixedWidthInteger>(_ word: T) throws {
+            SegmentFormat.putLE(word, &chunk)
+            if chunk.count >= 1 << 16 {
+                try out.write(chunk)
+                chunk.removeAll(keepingCapacity: true)
             }
         }
+        func put<T: FixedWidthInteger>(_ words: [T]) throws { for w in words { try put(w) } }
         for (c, column) in columns.enumerated() {
             chunk.removeAll(keepingCapacity: true)
             while out.count + chunk.count < starts[c] { chunk.append(0) }
@@ -120,6 +126,29 @@ enum DocValueColumn {
                 SegmentFormat.putLE(stats.flags, &chunk)
                 try put(present)
                 try put(values)
+            case let .concatenated(_, type, parts):
+                // Two passes over the inputs: statistics (stored ahead), then bits and values.
+                var acc = Statistics.Accumulator(type: type)
+                for (column, count) in parts {
+                    guard let column else { if count > 0 { acc.absent() }; continue }
+                    for d in 0 ..< count { if column.has(d) { acc.add(column.bits(d)) } else { acc.absent() } }
+                }
+                let stats = acc.statistics
+                SegmentFormat.putLE(stats.range?.min ?? 0, &chunk)
+                SegmentFormat.putLE(stats.range?.max ?? 0, &chunk)
+                SegmentFormat.putLE(stats.flags, &chunk)
+                var word: UInt64 = 0, n = 0
+                for (column, count) in parts {
+                    for d in 0 ..< count {
+                        if column?.has(d) ?? false { word |= 1 << UInt64(n & 63) }
+                        n += 1
+                        if n & 63 == 0 { try put(word); word = 0 }
+                    }
+                }
+                if n & 63 != 0 { try put(word) }
+                for (column, count) in parts {
+                    for d in 0 ..< count { try put(column.map { $0.has(d) ? $0.bits(d) : 0 } ?? 0) }
+                }
             case let .keyword(_, values, docStarts, ords):
                 SegmentFormat.putLE(UInt32(values.count), &chunk)
                 SegmentFormat.putLE(UInt32(ords.count), &chunk)
@@ -168,41 +197,64 @@ enum DocValueColumn {
 
         /// One pass over the column.
         init(type: FieldType, present: UnsafeRawPointer, values: UnsafeRawPointer, count n: Int) {
-            var lo = Int64.max, hi = Int64.min
-            var dlo = Double.infinity, dhi = -Double.infinity
-            var any = false
-            var ascending = type != .f64
-            var previous = Int64.min
+            var acc = Accumulator(type: type)
             var d = 0
             while d < n {
                 let word = present.loadUnaligned(fromByteOffset: 8 * (d >> 6), as: UInt64.self).littleEndian
                 if word == 0 {
-                    // 64 documents without a value: below everything, so after a value the
-                    // order breaks.
-                    if previous != .min { ascending = false }
+                    // 64 documents without a value (one absence says what 64 would).
+                    acc.absent()
                     d = (d | 63) + 1
                     continue
                 }
                 if word & (1 << UInt64(d & 63)) != 0 {
-                    any = true
-                    let v = values.loadUnaligned(fromByteOffset: 8 * d, as: Int64.self).littleEndian
-                    if type == .f64 {
-                        let x = Double(bitPattern: UInt64(bitPattern: v))
-                        if x < dlo { dlo = x }
-                        if x > dhi { dhi = x }
-                    } else {
-                        if v < lo { lo = v }
-                        if v > hi { hi = v }
-                        if v < previous { ascending = false }
-                        previous = v
-                    }
-                } else if previous != .min {
-                    ascending = false
+                    acc.add(values.loadUnaligned(fromByteOffset: 8 * d, as: Int64.self).littleEndian)
+                } else {
+                    acc.absent()
                 }
                 d += 1
             }
-            self.ascending = ascending
-            range = !any ? nil : type == .f64 ? (Int64(bitPattern: dlo.bitPattern), Int64(bitPattern: dhi.bitPattern)) : (lo, hi)
+            self = acc.statistics
+        }
+
+        /// Statistics gathered one document at a time, in document order.
+        struct Accumulator {
+            let type: FieldType
+            private var lo = Int64.max, hi = Int64.min
+            private var dlo = Double.infinity, dhi = -Double.infinity
+            private var any = false
+            private var ascending: Bool
+            private var previous = Int64.min
+
+            init(type: FieldType) {
+                self.type = type
+                ascending = type != .f64
+            }
+
+            /// A document without a value: below everything, so after a value the order breaks.
+            @inline(__always) mutating func absent() {
+                if previous != .min { ascending = false }
+            }
+
+            /// A document with value bits `v`.
+            @inline(__always) mutating func add(_ v: Int64) {
+                any = true
+                if type == .f64 {
+                    let x = Double(bitPattern: UInt64(bitPattern: v))
+                    if x < dlo { dlo = x }
+                    if x > dhi { dhi = x }
+                } else {
+                    if v < lo { lo = v }
+                    if v > hi { hi = v }
+                    if v < previous { ascending = false }
+                    previous = v
+                }
+            }
+
+            var statistics: Statistics {
+                Statistics(range: !any ? nil : type == .f64 ? (Int64(bitPattern: dlo.bitPattern), Int64(bitPattern: dhi.bitPattern)) : (lo, hi),
+                           ascending: ascending)
+            }
         }
 
         static func == (a: Statistics, b: Statistics) -> Bool {

@@ -61,8 +61,48 @@ import StrataIO
 /// Builds a segment file term by term: the caller hands terms in byte order with their
 /// postings; `finish` lays out the sections and the footer. Used by flushes (from the memory
 /// buffer) and merges (from older segments).
+/// Document lengths of a segment being written, by (new) document number: one array (flushes,
+/// sorted or filtered merges) or the merge inputs' mapped norms back to back (a merge in order
+/// without deletes holds no per-document array).
+struct NormSource {
+    private let array: [UInt32]
+    /// Inputs in order: first new document number, and the segment (nil: the input lacks the
+    /// field; its documents have length 0).
+    private let parts: [(base: Int, segment: IndexSegment?)]
+    let count: Int
+
+    init(_ norms: [UInt32]) {
+        array = norms
+        parts = []
+        count = norms.count
+    }
+
+    /// Inputs of `count` documents each, back to back.
+    init(concatenating inputs: [(segment: IndexSegment?, count: Int)]) {
+        array = []
+        var parts: [(base: Int, segment: IndexSegment?)] = []
+        var n = 0
+        for (segment, count) in inputs where count > 0 {
+            parts.append((n, segment))
+            n += count
+        }
+        self.parts = parts
+        count = n
+    }
+
+    @inline(__always) subscript(_ d: Int) -> UInt32 {
+        if parts.isEmpty { return array[d] }
+        var lo = 0, hi = parts.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if parts[mid].base <= d { lo = mid } else { hi = mid - 1 }
+        }
+        return parts[lo].segment?.norm(d - parts[lo].base) ?? 0
+    }
+}
+
 struct InvertedFieldEncoder {
-    private let norms: [UInt32]
+    private let norms: NormSource
     private var totalTokens: UInt64 = 0
     /// Sections being built: large ones spill to temp files beside the segment.
     private let postings: SpillBuffer
@@ -83,11 +123,15 @@ struct InvertedFieldEncoder {
     private var subBlockPositions: [UInt32] = []
 
     init(norms: [UInt32], spillDirectory: String?) {
+        self.init(norms: NormSource(norms), spillDirectory: spillDirectory)
+    }
+
+    init(norms: NormSource, spillDirectory: String?) {
         self.norms = norms
         postings = SpillBuffer(directory: spillDirectory)
         positions = SpillBuffer(directory: spillDirectory)
         dictionary = SpillBuffer(directory: spillDirectory)
-        for n in norms { totalTokens += UInt64(n) }
+        for d in 0 ..< norms.count { totalTokens += UInt64(norms[d]) }
     }
 
     /// Adds one term: documents ascending, frequencies ≥ 1, and per posting its positions
@@ -185,8 +229,14 @@ struct InvertedFieldEncoder {
     /// Writes the whole file to `out` (sections, then the footer with the CRC of all before it).
     func finish(to out: SegmentOutput) throws {
         var head = SegmentFormat.magic
-        head.reserveCapacity(8 + 4 * norms.count)
-        for l in norms { SegmentFormat.putLE(l, &head) }
+        head.reserveCapacity(1 << 16)
+        for d in 0 ..< norms.count {
+            SegmentFormat.putLE(norms[d], &head)
+            if head.count >= 1 << 16 {
+                try out.write(head)
+                head.removeAll(keepingCapacity: true)
+            }
+        }
         try out.write(head)
         let normsOffset = 8
         let postingsOffset = out.count
