@@ -125,6 +125,19 @@ public struct BM25: Sendable, Equatable {
         documentLengths.capacity * 4 + terms.measuredBytes() + pool.bytes
     }
 
+    /// Every term in byte order with its postings fed to `encoder` one at a time (a flush in
+    /// the order documents were added).
+    func encodeTermsSorted(_ encoder: inout InvertedFieldEncoder) throws {
+        var scratch: [UInt32] = []
+        for id in terms.sortedIDs() {
+            encoder.beginTerm()
+            try pool.forEachPosting(Int(id), &scratch) { doc, freq, positions in
+                try encoder.addPosting(doc: doc, freq: freq, positions: positions)
+            }
+            try encoder.endTerm(terms.bytes(id))
+        }
+    }
+
     /// Every term in byte order with its postings (documents, frequencies, concatenated
     /// positions) — what a flush writes. The buffers are reused from term to term.
     func forEachTermSorted(_ body: (UnsafeRawBufferPointer, UnsafeBufferPointer<UInt32>, UnsafeBufferPointer<UInt32>, UnsafeBufferPointer<UInt32>) throws -> Void) rethrows {

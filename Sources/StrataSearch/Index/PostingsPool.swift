@@ -135,17 +135,47 @@ final class PostingsPool {
         s.pointee.positionCount += 1
     }
 
-    /// Copies `count` words of the stream starting at `start` to `out`.
-    private func read(_ start: UInt32, _ count: Int, _ body: (Int, UInt32) -> Void) {
-        var at = Int(start), level = 0, end = at + Self.sliceWords(0) - 1
-        for k in 0 ..< count {
+    /// Reads one stream word by word, following the slice links.
+    private struct StreamReader {
+        var at: Int
+        var end: Int
+        var level = 0
+        init(_ start: UInt32) {
+            at = Int(start)
+            end = at + PostingsPool.sliceWords(0) - 1
+        }
+        @inline(__always) mutating func next(_ pool: PostingsPool) -> UInt32 {
             if at == end {
-                at = Int(word(end).pointee)
-                level = min(level + 1, Self.maxLevel)
-                end = at + Self.sliceWords(level) - 1
+                at = Int(pool.word(end).pointee)
+                level = min(level + 1, PostingsPool.maxLevel)
+                end = at + PostingsPool.sliceWords(level) - 1
             }
-            body(k, word(at).pointee)
+            let v = pool.word(at).pointee
             at += 1
+            return v
+        }
+    }
+
+    /// Calls `body` with `count` words of the stream starting at `start`, in order.
+    private func read(_ start: UInt32, _ count: Int, _ body: (Int, UInt32) -> Void) {
+        var r = StreamReader(start)
+        for k in 0 ..< count { body(k, r.next(self)) }
+    }
+
+    /// Calls `body` with each posting of term `t` in document order: document, frequency and
+    /// its positions (valid inside the call only) — a flush feeds the segment encoder this way
+    /// without building arrays per term.
+    @inline(__always)
+    func forEachPosting(_ t: Int, _ scratch: inout [UInt32], _ body: (UInt32, UInt32, UnsafePointer<UInt32>) throws -> Void) rethrows {
+        let s = terms[t]
+        var docs = StreamReader(s.docStart), positions = StreamReader(s.positionStart)
+        for _ in 0 ..< Int(s.docCount) {
+            let doc = docs.next(self), freq = docs.next(self)
+            if scratch.count < Int(freq) { scratch.append(contentsOf: repeatElement(0, count: Int(freq) - scratch.count)) }
+            try scratch.withUnsafeMutableBufferPointer { p in
+                for k in 0 ..< Int(freq) { p[k] = positions.next(self) }
+                try body(doc, freq, p.baseAddress!)
+            }
         }
     }
 

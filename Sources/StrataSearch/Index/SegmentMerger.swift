@@ -65,7 +65,7 @@ enum SegmentMerger {
         var fields = Set<Int>()
         for (r, _) in inputs { fields.formUnion(r.invertedFields) }
         for f in fields.sorted() {
-            try mergeInverted(field: f, inputs, maps: maps, total: total, path: directory + "/" + SearchIndexFiles.inverted(name, field: f))
+            try mergeInverted(field: f, inputs, maps: maps, total: total, sorted: sorting, path: directory + "/" + SearchIndexFiles.inverted(name, field: f))
         }
         try DocValues.write(docCount: total, columns: try mergeDocValues(inputs, schema: schema, maps: maps, total: total),
                             path: directory + "/" + SearchIndexFiles.docValues(name))
@@ -73,8 +73,9 @@ enum SegmentMerger {
     }
 
     /// Merges one field's dictionaries k-way (terms stream in byte order from each input) and
-    /// writes the result through a spilling encoder: memory stays bounded by one term's postings.
-    private static func mergeInverted(field f: Int, _ inputs: [(SegmentReader, DeletedDocuments?)], maps: [DocMap], total: Int, path: String) throws {
+    /// writes the result through a spilling encoder: in order, postings stream one at a time (memory
+    /// stays bounded by the compressed blocks of one term); sorted, one term's postings are held to reorder.
+    private static func mergeInverted(field f: Int, _ inputs: [(SegmentReader, DeletedDocuments?)], maps: [DocMap], total: Int, sorted: Bool, path: String) throws {
         var iterators: [(Int, IndexSegment.TermIterator)] = []
         for (i, (reader, _)) in inputs.enumerated() {
             guard let seg = reader.invertedField(f) else { continue }
@@ -113,6 +114,18 @@ enum SegmentMerger {
             guard let first = equal.first else { break }
             term.removeAll(keepingCapacity: true)
             iterators[first].1.withTerm { term.append(contentsOf: $0) }
+            if !sorted {
+                // Documents keep their order: postings stream through the encoder one at a
+                // time, so not even the most frequent term is held whole.
+                encoder.beginTerm()
+                for k in equal {
+                    let (i, it) = iterators[k]
+                    try streamLivePostings(it.segment, it.info, map: maps[i], &encoder, &positions)
+                    try it.next()
+                }
+                try term.withUnsafeBytes { try encoder.endTerm($0) }
+                continue
+            }
             docs.removeAll(keepingCapacity: true)
             freqs.removeAll(keepingCapacity: true)
             positions.removeAll(keepingCapacity: true)
@@ -139,13 +152,35 @@ enum SegmentMerger {
         }
     }
 
-    /// Appends one input term's postings whose documents survive (`map[d]` ≥ 0), renumbered,
-    /// with their positions, straight into the merge's arrays.
+    /// Feeds one input term's surviving postings, renumbered, to the encoder (`scratch` holds a
+    /// posting's positions).
+    private static func streamLivePostings(_ segment: IndexSegment, _ info: IndexSegment.TermInfo, map: DocMap,
+                                           _ encoder: inout InvertedFieldEncoder, _ scratch: inout [UInt32]) throws {
+        try forEachLivePosting(segment, info, map: map, &scratch) { doc, freq, positions in
+            try encoder.addPosting(doc: doc, freq: freq, positions: positions)
+        }
+    }
+
+    /// Appends one input term's postings whose documents survive, renumbered, with their
+    /// positions, to the arrays (sorted merges reorder them afterwards).
     private static func appendLivePostings(_ segment: IndexSegment, _ info: IndexSegment.TermInfo, map: DocMap,
                                            _ docs: inout [UInt32], _ freqs: inout [UInt32], _ positions: inout [UInt32]) throws {
-        let c = try PostingsCursor.open(segment, info, positions: true)
         docs.reserveCapacity(docs.count + info.docFreq)
         freqs.reserveCapacity(freqs.count + info.docFreq)
+        var scratch: [UInt32] = []
+        try forEachLivePosting(segment, info, map: map, &scratch) { doc, freq, p in
+            docs.append(doc)
+            freqs.append(freq)
+            positions.append(contentsOf: UnsafeBufferPointer(start: p, count: Int(freq)))
+        }
+    }
+
+    /// Calls `body` with each posting of one input term whose document survives (`map[d]` ≥ 0):
+    /// its new number, frequency and positions (in `scratch`).
+    @inline(__always)
+    private static func forEachLivePosting(_ segment: IndexSegment, _ info: IndexSegment.TermInfo, map: DocMap, _ scratch: inout [UInt32],
+                                           _ body: (UInt32, UInt32, UnsafePointer<UInt32>) throws -> Void) throws {
+        let c = try PostingsCursor.open(segment, info, positions: true)
         let explicit = map.explicit ?? [], base = map.base, implicit = map.explicit == nil
         try explicit.withUnsafeBufferPointer { m in
             while c.doc != PostingsCursor.exhausted {
@@ -154,11 +189,11 @@ enum SegmentMerger {
                 guard Int(c.doc) < map.count else { throw segment.fail(info.postings.lowerBound, "document \(c.doc) of \(map.count)") }
                 let n = implicit ? base + Int32(c.doc) : m[Int(c.doc)]
                 if n >= 0 {
-                    docs.append(UInt32(n))
-                    freqs.append(f)
-                    let at = positions.count
-                    positions.append(contentsOf: repeatElement(0, count: Int(f)))
-                    _ = try positions.withUnsafeMutableBufferPointer { try c.positions(to: $0.baseAddress! + at, upTo: .max) }
+                    if scratch.count < Int(f) { scratch.append(contentsOf: repeatElement(0, count: Int(f) - scratch.count)) }
+                    try scratch.withUnsafeMutableBufferPointer { s in
+                        _ = try c.positions(to: s.baseAddress!, upTo: .max)
+                        try body(UInt32(n), f, s.baseAddress!)
+                    }
                 }
                 try c.next()
             }

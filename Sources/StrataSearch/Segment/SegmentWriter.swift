@@ -32,9 +32,7 @@ import StrataIO
     private static func encoder(_ index: MemoryIndex, spillDirectory: String?, renumbering newOf: [Int32]? = nil) throws -> InvertedFieldEncoder {
         guard let newOf else {
             var encoder = InvertedFieldEncoder(norms: index.documentLengths, spillDirectory: spillDirectory)
-            try index.forEachTermSorted { term, docs, freqs, positions in
-                try encoder.add(term: term, docs: docs, freqs: freqs, positions: positions)
-            }
+            try index.encodeTermsSorted(&encoder)
             return encoder
         }
         var norms = [UInt32](repeating: 0, count: index.documentLengths.count)
@@ -107,20 +105,29 @@ struct InvertedFieldEncoder {
     /// Sections being built: large ones spill to temp files beside the segment.
     private let postings: SpillBuffer
     private let positions: SpillBuffer
-    private var termPostings: [UInt8] = []
-    private var termPositions: [UInt8] = []
     private let dictionary: SpillBuffer
     private var blockStarts: [UInt32] = []
     private var blockKeys: [UInt64] = []
     private var previousTerm: [UInt8] = []
     private var termCount = 0
+    // The term being added: its postings arrive one at a time (`beginTerm`, `addPosting`,
+    // `endTerm`). Positions go on to the positions section as they come; documents and
+    // frequencies wait in blocks of 128, encoded as each fills; the skip entries and encoded
+    // blocks wait for the term's end (they are small beside the postings they encode).
+    private var termDocs = 0
+    private var termPostingsStart = 0
+    private var termPositionsStart = 0
+    private var termPositions: [UInt8] = []
+    private var pendingDocs = [UInt32](repeating: 0, count: BitPacking.blockSize)
+    private var pendingFreqs = [UInt32](repeating: 0, count: BitPacking.blockSize)
+    private var previousDoc: UInt32 = 0
+    /// Where the positions of the pending block's postings 16, 32, …, 112 start.
+    private var subBlockPositions = [UInt32](repeating: 0, count: BitPacking.blockSize / SegmentFormat.positionsStride - 1)
     private var deltas = [UInt32](repeating: 0, count: BitPacking.blockSize)
     private var freqScratch = [UInt32](repeating: 0, count: BitPacking.blockSize)
     private var skip: [UInt8] = []
     private var blockBytes: [UInt8] = []
-    private var blockPositionEnds: [UInt32] = []
-    /// Per full block, where the positions of its postings 16, 32, …, 112 start.
-    private var subBlockPositions: [UInt32] = []
+    private var tail: [UInt8] = []
 
     init(norms: [UInt32], spillDirectory: String?) {
         self.init(norms: NormSource(norms), spillDirectory: spillDirectory)
@@ -137,67 +144,108 @@ struct InvertedFieldEncoder {
     /// Adds one term: documents ascending, frequencies ≥ 1, and per posting its positions
     /// (ascending), concatenated.
     mutating func add(term: UnsafeRawBufferPointer, docs: UnsafeBufferPointer<UInt32>, freqs: UnsafeBufferPointer<UInt32>, positions pos: UnsafeBufferPointer<UInt32>) throws {
-        let pStart = postings.count
-        let qStart = positions.count
-        let fullBlocks = docs.count / BitPacking.blockSize
-        // Positions first: each full block's skip entry records where its positions end.
-        termPositions.removeAll(keepingCapacity: true)
-        blockPositionEnds.removeAll(keepingCapacity: true)
-        subBlockPositions.removeAll(keepingCapacity: true)
+        beginTerm()
         var p = 0
-        for (i, f) in freqs.enumerated() {
-            if i < fullBlocks * BitPacking.blockSize && i % SegmentFormat.positionsStride == 0 && i % BitPacking.blockSize != 0 {
-                subBlockPositions.append(UInt32(termPositions.count))
-            }
-            var last: UInt32 = 0
-            for k in 0 ..< Int(f) {
-                SegmentFormat.putVarint(UInt64(pos[p] - (k == 0 ? 0 : last)), &termPositions)
-                last = pos[p]
-                p += 1
-            }
-            if (i + 1) % BitPacking.blockSize == 0 && i < fullBlocks * BitPacking.blockSize { blockPositionEnds.append(UInt32(termPositions.count)) }
+        for i in docs.indices {
+            try addPosting(doc: docs[i], freq: freqs[i], positions: pos.baseAddress! + p)
+            p += Int(freqs[i])
         }
-        termPostings.removeAll(keepingCapacity: true)
-        SegmentFormat.putVarint(UInt64(fullBlocks), &termPostings)
+        try endTerm(term)
+    }
+
+    /// Starts a term; its postings follow in document order, then `endTerm`.
+    mutating func beginTerm() {
+        termDocs = 0
+        termPostingsStart = postings.count
+        termPositionsStart = positions.count
+        termPositions.removeAll(keepingCapacity: true)
         skip.removeAll(keepingCapacity: true)
         blockBytes.removeAll(keepingCapacity: true)
-        var previous: UInt32 = 0
-        var first = true
-        for b in 0 ..< fullBlocks {
-            var maxFreq: UInt32 = 0, minNorm = UInt32.max
-            for k in 0 ..< BitPacking.blockSize {
-                let i = b * BitPacking.blockSize + k
-                deltas[k] = first ? docs[i] : docs[i] - previous
-                first = false
-                previous = docs[i]
-                freqScratch[k] = freqs[i] - 1
-                maxFreq = max(maxFreq, freqs[i])
-                minNorm = min(minNorm, norms[Int(docs[i])])
+        previousDoc = 0
+    }
+
+    /// Bytes of the current term's positions so far.
+    @inline(__always) private var termPositionsBytes: Int { positions.count - termPositionsStart + termPositions.count }
+
+    /// One posting of the current term: its document (above the previous one), frequency (≥ 1)
+    /// and `freq` ascending positions.
+    mutating func addPosting(doc: UInt32, freq: UInt32, positions pos: UnsafePointer<UInt32>) throws {
+        let k = termDocs % BitPacking.blockSize
+        if k != 0 && k % SegmentFormat.positionsStride == 0 {
+            subBlockPositions[k / SegmentFormat.positionsStride - 1] = UInt32(termPositionsBytes)
+        }
+        var last: UInt32 = 0
+        for j in 0 ..< Int(freq) {
+            SegmentFormat.putVarint(UInt64(pos[j] - last), &termPositions)
+            last = pos[j]
+        }
+        if termPositions.count >= 1 << 16 {
+            try positions.withTail { $0.append(contentsOf: termPositions) }
+            termPositions.removeAll(keepingCapacity: true)
+        }
+        pendingDocs[k] = doc
+        pendingFreqs[k] = freq
+        termDocs += 1
+        if k == BitPacking.blockSize - 1 { encodeBlock() }
+    }
+
+    /// Encodes the 128 pending postings as a full block (its skip entry and packed bytes).
+    private mutating func encodeBlock() {
+        var maxFreq: UInt32 = 0, minNorm = UInt32.max
+        var previous = termDocs == BitPacking.blockSize ? 0 : previousDoc
+        let norms = self.norms
+        pendingDocs.withUnsafeBufferPointer { docs in
+            pendingFreqs.withUnsafeBufferPointer { freqs in
+                deltas.withUnsafeMutableBufferPointer { deltas in
+                    freqScratch.withUnsafeMutableBufferPointer { freqScratch in
+                        for k in 0 ..< BitPacking.blockSize {
+                            let d = docs[k], f = freqs[k]
+                            deltas[k] = d &- previous
+                            previous = d
+                            freqScratch[k] = f &- 1
+                            maxFreq = max(maxFreq, f)
+                            minNorm = min(minNorm, norms[Int(d)])
+                        }
+                    }
+                }
             }
-            SegmentFormat.putLE(previous, &skip)
-            SegmentFormat.putLE(UInt32(blockBytes.count), &skip)
-            SegmentFormat.putLE(maxFreq, &skip)
-            SegmentFormat.putLE(minNorm, &skip)
-            SegmentFormat.putLE(blockPositionEnds[b], &skip)
-            let perBlock = BitPacking.blockSize / SegmentFormat.positionsStride - 1
-            for k in 0 ..< perBlock { SegmentFormat.putLE(subBlockPositions[b * perBlock + k], &skip) }
-            let dw = deltas.withUnsafeBufferPointer { BitPacking.width($0) }
-            let fw = freqScratch.withUnsafeBufferPointer { BitPacking.width($0) }
-            blockBytes.append(UInt8(dw))
-            blockBytes.append(UInt8(fw))
-            deltas.withUnsafeBufferPointer { BitPacking.pack($0, width: dw, into: &blockBytes) }
-            freqScratch.withUnsafeBufferPointer { BitPacking.pack($0, width: fw, into: &blockBytes) }
         }
-        termPostings.append(contentsOf: skip)
-        termPostings.append(contentsOf: blockBytes)
-        for i in fullBlocks * BitPacking.blockSize ..< docs.count {
-            SegmentFormat.putVarint(UInt64(first ? docs[i] : docs[i] - previous), &termPostings)
-            first = false
-            previous = docs[i]
-            SegmentFormat.putVarint(UInt64(freqs[i]), &termPostings)
+        previousDoc = previous
+        SegmentFormat.putLE(previousDoc, &skip)
+        SegmentFormat.putLE(UInt32(blockBytes.count), &skip)
+        SegmentFormat.putLE(maxFreq, &skip)
+        SegmentFormat.putLE(minNorm, &skip)
+        SegmentFormat.putLE(UInt32(termPositionsBytes), &skip)
+        for v in subBlockPositions { SegmentFormat.putLE(v, &skip) }
+        let dw = deltas.withUnsafeBufferPointer { BitPacking.width($0) }
+        let fw = freqScratch.withUnsafeBufferPointer { BitPacking.width($0) }
+        blockBytes.append(UInt8(dw))
+        blockBytes.append(UInt8(fw))
+        deltas.withUnsafeBufferPointer { BitPacking.pack($0, width: dw, into: &blockBytes) }
+        freqScratch.withUnsafeBufferPointer { BitPacking.pack($0, width: fw, into: &blockBytes) }
+    }
+
+    /// Ends the current term (nothing is written for a term without postings).
+    mutating func endTerm(_ term: UnsafeRawBufferPointer) throws {
+        guard termDocs > 0 else { return }
+        let pStart = termPostingsStart, qStart = termPositionsStart
+        let fullBlocks = termDocs / BitPacking.blockSize
+        tail.removeAll(keepingCapacity: true)
+        SegmentFormat.putVarint(UInt64(fullBlocks), &tail)
+        try postings.withTail { $0.append(contentsOf: tail) }
+        try postings.withTail { $0.append(contentsOf: skip) }
+        try postings.withTail { $0.append(contentsOf: blockBytes) }
+        tail.removeAll(keepingCapacity: true)
+        var previous = previousDoc
+        for k in 0 ..< termDocs % BitPacking.blockSize {
+            SegmentFormat.putVarint(UInt64(fullBlocks == 0 && k == 0 ? pendingDocs[k] : pendingDocs[k] - previous), &tail)
+            previous = pendingDocs[k]
+            SegmentFormat.putVarint(UInt64(pendingFreqs[k]), &tail)
         }
-        try postings.withTail { $0.append(contentsOf: termPostings) }
+        try postings.withTail { $0.append(contentsOf: tail) }
         try positions.withTail { $0.append(contentsOf: termPositions) }
+        termPositions.removeAll(keepingCapacity: true)
+        let docCount = termDocs
         // Dictionary entry: blocks of 16 terms, prefix-compressed within a block; the first
         // entry of a block holds the absolute section offsets, the others follow on.
         var shared = 0
@@ -213,7 +261,7 @@ struct InvertedFieldEncoder {
             SegmentFormat.putVarint(UInt64(shared), &dictionary)
             SegmentFormat.putVarint(UInt64(term.count - shared), &dictionary)
             dictionary.append(contentsOf: term[shared...])
-            SegmentFormat.putVarint(UInt64(docs.count), &dictionary)
+            SegmentFormat.putVarint(UInt64(docCount), &dictionary)
             if blockStart {
                 SegmentFormat.putVarint(UInt64(pStart), &dictionary)
                 SegmentFormat.putVarint(UInt64(qStart), &dictionary)
