@@ -192,7 +192,7 @@ struct InvertedFieldEncoder {
     /// Encodes the 128 pending postings as a full block (its skip entry and packed bytes).
     private mutating func encodeBlock() {
         var maxFreq: UInt32 = 0, minNorm = UInt32.max
-        var previous = termDocs == BitPacking.blockSize ? 0 : previousDoc
+        var previous = previousDoc // 0 for a term's first block
         let norms = self.norms
         pendingDocs.withUnsafeBufferPointer { docs in
             pendingFreqs.withUnsafeBufferPointer { freqs in
