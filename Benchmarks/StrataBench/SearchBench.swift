@@ -246,6 +246,10 @@ func benchSearch() {
         guard let p = peers?[peer] as? [String: Any], let idx = p["index"] as? [String: Any] else { continue }
         let peerRate = idx["docs_per_s"] as? Double ?? .nan
         report("index \(corpusName) vs \(peer) (docs/s)", strata: docsPerSecond, baseline: peerRate, unit: "docs/s", baselineName: "\(peer) 1 thread")
+        if let all = p["index_default_threads"] as? [String: Any], let rate = all["docs_per_s"] as? Double {
+            report("index \(corpusName) vs \(peer) default threads (docs/s)", strata: docsPerSecond, baseline: rate, unit: "docs/s",
+                   baselineName: "\(peer) \((all["writer_threads_expected"] as? Int).map(String.init) ?? "default") threads")
+        }
         let peerSize = Double((idx["size_bytes_without_content"] as? Int) ?? (idx["size_bytes"] as? Int) ?? 0)
         report("index size vs \(peer)", strata: Double(size) / 1e3, baseline: peerSize / 1e3, unit: "kB", baselineName: peer, higherIsBetter: false)
         let floorPeer = ((p["floor_us"] as? [String: Any])?["p50"] as? Double) ?? 0
@@ -275,6 +279,7 @@ func runPeers(_ docs: String, _ queries: String, _ repeatCount: Int, types: [Str
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     p.arguments = ["python3", script, "--docs", docs, "--queries", queries, "--repeat", String(repeatCount), "--workdir", options.dir + "/peers",
                    "--types", types.joined(separator: ","), "--index-runs", "1", "--engines", options.searchEngines]
+        + (options.tantivyThreadsBoth ? ["--tantivy-threads-both"] : [])
     let out = Pipe()
     p.standardOutput = out
     p.standardError = FileHandle.nullDevice
@@ -477,9 +482,11 @@ func mergeFloorAndIndexing(_ e: inout [String: Any], _ all: [[String: Any]]) {
         }
         e["floor_us"] = floor
     }
-    if var idx = e["index"] as? [String: Any] {
-        if let rate = all.compactMap({ ($0["index"] as? [String: Any])?["docs_per_s"] as? Double }).max() { idx["docs_per_s"] = rate }
-        e["index"] = idx
+    for key in ["index", "index_default_threads"] {
+        if var idx = e[key] as? [String: Any] {
+            if let rate = all.compactMap({ ($0[key] as? [String: Any])?["docs_per_s"] as? Double }).max() { idx["docs_per_s"] = rate }
+            e[key] = idx
+        }
     }
 }
 

@@ -32,6 +32,9 @@ struct Options {
     var searchIndex: String?
     /// Search: the peers to run (search_peers.py `--engines`); FTS5 is slow at millions of documents.
     var searchEngines = "tantivy,fts5"
+    /// Search: also index with tantivy's default writer thread count (search_peers.py
+    /// `--tantivy-threads-both`), reported beside the 1-thread figure.
+    var tantivyThreadsBoth = false
     /// `--only search-segments`: commits (segments before merging) of the corpus.
     var searchSegments = 40
     var peers = true
@@ -61,6 +64,7 @@ struct Options {
             case "--search-index-runs": searchIndexRuns = Int(args.popFirst()!)!
             case "--search-index": searchIndex = args.popFirst()!
             case "--search-engines": searchEngines = args.popFirst()!
+            case "--search-tantivy-threads-both": tantivyThreadsBoth = true
             case "--search-segments": searchSegments = Int(args.popFirst()!)!
             case "--no-peers": peers = false
             case "--memory-mb": memoryCorpusMB = Int(args.popFirst()!)!
@@ -75,7 +79,7 @@ struct Options {
             case "--codecs": codecs = args.popFirst()!.split(separator: ",").map { CompressionCodec(name: String($0))! }
             case "--only": only = Set(args.popFirst()!.split(separator: ",").map(String.init))
             case "--quick": records = 200_000; randomLogRecords = 1_000_000; fsyncBatches = 200; lookups = 100_000; recoveryMB = 128; compactionRecords = 300_000
-            default: fatalError("unknown option \(a); options: --records N --random-records N --fsync-batches N --lookups N --dir D --json --only append,fsync,consume,random,recovery,compaction,search,search-indexing,search-memory,search-segments,store,capi --store-records N --capi-records N --capi-rounds N --capi-bench PATH --capi-scan-only DIR --search-repeat N --search-rounds N --search-docs FILE --search-queries FILE --search-index-runs N --search-index DIR --search-engines tantivy,fts5 --search-segments N --quick --recovery-mb N --compaction-records N --batch-bytes N --codecs none,lz4,gzip")
+            default: fatalError("unknown option \(a); options: --records N --random-records N --fsync-batches N --lookups N --dir D --json --only append,fsync,consume,random,recovery,compaction,search,search-indexing,search-memory,search-segments,store,capi --store-records N --capi-records N --capi-rounds N --capi-bench PATH --capi-scan-only DIR --search-repeat N --search-rounds N --search-docs FILE --search-queries FILE --search-index-runs N --search-index DIR --search-engines tantivy,fts5 --search-tantivy-threads-both --search-segments N --quick --recovery-mb N --compaction-records N --batch-bytes N --codecs none,lz4,gzip")
             }
         }
     }
