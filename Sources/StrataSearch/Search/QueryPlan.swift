@@ -467,6 +467,14 @@ extension IndexSearcher {
                 try intersect(cs.map(\.0), gate: filter) { d in
                     if s.deletes?.contains(d) ?? false { return }
                     if !filter.passes(d) { return }
+                    if let bar = top.threshold?.score {
+                        // A bound from the blocks' shortest lengths first: most candidates are
+                        // turned away without reading their norms.
+                        var bound: Float = 0
+                        for (c, sc) in cs { if let sc { bound += sc.score(c.frequency, c.blockMinNorm) } }
+                        bound += constant
+                        if top.cannotEnter(bound, bar, segment: si) { return }
+                    }
                     var score: Float = 0
                     for (c, sc) in cs { if let sc { score += sc.score(c.frequency, c.segment.norm(Int(d))) } }
                     score += constant
@@ -512,6 +520,11 @@ extension IndexSearcher {
                     if s.deletes?.contains(d) ?? false { return }
                     // The score comes from the terms' frequencies, known before positions are
                     // read: a candidate below the k-th score is turned away unchecked.
+                    if let bar = top.threshold?.score {
+                        var bound: Float = 0
+                        for (j, c) in matcher.cursors.enumerated() { if let sc = r.scorers[j] { bound += sc.score(c.frequency, c.blockMinNorm) } }
+                        if top.cannotEnter(bound, bar, segment: si) { return }
+                    }
                     var score: Float = 0
                     for (j, c) in matcher.cursors.enumerated() { if let sc = r.scorers[j] { score += sc.score(c.frequency, c.segment.norm(Int(d))) } }
                     if let bar = top.threshold?.score, top.cannotEnter(score, bar, segment: si) { return }

@@ -93,6 +93,11 @@ import StrataIO
     /// Last document of full block `b` (from the skip table).
     @inline(__always) func lastDoc(ofBlock b: Int) -> UInt32 { u32(skip + SegmentFormat.skipEntrySize * b) }
     /// Largest frequency and smallest length in full block `b`.
+    /// The smallest document length of the block the cursor is in (0 in the tail, which stores
+    /// no bounds): with `frequency`, an upper bound of the current posting's score that needs no
+    /// read of the norms — a random access into a large array — for candidates it turns away.
+    @inline(__always) var blockMinNorm: UInt32 { block < fullBlocks ? u32(skip + SegmentFormat.skipEntrySize * block + 12) : 0 }
+
     @inline(__always) func blockMax(_ b: Int) -> (maxFreq: UInt32, minNorm: UInt32) { (u32(skip + SegmentFormat.skipEntrySize * b + 8), u32(skip + SegmentFormat.skipEntrySize * b + 12)) }
 
     /// The current posting's term frequency. A full block's frequencies are unpacked on first
