@@ -59,12 +59,7 @@ enum SegmentFormat {
         return a.count - b.count
     }
 
-    static func precedes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
-        let n = min(a.count, b.count)
-        if n > 0 {
-            let c = memcmp(a.baseAddress!, b.baseAddress!, n)
-            if c != 0 { return c < 0 }
-        }
-        return a.count < b.count
-    }
+    /// Whether `a` sorts before `b` in byte order (a prefix before its extensions).
+    @inline(__always)
+    static func precedes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool { compare(a, b) < 0 }
 }

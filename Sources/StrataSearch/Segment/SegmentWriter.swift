@@ -88,6 +88,15 @@ struct NormSource {
         count = n
     }
 
+    /// Calls `body` with every length in document order (no lookup per document).
+    func forEach(_ body: (UInt32) throws -> Void) rethrows {
+        if parts.isEmpty { for n in array { try body(n) }; return }
+        for (k, part) in parts.enumerated() {
+            let end = k + 1 < parts.count ? parts[k + 1].base : count
+            for d in 0 ..< end - part.base { try body(part.segment?.norm(d) ?? 0) }
+        }
+    }
+
     @inline(__always) subscript(_ d: Int) -> UInt32 {
         if parts.isEmpty { return array[d] }
         var lo = 0, hi = parts.count - 1
@@ -138,7 +147,7 @@ struct InvertedFieldEncoder {
         postings = SpillBuffer(directory: spillDirectory)
         positions = SpillBuffer(directory: spillDirectory)
         dictionary = SpillBuffer(directory: spillDirectory)
-        for d in 0 ..< norms.count { totalTokens += UInt64(norms[d]) }
+        norms.forEach { totalTokens += UInt64($0) }
     }
 
     /// Adds one term: documents ascending, frequencies ≥ 1, and per posting its positions
@@ -278,8 +287,8 @@ struct InvertedFieldEncoder {
     func finish(to out: SegmentOutput) throws {
         var head = SegmentFormat.magic
         head.reserveCapacity(1 << 16)
-        for d in 0 ..< norms.count {
-            SegmentFormat.putLE(norms[d], &head)
+        try norms.forEach { n in
+            SegmentFormat.putLE(n, &head)
             if head.count >= 1 << 16 {
                 try out.write(head)
                 head.removeAll(keepingCapacity: true)
