@@ -14,7 +14,8 @@ swift test >"$log" 2>&1
 status=$?
 grep -vP '^(Test Case|\[[0-9]+/[0-9]+\]|.*✔ Test (?!run with)|◇ )' "$log"
 passed=$(grep -oE 'Test run with [0-9]+ tests' "$log" | grep -oE '[0-9]+' | tail -1)
-failed=$(grep -cE '✘ Test .* (failed|recorded an issue)' "$log" || true)
+# One line per failed test ("✘ Test name() failed after ..."), not its issues or the run's line.
+failed=$(grep -E '✘ Test .* failed after' "$log" | grep -cv '✘ Test run with' || true)
 if [ "$status" -ne 0 ] || [ -z "$passed" ] || grep -qE '✘ Test run' "$log"; then
   echo "swift test FAILED (exit $status; full log: $log)"
   echo "tests: $(( ${passed:-0} - failed )) passed, ${failed:-1} failed"

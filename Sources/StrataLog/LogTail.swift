@@ -1,3 +1,4 @@
+import Dispatch
 import StrataIO
 
 /// Tasks waiting for appends to a log. Each waiter is resumed exactly once: by an append,
@@ -65,11 +66,13 @@ extension Log {
                 // Registered first, then checked: an append in between is not missed.
                 if highWatermark > seen || stateLock.withLock({ closed }) { waiters.resume(id, woke: true); return }
                 if let timeout {
+                    // A dispatch timer, not a sleeping task: the timeout fires on time even
+                    // when every cooperative thread is busy, and costs no task per wait.
                     let waiters = self.waiters
-                    Task {
-                        try? await Task.sleep(for: timeout)
-                        waiters.resume(id, woke: false)
-                    }
+                    let c = timeout.components
+                    let nanos = Double(c.seconds) * 1e9 + Double(c.attoseconds) / 1e9
+                    let delay = Int(min(max(nanos, 0), Double(Int.max / 2)))  // ~146 years at most
+                    DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(delay)) { waiters.resume(id, woke: false) }
                 }
             }
         } onCancel: {

@@ -160,7 +160,9 @@ import StrataIO
         }
     }
 
-    @Test func idleTimeoutEndsTheSequence() async throws {
+    // The upper bound is the time limit, not a measured elapsed time: when the parallel suite
+    // keeps both cooperative threads busy, this task may wait its turn for a minute.
+    @Test(.timeLimit(.minutes(3))) func idleTimeoutEndsTheSequence() async throws {
         let dir = TempDir()
         let log = try Log.open(directory: dir.path + "/t-0", config: smallConfig(), logger: .silent)
         try log.append(makeRecords(5))
@@ -170,7 +172,7 @@ import StrataIO
         for try await _ in try log.records(from: .earliest, idleTimeout: .milliseconds(150)) { n += 1 }
         let elapsed = clock.now - start
         #expect(n == 5)
-        #expect(elapsed >= .milliseconds(140) && elapsed < .seconds(60))
+        #expect(elapsed >= .milliseconds(140))
     }
 
     @Test func cancellationStopsAWaitingTailer() async throws {
