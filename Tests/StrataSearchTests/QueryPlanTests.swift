@@ -168,11 +168,14 @@ import StrataIO
                 i += 1
             }
             #expect(i == docs.count)
-            // Random forward jumps.
+            // Random forward jumps: near (in the block or the next ones) and far (galloping
+            // over the skip table).
             let j = try PostingsCursor.open(seg, info, positions: true)
             var target: UInt32 = 0
+            var jumps = 0
             while true {
-                target += UInt32.random(in: 1 ... 400, using: &rng)
+                jumps += 1
+                target += UInt32.random(in: 1 ... (jumps % 4 == 0 ? 3000 : 400), using: &rng)
                 try j.advance(to: target)
                 guard let k = docs.firstIndex(where: { $0 >= target }) else { #expect(j.doc == PostingsCursor.exhausted); break }
                 #expect(j.doc == docs[k])

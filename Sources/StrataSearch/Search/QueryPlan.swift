@@ -103,6 +103,66 @@ struct TermScorer {
     var ceiling: Float { numerator }
 }
 
+/// Block-max pruning of a conjunction's (or phrase's) top k, as Lucene's block-max
+/// conjunction: the documents up to the nearest block end of every cursor form a region whose
+/// score is at most the sum of those blocks' bounds (largest frequency, shortest length); a
+/// region whose bound is below the k-th score is skipped whole — no block of it is decoded, no
+/// norm read. A cursor in its tail (no stored bounds) counts at its ceiling until the end.
+struct ConjunctionBound {
+    /// Per cursor, in the cursors' order (nil: the term does not score).
+    var scorers: [TermScorer?]
+    /// Added to every match (a conjunction's range filters).
+    var constant: Float
+    /// The k-th score so far (−∞ until the top k is full), kept current by the caller.
+    var bar: UnsafeMutablePointer<Bar>?
+
+    /// The score a hit must beat, and whether a hit scoring exactly it may still enter (by its
+    /// tie-break; `TopHits.cannotEnter`).
+    struct Bar {
+        var score = -Float.infinity
+        var tiesEnter = true
+
+    }
+
+    /// The region last computed: documents ≤ `end` score at most `maximum`.
+    struct Region {
+        var start: UInt32 = 1
+        var end: UInt32 = 0
+        var maximum: Float = 0
+    }
+
+    /// `target`, or the document after the region holding it when that region cannot enter
+    /// the top k.
+    @inline(__always) func skip(_ target: UInt32, _ c: UnsafeBufferPointer<Unmanaged<PostingsCursor>>, _ region: inout Region) -> UInt32 {
+        let bar = bar!.pointee
+        if bar.score == -Float.infinity { return target }
+        if target < region.start || target > region.end {
+            var end = PostingsCursor.exhausted - 1
+            var maximum = constant
+            for i in 0 ..< c.count {
+                guard let sc = scorers[i] else { continue }
+                if let b = c[i]._withUnsafeGuaranteedRef({ $0.shallowBlock(for: target) }) {
+                    end = min(end, b.lastDoc)
+                    maximum += sc.score(b.maxFreq, b.minNorm)
+                } else {
+                    maximum += sc.ceiling
+                }
+            }
+            region = Region(start: target, end: end, maximum: maximum)
+        }
+        let below = region.maximum < bar.score || (region.maximum == bar.score && !bar.tiesEnter)
+        return below ? region.end &+ 1 : target
+    }
+}
+
+extension TopHits {
+    /// The bar a hit of segment `segment` must pass now (`ConjunctionBound.Bar`).
+    func bar(segment: Int) -> ConjunctionBound.Bar {
+        guard let t = threshold?.score else { return .init() }
+        return .init(score: t, tiesEnter: !cannotEnter(t, t, segment: segment))
+    }
+}
+
 extension IndexSearcher {
     /// Compiles the shapes `QueryPlan` handles; nil for anything else.
     func plan(_ query: Query) throws -> QueryPlan? {
@@ -419,6 +479,9 @@ extension IndexSearcher {
     /// Runs a plan's top-k into `top`.
     func run(_ plan: QueryPlan, top: inout TopHits, bm25: BM25) throws {
         let r = try resolve(lookupTerms(plan), scoring: true, bm25)
+        // The k-th score for block-max pruning of conjunctions and phrases (see ConjunctionBound).
+        let bar = UnsafeMutablePointer<ConjunctionBound.Bar>.allocate(capacity: 1)
+        defer { bar.deallocate() }
         switch plan {
         case .empty:
             return
@@ -464,7 +527,9 @@ extension IndexSearcher {
                 if cs.isEmpty { continue }
                 cs.sort { $0.0.docFreq < $1.0.docFreq }
                 let ex = try excluded.enumerated().compactMap { try cursor(r, si, terms.count + $0.offset, $0.element.field) }
-                try intersect(cs.map(\.0), gate: filter) { d in
+                bar.pointee = top.bar(segment: si)
+                let bound = ConjunctionBound(scorers: cs.map(\.1), constant: constant, bar: bar)
+                try intersect(cs.map(\.0), gate: filter, bound: bound) { d in
                     if s.deletes?.contains(d) ?? false { return }
                     if !filter.passes(d) { return }
                     if let bar = top.threshold?.score {
@@ -482,6 +547,7 @@ extension IndexSearcher {
                     if let bar = top.threshold?.score, top.cannotEnter(score, bar, segment: si) { return }
                     if try isExcluded(d, ex) { return }
                     top.offer(SearchHit(segment: si, document: d, score: score, sortValue: nil))
+                    bar.pointee = top.bar(segment: si)
                 }
             }
         case let .prefix(field, bytes):
@@ -516,7 +582,9 @@ extension IndexSearcher {
         case let .phrase(_, tokens, slop):
             for (si, s) in segments.enumerated() where !s.excluded {
                 guard let matcher = try phraseMatcher(r.terms, tokens, slop, r, si) else { continue }
-                try intersect(matcher.cursors) { d in
+                bar.pointee = top.bar(segment: si)
+                let bound = ConjunctionBound(scorers: matcher.cursors.indices.map { r.scorers[$0] }, constant: 0, bar: bar)
+                try intersect(matcher.cursors, bound: bound) { d in
                     if s.deletes?.contains(d) ?? false { return }
                     // The score comes from the terms' frequencies, known before positions are
                     // read: a candidate below the k-th score is turned away unchecked.
@@ -530,6 +598,7 @@ extension IndexSearcher {
                     if let bar = top.threshold?.score, top.cannotEnter(score, bar, segment: si) { return }
                     guard try matcher.matches() else { return }
                     top.offer(SearchHit(segment: si, document: d, score: score, sortValue: nil))
+                    bar.pointee = top.bar(segment: si)
                 }
             }
         }
@@ -590,12 +659,17 @@ extension IndexSearcher {
     /// reaches the cursors through unmanaged references (`cs` keeps them alive), so it does no
     /// reference counting. `gate`: a conjunction's filters, whose zone maps move each target
     /// past documents no range can match.
-    private func intersect(_ cs: [PostingsCursor], gate: SegmentFilter? = nil, _ body: (UInt32) throws -> Void) throws {
+    /// `bound`: top-k pruning by block maxima; runs of documents whose blocks cannot together
+    /// reach the k-th score are skipped without decoding them.
+    private func intersect(_ cs: [PostingsCursor], gate: SegmentFilter? = nil, bound: ConjunctionBound? = nil, _ body: (UInt32) throws -> Void) throws {
         guard !cs.isEmpty else { return }
         let refs = cs.map { Unmanaged.passUnretained($0) }
         // Unwrapped once: the loop reads plain values.
         let filter = gate ?? SegmentFilter()
         let gated = !filter.checks.isEmpty
+        let pruned = bound != nil
+        let prune = bound ?? ConjunctionBound(scorers: [], constant: 0, bar: nil)
+        var region = ConjunctionBound.Region()
         try withExtendedLifetime(cs) {
             try refs.withUnsafeBufferPointer { c in
                 var target = c[0]._withUnsafeGuaranteedRef { $0.doc }
@@ -603,6 +677,10 @@ extension IndexSearcher {
                     if gated {
                         target = filter.nextCandidate(target)
                         if target == PostingsCursor.exhausted { return }
+                    }
+                    if pruned {
+                        let next = prune.skip(target, c, &region)
+                        if next != target { target = next; continue }
                     }
                     var agreed = true
                     var i = 0

@@ -15,7 +15,11 @@ import StrataIO
     private let skip: Int           // skip table (absolute)
     private let blockArea: Int
     let fullBlocks: Int
-    private let buffer: UnsafeMutablePointer<UInt32>  // docs [0, 128), freqs [128, 256)
+    /// Documents [0, 128), then `scanWidth` documents past the last one set to `exhausted`
+    /// (`seal()`: a vector scan may read them), then frequencies from `frequenciesAt`.
+    private let buffer: UnsafeMutablePointer<UInt32>
+    private static let scanWidth = 8
+    private static let frequenciesAt = BitPacking.blockSize + scanWidth
     /// Block now in the buffer (fullBlocks = the tail), its size, and the index in it.
     private(set) var block: Int { get { state.pointee.block } set { state.pointee.block = newValue } }
     private var count: Int { get { state.pointee.count } set { state.pointee.count = newValue } }
@@ -74,7 +78,7 @@ import StrataIO
         base = segment.data.baseAddress!
         end = info.postings.upperBound
         positionsRange = info.positions
-        buffer = .allocate(capacity: 2 * BitPacking.blockSize)
+        buffer = .allocate(capacity: Self.frequenciesAt + BitPacking.blockSize)
         state = .allocate(capacity: 1)
         state.initialize(to: State())
         state.pointee.positionsAt = info.positions.lowerBound
@@ -104,7 +108,7 @@ import StrataIO
     /// use: intersections skim most blocks for documents only.
     @inline(__always) var frequency: UInt32 {
         if pendingFrequencies >= 0 { unpackFrequencies() }
-        return buffer[BitPacking.blockSize + index]
+        return buffer[Self.frequenciesAt + index]
     }
 
     /// Where the buffer's block keeps its packed frequencies (and their width); −1 when unpacked.
@@ -112,10 +116,10 @@ import StrataIO
     private var pendingWidth: Int { get { state.pointee.pendingWidth } set { state.pointee.pendingWidth = newValue } }
 
     @inline(never) private func unpackFrequencies() {
-        BitPacking.unpack(base + pendingFrequencies, width: pendingWidth, into: buffer + BitPacking.blockSize)
+        BitPacking.unpack(base + pendingFrequencies, width: pendingWidth, into: buffer + Self.frequenciesAt)
         // Stored as frequency − 1. A wrapped value (damage that passed the CRC) reads as 0:
         // it scores 0 and has no positions — wrong for that posting, never a crash.
-        let f = buffer + BitPacking.blockSize
+        let f = buffer + Self.frequenciesAt
         for k in 0 ..< BitPacking.blockSize { f[k] &+= 1 }
         pendingFrequencies = -1
     }
@@ -187,7 +191,7 @@ import StrataIO
                 }
                 d = next
                 buffer[k] = UInt32(d)
-                buffer[BitPacking.blockSize + k] = UInt32(freq)
+                buffer[Self.frequenciesAt + k] = UInt32(freq)
             }
             if r.position != r.bytes.count { throw segment.fail(tailStart + r.position, "\(r.remaining) bytes after the last posting") }
             count = tail
@@ -199,7 +203,13 @@ import StrataIO
             count = n
             reachedLimit = true
         }
+        seal()
         doc = count > 0 ? buffer[0] : Self.exhausted
+    }
+
+    /// Sets the `scanWidth` entries after the block's last document to `exhausted`.
+    @inline(__always) private func seal() {
+        (buffer + count).update(repeating: Self.exhausted, count: Self.scanWidth)
     }
 
     /// Restricts the cursor to documents in `range`: moves to the first at or after its start
@@ -210,6 +220,7 @@ import StrataIO
             var n = count
             while n > index && buffer[n - 1] >= limit { n -= 1 }
             count = n
+            seal()
             reachedLimit = true
             if index >= count { doc = Self.exhausted }
         }
@@ -221,7 +232,7 @@ import StrataIO
     /// number. Use with `nextBlock()` for block-at-a-time loops.
     @inline(__always) func remainingInBlock(frequencies: Bool = true) -> (docs: UnsafePointer<UInt32>, freqs: UnsafePointer<UInt32>, count: Int) {
         if frequencies && pendingFrequencies >= 0 { unpackFrequencies() }
-        return (UnsafePointer(buffer + index), UnsafePointer(buffer + BitPacking.blockSize + index), count - index)
+        return (UnsafePointer(buffer + index), UnsafePointer(buffer + Self.frequenciesAt + index), count - index)
     }
 
     /// Moves to the first posting of the next block (or past the end).
@@ -237,34 +248,86 @@ import StrataIO
     }
 
     /// Moves to the first posting with document ≥ `target`, skipping whole blocks by their last
-    /// document without decoding them.
-    public func advance(to target: UInt32) throws {
+    /// document without decoding them. A target in the buffered block (the common case of a
+    /// dense intersection) is a short scan, inlined into the caller's loop; the rest is
+    /// `advance(beyondBlock:)`.
+    @inline(__always) public func advance(to target: UInt32) throws {
         if doc >= target { return }
-        if target >= limit || (reachedLimit && target > blockLastDoc) {
+        if target > blockLastDoc || target >= limit { return try advance(beyondBlock: target) }
+        // buffer[count − 1] ≥ target: the scan stops inside the block. Eight documents per
+        // step, counted by a vector compare: no branch per document to mispredict.
+        var at = index + 1
+        let bar = SIMD8<UInt32>(repeating: target)
+        while true {
+            let v = UnsafeRawPointer(buffer + at).loadUnaligned(as: SIMD8<UInt32>.self)
+            let below = unsafeBitCast(v .< bar, to: SIMD8<Int32>.self).wrappedSum()  // −(lanes below)
+            at &+= Int(-below)
+            if below != -8 { break }
+        }
+        index = at
+        doc = buffer[at]
+    }
+
+    /// The first index in [from, count) whose document is ≥ `target` (`count` when none is),
+    /// by a binary search without branches in its loop.
+    @inline(__always) private func lowerBound(_ target: UInt32, from: Int) -> Int {
+        var at = from, n = count - from
+        while n > 1 {
+            let half = n >> 1
+            at = buffer[at + half - 1] < target ? at + half : at
+            n -= half
+        }
+        if n == 1 && buffer[at] < target { at += 1 }
+        return at
+    }
+
+    /// `advance(to:)` past the buffered block: the skip table is searched by galloping from the
+    /// next block (near targets cost a probe or two, far ones a logarithm), the new block by a
+    /// branch-free binary search.
+    @inline(never) private func advance(beyondBlock target: UInt32) throws {
+        if target >= limit || reachedLimit {
             doc = Self.exhausted
             index = count
             return
         }
-        if target > blockLastDoc {
-            var b = block + 1
-            while b < fullBlocks && lastDoc(ofBlock: b) < target { b += 1 }
-            if b > fullBlocks || (b == fullBlocks && docFreq == fullBlocks * BitPacking.blockSize) {
-                doc = Self.exhausted
-                index = count
-                return
-            }
-            try load(b)
+        let b = firstBlock(endingAtOrAfter: target, from: block + 1)
+        if b > fullBlocks || (b == fullBlocks && docFreq == fullBlocks * BitPacking.blockSize) {
+            doc = Self.exhausted
+            index = count
+            return
         }
-        while index < count && buffer[index] < target { index += 1 }
+        try load(b)
+        index = lowerBound(target, from: 0)
         if index < count { doc = buffer[index] } else { try next() }
+    }
+
+    /// The first full block at or after `from` whose last document is ≥ `target`
+    /// (`fullBlocks` when none is).
+    @inline(__always) private func firstBlock(endingAtOrAfter target: UInt32, from: Int) -> Int {
+        if from >= fullBlocks || lastDoc(ofBlock: from) >= target { return from }
+        // Gallop: lastDoc(lo) < target; double the step until a block reaches it.
+        var lo = from, step = 1
+        var hi = from + 1
+        while hi < fullBlocks && lastDoc(ofBlock: hi) < target {
+            lo = hi
+            step <<= 1
+            hi = lo + step
+        }
+        hi = min(hi, fullBlocks)
+        // Binary search in (lo, hi]: lastDoc(hi) ≥ target, or hi == fullBlocks.
+        var l = lo + 1
+        while l < hi {
+            let m = (l + hi) >> 1
+            if lastDoc(ofBlock: m) < target { l = m + 1 } else { hi = m }
+        }
+        return l
     }
 
     /// The upper bound of the block that would hold `target` (for block-max pruning): the block
     /// index, its last document and its largest frequency / smallest length; nil past the last
     /// full block (the tail has no stored bounds).
     func shallowBlock(for target: UInt32) -> (block: Int, lastDoc: UInt32, maxFreq: UInt32, minNorm: UInt32)? {
-        var b = max(0, block)
-        while b < fullBlocks && lastDoc(ofBlock: b) < target { b += 1 }
+        let b = firstBlock(endingAtOrAfter: target, from: max(0, block))
         guard b < fullBlocks else { return nil }
         let m = blockMax(b)
         return (b, lastDoc(ofBlock: b), m.maxFreq, m.minNorm)
@@ -341,7 +404,7 @@ import StrataIO
             var skipCount = 0
             let bufferStart = block * BitPacking.blockSize
             while positionsOrdinal < target {
-                skipCount += Int(buffer[BitPacking.blockSize + positionsOrdinal - bufferStart])
+                skipCount += Int(buffer[Self.frequenciesAt + positionsOrdinal - bufferStart])
                 positionsOrdinal += 1
             }
             try skipVarints(skipCount)
