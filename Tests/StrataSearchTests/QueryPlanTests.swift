@@ -137,6 +137,43 @@ import StrataIO
 
     /// A cursor walks every posting of every term exactly as the index buffer held it, through
     /// `next`, through `advance` to random targets, and with positions.
+    /// Block-max conjunctions and phrases: a run of blocks whose bounds cannot reach the k-th
+    /// score is skipped whole, and the skip lands exactly on the next block (a better document
+    /// opens it here); with tie-breaks, a region whose bound equals the k-th score is not
+    /// skipped (its ties may still enter).
+    @Test func conjunctionTopKSkipsRegionsBelowTheBar() throws {
+        let schema = try Schema(fields: [FieldDefinition("body", .text(.standard)), FieldDefinition("n", .i64)], dynamic: .strict)
+        let index = try SearchIndex(directory: tempDirectory("plan-regions"), schema: schema)
+        // Block 0 (documents 0–127): short, high scores. Block 1: long, low. Document 256
+        // opens block 2 with the best score of all; the rest are long.
+        for d in 0 ..< 700 {
+            let body = d < 128 ? "alpha beta" : d == 256 ? "alpha beta alpha beta" : "alpha beta " + Array(repeating: "filler", count: 12).joined(separator: " ")
+            try index.add(json: "{\"body\": \"\(body)\", \"n\": \(d * 7919 % 100_000)}")
+        }
+        try index.commit()
+        let fast = index.searcher(), slow = index.searcher()
+        slow.usePlans = false
+        for q in ["+alpha +beta", "\"alpha beta\""] {
+            let query = try QueryParser.parse(q)
+            let top = try fast.search(query, limit: 10)
+            #expect(top.first?.document == 256, "\(q): the document after the skipped region leads")
+            #expect(top == (try slow.search(query, limit: 10)), "\(q)")
+            // Every document of block 0 scores the same: the tie-break decides, so later
+            // regions of equal bound must be read.
+            let options = SearchOptions(tieBreak: ["n"], tieBreakDescending: true)
+            #expect(try fast.search(query, limit: 10, options: options) == slow.search(query, limit: 10, options: options), "\(q) by n")
+        }
+        // All alike: every region's bound equals the k-th score; n decides which enter.
+        let alike = try SearchIndex(directory: tempDirectory("plan-ties"), schema: schema)
+        for d in 0 ..< 700 { try alike.add(json: "{\"body\": \"alpha beta gamma\", \"n\": \(d * 104_729 % 100_000)}") }
+        try alike.commit()
+        let f = alike.searcher(), sl = alike.searcher()
+        sl.usePlans = false
+        let options = SearchOptions(tieBreak: ["n"], tieBreakDescending: true)
+        let query = try QueryParser.parse("+alpha +beta")
+        #expect(try f.search(query, limit: 10, options: options) == sl.search(query, limit: 10, options: options))
+    }
+
     @Test func cursorMatchesTheFullDecoder() throws {
         let idx = sampleIndex(docs: 5000)
         let path = tempPath("cursor.seg")
