@@ -101,6 +101,9 @@ struct TermScorer {
 
     /// Bound over any frequency and length.
     var ceiling: Float { numerator }
+
+    /// Scores 0 (a term that does not score, in loops that add every term).
+    static let zero = TermScorer(weight: 0, k1: 1.2, b: 0.75, avgdl: 1)
 }
 
 /// Block-max pruning of a conjunction's (or phrase's) top k, as Lucene's block-max
@@ -152,6 +155,67 @@ struct ConjunctionBound {
         }
         let below = region.maximum < bar.score || (region.maximum == bar.score && !bar.tiesEnter)
         return below ? region.end &+ 1 : target
+    }
+}
+
+/// A conjunction's matches awaiting their scores: documents and each term's frequency, taken
+/// while the cursors are on them, scored together by `score()` (BM25 summed in the terms'
+/// order, then the filters' constant, as one candidate at a time would be).
+struct ConjunctionBatch {
+    static let capacity = 64
+    private let cursors: [Unmanaged<PostingsCursor>]
+    private let scorers: [TermScorer]
+    private let norms: [UnsafeRawPointer]
+    private let constant: Float
+    let docs: UnsafeMutablePointer<UInt32>
+    private let freqs: UnsafeMutablePointer<UInt32>   // [k · terms + j]
+    let scores: UnsafeMutablePointer<Float>
+    var count = 0
+
+    /// `terms`: the cursors (kept alive by the caller) and their scorers.
+    init(_ terms: [(PostingsCursor, TermScorer)], constant: Float) {
+        cursors = terms.map { Unmanaged.passUnretained($0.0) }
+        scorers = terms.map(\.1)
+        norms = terms.map { $0.0.segment.norms }
+        self.constant = constant
+        docs = .allocate(capacity: Self.capacity)
+        freqs = .allocate(capacity: Self.capacity * terms.count)
+        scores = .allocate(capacity: Self.capacity)
+    }
+
+    func release() {
+        docs.deallocate()
+        freqs.deallocate()
+        scores.deallocate()
+    }
+
+    /// Adds the document every cursor is on; true when the batch is full.
+    @inline(__always) mutating func add(_ d: UInt32) -> Bool {
+        let n = cursors.count, at = count * n
+        docs[count] = d
+        cursors.withUnsafeBufferPointer { c in
+            for j in 0 ..< n { freqs[at + j] = c[j]._withUnsafeGuaranteedRef { $0.frequency } }
+        }
+        count += 1
+        return count == Self.capacity
+    }
+
+    /// Fills `scores[0 ..< count]`.
+    func score() {
+        let n = cursors.count
+        scorers.withUnsafeBufferPointer { sc in
+            norms.withUnsafeBufferPointer { nb in
+                for k in 0 ..< count {
+                    let d = Int(docs[k])
+                    var s: Float = 0
+                    for j in 0 ..< n {
+                        let norm = nb[j].loadUnaligned(fromByteOffset: 4 * d, as: UInt32.self).littleEndian
+                        s += sc[j].score(freqs[k * n + j], norm)
+                    }
+                    scores[k] = s + constant
+                }
+            }
+        }
     }
 }
 
@@ -529,26 +593,28 @@ extension IndexSearcher {
                 let ex = try excluded.enumerated().compactMap { try cursor(r, si, terms.count + $0.offset, $0.element.field) }
                 bar.pointee = top.bar(segment: si)
                 let bound = ConjunctionBound(scorers: cs.map(\.1), constant: constant, bar: bar)
+                // Matches are scored in batches: the batch's norm reads (random accesses into
+                // large arrays, the leapfrog's costliest loads) are independent of each other,
+                // so their cache misses overlap instead of stalling one candidate at a time.
+                var batch = ConjunctionBatch(cs.map { ($0.0, $0.1 ?? .zero) }, constant: constant)
+                defer { batch.release() }
+                func flush() throws {
+                    batch.score()
+                    for k in 0 ..< batch.count {
+                        let d = batch.docs[k], score = batch.scores[k]
+                        if let bar = top.threshold?.score, top.cannotEnter(score, bar, segment: si) { continue }
+                        if try isExcluded(d, ex) { continue }
+                        top.offer(SearchHit(segment: si, document: d, score: score, sortValue: nil))
+                    }
+                    batch.count = 0
+                    bar.pointee = top.bar(segment: si)
+                }
                 try intersect(cs.map(\.0), gate: filter, bound: bound) { d in
                     if s.deletes?.contains(d) ?? false { return }
                     if !filter.passes(d) { return }
-                    if let bar = top.threshold?.score {
-                        // A bound from the blocks' shortest lengths first: most candidates are
-                        // turned away without reading their norms.
-                        var bound: Float = 0
-                        for (c, sc) in cs { if let sc { bound += sc.score(c.frequency, c.blockMinNorm) } }
-                        bound += constant
-                        if top.cannotEnter(bound, bar, segment: si) { return }
-                    }
-                    var score: Float = 0
-                    for (c, sc) in cs { if let sc { score += sc.score(c.frequency, c.segment.norm(Int(d))) } }
-                    score += constant
-                    // Below the k-th score: turned away before the excluded terms are probed.
-                    if let bar = top.threshold?.score, top.cannotEnter(score, bar, segment: si) { return }
-                    if try isExcluded(d, ex) { return }
-                    top.offer(SearchHit(segment: si, document: d, score: score, sortValue: nil))
-                    bar.pointee = top.bar(segment: si)
+                    if batch.add(d) { try flush() }
                 }
+                try flush()
             }
         case let .prefix(field, bytes):
             for (si, s) in segments.enumerated() where !s.excluded {

@@ -125,6 +125,10 @@ import StrataIO
         data.baseAddress!.loadUnaligned(fromByteOffset: normsOffset + 4 * doc, as: UInt32.self).littleEndian
     }
 
+    /// The norms section: document d's token count is the little-endian u32 at 4 · d (for
+    /// loops that read many without a call each; d < documentCount).
+    var norms: UnsafeRawPointer { data.baseAddress! + normsOffset }
+
     private var termsSection: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: data[termsOffset ..< blockIndexOffset]) }
 
     private func blockStart(_ b: Int) throws -> Int {
