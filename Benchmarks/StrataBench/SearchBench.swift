@@ -129,16 +129,18 @@ func benchSearch() {
     let repeatCount = options.searchRepeat
 
     if let loop = ProcessInfo.processInfo.environment["STRATA_BENCH_QUERY_LOOP"] {
-        // Diagnostic (callgrind): one query in a loop, nothing else timed.
+        // Diagnostic (callgrind): one query in a loop, nothing else timed. `type:` and
+        // `counttype:` make STRATA_BENCH_QUERY_PASSES passes (default 20) over a type's queries.
+        let passes = Int(ProcessInfo.processInfo.environment["STRATA_BENCH_QUERY_PASSES"] ?? "") ?? 20
         if loop.hasPrefix("type:") {
             let texts = queries.filter { $0.type == loop.dropFirst(5) }.map(\.text)
             var sink = 0
-            for _ in 0 ..< 20 { for t in texts { sink &+= profileOne(searcher, t) } }
+            for _ in 0 ..< passes { for t in texts { sink &+= profileOne(searcher, t) } }
             FileHandle.standardError.write(Data("loop: \(sink)\n".utf8))
         } else if loop.hasPrefix("counttype:") {
             let texts = queries.filter { $0.type == loop.dropFirst(10) }.map(\.text)
             var sink = 0
-            for _ in 0 ..< 20 { for t in texts { sink &+= try! searcher.count(QueryParser.parse(t)) } }
+            for _ in 0 ..< passes { for t in texts { sink &+= profileCount(searcher, t) } }
             FileHandle.standardError.write(Data("loop: \(sink)\n".utf8))
         } else if loop.hasPrefix("count:") {
             profileCountLoop(searcher, String(loop.dropFirst(6)))
@@ -324,6 +326,11 @@ func profileCountLoop(_ searcher: IndexSearcher, _ text: String) {
     var sink = 0
     for _ in 0 ..< 2000 { sink &+= try! searcher.count(QueryParser.parse(text)) }
     FileHandle.standardError.write(Data("count loop: \(sink)\n".utf8))
+}
+
+@inline(never)
+func profileCount(_ searcher: IndexSearcher, _ text: String) -> Int {
+    try! searcher.count(QueryParser.parse(text))
 }
 
 @inline(never)
