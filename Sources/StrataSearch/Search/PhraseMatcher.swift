@@ -99,6 +99,14 @@ extension IndexSearcher {
                 }
                 return Phrase.occurs(lists, offsetList, slop: slop)
             }
+            if total == termCount {
+                // Every term once in this document (most log lines): one position each, and the
+                // phrase holds when every token sits at the same start.
+                for t in 0 ..< termCount { try load(t, upTo: Int.max) }
+                let start = Int(arena[listStart[tokenTerm[0]]]) - offsets[0]
+                for k in 1 ..< tokenCount where Int(arena[listStart[tokenTerm[k]]]) - offsets[k] != start { return false }
+                return start >= 0
+            }
             // Insertion sort of the (few) tokens by their term's frequency in this document.
             for i in 1 ..< max(1, tokenCount) {
                 let token = order[i], f = frequency[tokenTerm[token]]
