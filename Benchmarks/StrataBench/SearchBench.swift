@@ -142,6 +142,17 @@ func benchSearch() {
             var sink = 0
             for _ in 0 ..< passes { for t in texts { sink &+= profileCount(searcher, t) } }
             FileHandle.standardError.write(Data("loop: \(sink)\n".utf8))
+        } else if loop.hasPrefix("each:") {
+            // Every query of a type: median µs of 5 top-10 searches and of 5 counts, and the count.
+            for t in queries.filter({ $0.type == loop.dropFirst(5) }).map(\.text) {
+                let q = try! QueryParser.parse(t)
+                var top: [UInt64] = [], cnt: [UInt64] = [], n = 0
+                for _ in 0 ..< 5 {
+                    var t0 = now(); _ = try! searcher.search(q, limit: 10); top.append(now() - t0)
+                    t0 = now(); n = try! searcher.count(q); cnt.append(now() - t0)
+                }
+                print(String(format: "%10.1f %10.1f %9d  %@", percentileMicros(top, 0.5), percentileMicros(cnt, 0.5), n, t))
+            }
         } else if loop.hasPrefix("count:") {
             profileCountLoop(searcher, String(loop.dropFirst(6)))
         } else if loop.hasPrefix("dist:") {
