@@ -74,7 +74,15 @@ final class IndexFollower: @unchecked Sendable {
         self.options = options
         self.logger = logger
         let dir = indexesDirectory + "/" + definition.name + "/" + IndexDefinition.dataDirectoryName(definition.generation)
-        index = try SearchIndex(directory: dir, schema: try definition.mapping.schema(), options: Self.indexOptions(options))
+        do {
+            index = try SearchIndex(directory: dir, schema: try definition.mapping.schema(), options: Self.indexOptions(options))
+        } catch let StrataError.unsupported(file, _, reason) where !options.readOnly {
+            // Written in a format this build does not read (Formats/search-segment.md §7): the
+            // index is a view of the log, so it is derived again from the log's start.
+            logger.warning("index \(definition.name): \(file) cannot be read (\(reason)); rebuilding the index from the log")
+            try FileSystem.removeTree(dir)
+            index = try SearchIndex(directory: dir, schema: try definition.mapping.schema(), options: Self.indexOptions(options))
+        }
         publishedIndex = index
         cursors = Array(repeating: nil, count: topic.partitions.count)
         peeked = Array(repeating: nil, count: topic.partitions.count)

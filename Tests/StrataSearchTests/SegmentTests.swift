@@ -147,16 +147,14 @@ func sampleIndex(docs: Int = 3000) -> MemoryIndex {
 }
 
 @Suite struct SegmentGoldenTests {
-    /// A version-2 file (no stored block keys: the same bytes without them) still opens and
-    /// finds every term as the version-3 file does; a stored key that lies behind a valid CRC
-    /// is found by `verifyChecksum()` (merges, `checkIntegrity()`).
-    @Test func blockKeysStoredOrComputed() throws {
+    /// Files of versions 1–3 are refused as `unsupported`, naming the version (§7); a stored key
+    /// that lies behind a valid CRC is found by `verifyChecksum()` (merges, `checkIntegrity()`).
+    @Test func olderVersionsRefusedAndLyingKeysFound() throws {
         let idx = sampleIndex(docs: 3000)
-        let v3 = SegmentWriter.encode(idx)
-        func footerU64(_ b: [UInt8], _ at: Int) -> Int { Int(b.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: b.count - 72 + at, as: UInt64.self) }) }
-        let blocks = Int(v3.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: v3.count - 72 + 56, as: UInt32.self) })
+        let v4 = SegmentWriter.encode(idx)
+        let blocks = Int(v4.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: v4.count - 72 + 56, as: UInt32.self) })
         #expect(blocks >= 4, "several dictionary blocks")
-        let keysAt = footerU64(v3, 48) + 4 * blocks
+        let keysAt = Int(v4.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: v4.count - 72 + 48, as: UInt64.self) }) + 4 * blocks
         func resealed(_ b: [UInt8], magic: [UInt8]) -> [UInt8] {
             var b = b
             b.replaceSubrange(0 ..< 8, with: magic)
@@ -165,31 +163,24 @@ func sampleIndex(docs: Int = 3000) -> MemoryIndex {
             withUnsafeBytes(of: crc.littleEndian) { b.replaceSubrange(b.count - 12 ..< b.count - 8, with: $0) }
             return b
         }
-        var stripped = v3
-        stripped.removeSubrange(keysAt ..< keysAt + 8 * blocks)
-        let v2 = resealed(stripped, magic: SegmentFormat.magicV2)
-        let p2 = tempPath("v2.seg"), p3 = tempPath("v3.seg")
-        try Data(v2).write(to: URL(fileURLWithPath: p2))
-        try Data(v3).write(to: URL(fileURLWithPath: p3))
-        let a = try IndexSegment(path: p2), b = try IndexSegment(path: p3)
-        try a.verifyChecksum()
-        try b.verifyChecksum()
-        var terms = 0
-        try b.forEachTerm { t, info in
-            #expect(try a.lookup(t) == info)
-            #expect(try b.lookup(t) == info)
-            var missing = Array(t) + [0]
-            _ = try missing.withUnsafeMutableBytes { try b.lookup(UnsafeRawBufferPointer($0)) }
-            missing[missing.count - 1] = 0xff
-            #expect(try missing.withUnsafeBytes { try a.lookup($0) } == missing.withUnsafeBytes { try b.lookup($0) })
-            terms += 1
+        for old in ["STRASEG1", "STRASEG2", "STRASEG3"] {
+            let p = tempPath("old.seg")
+            try Data(resealed(v4, magic: Array(old.utf8))).write(to: URL(fileURLWithPath: p))
+            do {
+                _ = try IndexSegment(path: p)
+                Issue.record("\(old) opened")
+            } catch StrataError.unsupported(_, _, let reason) {
+                #expect(reason.contains("version \(old.last!)"), "\(reason)")
+            }
         }
-        #expect(terms == b.termCount)
-        var lying = v3
+        let p4 = tempPath("v4.seg")
+        try Data(v4).write(to: URL(fileURLWithPath: p4))
+        try IndexSegment(path: p4).verifyChecksum()
+        var lying = v4
         lying[keysAt + 8 * (blocks / 2)] ^= 1
-        let p4 = tempPath("lying.seg")
-        try Data(resealed(lying, magic: SegmentFormat.magic)).write(to: URL(fileURLWithPath: p4))
-        let c = try IndexSegment(path: p4)
+        let p5 = tempPath("lying.seg")
+        try Data(resealed(lying, magic: SegmentFormat.magic)).write(to: URL(fileURLWithPath: p5))
+        let c = try IndexSegment(path: p5)
         #expect(throws: StrataError.self) { try c.verifyChecksum() }
     }
 
@@ -200,7 +191,7 @@ func sampleIndex(docs: Int = 3000) -> MemoryIndex {
         idx.add("")
         let bytes = SegmentWriter.encode(idx)
         func hex(_ b: ArraySlice<UInt8>) -> String { b.map { String(format: "%02x", $0) }.joined() }
-        #expect(hex(bytes[0 ..< 8]) == "5354524153454733")
+        #expect(hex(bytes[0 ..< 8]) == "5354524153454734")
         #expect(hex(bytes[8 ..< 16]) == "0300000000000000")
         #expect(hex(bytes[16 ..< 22]) == "000002" + "000001")
         #expect(hex(bytes[22 ..< 25]) == "0002" + "01")
@@ -211,7 +202,7 @@ func sampleIndex(docs: Int = 3000) -> MemoryIndex {
         #expect(footer.count == 72)
         #expect(hex(footer[0 ..< 16]) == "02000000" + "02000000" + "0300000000000000")
         #expect(hex(footer[16 ..< 56]) == ["08", "10", "16", "19", "27"].map { $0 + "00000000000000" }.joined())
-        #expect(hex(footer[56 ..< 60]) == "01000000" && hex(footer[64...]) == "5354524153454733")
+        #expect(hex(footer[56 ..< 60]) == "01000000" && hex(footer[64...]) == "5354524153454734")
         let crc = bytes[0 ..< bytes.count - 12].withUnsafeBytes { CRC32C.checksum($0) }
         #expect(Array(footer[60 ..< 64]) == withUnsafeBytes(of: crc.littleEndian) { Array($0) })
     }

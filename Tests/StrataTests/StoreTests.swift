@@ -220,6 +220,35 @@ private func json(_ level: String, _ service: String, _ msg: String, status: Int
         try store.close()
     }
 
+    /// An index whose segments are in a format this build does not read (an older version) is
+    /// rebuilt from the log on open, with the same hits as before.
+    @Test func indexInAnOlderFormatIsRebuiltFromTheLog() throws {
+        let dir = storeDirectory("old-format")
+        var store = try Store(directory: dir, options: testOptions())
+        try store.createTopic("t", config: TopicConfig(partitions: 2))
+        try store.createIndex("t")
+        try store.append("t", (0 ..< 300).map { Record(key: nil, value: Array("line \($0) word\($0 % 13)".utf8)) })
+        try store.refresh("t")
+        let before = try store.search("t", SearchRequest(query: "word3 OR line", limit: 500)).hits.map { "\($0.partition):\($0.offset) \($0.score)" }
+        try store.close()
+        var downgraded = 0
+        for g in try FileSystem.list(dir + "/indexes/t") where g.hasPrefix("g") {
+            for f in try FileSystem.list(dir + "/indexes/t/" + g) where f.hasSuffix(".inv") {
+                let path = dir + "/indexes/t/" + g + "/" + f
+                var b = try FileSystem.readFile(path)
+                b[7] = UInt8(ascii: "3")
+                b[b.count - 1] = UInt8(ascii: "3")
+                try FileSystem.writeAtomically(b, to: path)
+                downgraded += 1
+            }
+        }
+        #expect(downgraded > 0)
+        store = try Store(directory: dir, options: testOptions())
+        try store.refresh("t")
+        #expect(try store.search("t", SearchRequest(query: "word3 OR line", limit: 500)).hits.map { "\($0.partition):\($0.offset) \($0.score)" } == before)
+        try store.close()
+    }
+
     /// A read-only store (another process would do the same) sees what the writer refreshed,
     /// without the writer's lock, and follows its rebuilds.
     @Test func readOnlyStoreSeesRefreshes() throws {

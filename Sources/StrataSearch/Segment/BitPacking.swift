@@ -11,9 +11,10 @@ enum BitPacking {
         return 32 - m.leadingZeroBitCount
     }
 
-    /// Appends 128 values packed at `width` bits.
+    /// Appends the values (a block of 128, or fewer at a term's end) packed at `width` bits:
+    /// ⌈count × width / 8⌉ bytes.
     static func pack(_ values: UnsafeBufferPointer<UInt32>, width: Int, into out: inout [UInt8]) {
-        precondition(values.count == blockSize)
+        precondition(values.count <= blockSize)
         if width == 0 { return }
         var acc: UInt64 = 0
         var bits = 0

@@ -18,16 +18,12 @@ import StrataIO
     public let totalTokens: UInt64
     let normsOffset: Int, postingsOffset: Int, positionsOffset: Int, termsOffset: Int, blockIndexOffset: Int
     private let blockCount: Int
-    /// The sparse in-memory term index: the first 8 bytes (big-endian, zero-padded) of each
-    /// dictionary block's first term, so a lookup binary-searches integers and reads a block's
-    /// first term from the mapping only when the keys tie.
-    /// Each dictionary block's key (`SegmentFormat.blockKey` of its first term): read in place
-    /// from a version-3 file; computed on open (a read of every block) for version 2.
-    private let storedKeys: UnsafeRawPointer?
-    private let computedKeys: UnsafeMutablePointer<UInt64>?
+    /// The sparse term index, read in place: each dictionary block's key
+    /// (`SegmentFormat.blockKey` of its first term), so a lookup binary-searches integers and
+    /// reads a block's first term from the mapping only when the keys tie.
+    private let storedKeys: UnsafeRawPointer
     @inline(__always) private func blockKey(_ b: Int) -> UInt64 {
-        if let storedKeys { return storedKeys.loadUnaligned(fromByteOffset: 8 * b, as: UInt64.self).littleEndian }
-        return computedKeys![b]
+        storedKeys.loadUnaligned(fromByteOffset: 8 * b, as: UInt64.self).littleEndian
     }
 
     /// Where a term's data lies.
@@ -55,9 +51,13 @@ import StrataIO
         region = try MappedRegion(file: file, length: size)
         data = region.bytes(count: size)
         let p = data.baseAddress!
-        let version = Self.memcmpEqual(p, SegmentFormat.magic) ? 3 : Self.memcmpEqual(p, SegmentFormat.magicV2) ? 2 : 0
-        if version == 0 { throw bad(0, "bad magic (not a Strata index segment)") }
-        if !Self.memcmpEqual(p + size - 8, version == 3 ? SegmentFormat.magic : SegmentFormat.magicV2) { throw bad(size - 8, "bad footer magic (truncated or damaged file)") }
+        if !Self.memcmpEqual(p, SegmentFormat.magic) {
+            guard Self.memcmpEqual(p, SegmentFormat.magicStem) else { throw bad(0, "bad magic (not a Strata index segment)") }
+            let digit = p.load(fromByteOffset: 7, as: UInt8.self)
+            let version = digit >= 0x30 && digit <= 0x39 ? String(digit - 0x30) : "0x" + String(digit, radix: 16)
+            throw StrataError.unsupported(file: path, position: 7, reason: "index segment version \(version); this build reads version 4 only (Formats/search-segment.md §7): index the data again (a Store rebuilds its indexes from the log on open)")
+        }
+        if !Self.memcmpEqual(p + size - 8, SegmentFormat.magic) { throw bad(size - 8, "bad footer magic (truncated or damaged file)") }
         let f = size - SegmentFormat.footerSize
         if verifyChecksum { try Self.verifyCRC(data, path: path) }
         func u32(_ o: Int) -> Int { Int(p.loadUnaligned(fromByteOffset: o, as: UInt32.self).littleEndian) }
@@ -77,22 +77,12 @@ import StrataIO
         blockCount = u32(f + 56)
         guard normsOffset == 8, documentCount <= (size - 8) / 4, postingsOffset == normsOffset + 4 * documentCount,
               postingsOffset <= positionsOffset, positionsOffset <= termsOffset, termsOffset <= blockIndexOffset,
-              blockCount <= size / (version == 3 ? 12 : 4), blockIndexOffset + (version == 3 ? 12 : 4) * blockCount == f,
+              blockCount <= size / 12, blockIndexOffset + 12 * blockCount == f,
               blockCount == (termCount + SegmentFormat.termsPerBlock - 1) / SegmentFormat.termsPerBlock else {
             throw bad(f, "inconsistent section table (norms \(normsOffset), postings \(postingsOffset), positions \(positionsOffset), terms \(termsOffset), block index \(blockIndexOffset), \(blockCount) blocks, \(termCount) terms, \(documentCount) docs)")
         }
-        if version == 3 {
-            storedKeys = p + blockIndexOffset + 4 * blockCount
-            computedKeys = nil
-        } else {
-            storedKeys = nil
-            let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: max(1, blockCount))
-            computedKeys = keys
-            for b in 0 ..< blockCount { keys[b] = Self.key(try firstTerm(b)) }
-        }
+        storedKeys = p + blockIndexOffset + 4 * blockCount
     }
-
-    deinit { computedKeys?.deallocate() }
 
     /// A term's first 8 bytes as a big-endian integer, zero-padded: `key(a) < key(b)` implies
     /// a < b in byte order; equal keys need the full comparison.
@@ -408,7 +398,6 @@ extension IndexSegment {
     /// (a wrong key behind a valid CRC would send lookups to the wrong block).
     public func verifyChecksum() throws {
         try Self.verifyCRC(data, path: path)
-        guard storedKeys != nil else { return }
         for b in 0 ..< blockCount where blockKey(b) != Self.key(try firstTerm(b)) {
             throw fail(blockIndexOffset + 4 * blockCount + 8 * b, "the stored key of dictionary block \(b) is not its first term's")
         }

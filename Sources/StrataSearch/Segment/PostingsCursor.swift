@@ -26,12 +26,17 @@ import StrataIO
     private var index: Int { get { state.pointee.index } set { state.pointee.index = newValue } }
     /// The current document (`exhausted` past the end).
     public private(set) var doc: UInt32 { get { state.pointee.doc } set { state.pointee.doc = newValue } }
-    // Positions: the next unread position byte and the posting whose positions start there.
+    // Positions (§4): where the next unread value is — a byte (varints), or a packed block's
+    // width byte and an index in the block — and the posting whose positions start there.
     private let positionsRange: Range<Int>
+    /// The term has full postings blocks, so its positions are packed in blocks of 128 values.
+    private let packedPositions: Bool
     private var positionsAt: Int { get { state.pointee.positionsAt } set { state.pointee.positionsAt = newValue } }
+    private var positionsIndex: Int { get { state.pointee.positionsIndex } set { state.pointee.positionsIndex = newValue } }
     private var positionsOrdinal: Int { get { state.pointee.positionsOrdinal } set { state.pointee.positionsOrdinal = newValue } }
     /// Where the positions of the posting last read start (to read it again).
     private var currentPositionsAt: Int { get { state.pointee.currentPositionsAt } set { state.pointee.currentPositionsAt = newValue } }
+    private var currentPositionsIndex: Int { get { state.pointee.currentPositionsIndex } set { state.pointee.currentPositionsIndex = newValue } }
     private let tracksPositions: Bool
     /// Documents at or past this are treated as the end (a restricted view's run of documents).
     private var limit: UInt32 { get { state.pointee.limit } set { state.pointee.limit = newValue } }
@@ -48,8 +53,10 @@ import StrataIO
         var index = 0
         var doc: UInt32 = 0
         var positionsAt = 0
+        var positionsIndex = 0
         var positionsOrdinal = 0
         var currentPositionsAt = 0
+        var currentPositionsIndex = 0
         var limit = PostingsCursor.exhausted
         var reachedLimit = false
         var tailStart = -1
@@ -78,6 +85,7 @@ import StrataIO
         base = segment.data.baseAddress!
         end = info.postings.upperBound
         positionsRange = info.positions
+        packedPositions = fullBlocks > 0
         buffer = .allocate(capacity: Self.frequenciesAt + BitPacking.blockSize)
         state = .allocate(capacity: 1)
         state.initialize(to: State())
@@ -100,9 +108,16 @@ import StrataIO
     /// The smallest document length of the block the cursor is in (0 in the tail, which stores
     /// no bounds): with `frequency`, an upper bound of the current posting's score that needs no
     /// read of the norms — a random access into a large array — for candidates it turns away.
-    @inline(__always) var blockMinNorm: UInt32 { block < fullBlocks ? u32(skip + SegmentFormat.skipEntrySize * block + 12) : 0 }
+    @inline(__always) var blockMinNorm: UInt32 { block < fullBlocks ? u16(skip + SegmentFormat.skipEntrySize * block + 10) : 0 }
 
-    @inline(__always) func blockMax(_ b: Int) -> (maxFreq: UInt32, minNorm: UInt32) { (u32(skip + SegmentFormat.skipEntrySize * b + 8), u32(skip + SegmentFormat.skipEntrySize * b + 12)) }
+    @inline(__always) private func u16(_ at: Int) -> UInt32 { UInt32(base.loadUnaligned(fromByteOffset: at, as: UInt16.self).littleEndian) }
+
+    /// Largest frequency and smallest length in full block `b`; a saturated frequency (the
+    /// true one may be larger) reads as `UInt32.max`.
+    @inline(__always) func blockMax(_ b: Int) -> (maxFreq: UInt32, minNorm: UInt32) {
+        let f = u16(skip + SegmentFormat.skipEntrySize * b + 8)
+        return (f == SegmentFormat.saturatedFrequency ? UInt32.max : f, u16(skip + SegmentFormat.skipEntrySize * b + 10))
+    }
 
     /// The current posting's term frequency. A full block's frequencies are unpacked on first
     /// use: intersections skim most blocks for documents only.
@@ -135,9 +150,17 @@ import StrataIO
         if tracksPositions {
             // Positions of block b start where block b − 1's end (skip data), so skipped blocks
             // cost nothing.
-            let startOffset = b == 0 ? 0 : Int(u32(skip + SegmentFormat.skipEntrySize * (b - 1) + 16))
-            guard startOffset <= positionsRange.count else { throw segment.fail(skip, "positions offset \(startOffset) past the term's positions") }
+            var startOffset = 0, startIndex = 0
+            if b > 0 {
+                let e = skip + SegmentFormat.skipEntrySize * (b - 1)
+                startOffset = Int(u32(e + 12))
+                startIndex = Int(base.load(fromByteOffset: e + 16, as: UInt8.self))
+            }
+            guard startOffset <= positionsRange.count, startIndex < BitPacking.blockSize else {
+                throw segment.fail(skip, "positions start \(startOffset)/\(startIndex) past the term's positions")
+            }
             positionsAt = positionsRange.lowerBound + startOffset
+            positionsIndex = startIndex
             positionsOrdinal = b * BitPacking.blockSize
         }
         block = b
@@ -338,7 +361,28 @@ import StrataIO
     /// Position bytes after the last one read, once the last posting's positions were read
     /// (nil before): a full walk expects 0.
     var positionsLeft: Int? {
-        positionsOrdinal == docFreq ? positionsRange.upperBound - positionsAt : nil
+        guard positionsOrdinal == docFreq else { return nil }
+        guard packedPositions else { return positionsRange.upperBound - positionsAt }
+        // The values read end inside the packed block at positionsAt (checked when read).
+        let w = Int(base.load(fromByteOffset: positionsAt, as: UInt8.self))
+        return positionsRange.upperBound - (positionsAt + 1 + (positionsIndex * w + 7) / 8)
+    }
+
+    /// Skips `n` packed values: across blocks by their width bytes (a block of width w takes
+    /// 1 + 16·w bytes), then within the block by index.
+    private func skipPacked(_ n: Int) throws {
+        var i = positionsIndex + n
+        var at = positionsAt
+        let stop = positionsRange.upperBound
+        while i >= BitPacking.blockSize {
+            guard at < stop else { throw segment.fail(at, "positions run past the term") }
+            let w = Int(base.load(fromByteOffset: at, as: UInt8.self))
+            guard w <= 32 else { throw segment.fail(at, "positions block width \(w)") }
+            at += 1 + 16 * w
+            i -= BitPacking.blockSize
+        }
+        positionsAt = at
+        positionsIndex = i
     }
 
     /// Skips `n` varints: eight bytes at a time while whole words fit (a varint ends at each
@@ -387,18 +431,8 @@ import StrataIO
         if positionsOrdinal == target + 1 {
             // The current posting again (read whole before): back to its first position.
             positionsAt = currentPositionsAt
+            positionsIndex = currentPositionsIndex
             positionsOrdinal = target
-        }
-        if positionsOrdinal < target && block < fullBlocks {
-            // Jump to the 16-posting sub-block holding the target (skip-entry offsets).
-            let sub = index / SegmentFormat.positionsStride
-            let subStart = block * BitPacking.blockSize + sub * SegmentFormat.positionsStride
-            if sub > 0 && positionsOrdinal < subStart {
-                let offset = Int(u32(skip + SegmentFormat.skipEntrySize * block + 20 + 4 * (sub - 1)))
-                guard offset <= positionsRange.count else { throw segment.fail(skip, "positions offset \(offset) past the term's positions") }
-                positionsAt = positionsRange.lowerBound + offset
-                positionsOrdinal = subStart
-            }
         }
         if positionsOrdinal < target {
             var skipCount = 0
@@ -407,10 +441,12 @@ import StrataIO
                 skipCount += Int(buffer[Self.frequenciesAt + positionsOrdinal - bufferStart])
                 positionsOrdinal += 1
             }
-            try skipVarints(skipCount)
+            if packedPositions { try skipPacked(skipCount) } else { try skipVarints(skipCount) }
         }
+        currentPositionsIndex = positionsIndex
         currentPositionsAt = positionsAt
         let n = Int(frequency)
+        if packedPositions { return try packedPositions(n, to: dst, upTo: limit) }
         var at = positionsAt
         let stop = positionsRange.upperBound
         let base = self.base
@@ -439,6 +475,42 @@ import StrataIO
         }
         positionsAt = at
         positionsOrdinal = target + 1
+        return (n, true)
+    }
+
+    /// Reads `n` packed values from (positionsAt, positionsIndex) as positions (§4): each is one
+    /// unaligned 8-byte load and a shift — the load may reach past the term's bytes but never
+    /// past the file, which ends with the dictionary and a 72-byte footer after the positions.
+    @inline(__always) private func packedPositions(_ n: Int, to dst: UnsafeMutablePointer<UInt32>, upTo limit: UInt32) throws -> (count: Int, complete: Bool) {
+        var at = positionsAt, i = positionsIndex
+        let stop = positionsRange.upperBound
+        guard at < stop else { throw segment.fail(at, "positions run past the term") }
+        var w = Int(base.load(fromByteOffset: at, as: UInt8.self))
+        guard w <= 32 else { throw segment.fail(at, "positions block width \(w)") }
+        var mask = (UInt64(1) << UInt64(w)) &- 1
+        var p: UInt64 = 0
+        for k in 0 ..< n {
+            if i == BitPacking.blockSize {
+                at += 1 + 16 * w
+                i = 0
+                guard at < stop else { throw segment.fail(at, "positions run past the term") }
+                w = Int(base.load(fromByteOffset: at, as: UInt8.self))
+                guard w <= 32 else { throw segment.fail(at, "positions block width \(w)") }
+                mask = (UInt64(1) << UInt64(w)) &- 1
+            }
+            let bit = i &* w
+            guard at + 1 + (bit + w + 7) >> 3 <= stop else { throw segment.fail(at, "positions run past the term") }
+            let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: at + 1 + bit >> 3, as: UInt64.self))
+            let v = (word >> UInt64(bit & 7)) & mask
+            p = k == 0 ? v : p + v
+            if p > UInt64(UInt32.max) { throw segment.fail(at, "position out of range") }
+            if p > UInt64(limit) { return (k, false) }
+            dst[k] = UInt32(truncatingIfNeeded: p)
+            i += 1
+        }
+        positionsAt = at
+        positionsIndex = i
+        positionsOrdinal = ordinal + 1
         return (n, true)
     }
 }

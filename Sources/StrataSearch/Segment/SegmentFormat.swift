@@ -5,10 +5,10 @@ import StrataIO
 
 /// Constants of the single-file index segment (Formats/search-segment.md). Little-endian.
 enum SegmentFormat {
-    /// Written: the block index is followed by each block's key (§1).
-    static let magic: [UInt8] = Array("STRASEG3".utf8)
-    /// Still read: no stored block keys (computed on open).
-    static let magicV2: [UInt8] = Array("STRASEG2".utf8)
+    /// Written and read (§7: older versions are refused).
+    static let magic: [UInt8] = Array("STRASEG4".utf8)
+    /// "STRASEG" without the version digit.
+    static let magicStem: [UInt8] = Array("STRASEG".utf8)
 
     /// A term's first 8 bytes as a big-endian integer, zero-padded: `key(a) < key(b)` implies
     /// a < b in byte order; equal keys need the full comparison.
@@ -21,11 +21,11 @@ enum SegmentFormat {
     }
     static let footerSize = 72
     static let termsPerBlock = 16
-    /// lastDoc, blockOffset, maxFreq, minNorm, positionsEnd, then the positions offsets of the
-    /// block's postings 16, 32, …, 112 (u32 each).
-    static let skipEntrySize = 48
-    /// Postings per positions sub-block (the skip entry's offsets).
-    static let positionsStride = 16
+    /// u32 lastDoc, u32 blockOffset, u16 maxFreq, u16 minNorm, u32 positionsBlock, u8
+    /// positionsIndex (§3).
+    static let skipEntrySize = 17
+    /// A stored maxFreq of this value bounds nothing (the true one may be larger).
+    static let saturatedFrequency: UInt32 = 0xFFFF
 
     /// Appends a protobuf-style unsigned varint.
     static func putVarint(_ v: UInt64, _ out: inout [UInt8]) {

@@ -127,11 +127,14 @@ struct InvertedFieldEncoder {
     private var termPostingsStart = 0
     private var termPositionsStart = 0
     private var termPositions: [UInt8] = []
+    /// Position values (first position, then gaps) not yet encoded: all of them until the term
+    /// has a full postings block (then they are varints), afterwards fewer than 128 (§4).
+    private var positionValues: [UInt32] = []
+    /// The term has a full postings block: its positions are packed in blocks of 128 values.
+    private var packsPositions = false
     private var pendingDocs = [UInt32](repeating: 0, count: BitPacking.blockSize)
     private var pendingFreqs = [UInt32](repeating: 0, count: BitPacking.blockSize)
     private var previousDoc: UInt32 = 0
-    /// Where the positions of the pending block's postings 16, 32, …, 112 start.
-    private var subBlockPositions = [UInt32](repeating: 0, count: BitPacking.blockSize / SegmentFormat.positionsStride - 1)
     private var deltas = [UInt32](repeating: 0, count: BitPacking.blockSize)
     private var freqScratch = [UInt32](repeating: 0, count: BitPacking.blockSize)
     private var skip: [UInt8] = []
@@ -168,6 +171,8 @@ struct InvertedFieldEncoder {
         termPostingsStart = postings.count
         termPositionsStart = positions.count
         termPositions.removeAll(keepingCapacity: true)
+        positionValues.removeAll(keepingCapacity: true)
+        packsPositions = false
         skip.removeAll(keepingCapacity: true)
         blockBytes.removeAll(keepingCapacity: true)
         previousDoc = 0
@@ -180,13 +185,11 @@ struct InvertedFieldEncoder {
     /// and `freq` ascending positions.
     mutating func addPosting(doc: UInt32, freq: UInt32, positions pos: UnsafePointer<UInt32>) throws {
         let k = termDocs % BitPacking.blockSize
-        if k != 0 && k % SegmentFormat.positionsStride == 0 {
-            subBlockPositions[k / SegmentFormat.positionsStride - 1] = UInt32(termPositionsBytes)
-        }
         var last: UInt32 = 0
         for j in 0 ..< Int(freq) {
-            SegmentFormat.putVarint(UInt64(pos[j] - last), &termPositions)
+            positionValues.append(pos[j] - last)
             last = pos[j]
+            if packsPositions && positionValues.count == BitPacking.blockSize { packPositions() }
         }
         if termPositions.count >= 1 << 16 {
             try positions.withTail { $0.append(contentsOf: termPositions) }
@@ -195,11 +198,36 @@ struct InvertedFieldEncoder {
         pendingDocs[k] = doc
         pendingFreqs[k] = freq
         termDocs += 1
-        if k == BitPacking.blockSize - 1 { encodeBlock() }
+        if k == BitPacking.blockSize - 1 { try encodeBlock() }
+    }
+
+    /// Appends the pending position values as one packed block (128 of them, or the term's last
+    /// ≤ 128): a width byte, then the values bit-packed.
+    private mutating func packPositions() {
+        positionValues.withUnsafeBufferPointer { v in
+            let w = BitPacking.width(v)
+            termPositions.append(UInt8(w))
+            BitPacking.pack(v, width: w, into: &termPositions)
+        }
+        positionValues.removeAll(keepingCapacity: true)
     }
 
     /// Encodes the 128 pending postings as a full block (its skip entry and packed bytes).
-    private mutating func encodeBlock() {
+    private mutating func encodeBlock() throws {
+        if !packsPositions {
+            // The term's first full block: its positions so far become packed blocks.
+            packsPositions = true
+            let values = positionValues
+            positionValues.removeAll(keepingCapacity: true)
+            for v in values {
+                positionValues.append(v)
+                if positionValues.count == BitPacking.blockSize { packPositions() }
+            }
+        }
+        let positionsBlock = termPositionsBytes
+        guard positionsBlock <= Int(UInt32.max) else {
+            throw StrataError.invalidArgument("a term's positions exceed 4 GiB in one segment; commit more often")
+        }
         var maxFreq: UInt32 = 0, minNorm = UInt32.max
         var previous = previousDoc // 0 for a term's first block
         let norms = self.norms
@@ -222,10 +250,10 @@ struct InvertedFieldEncoder {
         previousDoc = previous
         SegmentFormat.putLE(previousDoc, &skip)
         SegmentFormat.putLE(UInt32(blockBytes.count), &skip)
-        SegmentFormat.putLE(maxFreq, &skip)
-        SegmentFormat.putLE(minNorm, &skip)
-        SegmentFormat.putLE(UInt32(termPositionsBytes), &skip)
-        for v in subBlockPositions { SegmentFormat.putLE(v, &skip) }
+        SegmentFormat.putLE(UInt16(min(maxFreq, 0xFFFF)), &skip)
+        SegmentFormat.putLE(UInt16(min(minNorm, 0xFFFF)), &skip)
+        SegmentFormat.putLE(UInt32(positionsBlock), &skip)
+        skip.append(UInt8(positionValues.count))
         let dw = deltas.withUnsafeBufferPointer { BitPacking.width($0) }
         let fw = freqScratch.withUnsafeBufferPointer { BitPacking.width($0) }
         blockBytes.append(UInt8(dw))
@@ -252,6 +280,11 @@ struct InvertedFieldEncoder {
             SegmentFormat.putVarint(UInt64(pendingFreqs[k]), &tail)
         }
         try postings.withTail { $0.append(contentsOf: tail) }
+        if packsPositions {
+            if !positionValues.isEmpty { packPositions() }
+        } else {
+            for v in positionValues { SegmentFormat.putVarint(UInt64(v), &termPositions) }
+        }
         try positions.withTail { $0.append(contentsOf: termPositions) }
         termPositions.removeAll(keepingCapacity: true)
         let docCount = termDocs

@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+import StrataIO
+@_spi(Internals) @testable import StrataSearch
+
+/// Formats/search-segment.md §3–4 for a term with full postings blocks, read by a decoder
+/// written here from the page (not the cursor): skip entries of 17 bytes, positions packed in
+/// blocks of 128 values with a width byte, the last block short.
+@Suite struct PositionsFormatTests {
+    /// 700 documents holding "w" 1–4 times at spread-out positions (some gaps over 255, so
+    /// widths above 8 occur); every other document holds "z" once.
+    static func index() -> (MemoryIndex, [[UInt32]]) {
+        let idx = MemoryIndex(analyzer: Analyzer(.whitespace))
+        var expected: [[UInt32]] = []
+        var x: UInt64 = 7
+        for d in 0 ..< 700 {
+            var tokens: [String] = []
+            var mine: [UInt32] = []
+            let n = 1 + d % 4
+            for _ in 0 ..< n {
+                x ^= x << 13; x ^= x >> 7; x ^= x << 17
+                let gap = d % 50 == 0 ? 300 : Int(x % 9)
+                tokens.append(contentsOf: repeatElement("f", count: gap))
+                mine.append(UInt32(tokens.count))
+                tokens.append("w")
+            }
+            if d % 2 == 0 { tokens.append("z") }
+            idx.add(tokens.joined(separator: " "))
+            expected.append(mine)
+        }
+        return (idx, expected)
+    }
+
+    @Test func packedPositionsAndSkipEntriesAsSpecified() throws {
+        let (idx, expected) = Self.index()
+        let bytes = SegmentWriter.encode(idx)
+        let path = tempPath("positions.seg")
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let seg = try IndexSegment(path: path)
+        let info = try #require(try Array("w".utf8).withUnsafeBytes { try seg.lookup($0) })
+        #expect(info.docFreq == 700)
+
+        // §3: varint fullBlocks, then 17-byte skip entries.
+        var at = info.postings.lowerBound
+        #expect(bytes[at] == 5, "⌊700 / 128⌋ full blocks")
+        at += 1
+        func u32(_ o: Int) -> Int { Int(bytes[o]) | Int(bytes[o + 1]) << 8 | Int(bytes[o + 2]) << 16 | Int(bytes[o + 3]) << 24 }
+        let entries = (0 ..< 5).map { b in (block: u32(at + 17 * b + 12), index: Int(bytes[at + 17 * b + 16])) }
+
+        // §4: the term's values in packed blocks, read bit by bit.
+        let values = expected.flatMap { p in p.enumerated().map { $0.offset == 0 ? $0.element : $0.element - p[$0.offset - 1] } }
+        var decoded: [UInt32] = []
+        var blockStarts: [Int] = []
+        var q = info.positions.lowerBound
+        while decoded.count < values.count {
+            blockStarts.append(q - info.positions.lowerBound)
+            let w = Int(bytes[q])
+            #expect(w <= 32)
+            let n = min(128, values.count - decoded.count)
+            for i in 0 ..< n {
+                var v: UInt32 = 0
+                for bit in 0 ..< w {
+                    let b = i * w + bit
+                    if bytes[q + 1 + b / 8] >> (b % 8) & 1 == 1 { v |= 1 << UInt32(bit) }
+                }
+                decoded.append(v)
+            }
+            q += 1 + (n * w + 7) / 8
+        }
+        #expect(decoded == values)
+        #expect(q == info.positions.upperBound, "the last block ends the term's positions")
+        #expect(blockStarts.count > 1 && blockStarts.count == (values.count + 127) / 128)
+
+        // Each skip entry points at the value after its block's postings.
+        var ordinal = 0
+        for b in 0 ..< 5 {
+            ordinal += expected[b * 128 ..< (b + 1) * 128].reduce(0) { $0 + $1.count }
+            #expect(entries[b].block == (ordinal / 128 < blockStarts.count ? blockStarts[ordinal / 128] : q - info.positions.lowerBound))
+            #expect(entries[b].index == ordinal % 128)
+        }
+
+        // The reader agrees, whole and skipping.
+        #expect(try seg.positions(info, freqs: expected.map { UInt32($0.count) }) == expected)
+        let c = try PostingsCursor.open(seg, info, positions: true)
+        var out: [UInt32] = []
+        for target in stride(from: 3, to: 700, by: 37) {
+            try c.advance(to: UInt32(target))
+            try c.positions(into: &out)
+            #expect(out == expected[target], "doc \(target)")
+        }
+    }
+
+    /// A width byte above 32, behind a valid CRC, is `corrupt` when read, never a crash.
+    @Test func damagedWidthIsCorrupt() throws {
+        let (idx, expected) = Self.index()
+        var bytes = SegmentWriter.encode(idx)
+        let path = tempPath("good.seg")
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let info = try #require(try Array("w".utf8).withUnsafeBytes { try IndexSegment(path: path).lookup($0) })
+        bytes[info.positions.lowerBound] = 40
+        let crc = bytes[0 ..< bytes.count - 12].withUnsafeBytes { CRC32C.checksum($0) }
+        withUnsafeBytes(of: crc.littleEndian) { bytes.replaceSubrange(bytes.count - 12 ..< bytes.count - 8, with: $0) }
+        let bad = tempPath("bad.seg")
+        try Data(bytes).write(to: URL(fileURLWithPath: bad))
+        let seg = try IndexSegment(path: bad)
+        #expect(throws: StrataError.self) { _ = try seg.positions(info, freqs: expected.map { UInt32($0.count) }) }
+    }
+}
