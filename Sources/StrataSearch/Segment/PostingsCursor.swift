@@ -368,17 +368,21 @@ import StrataIO
         return positionsRange.upperBound - (positionsAt + 1 + (positionsIndex * w + 7) / 8)
     }
 
+    /// The width byte of the packed positions block at `at`, checked (inside the term, ≤ 32).
+    @inline(__always) private func packedWidth(_ at: Int) throws -> Int {
+        guard at < positionsRange.upperBound else { throw segment.fail(at, "positions run past the term") }
+        let w = Int(base.load(fromByteOffset: at, as: UInt8.self))
+        guard w <= 32 else { throw segment.fail(at, "positions block width \(w)") }
+        return w
+    }
+
     /// Skips `n` packed values: across blocks by their width bytes (a block of width w takes
     /// 1 + 16·w bytes), then within the block by index.
     private func skipPacked(_ n: Int) throws {
         var i = positionsIndex + n
         var at = positionsAt
-        let stop = positionsRange.upperBound
         while i >= BitPacking.blockSize {
-            guard at < stop else { throw segment.fail(at, "positions run past the term") }
-            let w = Int(base.load(fromByteOffset: at, as: UInt8.self))
-            guard w <= 32 else { throw segment.fail(at, "positions block width \(w)") }
-            at += 1 + 16 * w
+            at += 1 + 16 * (try packedWidth(at))
             i -= BitPacking.blockSize
         }
         positionsAt = at
@@ -484,18 +488,14 @@ import StrataIO
     @inline(__always) private func packedPositions(_ n: Int, to dst: UnsafeMutablePointer<UInt32>, upTo limit: UInt32) throws -> (count: Int, complete: Bool) {
         var at = positionsAt, i = positionsIndex
         let stop = positionsRange.upperBound
-        guard at < stop else { throw segment.fail(at, "positions run past the term") }
-        var w = Int(base.load(fromByteOffset: at, as: UInt8.self))
-        guard w <= 32 else { throw segment.fail(at, "positions block width \(w)") }
+        var w = try packedWidth(at)
         var mask = (UInt64(1) << UInt64(w)) &- 1
         var p: UInt64 = 0
         for k in 0 ..< n {
             if i == BitPacking.blockSize {
                 at += 1 + 16 * w
                 i = 0
-                guard at < stop else { throw segment.fail(at, "positions run past the term") }
-                w = Int(base.load(fromByteOffset: at, as: UInt8.self))
-                guard w <= 32 else { throw segment.fail(at, "positions block width \(w)") }
+                w = try packedWidth(at)
                 mask = (UInt64(1) << UInt64(w)) &- 1
             }
             let bit = i &* w

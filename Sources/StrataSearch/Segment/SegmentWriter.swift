@@ -204,12 +204,18 @@ struct InvertedFieldEncoder {
     /// Appends the pending position values as one packed block (128 of them, or the term's last
     /// ≤ 128): a width byte, then the values bit-packed.
     private mutating func packPositions() {
-        positionValues.withUnsafeBufferPointer { v in
+        packPositions(0 ..< positionValues.count)
+        positionValues.removeAll(keepingCapacity: true)
+    }
+
+    /// Appends `range` of the pending values as one packed block (left pending).
+    private mutating func packPositions(_ range: Range<Int>) {
+        positionValues.withUnsafeBufferPointer { all in
+            let v = UnsafeBufferPointer(rebasing: all[range])
             let w = BitPacking.width(v)
             termPositions.append(UInt8(w))
             BitPacking.pack(v, width: w, into: &termPositions)
         }
-        positionValues.removeAll(keepingCapacity: true)
     }
 
     /// Encodes the 128 pending postings as a full block (its skip entry and packed bytes).
@@ -217,12 +223,12 @@ struct InvertedFieldEncoder {
         if !packsPositions {
             // The term's first full block: its positions so far become packed blocks.
             packsPositions = true
-            let values = positionValues
-            positionValues.removeAll(keepingCapacity: true)
-            for v in values {
-                positionValues.append(v)
-                if positionValues.count == BitPacking.blockSize { packPositions() }
+            var start = 0
+            while positionValues.count - start >= BitPacking.blockSize {
+                packPositions(start ..< start + BitPacking.blockSize)
+                start += BitPacking.blockSize
             }
+            positionValues.removeFirst(start)
         }
         let positionsBlock = termPositionsBytes
         guard positionsBlock <= Int(UInt32.max) else {
