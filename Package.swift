@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "CStrataSupport"),
         .target(name: "StrataIO", dependencies: ["CLZ4", "CZlib", "CZstd", "CSnappy", "CStrataSupport"]),
         .target(name: "StrataLog", dependencies: ["StrataIO", "CStrataSupport", "CZlib", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "StrataSearch", dependencies: ["StrataIO"]),
+        .target(name: "StrataSearch", dependencies: ["StrataIO", "CStrataSupport"]),
         // The store: the log and its indexes as materialized views, kept up to date in the background.
         .target(name: "Strata", dependencies: ["StrataLog", "StrataSearch", "StrataIO", .product(name: "Logging", package: "swift-log")]),
         // strata.h and the C API's static parts; StrataC implements the rest over the Store.
@@ -53,7 +53,7 @@ let package = Package(
         .executableTarget(name: "strata-torture", dependencies: ["Strata"], path: "Tests/StrataTorture"),
         .testTarget(name: "StrataIOTests", dependencies: ["StrataIO"]),
         .testTarget(name: "StrataLogTests", dependencies: ["StrataLog", "StrataIO", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "StrataSearchTests", dependencies: ["StrataSearch", "StrataIO"]),
+        .testTarget(name: "StrataSearchTests", dependencies: ["StrataSearch", "StrataIO", "CStrataSupport"]),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataLog", "StrataSearch", "StrataIO"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import StrataIO
+import CStrataSupport
 @_spi(Internals) @testable import StrataSearch
 
 func tempPath(_ name: String) -> String {
@@ -30,6 +31,9 @@ func sampleIndex(docs: Int = 3000) -> MemoryIndex {
 }
 
 @Suite struct SegmentTests {
+    /// Packs 128 random values at every width and unpacks them with both unpackers (vector and
+    /// scalar), against a decoder of the layout written here bit by bit; the buffer ends right
+    /// after the block (the vector path must then step aside) or 16 bytes later (it runs).
     @Test func bitPackingRoundTripsEveryWidth() {
         var rng = SystemRandomNumberGenerator()
         for width in 0 ... 32 {
@@ -37,9 +41,58 @@ func sampleIndex(docs: Int = 3000) -> MemoryIndex {
             var packed: [UInt8] = []
             values.withUnsafeBufferPointer { BitPacking.pack($0, width: width, into: &packed) }
             #expect(packed.count == 16 * width)
-            var out = [UInt32](repeating: 7, count: 128)
-            packed.withUnsafeBytes { p in out.withUnsafeMutableBufferPointer { BitPacking.unpack(p.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, width: width, into: $0.baseAddress!) } }
-            #expect(out == values, "width \(width)")
+            var bitwise = [UInt32](repeating: 0, count: 128)
+            for i in 0 ..< 128 {
+                for k in 0 ..< width where packed[(i * width + k) / 8] >> UInt8((i * width + k) % 8) & 1 == 1 { bitwise[i] |= 1 << UInt32(k) }
+            }
+            #expect(bitwise == values, "width \(width): the packer's layout")
+            for slack in [0, 16] {
+                let bytes = packed + [UInt8](repeating: 0xA5, count: slack)
+                bytes.withUnsafeBufferPointer { p in
+                    let src = p.baseAddress ?? UnsafePointer(bitPattern: 1)!
+                    var out = [UInt32](repeating: 7, count: 128), scalar = out
+                    strata_unpack128(src, bytes.count, UInt32(width), 3, &out)
+                    strata_unpack128_portable(src, bytes.count, UInt32(width), 3, &scalar)
+                    #expect(out == values.map { $0 &+ 3 } && scalar == out, "width \(width), \(slack) bytes after")
+                    // Running sums from a start, and the smallest gap after the first value.
+                    let start: UInt32 = width <= 24 ? 1_000 : 0
+                    var sums = [UInt64](), acc = UInt64(start)
+                    for v in values { acc += UInt64(v); sums.append(acc) }
+                    let wraps = acc > UInt64(UInt32.max)
+                    let least = strata_unpack128_running(src, bytes.count, UInt32(width), start, &out)
+                    let leastScalar = strata_unpack128_running_portable(src, bytes.count, UInt32(width), start, &scalar)
+                    #expect(least == leastScalar && out == scalar, "width \(width): paths agree")
+                    #expect(out == sums.map { UInt32(truncatingIfNeeded: $0) }, "width \(width): running sums")
+                    #expect(least == (wraps ? 0 : values[1...].min()!), "width \(width): least gap or wrap")
+                }
+            }
+        }
+        // On a CPU with AVX2 the vector path is the one tested above.
+        #if arch(x86_64)
+        let avx2 = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.contains(" avx2 ") ?? false
+        if avx2 { #expect(strata_unpack128_is_vector() == 1) }
+        #endif
+    }
+
+    /// A zero gap and a sum past UInt32.max are what the postings reader refuses: both paths
+    /// report them (0) at the widths the vector path handles.
+    @Test func runningSumsReportZeroGapsAndWraps() {
+        for width in [1, 7, 13, 24] {
+            var values = (0 ..< 128).map { UInt32(1 + $0 % ((1 << width) - 1 == 0 ? 1 : (1 << width) - 1)) }
+            values[77] = 0
+            var packed: [UInt8] = []
+            values.withUnsafeBufferPointer { BitPacking.pack($0, width: width, into: &packed) }
+            packed += [UInt8](repeating: 0, count: 16)
+            var out = [UInt32](repeating: 0, count: 128)
+            #expect(strata_unpack128_running(packed, packed.count, UInt32(width), 5, &out) == 0, "zero gap, width \(width)")
+            #expect(strata_unpack128_running_portable(packed, packed.count, UInt32(width), 5, &out) == 0)
+            values[77] = 1
+            packed = []
+            values.withUnsafeBufferPointer { BitPacking.pack($0, width: width, into: &packed) }
+            packed += [UInt8](repeating: 0, count: 16)
+            #expect(strata_unpack128_running(packed, packed.count, UInt32(width), 5, &out) == 1, "width \(width)")
+            #expect(strata_unpack128_running(packed, packed.count, UInt32(width), UInt32.max - 10, &out) == 0, "wrap, width \(width)")
+            #expect(strata_unpack128_running_portable(packed, packed.count, UInt32(width), UInt32.max - 10, &out) == 0)
         }
     }
 

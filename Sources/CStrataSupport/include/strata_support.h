@@ -38,6 +38,26 @@ int strata_start_writeback(int fd);
 /// XXH32 of `length` bytes with `seed` (used for LZ4 frame header checksums).
 uint32_t strata_xxh32(const void *data, size_t length, uint32_t seed);
 
+/// Unpacks a block of 128 `width`-bit values (0–32, least significant bit first: value i at
+/// bits [i·width, (i+1)·width), the layout of Formats/search-segment.md §3) from `src` and
+/// writes their running sums from `start`: out[i] = start + v[0] + … + v[i] (128 values).
+/// `readable`: how many bytes from `src` may be read, at least 16·width (the vector path reads
+/// up to 16 bytes past the block and is used only when they are readable).
+/// Returns the smallest of v[1] … v[127], or 0 when a running sum passes UINT32_MAX: a block of
+/// strictly increasing document numbers returns a value above 0.
+uint32_t strata_unpack128_running(const uint8_t *src, size_t readable, unsigned width, uint32_t start, uint32_t *out);
+
+/// Unpacks a block of 128 `width`-bit values as `strata_unpack128_running` and writes each plus
+/// `add` (wrapping): out[i] = v[i] + add.
+void strata_unpack128(const uint8_t *src, size_t readable, unsigned width, uint32_t add, uint32_t *out);
+
+/// The scalar versions of the two above, always available (tests compare the paths).
+uint32_t strata_unpack128_running_portable(const uint8_t *src, size_t readable, unsigned width, uint32_t start, uint32_t *out);
+void strata_unpack128_portable(const uint8_t *src, size_t readable, unsigned width, uint32_t add, uint32_t *out);
+
+/// 1 when the unpackers use the vector (AVX2) path for widths 1–24.
+int strata_unpack128_is_vector(void);
+
 #ifdef __cplusplus
 }
 #endif
