@@ -85,9 +85,40 @@ import StrataIO
         var out: [UInt32] = []
         for target in stride(from: 3, to: 700, by: 37) {
             try c.advance(to: UInt32(target))
+            #expect(c.frequency == UInt32(expected[target].count), "frequency read in place, doc \(target)")
             try c.positions(into: &out)
             #expect(out == expected[target], "doc \(target)")
         }
+    }
+
+    /// Document gaps of 0 in a full block, or gaps that do not sum to the block's last
+    /// document in the skip entry, behind a valid CRC, are `corrupt` when the block is read.
+    @Test func damagedDocumentGapsAreCorrupt() throws {
+        let (idx, _) = Self.index()
+        let good = SegmentWriter.encode(idx)
+        let path = tempPath("gaps.seg")
+        try Data(good).write(to: URL(fileURLWithPath: path))
+        let info = try #require(try Array("w".utf8).withUnsafeBytes { try IndexSegment(path: path).lookup($0) })
+        let skip = info.postings.lowerBound + 1, blockArea = skip + 17 * 5
+        func u32(_ b: [UInt8], _ o: Int) -> Int { Int(b[o]) | Int(b[o + 1]) << 8 | Int(b[o + 2]) << 16 | Int(b[o + 3]) << 24 }
+        let block1 = blockArea + u32(good, skip + 17 + 4)
+        #expect(good[block1] == 1, "every document holds the term: gaps of 1, width 1")
+        func reopened(_ damage: (inout [UInt8]) -> Void) throws -> IndexSegment {
+            var bytes = good
+            damage(&bytes)
+            let crc = bytes[0 ..< bytes.count - 12].withUnsafeBytes { CRC32C.checksum($0) }
+            withUnsafeBytes(of: crc.littleEndian) { bytes.replaceSubrange(bytes.count - 12 ..< bytes.count - 8, with: $0) }
+            let bad = tempPath("bad-gaps.seg")
+            try Data(bytes).write(to: URL(fileURLWithPath: bad))
+            return try IndexSegment(path: bad)
+        }
+        // One gap of 0 (a bit cleared): the document repeats.
+        var seg = try reopened { $0[block1 + 2 + 5] &= 0xFE }
+        #expect(throws: StrataError.self) { _ = try seg.postings(info) }
+        // The skip entry's last document one higher than the gaps reach.
+        seg = try reopened { $0[skip + 17] &+= 1 }
+        #expect(throws: StrataError.self) { _ = try seg.postings(info) }
+        #expect(try IndexSegment(path: path).postings(info).docs == (0 ..< 700).map { UInt32($0) })
     }
 
     /// A width byte above 32, behind a valid CRC, is `corrupt` when read, never a crash.

@@ -1,3 +1,4 @@
+import CStrataSupport
 import StrataIO
 
 /// Streams one term's postings from a mapped segment (Formats/search-segment.md §3–4): decodes
@@ -11,6 +12,8 @@ import StrataIO
     let segment: IndexSegment
     let docFreq: Int
     private let base: UnsafeRawPointer
+    /// Bytes of the mapped file from `base` (the unpackers' vector loads may read past a block).
+    private let size: Int
     private let end: Int            // end of the term's postings (absolute)
     private let skip: Int           // skip table (absolute)
     private let blockArea: Int
@@ -83,6 +86,7 @@ import StrataIO
         tracksPositions = positions
         docFreq = info.docFreq
         base = segment.data.baseAddress!
+        size = segment.data.count
         end = info.postings.upperBound
         positionsRange = info.positions
         packedPositions = fullBlocks > 0
@@ -119,10 +123,19 @@ import StrataIO
         return (f == SegmentFormat.saturatedFrequency ? UInt32.max : f, u16(skip + SegmentFormat.skipEntrySize * b + 10))
     }
 
-    /// The current posting's term frequency. A full block's frequencies are unpacked on first
-    /// use: intersections skim most blocks for documents only.
+    /// The current posting's term frequency. A full block's frequencies stay packed until a
+    /// block-at-a-time loop or a positions read needs them all: intersections skim most blocks
+    /// for documents only, so a single frequency is read in place — one unaligned 8-byte load
+    /// and a shift (the load may reach past the block, never past the file: the postings are
+    /// followed by the positions, the dictionary and the footer).
     @inline(__always) var frequency: UInt32 {
-        if pendingFrequencies >= 0 { unpackFrequencies() }
+        let at = pendingFrequencies
+        if at >= 0 {
+            let w = pendingWidth, bit = index &* w
+            let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: at &+ bit >> 3, as: UInt64.self))
+            // Stored as frequency − 1 (see unpackFrequencies for a wrapped value).
+            return UInt32(truncatingIfNeeded: (word >> UInt64(bit & 7)) & ((1 << UInt64(w)) &- 1)) &+ 1
+        }
         return buffer[Self.frequenciesAt + index]
     }
 
@@ -131,11 +144,10 @@ import StrataIO
     private var pendingWidth: Int { get { state.pointee.pendingWidth } set { state.pointee.pendingWidth = newValue } }
 
     @inline(never) private func unpackFrequencies() {
-        BitPacking.unpack(base + pendingFrequencies, width: pendingWidth, into: buffer + Self.frequenciesAt)
         // Stored as frequency − 1. A wrapped value (damage that passed the CRC) reads as 0:
         // it scores 0 and has no positions — wrong for that posting, never a crash.
-        let f = buffer + Self.frequenciesAt
-        for k in 0 ..< BitPacking.blockSize { f[k] &+= 1 }
+        let at = pendingFrequencies
+        strata_unpack128(base.assumingMemoryBound(to: UInt8.self) + at, size - at, UInt32(pendingWidth), 1, buffer + Self.frequenciesAt)
         pendingFrequencies = -1
     }
     /// On the first posting of the block in the buffer.
@@ -171,23 +183,14 @@ import StrataIO
             guard o + 2 <= end else { throw segment.fail(o, "postings block \(b) starts past the term") }
             let dw = Int(base.load(fromByteOffset: o, as: UInt8.self)), fw = Int(base.load(fromByteOffset: o + 1, as: UInt8.self))
             guard dw <= 32, fw <= 32, o + 2 + 16 * (dw + fw) <= end else { throw segment.fail(o, "postings block \(b) is damaged (widths \(dw), \(fw))") }
-            BitPacking.unpack(base + o + 2, width: dw, into: buffer)
+            // Documents are the running sums of the deltas (unpacked and summed in one pass);
+            // every delta after the term's first posting must be > 0, no sum may wrap.
+            let start = UInt32(previous < 0 ? 0 : previous)
+            let least = strata_unpack128_running(base.assumingMemoryBound(to: UInt8.self) + o + 2, size - o - 2, UInt32(dw), start, buffer)
             pendingFrequencies = o + 2 + 16 * dw
             pendingWidth = fw
-            // Prefix sums of the deltas; every delta after the term's first posting must be > 0.
-            var ok = previous < 0 || buffer[0] > 0
-            var acc = UInt64(previous < 0 ? 0 : previous) + UInt64(buffer[0])
-            buffer[0] = UInt32(truncatingIfNeeded: acc)
-            var zero: UInt32 = 1
-            for k in 1 ..< BitPacking.blockSize {
-                let delta = buffer[k]
-                zero &= delta == 0 ? 0 : 1
-                acc += UInt64(delta)
-                buffer[k] = UInt32(truncatingIfNeeded: acc)
-            }
-            ok = ok && zero == 1
-            let d = Int64(acc)
-            guard ok, d < Int64(segment.documentCount), d == Int64(lastDoc(ofBlock: b)) else {
+            let d = Int64(buffer[BitPacking.blockSize - 1])
+            guard least > 0, previous < 0 || buffer[0] != start, d < Int64(segment.documentCount), d == Int64(lastDoc(ofBlock: b)) else {
                 throw segment.fail(o, "postings block \(b) out of order or out of range")
             }
             count = BitPacking.blockSize
