@@ -27,6 +27,9 @@ static inline void strata_prefetch(const void *data, size_t length) {
     for (size_t i = 0; i < length; i += 64) __builtin_prefetch(p + i, 0, 3);
 }
 
+/// Prefetches the cache line holding `address` (for a read soon; no fault if it is unmapped).
+static inline void strata_prefetch_line(const void *address) { __builtin_prefetch(address, 0, 3); }
+
 /// Lowers the calling thread's scheduling priority by `nice` steps (Linux: each thread has
 /// its own nice value). Returns 0, or -1 with errno set.
 int strata_lower_thread_priority(int nice);

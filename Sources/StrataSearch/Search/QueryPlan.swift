@@ -1,3 +1,4 @@
+import CStrataSupport
 import StrataIO
 
 /// The query shapes that run on streaming postings cursors instead of document sets: a term,
@@ -166,33 +167,47 @@ struct ConjunctionBatch {
     private let cursors: [Unmanaged<PostingsCursor>]
     private let scorers: [TermScorer]
     private let norms: [UnsafeRawPointer]
+    private let distinctNorms: [UnsafeRawPointer]
     private let constant: Float
     let docs: UnsafeMutablePointer<UInt32>
     private let freqs: UnsafeMutablePointer<UInt32>   // [k · terms + j]
     let scores: UnsafeMutablePointer<Float>
-    var count = 0
+    /// Matches in the batch. Kept behind a pointer, so the batch is a constant the leapfrog's
+    /// closure captures without a dynamic exclusivity check per match.
+    private let counter: UnsafeMutablePointer<Int>
+    var count: Int {
+        @inline(__always) get { counter.pointee }
+        @inline(__always) nonmutating set { counter.pointee = newValue }
+    }
 
     /// `terms`: the cursors (kept alive by the caller) and their scorers.
     init(_ terms: [(PostingsCursor, TermScorer)], constant: Float) {
         cursors = terms.map { Unmanaged.passUnretained($0.0) }
         scorers = terms.map(\.1)
         norms = terms.map { $0.0.segment.norms }
+        distinctNorms = norms.reduce(into: []) { out, p in if !out.contains(p) { out.append(p) } }
         self.constant = constant
         docs = .allocate(capacity: Self.capacity)
         freqs = .allocate(capacity: Self.capacity * terms.count)
         scores = .allocate(capacity: Self.capacity)
+        counter = .allocate(capacity: 1)
+        counter.initialize(to: 0)
     }
 
     func release() {
         docs.deallocate()
         freqs.deallocate()
         scores.deallocate()
+        counter.deallocate()
     }
 
     /// Adds the document every cursor is on; true when the batch is full.
-    @inline(__always) mutating func add(_ d: UInt32) -> Bool {
+    @inline(__always) func add(_ d: UInt32) -> Bool {
         let n = cursors.count, at = count * n
         docs[count] = d
+        // The norms are read by `score()` a batch later: fetched now, their misses overlap
+        // with the leapfrog's work instead of stalling the scoring loop.
+        for p in distinctNorms { strata_prefetch_line(p + 4 &* Int(d)) }
         cursors.withUnsafeBufferPointer { c in
             for j in 0 ..< n { freqs[at + j] = c[j]._withUnsafeGuaranteedRef { $0.frequency } }
         }
@@ -596,7 +611,7 @@ extension IndexSearcher {
                 // Matches are scored in batches: the batch's norm reads (random accesses into
                 // large arrays, the leapfrog's costliest loads) are independent of each other,
                 // so their cache misses overlap instead of stalling one candidate at a time.
-                var batch = ConjunctionBatch(cs.map { ($0.0, $0.1 ?? .zero) }, constant: constant)
+                let batch = ConjunctionBatch(cs.map { ($0.0, $0.1 ?? .zero) }, constant: constant)
                 defer { batch.release() }
                 func flush() throws {
                     batch.score()

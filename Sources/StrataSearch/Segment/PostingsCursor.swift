@@ -281,14 +281,16 @@ import StrataIO
         if doc >= target { return }
         if target > blockLastDoc || target >= limit { return try advance(beyondBlock: target) }
         // buffer[count − 1] ≥ target: the scan stops inside the block. Eight documents per
-        // step, counted by a vector compare: no branch per document to mispredict.
+        // step by a vector compare: no branch per document to mispredict. Only the last step
+        // counts its lanes, so the loop carries nothing but `at += 8` from one step to the next
+        // (the loads of later steps start before a step's compare is done).
         var at = index + 1
         let bar = SIMD8<UInt32>(repeating: target)
         while true {
-            let v = UnsafeRawPointer(buffer + at).loadUnaligned(as: SIMD8<UInt32>.self)
-            let below = unsafeBitCast(v .< bar, to: SIMD8<Int32>.self).wrappedSum()  // −(lanes below)
-            at &+= Int(-below)
-            if below != -8 { break }
+            let below = UnsafeRawPointer(buffer + at).loadUnaligned(as: SIMD8<UInt32>.self) .< bar
+            if all(below) { at &+= 8; continue }
+            at &+= Int(-unsafeBitCast(below, to: SIMD8<Int32>.self).wrappedSum())  // lanes below
+            break
         }
         index = at
         doc = buffer[at]
