@@ -19,10 +19,14 @@ import StrataIO
     private let blockArea: Int
     let fullBlocks: Int
     /// Documents [0, 128), then `scanWidth` documents past the last one set to `exhausted`
-    /// (`seal()`: a vector scan may read them), then frequencies from `frequenciesAt`.
+    /// (`seal()`: a vector scan may read them), then frequencies from `frequenciesAt`, then
+    /// (cursors with positions) their running sums less one each from `frequencySumsAt`:
+    /// Σ (f − 1) over the block's postings up to each, so the positions before a posting are
+    /// counted by one subtraction, not a walk over the postings skipped.
     private let buffer: UnsafeMutablePointer<UInt32>
-    private static let scanWidth = 8
+    private static let scanWidth = 16
     private static let frequenciesAt = BitPacking.blockSize + scanWidth
+    private static let frequencySumsAt = frequenciesAt + BitPacking.blockSize
     /// Block now in the buffer (fullBlocks = the tail), its size, and the index in it.
     private(set) var block: Int { get { state.pointee.block } set { state.pointee.block = newValue } }
     private var count: Int { get { state.pointee.count } set { state.pointee.count = newValue } }
@@ -90,7 +94,7 @@ import StrataIO
         end = info.postings.upperBound
         positionsRange = info.positions
         packedPositions = fullBlocks > 0
-        buffer = .allocate(capacity: Self.frequenciesAt + BitPacking.blockSize)
+        buffer = .allocate(capacity: Self.frequencySumsAt + BitPacking.blockSize)
         state = .allocate(capacity: 1)
         state.initialize(to: State())
         state.pointee.positionsAt = info.positions.lowerBound
@@ -147,7 +151,11 @@ import StrataIO
         // Stored as frequency − 1. A wrapped value (damage that passed the CRC) reads as 0:
         // it scores 0 and has no positions — wrong for that posting, never a crash.
         let at = pendingFrequencies
-        strata_unpack128(base.assumingMemoryBound(to: UInt8.self) + at, size - at, UInt32(pendingWidth), 1, buffer + Self.frequenciesAt)
+        let packed = base.assumingMemoryBound(to: UInt8.self) + at
+        strata_unpack128(packed, size - at, UInt32(pendingWidth), 1, buffer + Self.frequenciesAt)
+        // Positions reads skip postings by these sums (a wrapped sum is damage too: the reads
+        // it leads to stay checked against the term's bytes).
+        if tracksPositions { _ = strata_unpack128_running(packed, size - at, UInt32(pendingWidth), 0, buffer + Self.frequencySumsAt) }
         pendingFrequencies = -1
     }
     /// On the first posting of the block in the buffer.
@@ -209,6 +217,7 @@ import StrataIO
             pendingFrequencies = -1
             var r = ByteReader(UnsafeRawBufferPointer(start: base + tailStart, count: end - tailStart), base: Int64(tailStart))
             var d = previous
+            var sum: UInt32 = 0
             for k in 0 ..< tail {
                 let delta = try r.readUnsignedVarint(maxBytes: 5), freq = try r.readUnsignedVarint(maxBytes: 5)
                 let next = (d < 0 ? 0 : d) + Int64(delta)
@@ -218,6 +227,8 @@ import StrataIO
                 d = next
                 buffer[k] = UInt32(d)
                 buffer[Self.frequenciesAt + k] = UInt32(freq)
+                sum &+= UInt32(freq) &- 1
+                buffer[Self.frequencySumsAt + k] = sum
             }
             if r.position != r.bytes.count { throw segment.fail(tailStart + r.position, "\(r.remaining) bytes after the last posting") }
             count = tail
@@ -280,16 +291,19 @@ import StrataIO
     @inline(__always) public func advance(to target: UInt32) throws {
         if doc >= target { return }
         if target > blockLastDoc || target >= limit { return try advance(beyondBlock: target) }
-        // buffer[count − 1] ≥ target: the scan stops inside the block. Eight documents per
-        // step by a vector compare: no branch per document to mispredict. Only the last step
-        // counts its lanes, so the loop carries nothing but `at += 8` from one step to the next
-        // (the loads of later steps start before a step's compare is done).
+        // buffer[count − 1] ≥ target: the scan stops inside the block. Sixteen documents per
+        // step by two vector compares, no branch per document: a dense intersection's gaps are
+        // mostly shorter, so the loop's exit is predictable. Only the last step counts its
+        // lanes: the loop carries nothing but `at += 16` from one step to the next.
         var at = index + 1
         let bar = SIMD8<UInt32>(repeating: target)
         while true {
-            let below = UnsafeRawPointer(buffer + at).loadUnaligned(as: SIMD8<UInt32>.self) .< bar
-            if all(below) { at &+= 8; continue }
-            at &+= Int(-unsafeBitCast(below, to: SIMD8<Int32>.self).wrappedSum())  // lanes below
+            let p = UnsafeRawPointer(buffer + at)
+            let low = p.loadUnaligned(as: SIMD8<UInt32>.self) .< bar
+            let high = p.loadUnaligned(fromByteOffset: 32, as: SIMD8<UInt32>.self) .< bar
+            if all(high) { at &+= 16; continue }   // sorted: all of `low` are below too
+            let lanes = unsafeBitCast(low, to: SIMD8<Int32>.self) &+ unsafeBitCast(high, to: SIMD8<Int32>.self)
+            at &+= Int(-lanes.wrappedSum())   // lanes below
             break
         }
         index = at
@@ -444,12 +458,13 @@ import StrataIO
             positionsOrdinal = target
         }
         if positionsOrdinal < target {
-            var skipCount = 0
+            // The positions of postings [from, to) of the block are skipped: (to − from) plus
+            // Σ (f − 1) over them, the difference of two running sums.
             let bufferStart = block * BitPacking.blockSize
-            while positionsOrdinal < target {
-                skipCount += Int(buffer[Self.frequenciesAt + positionsOrdinal - bufferStart])
-                positionsOrdinal += 1
-            }
+            let from = positionsOrdinal - bufferStart, to = target - bufferStart
+            let sums = buffer + Self.frequencySumsAt
+            let skipCount = (to - from) + Int(sums[to - 1] &- (from == 0 ? 0 : sums[from - 1]))
+            positionsOrdinal = target
             if packedPositions { try skipPacked(skipCount) } else { try skipVarints(skipCount) }
         }
         currentPositionsIndex = positionsIndex
