@@ -118,6 +118,19 @@ import StrataIO
         // The skip entry's last document one higher than the gaps reach.
         seg = try reopened { $0[skip + 17] &+= 1 }
         #expect(throws: StrataError.self) { _ = try seg.postings(info) }
+        // A gap of 0 at the start of block 1 and one inside it, each with the skip entry's
+        // last document lowered to match: only the checks of the gaps themselves see them
+        // (the cursor stops in block 1, before block 2 would disagree with the skip table).
+        for bit in [0, 5 * 8 + 3] {
+            let s = try reopened { b in
+                b[block1 + 2 + bit / 8] &= ~UInt8(1 << (bit % 8))
+                b[skip + 17] &-= 1
+            }
+            #expect(throws: StrataError.self, "gap \(bit) of block 1") {
+                let c = try PostingsCursor.open(s, info)
+                try c.advance(to: 200)
+            }
+        }
         #expect(try IndexSegment(path: path).postings(info).docs == (0 ..< 700).map { UInt32($0) })
     }
 
