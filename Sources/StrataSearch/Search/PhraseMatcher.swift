@@ -7,6 +7,12 @@ extension IndexSearcher {
     /// a document allocates nothing and does no reference counting.
     final class PhraseMatcher {
         let cursors: [PostingsCursor]
+        /// Indices into `cursors`, rarest term first (ties in query order): the order the
+        /// leapfrog aligns them in, so the rarest list leads and a frequent word ("the") is
+        /// advanced only to documents the others share — not its every block decoded.
+        let leapfrogOrder: [Int]
+        /// `cursors` in `leapfrogOrder`.
+        var leapfrogCursors: [PostingsCursor] { leapfrogOrder.map { cursors[$0] } }
         /// The same cursors, unmanaged (`cursors` keeps them alive): no reference counting per use.
         private let refs: [Unmanaged<PostingsCursor>]
         let slop: Int
@@ -37,6 +43,7 @@ extension IndexSearcher {
         /// to the first token.
         init(cursors: [PostingsCursor], tokenTerm: [Int], offsets: [Int], slop: Int) {
             self.cursors = cursors
+            leapfrogOrder = cursors.indices.sorted { (cursors[$0].docFreq, $0) < (cursors[$1].docFreq, $1) }
             refs = cursors.map { Unmanaged.passUnretained($0) }
             self.slop = slop
             offsetList = offsets

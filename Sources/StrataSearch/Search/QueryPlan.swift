@@ -508,7 +508,7 @@ extension IndexSearcher {
             return try unionCount(cs, excluded: [], si)
         case let .phrase(_, tokens, slop):
             guard let matcher = try phraseMatcher(r.terms, tokens, slop, r, si) else { break }
-            try intersect(matcher.cursors) { d in
+            try intersect(matcher.leapfrogCursors) { d in
                 if !(deletes?.contains(d) ?? false), try matcher.matches() { n += 1 }
             }
         }
@@ -664,8 +664,8 @@ extension IndexSearcher {
             for (si, s) in segments.enumerated() where !s.excluded {
                 guard let matcher = try phraseMatcher(r.terms, tokens, slop, r, si) else { continue }
                 bar.pointee = top.bar(segment: si)
-                let bound = ConjunctionBound(scorers: matcher.cursors.indices.map { r.scorers[$0] }, constant: 0, bar: bar)
-                try intersect(matcher.cursors, bound: bound) { d in
+                let bound = ConjunctionBound(scorers: matcher.leapfrogOrder.map { r.scorers[$0] }, constant: 0, bar: bar)
+                try intersect(matcher.leapfrogCursors, bound: bound) { d in
                     if s.deletes?.contains(d) ?? false { return }
                     // The score comes from the terms' frequencies, known before positions are
                     // read: a candidate below the k-th score is turned away unchecked.
@@ -719,7 +719,7 @@ extension IndexSearcher {
             }
         case let .phrase(_, tokens, slop):
             guard let matcher = try phraseMatcher(r.terms, tokens, slop, r, si) else { return set }
-            try intersect(matcher.cursors) { d in if try matcher.matches() { set.insert(d) } }
+            try intersect(matcher.leapfrogCursors) { d in if try matcher.matches() { set.insert(d) } }
         }
         return set
     }
