@@ -174,6 +174,29 @@ import StrataIO
         #expect(try f.search(query, limit: 10, options: options) == sl.search(query, limit: 10, options: options))
     }
 
+    /// A phrase leapfrogs its rarest term first while its scorers stay in query order: the
+    /// block bounds of each cursor are scored with that cursor's own term. Here the first ten
+    /// documents (the common word four times) set the bar; document 600 (the rare word four
+    /// times) beats it, in a region whose bound would equal the bar if the two terms' scorers
+    /// were swapped — and a region bound at the bar is skipped.
+    @Test func phraseBoundsFollowTheLeapfrogOrder() throws {
+        let schema = try Schema(fields: [FieldDefinition("body", .text(.standard))], dynamic: .strict)
+        let index = try SearchIndex(directory: tempDirectory("plan-phrase-order"), schema: schema)
+        for d in 0 ..< 1000 {
+            let body = d < 10 ? "common common common common rare"
+                : d == 600 ? "common rare rare rare rare"
+                : d % 2 == 0 ? "common rare filler filler filler" : "common filler filler filler filler"
+            try index.add(json: "{\"body\": \"\(body)\"}")
+        }
+        try index.commit()
+        let fast = index.searcher(), slow = index.searcher()
+        slow.usePlans = false
+        let query = try QueryParser.parse("\"common rare\"")
+        let expected = try slow.search(query, limit: 10)
+        #expect(expected.first?.document == 600)
+        #expect(try fast.search(query, limit: 10) == expected)
+    }
+
     @Test func cursorMatchesTheFullDecoder() throws {
         let idx = sampleIndex(docs: 5000)
         let path = tempPath("cursor.seg")
