@@ -164,10 +164,15 @@ struct ConjunctionBound {
 /// order, then the filters' constant, as one candidate at a time would be).
 struct ConjunctionBatch {
     static let capacity = 64
-    private let cursors: [Unmanaged<PostingsCursor>]
-    private let scorers: [TermScorer]
-    private let norms: [UnsafeRawPointer]
-    private let distinctNorms: [UnsafeRawPointer]
+    /// Raw copies of the terms' cursors (unmanaged: the caller keeps them alive), scorers and
+    /// norms arrays, so adding a match reads no array header and takes no reference.
+    private let terms: Int
+    private let cursors: UnsafeMutablePointer<Unmanaged<PostingsCursor>>
+    private let scorers: UnsafeMutablePointer<TermScorer>
+    private let norms: UnsafeMutablePointer<UnsafeRawPointer>
+    /// The norms to prefetch: the first term's, and how many of the others differ from it
+    /// (usually none: a conjunction's terms share one field).
+    private let otherNorms: Int
     private let constant: Float
     let docs: UnsafeMutablePointer<UInt32>
     private let freqs: UnsafeMutablePointer<UInt32>   // [k · terms + j]
@@ -182,10 +187,16 @@ struct ConjunctionBatch {
 
     /// `terms`: the cursors (kept alive by the caller) and their scorers.
     init(_ terms: [(PostingsCursor, TermScorer)], constant: Float) {
-        cursors = terms.map { Unmanaged.passUnretained($0.0) }
-        scorers = terms.map(\.1)
-        norms = terms.map { $0.0.segment.norms }
-        distinctNorms = norms.reduce(into: []) { out, p in if !out.contains(p) { out.append(p) } }
+        self.terms = terms.count
+        cursors = .allocate(capacity: terms.count)
+        scorers = .allocate(capacity: terms.count)
+        norms = .allocate(capacity: terms.count)
+        for (j, t) in terms.enumerated() {
+            (cursors + j).initialize(to: Unmanaged.passUnretained(t.0))
+            (scorers + j).initialize(to: t.1)
+            (norms + j).initialize(to: t.0.segment.norms)
+        }
+        otherNorms = terms.filter { $0.0.segment.norms != terms[0].0.segment.norms }.count
         self.constant = constant
         docs = .allocate(capacity: Self.capacity)
         freqs = .allocate(capacity: Self.capacity * terms.count)
@@ -195,6 +206,9 @@ struct ConjunctionBatch {
     }
 
     func release() {
+        cursors.deallocate()
+        scorers.deallocate()
+        norms.deallocate()
         docs.deallocate()
         freqs.deallocate()
         scores.deallocate()
@@ -203,33 +217,28 @@ struct ConjunctionBatch {
 
     /// Adds the document every cursor is on; true when the batch is full.
     @inline(__always) func add(_ d: UInt32) -> Bool {
-        let n = cursors.count, at = count * n
-        docs[count] = d
+        let k = count, n = terms, at = k &* n
+        docs[k] = d
         // The norms are read by `score()` a batch later: fetched now, their misses overlap
         // with the leapfrog's work instead of stalling the scoring loop.
-        for p in distinctNorms { strata_prefetch_line(p + 4 &* Int(d)) }
-        cursors.withUnsafeBufferPointer { c in
-            for j in 0 ..< n { freqs[at + j] = c[j]._withUnsafeGuaranteedRef { $0.frequency } }
-        }
-        count += 1
-        return count == Self.capacity
+        strata_prefetch_line(norms[0] + 4 &* Int(d))
+        if otherNorms > 0 { for j in 1 ..< n { strata_prefetch_line(norms[j] + 4 &* Int(d)) } }
+        for j in 0 ..< n { freqs[at &+ j] = cursors[j]._withUnsafeGuaranteedRef { $0.frequency } }
+        count = k &+ 1
+        return k &+ 1 == Self.capacity
     }
 
     /// Fills `scores[0 ..< count]`.
     func score() {
-        let n = cursors.count
-        scorers.withUnsafeBufferPointer { sc in
-            norms.withUnsafeBufferPointer { nb in
-                for k in 0 ..< count {
-                    let d = Int(docs[k])
-                    var s: Float = 0
-                    for j in 0 ..< n {
-                        let norm = nb[j].loadUnaligned(fromByteOffset: 4 * d, as: UInt32.self).littleEndian
-                        s += sc[j].score(freqs[k * n + j], norm)
-                    }
-                    scores[k] = s + constant
-                }
+        let n = terms
+        for k in 0 ..< count {
+            let d = Int(docs[k])
+            var s: Float = 0
+            for j in 0 ..< n {
+                let norm = norms[j].loadUnaligned(fromByteOffset: 4 * d, as: UInt32.self).littleEndian
+                s += scorers[j].score(freqs[k * n + j], norm)
             }
+            scores[k] = s + constant
         }
     }
 }
@@ -494,8 +503,11 @@ extension IndexSearcher {
             }
             cs.sort { $0.docFreq < $1.docFreq }
             let ex = try excluded.enumerated().compactMap { try cursor(r, si, terms.count + $0.offset, $0.element.field) }
+            let checks = !filter.checks.isEmpty
             try intersect(cs, gate: filter) { d in
-                if !(deletes?.contains(d) ?? false), filter.passes(d), try !isExcluded(d, ex) { n += 1 }
+                if let deletes, deletes.contains(d) { return }
+                if checks && !filter.passes(d) { return }
+                if try !isExcluded(d, ex) { n += 1 }
             }
         case let .disjunction(terms, excluded):
             var cs: [PostingsCursor] = []
@@ -624,9 +636,11 @@ extension IndexSearcher {
                     batch.count = 0
                     bar.pointee = top.bar(segment: si)
                 }
+                // Unwrapped once: the closure tests plain values per match.
+                let deletes = s.deletes, checks = !filter.checks.isEmpty
                 try intersect(cs.map(\.0), gate: filter, bound: bound) { d in
-                    if s.deletes?.contains(d) ?? false { return }
-                    if !filter.passes(d) { return }
+                    if let deletes, deletes.contains(d) { return }
+                    if checks && !filter.passes(d) { return }
                     if batch.add(d) { try flush() }
                 }
                 try flush()
@@ -796,7 +810,12 @@ extension IndexSearcher {
         }
     }
 
-    private func isExcluded(_ d: UInt32, _ ex: [PostingsCursor]) throws -> Bool {
+    /// Whether an excluded term's cursor holds `d` (no call when nothing is excluded).
+    @inline(__always) private func isExcluded(_ d: UInt32, _ ex: [PostingsCursor]) throws -> Bool {
+        ex.isEmpty ? false : try anyHolds(d, ex)
+    }
+
+    private func anyHolds(_ d: UInt32, _ ex: [PostingsCursor]) throws -> Bool {
         for c in ex {
             try c.advance(to: d)
             if c.doc == d { return true }
