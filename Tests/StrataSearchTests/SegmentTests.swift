@@ -200,14 +200,14 @@ func sampleIndex(docs: Int = 3000) -> MemoryIndex {
 }
 
 @Suite struct SegmentGoldenTests {
-    /// Files of versions 1–3 are refused as `unsupported`, naming the version (§7); a stored key
+    /// Files of versions 1–4 are refused as `unsupported`, naming the version (§7); a stored key
     /// that lies behind a valid CRC is found by `verifyChecksum()` (merges, `checkIntegrity()`).
     @Test func olderVersionsRefusedAndLyingKeysFound() throws {
         let idx = sampleIndex(docs: 3000)
-        let v4 = SegmentWriter.encode(idx)
-        let blocks = Int(v4.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: v4.count - 72 + 56, as: UInt32.self) })
+        let current = SegmentWriter.encode(idx)
+        let blocks = Int(current.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: current.count - 72 + 56, as: UInt32.self) })
         #expect(blocks >= 4, "several dictionary blocks")
-        let keysAt = Int(v4.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: v4.count - 72 + 48, as: UInt64.self) }) + 4 * blocks
+        let keysAt = Int(current.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: current.count - 72 + 48, as: UInt64.self) }) + 4 * blocks
         func resealed(_ b: [UInt8], magic: [UInt8]) -> [UInt8] {
             var b = b
             b.replaceSubrange(0 ..< 8, with: magic)
@@ -216,9 +216,9 @@ func sampleIndex(docs: Int = 3000) -> MemoryIndex {
             withUnsafeBytes(of: crc.littleEndian) { b.replaceSubrange(b.count - 12 ..< b.count - 8, with: $0) }
             return b
         }
-        for old in ["STRASEG1", "STRASEG2", "STRASEG3"] {
+        for old in ["STRASEG1", "STRASEG2", "STRASEG3", "STRASEG4"] {
             let p = tempPath("old.seg")
-            try Data(resealed(v4, magic: Array(old.utf8))).write(to: URL(fileURLWithPath: p))
+            try Data(resealed(current, magic: Array(old.utf8))).write(to: URL(fileURLWithPath: p))
             do {
                 _ = try IndexSegment(path: p)
                 Issue.record("\(old) opened")
@@ -227,14 +227,43 @@ func sampleIndex(docs: Int = 3000) -> MemoryIndex {
             }
         }
         let p4 = tempPath("v4.seg")
-        try Data(v4).write(to: URL(fileURLWithPath: p4))
+        try Data(current).write(to: URL(fileURLWithPath: p4))
         try IndexSegment(path: p4).verifyChecksum()
-        var lying = v4
+        var lying = current
         lying[keysAt + 8 * (blocks / 2)] ^= 1
         let p5 = tempPath("lying.seg")
         try Data(resealed(lying, magic: SegmentFormat.magic)).write(to: URL(fileURLWithPath: p5))
         let c = try IndexSegment(path: p5)
         #expect(throws: StrataError.self) { try c.verifyChecksum() }
+    }
+
+    /// Norms take 1, 2 or 4 bytes per document, the fewest that hold the longest document
+    /// (§1), and read back exact; a width other than 1, 2 or 4 behind a valid CRC is `corrupt`.
+    @Test func normWidthFollowsTheLongestDocument() throws {
+        for (longest, width) in [(255, 1), (256, 2), (65_535, 2), (65_536, 4), (70_000, 4)] {
+            let idx = MemoryIndex(analyzer: Analyzer(.whitespace))
+            let lengths = [3, longest, 0, 254, longest - 1, 1]
+            for n in lengths { idx.add(Array(repeating: "w", count: n).joined(separator: " ")) }
+            let bytes = SegmentWriter.encode(idx)
+            let p = tempPath("norms-\(longest).seg")
+            try Data(bytes).write(to: URL(fileURLWithPath: p))
+            let seg = try IndexSegment(path: p)
+            #expect(seg.normBytes == width, "longest \(longest)")
+            #expect((0 ..< lengths.count).map { Int(seg.norm($0)) } == lengths, "longest \(longest)")
+            #expect(bytes.count - 72 > 8 + width * lengths.count)
+        }
+        let idx = MemoryIndex(analyzer: Analyzer(.whitespace))
+        idx.add("a b")
+        idx.add("c")
+        for bad: UInt8 in [0, 3, 8] {
+            var b = SegmentWriter.encode(idx)
+            b[b.count - 72 + 20] = bad
+            let crc = b[0 ..< b.count - 12].withUnsafeBytes { CRC32C.checksum($0) }
+            withUnsafeBytes(of: crc.littleEndian) { b.replaceSubrange(b.count - 12 ..< b.count - 8, with: $0) }
+            let p = tempPath("norms-bad.seg")
+            try Data(b).write(to: URL(fileURLWithPath: p))
+            #expect(throws: StrataError.self, "width \(bad)") { _ = try IndexSegment(path: p) }
+        }
     }
 
     /// The example of Formats/search-segment.md §6, byte for byte.
@@ -244,18 +273,19 @@ func sampleIndex(docs: Int = 3000) -> MemoryIndex {
         idx.add("")
         let bytes = SegmentWriter.encode(idx)
         func hex(_ b: ArraySlice<UInt8>) -> String { b.map { String(format: "%02x", $0) }.joined() }
-        #expect(hex(bytes[0 ..< 8]) == "5354524153454734")
-        #expect(hex(bytes[8 ..< 16]) == "0300000000000000")
-        #expect(hex(bytes[16 ..< 22]) == "000002" + "000001")
-        #expect(hex(bytes[22 ..< 25]) == "0002" + "01")
-        #expect(hex(bytes[25 ..< 39]) == "0001610100000302" + "000162010301")
-        #expect(hex(bytes[39 ..< 43]) == "00000000")
-        #expect(hex(bytes[43 ..< 51]) == "0000000000000061", "block 0's key: \"a\" as a big-endian u64")
-        let footer = Array(bytes[51...])
+        #expect(hex(bytes[0 ..< 8]) == "5354524153454735")
+        #expect(hex(bytes[8 ..< 10]) == "0300", "norms: one byte per document")
+        #expect(hex(bytes[10 ..< 16]) == "000002" + "000001")
+        #expect(hex(bytes[16 ..< 19]) == "0002" + "01")
+        #expect(hex(bytes[19 ..< 33]) == "0001610100000302" + "000162010301")
+        #expect(hex(bytes[33 ..< 37]) == "00000000")
+        #expect(hex(bytes[37 ..< 45]) == "0000000000000061", "block 0's key: \"a\" as a big-endian u64")
+        let footer = Array(bytes[45...])
         #expect(footer.count == 72)
         #expect(hex(footer[0 ..< 16]) == "02000000" + "02000000" + "0300000000000000")
-        #expect(hex(footer[16 ..< 56]) == ["08", "10", "16", "19", "27"].map { $0 + "00000000000000" }.joined())
-        #expect(hex(footer[56 ..< 60]) == "01000000" && hex(footer[64...]) == "5354524153454734")
+        #expect(hex(footer[16 ..< 24]) == "08000000" + "01000000", "norms at 8, 1 byte each")
+        #expect(hex(footer[24 ..< 56]) == ["0a", "10", "13", "21"].map { $0 + "00000000000000" }.joined())
+        #expect(hex(footer[56 ..< 60]) == "01000000" && hex(footer[64...]) == "5354524153454735")
         let crc = bytes[0 ..< bytes.count - 12].withUnsafeBytes { CRC32C.checksum($0) }
         #expect(Array(footer[60 ..< 64]) == withUnsafeBytes(of: crc.littleEndian) { Array($0) })
     }

@@ -170,6 +170,7 @@ struct ConjunctionBatch {
     private let cursors: UnsafeMutablePointer<Unmanaged<PostingsCursor>>
     private let scorers: UnsafeMutablePointer<TermScorer>
     private let norms: UnsafeMutablePointer<UnsafeRawPointer>
+    private let normBytes: UnsafeMutablePointer<Int>
     /// The norms to prefetch: the first term's, and how many of the others differ from it
     /// (usually none: a conjunction's terms share one field).
     private let otherNorms: Int
@@ -191,10 +192,12 @@ struct ConjunctionBatch {
         cursors = .allocate(capacity: terms.count)
         scorers = .allocate(capacity: terms.count)
         norms = .allocate(capacity: terms.count)
+        normBytes = .allocate(capacity: terms.count)
         for (j, t) in terms.enumerated() {
             (cursors + j).initialize(to: Unmanaged.passUnretained(t.0))
             (scorers + j).initialize(to: t.1)
             (norms + j).initialize(to: t.0.segment.norms)
+            (normBytes + j).initialize(to: t.0.segment.normBytes)
         }
         otherNorms = terms.filter { $0.0.segment.norms != terms[0].0.segment.norms }.count
         self.constant = constant
@@ -209,6 +212,7 @@ struct ConjunctionBatch {
         cursors.deallocate()
         scorers.deallocate()
         norms.deallocate()
+        normBytes.deallocate()
         docs.deallocate()
         freqs.deallocate()
         scores.deallocate()
@@ -221,8 +225,8 @@ struct ConjunctionBatch {
         docs[k] = d
         // The norms are read by `score()` a batch later: fetched now, their misses overlap
         // with the leapfrog's work instead of stalling the scoring loop.
-        strata_prefetch_line(norms[0] + 4 &* Int(d))
-        if otherNorms > 0 { for j in 1 ..< n { strata_prefetch_line(norms[j] + 4 &* Int(d)) } }
+        strata_prefetch_line(norms[0] + normBytes[0] &* Int(d))
+        if otherNorms > 0 { for j in 1 ..< n { strata_prefetch_line(norms[j] + normBytes[j] &* Int(d)) } }
         for j in 0 ..< n { freqs[at &+ j] = cursors[j]._withUnsafeGuaranteedRef { $0.frequency } }
         count = k &+ 1
         return k &+ 1 == Self.capacity
@@ -235,7 +239,7 @@ struct ConjunctionBatch {
             let d = Int(docs[k])
             var s: Float = 0
             for j in 0 ..< n {
-                let norm = norms[j].loadUnaligned(fromByteOffset: 4 * d, as: UInt32.self).littleEndian
+                let norm = SegmentFormat.norm(norms[j], width: normBytes[j], d)
                 s += scorers[j].score(freqs[k * n + j], norm)
             }
             scores[k] = s + constant

@@ -17,6 +17,8 @@ import StrataIO
     public let termCount: Int
     public let totalTokens: UInt64
     let normsOffset: Int, postingsOffset: Int, positionsOffset: Int, termsOffset: Int, blockIndexOffset: Int
+    /// Bytes per document in the norms section: 1, 2 or 4 (§1).
+    let normBytes: Int
     private let blockCount: Int
     /// The sparse term index, read in place: each dictionary block's key
     /// (`SegmentFormat.blockKey` of its first term), so a lookup binary-searches integers and
@@ -55,7 +57,7 @@ import StrataIO
             guard Self.memcmpEqual(p, SegmentFormat.magicStem) else { throw bad(0, "bad magic (not a Strata index segment)") }
             let digit = p.load(fromByteOffset: 7, as: UInt8.self)
             let version = digit >= 0x30 && digit <= 0x39 ? String(digit - 0x30) : "0x" + String(digit, radix: 16)
-            throw StrataError.unsupported(file: path, position: 7, reason: "index segment version \(version); this build reads version 4 only (Formats/search-segment.md §7): index the data again (a Store rebuilds its indexes from the log on open)")
+            throw StrataError.unsupported(file: path, position: 7, reason: "index segment version \(version); this build reads version 5 only (Formats/search-segment.md §7): index the data again (a Store rebuilds its indexes from the log on open)")
         }
         if !Self.memcmpEqual(p + size - 8, SegmentFormat.magic) { throw bad(size - 8, "bad footer magic (truncated or damaged file)") }
         let f = size - SegmentFormat.footerSize
@@ -69,17 +71,19 @@ import StrataIO
         documentCount = u32(f)
         termCount = u32(f + 4)
         totalTokens = p.loadUnaligned(fromByteOffset: f + 8, as: UInt64.self).littleEndian
-        normsOffset = u64(f + 16)
+        normsOffset = u32(f + 16)
+        normBytes = u32(f + 20)
         postingsOffset = u64(f + 24)
         positionsOffset = u64(f + 32)
         termsOffset = u64(f + 40)
         blockIndexOffset = u64(f + 48)
         blockCount = u32(f + 56)
-        guard normsOffset == 8, documentCount <= (size - 8) / 4, postingsOffset == normsOffset + 4 * documentCount,
+        guard normsOffset == 8, normBytes == 1 || normBytes == 2 || normBytes == 4, documentCount <= (size - 8) / normBytes,
+              postingsOffset == normsOffset + normBytes * documentCount,
               postingsOffset <= positionsOffset, positionsOffset <= termsOffset, termsOffset <= blockIndexOffset,
               blockCount <= size / 12, blockIndexOffset + 12 * blockCount == f,
               blockCount == (termCount + SegmentFormat.termsPerBlock - 1) / SegmentFormat.termsPerBlock else {
-            throw bad(f, "inconsistent section table (norms \(normsOffset), postings \(postingsOffset), positions \(positionsOffset), terms \(termsOffset), block index \(blockIndexOffset), \(blockCount) blocks, \(termCount) terms, \(documentCount) docs)")
+            throw bad(f, "inconsistent section table (norms \(normsOffset) of \(normBytes) bytes each, postings \(postingsOffset), positions \(positionsOffset), terms \(termsOffset), block index \(blockIndexOffset), \(blockCount) blocks, \(termCount) terms, \(documentCount) docs)")
         }
         storedKeys = p + blockIndexOffset + 4 * blockCount
     }
@@ -112,11 +116,12 @@ import StrataIO
 
     /// The token count of a document.
     public func norm(_ doc: Int) -> UInt32 {
-        data.baseAddress!.loadUnaligned(fromByteOffset: normsOffset + 4 * doc, as: UInt32.self).littleEndian
+        SegmentFormat.norm(norms, width: normBytes, doc)
     }
 
-    /// The norms section: document d's token count is the little-endian u32 at 4 · d (for
-    /// loops that read many without a call each; d < documentCount).
+    /// The norms section: document d's token count is the little-endian integer of
+    /// `normBytes` bytes at normBytes · d (`SegmentFormat.norm`, for loops that read many
+    /// without a call each; d < documentCount).
     var norms: UnsafeRawPointer { data.baseAddress! + normsOffset }
 
     private var termsSection: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: data[termsOffset ..< blockIndexOffset]) }

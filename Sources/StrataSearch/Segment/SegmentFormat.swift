@@ -6,7 +6,7 @@ import StrataIO
 /// Constants of the single-file index segment (Formats/search-segment.md). Little-endian.
 enum SegmentFormat {
     /// Written and read (§7: older versions are refused).
-    static let magic: [UInt8] = Array("STRASEG4".utf8)
+    static let magic: [UInt8] = Array("STRASEG5".utf8)
     /// "STRASEG" without the version digit.
     static let magicStem: [UInt8] = Array("STRASEG".utf8)
 
@@ -20,6 +20,18 @@ enum SegmentFormat {
         return k
     }
     static let footerSize = 72
+    /// Bytes per document in the norms section (§1): the fewest of 1, 2 or 4 that hold the
+    /// longest document's token count.
+    static func normBytes(longest: UInt32) -> Int { longest <= 0xFF ? 1 : longest <= 0xFFFF ? 2 : 4 }
+    /// Document `d`'s token count in a norms section of `width` bytes per document.
+    @inline(__always)
+    static func norm(_ section: UnsafeRawPointer, width: Int, _ d: Int) -> UInt32 {
+        switch width {
+        case 1: return UInt32(section.load(fromByteOffset: d, as: UInt8.self))
+        case 2: return UInt32(UInt16(littleEndian: section.loadUnaligned(fromByteOffset: 2 &* d, as: UInt16.self)))
+        default: return UInt32(littleEndian: section.loadUnaligned(fromByteOffset: 4 &* d, as: UInt32.self))
+        }
+    }
     static let termsPerBlock = 16
     /// u32 lastDoc, u32 blockOffset, u16 maxFreq, u16 minNorm, u32 positionsBlock, u8
     /// positionsIndex (§3).

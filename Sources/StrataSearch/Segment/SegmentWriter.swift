@@ -111,6 +111,7 @@ struct NormSource {
 struct InvertedFieldEncoder {
     private let norms: NormSource
     private var totalTokens: UInt64 = 0
+    private var longest: UInt32 = 0
     /// Sections being built: large ones spill to temp files beside the segment.
     private let postings: SpillBuffer
     private let positions: SpillBuffer
@@ -150,7 +151,7 @@ struct InvertedFieldEncoder {
         postings = SpillBuffer(directory: spillDirectory)
         positions = SpillBuffer(directory: spillDirectory)
         dictionary = SpillBuffer(directory: spillDirectory)
-        norms.forEach { totalTokens += UInt64($0) }
+        norms.forEach { totalTokens += UInt64($0); longest = max(longest, $0) }
     }
 
     /// Adds one term: documents ascending, frequencies ≥ 1, and per posting its positions
@@ -326,8 +327,13 @@ struct InvertedFieldEncoder {
     func finish(to out: SegmentOutput) throws {
         var head = SegmentFormat.magic
         head.reserveCapacity(1 << 16)
+        let normBytes = SegmentFormat.normBytes(longest: longest)
         try norms.forEach { n in
-            SegmentFormat.putLE(n, &head)
+            switch normBytes {
+            case 1: head.append(UInt8(truncatingIfNeeded: n))
+            case 2: SegmentFormat.putLE(UInt16(truncatingIfNeeded: n), &head)
+            default: SegmentFormat.putLE(n, &head)
+            }
             if head.count >= 1 << 16 {
                 try out.write(head)
                 head.removeAll(keepingCapacity: true)
@@ -349,7 +355,9 @@ struct InvertedFieldEncoder {
         SegmentFormat.putLE(UInt32(norms.count), &tail)
         SegmentFormat.putLE(UInt32(termCount), &tail)
         SegmentFormat.putLE(totalTokens, &tail)
-        for o in [normsOffset, postingsOffset, positionsOffset, termsOffset, blockIndexOffset] { SegmentFormat.putLE(UInt64(o), &tail) }
+        SegmentFormat.putLE(UInt32(normsOffset), &tail)
+        SegmentFormat.putLE(UInt32(normBytes), &tail)
+        for o in [postingsOffset, positionsOffset, termsOffset, blockIndexOffset] { SegmentFormat.putLE(UInt64(o), &tail) }
         SegmentFormat.putLE(UInt32(blockStarts.count), &tail)
         try out.write(tail)
         var end: [UInt8] = []
