@@ -234,14 +234,32 @@ struct ConjunctionBatch {
 
     /// Fills `scores[0 ..< count]`.
     func score() {
-        let n = terms
+        guard otherNorms == 0 else {
+            // Terms of several fields: each term's own norms.
+            let n = terms
+            for k in 0 ..< count {
+                let d = Int(docs[k])
+                var s: Float = 0
+                for j in 0 ..< n { s += scorers[j].score(freqs[k * n + j], SegmentFormat.norm(norms[j], width: normBytes[j], d)) }
+                scores[k] = s + constant
+            }
+            return
+        }
+        // One field (the usual case): one norm per match, its width chosen once per batch.
+        switch normBytes[0] {
+        case 1: score(sharing: UInt8.self)
+        case 2: score(sharing: UInt16.self)
+        default: score(sharing: UInt32.self)
+        }
+    }
+
+    @inline(__always) private func score<Width: FixedWidthInteger & UnsignedInteger>(sharing _: Width.Type) {
+        let n = terms, section = norms[0]
         for k in 0 ..< count {
             let d = Int(docs[k])
+            let norm = UInt32(Width(littleEndian: section.loadUnaligned(fromByteOffset: d &* MemoryLayout<Width>.size, as: Width.self)))
             var s: Float = 0
-            for j in 0 ..< n {
-                let norm = SegmentFormat.norm(norms[j], width: normBytes[j], d)
-                s += scorers[j].score(freqs[k * n + j], norm)
-            }
+            for j in 0 ..< n { s += scorers[j].score(freqs[k * n + j], norm) }
             scores[k] = s + constant
         }
     }
