@@ -257,7 +257,7 @@ struct ConjunctionBatch {
         let n = terms, section = norms[0]
         for k in 0 ..< count {
             let d = Int(docs[k])
-            let norm = UInt32(Width(littleEndian: section.loadUnaligned(fromByteOffset: d &* MemoryLayout<Width>.size, as: Width.self)))
+            let norm = SegmentFormat.norm(section, d, as: Width.self)
             var s: Float = 0
             for j in 0 ..< n { s += scorers[j].score(freqs[k * n + j], norm) }
             scores[k] = s + constant

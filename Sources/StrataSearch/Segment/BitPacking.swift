@@ -4,6 +4,16 @@
 enum BitPacking {
     static let blockSize = 128
 
+    /// Value `index` of the packed block at `block` (width ≤ 32), read in place: one unaligned
+    /// 8-byte load and a shift. The caller guarantees 8 readable bytes from the value's first
+    /// byte (a segment's sections are followed by at least its footer).
+    @inline(__always)
+    static func value(in block: UnsafeRawPointer, width: Int, index: Int) -> UInt64 {
+        let bit = index &* width
+        let word = UInt64(littleEndian: block.loadUnaligned(fromByteOffset: bit >> 3, as: UInt64.self))
+        return (word >> UInt64(bit & 7)) & ((1 << UInt64(width)) &- 1)
+    }
+
     /// Bits needed for the largest value.
     @inline(__always)
     static func width(_ values: UnsafeBufferPointer<UInt32>) -> Int {

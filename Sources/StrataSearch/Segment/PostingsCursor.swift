@@ -135,10 +135,8 @@ import StrataIO
     @inline(__always) var frequency: UInt32 {
         let at = pendingFrequencies
         if at >= 0 {
-            let w = pendingWidth, bit = index &* w
-            let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: at &+ bit >> 3, as: UInt64.self))
             // Stored as frequency − 1 (see unpackFrequencies for a wrapped value).
-            return UInt32(truncatingIfNeeded: (word >> UInt64(bit & 7)) & ((1 << UInt64(w)) &- 1)) &+ 1
+            return UInt32(truncatingIfNeeded: BitPacking.value(in: base + at, width: pendingWidth, index: index)) &+ 1
         }
         return buffer[Self.frequenciesAt + index]
     }
@@ -509,19 +507,15 @@ import StrataIO
         var at = positionsAt, i = positionsIndex
         let stop = positionsRange.upperBound
         var w = try packedWidth(at)
-        var mask = (UInt64(1) << UInt64(w)) &- 1
         var p: UInt64 = 0
         for k in 0 ..< n {
             if i == BitPacking.blockSize {
                 at += 1 + 16 * w
                 i = 0
                 w = try packedWidth(at)
-                mask = (UInt64(1) << UInt64(w)) &- 1
             }
-            let bit = i &* w
-            guard at + 1 + (bit + w + 7) >> 3 <= stop else { throw segment.fail(at, "positions run past the term") }
-            let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: at + 1 + bit >> 3, as: UInt64.self))
-            let v = (word >> UInt64(bit & 7)) & mask
+            guard at + 1 + (i &* w + w + 7) >> 3 <= stop else { throw segment.fail(at, "positions run past the term") }
+            let v = BitPacking.value(in: base + at + 1, width: w, index: i)
             p = k == 0 ? v : p + v
             if p > UInt64(UInt32.max) { throw segment.fail(at, "position out of range") }
             if p > UInt64(limit) { return (k, false) }

@@ -27,10 +27,17 @@ enum SegmentFormat {
     @inline(__always)
     static func norm(_ section: UnsafeRawPointer, width: Int, _ d: Int) -> UInt32 {
         switch width {
-        case 1: return UInt32(section.load(fromByteOffset: d, as: UInt8.self))
-        case 2: return UInt32(UInt16(littleEndian: section.loadUnaligned(fromByteOffset: 2 &* d, as: UInt16.self)))
-        default: return UInt32(littleEndian: section.loadUnaligned(fromByteOffset: 4 &* d, as: UInt32.self))
+        case 1: return norm(section, d, as: UInt8.self)
+        case 2: return norm(section, d, as: UInt16.self)
+        default: return norm(section, d, as: UInt32.self)
         }
+    }
+
+    /// Document `d`'s token count in a norms section of `Width` integers (a loop that knows the
+    /// width reads without the switch).
+    @inline(__always)
+    static func norm<Width: FixedWidthInteger & UnsignedInteger>(_ section: UnsafeRawPointer, _ d: Int, as _: Width.Type) -> UInt32 {
+        UInt32(Width(littleEndian: section.loadUnaligned(fromByteOffset: d &* MemoryLayout<Width>.size, as: Width.self)))
     }
     static let termsPerBlock = 16
     /// u32 lastDoc, u32 blockOffset, u16 maxFreq, u16 minNorm, u32 positionsBlock, u8
