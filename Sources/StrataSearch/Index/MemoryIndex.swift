@@ -174,30 +174,10 @@ public struct BM25: Sendable, Equatable {
     /// query counts as many times as it appears (its score is added once per occurrence, as
     /// a Lucene BooleanQuery with repeated SHOULD clauses does; tantivy's parser drops repeats).
     public func search(_ query: String, limit: Int, bm25: BM25 = BM25()) -> [Hit] {
-        let n = documentLengths.count
-        guard n > 0, limit > 0 else { return [] }
-        var queryTerms: [Int32: Int] = [:]
+        var terms: [[UInt8]] = []
         var copy = query
-        copy.withUTF8 { u in
-            analyzer.analyze(UnsafeRawBufferPointer(u)) { t in
-                if let id = terms.find(t.bytes) { queryTerms[id, default: 0] += 1 }
-            }
-        }
-        let avgdl = Float(Double(totalLength) / Double(n))
-        var scores = [Float](repeating: 0, count: n)
-        var touched = [Bool](repeating: false, count: n)
-        for (id, qtf) in queryTerms {
-            let p = postings[Int(id)]
-            let docs = p.docs, freqs = p.freqs
-            let scorer = bm25.scorer(documents: docs.count, total: n, occurrences: qtf, averageLength: avgdl)
-            for (i, d) in docs.enumerated() {
-                scores[Int(d)] += scorer.score(freqs[i], documentLengths[Int(d)])
-                touched[Int(d)] = true
-            }
-        }
-        var hits: [Hit] = []
-        for d in 0 ..< n where touched[d] { hits.append(Hit(document: UInt32(d), score: scores[d])) }
-        hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.document < $1.document }
-        return Array(hits.prefix(limit))
+        copy.withUTF8 { u in analyzer.analyze(UnsafeRawBufferPointer(u)) { terms.append(Array($0.bytes)) } }
+        // Postings in memory: building and reading the nodes cannot fail.
+        return (try? MatchTree.top(terms: terms, limit: limit) { termNode($0, occurrences: $1, bm25: bm25) }) ?? []
     }
 }

@@ -29,17 +29,3 @@ public struct QueryParseError: Error, Sendable, Equatable, CustomStringConvertib
         return "query syntax error at position \(position): \(message)\n  \(query)\n  \(pointer)"
     }
 }
-
-extension Query {
-    /// The positive clauses that match without term statistics — prefix, fuzzy, range, exists,
-    /// match-all (and any clause on a numeric field, decided by the searcher): each adds a
-    /// constant 1 to the score of the documents it matches, as Lucene's constant-score rewrites
-    /// do. Clauses under `mustNot` never score.
-    var constantScoreClauses: [Query] {
-        switch self {
-        case .prefix, .fuzzy, .range, .exists, .matchAll: return [self]
-        case let .boolean(must, should, _, _): return (must + should).flatMap(\.constantScoreClauses)
-        case .term, .phrase: return []
-        }
-    }
-}

@@ -67,6 +67,19 @@ import Foundation
         }
     }
 
+    /// The first member ≥ `d`, or `UInt32.max` when there is none (a word at a time).
+    func first(from d: UInt32) -> UInt32 {
+        var w = Int(d >> 6)
+        guard w < words.count else { return .max }
+        var bits = words[w] & (~0 << UInt64(d & 63))
+        while bits == 0 {
+            w += 1
+            if w == words.count { return .max }
+            bits = words[w]
+        }
+        return UInt32(w * 64 + bits.trailingZeroBitCount)
+    }
+
     /// Members in ascending order.
     public func forEach(_ body: (UInt32) -> Void) {
         for (w, word) in words.enumerated() {
@@ -242,8 +255,18 @@ extension PostingsSource {
         }
     }
 
-    /// Number of matching documents (exact).
-    public func count(_ query: Query) throws -> Int { try matches(query).count }
+    /// Number of matching documents (exact), from the query's match tree.
+    public func count(_ query: Query) throws -> Int {
+        guard let node = try MatchTree.build(query, PostingsMatchSource(source: self, bm25: BM25()), scoring: false) else { return 0 }
+        var n = 0
+        try MatchTree.forEach(node, deletes: nil, range: nil) { _ in n += 1; return true }
+        return n
+    }
+
+    /// A term's scorer from this source's statistics.
+    func localScorer(documentFrequency df: Int, occurrences: Int, _ bm25: BM25) -> TermScorer {
+        bm25.scorer(documents: df, total: documentCount, occurrences: occurrences, averageLength: Float(Double(totalTokens) / Double(max(1, documentCount))))
+    }
 
     /// Phrase matching: every term at its relative position (stop-word gaps kept), with up to
     /// `slop` extra positions in total, in order. With `prefixLast` the last word is expanded to
@@ -299,40 +322,40 @@ extension PostingsSource {
         return result
     }
 
-    /// Analyzed terms of the query's positive clauses (the ones that score), with repeats.
-    func scoringTerms(_ q: Query, into out: inout [[UInt8]: Int]) {
-        switch q {
-        case let .term(_, text), let .phrase(_, text, _, _):
-            for (t, _) in analyzedTokens(text) { out[t, default: 0] += 1 }
-        case let .boolean(must, should, _, _):
-            for c in must + should { scoringTerms(c, into: &out) }
-        default:
-            break
-        }
-    }
-
-    /// The top `limit` matching documents by BM25 over the query's positive terms, plus 1 for
-    /// each positive prefix, fuzzy, range, exists or match-all clause a document matches.
+    /// The top `limit` matching documents by BM25 (clause by clause, as `MatchTree` scores),
+    /// ties in document order.
     public func search(_ query: Query, limit: Int, bm25: BM25 = BM25()) throws -> [MemoryIndex.Hit] {
-        let matched = try matches(query)
-        var weights: [[UInt8]: Int] = [:]
-        scoringTerms(query, into: &weights)
-        let n = documentCount
-        let avgdl = Float(Double(totalTokens) / Double(max(1, n)))
-        var scores = [Float](repeating: 0, count: n)
-        for (term, qtf) in weights {
-            guard let p = try postings(term) else { continue }
-            let scorer = bm25.scorer(documents: p.docs.count, total: n, occurrences: qtf, averageLength: avgdl)
-            for (i, d) in p.docs.enumerated() where matched.contains(d) {
-                scores[Int(d)] += scorer.score(p.freqs[i], norm(Int(d)))
-            }
-        }
-        for clause in query.constantScoreClauses { try matches(clause).forEach { if matched.contains($0) { scores[Int($0)] += 1 } } }
-        var hits: [MemoryIndex.Hit] = []
-        matched.forEach { hits.append(MemoryIndex.Hit(document: $0, score: scores[Int($0)])) }
-        hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.document < $1.document }
-        return Array(hits.prefix(limit))
+        try MatchTree.top(MatchTree.build(query, PostingsMatchSource(source: self, bm25: bm25), scoring: true), limit: limit)
     }
+}
+
+/// A memory buffer or a lone segment file as the match tree sees it: one field, terms as nodes
+/// of the source, phrases and every other clause from the set algebra (`matches`), phrases
+/// scored by their terms.
+struct PostingsMatchSource<Source: PostingsSource>: MatchSource {
+    let source: Source
+    let bm25: BM25
+
+    var documentCount: Int { source.documentCount }
+    func fields(_ name: String?) throws -> [Int] {
+        if let name, name != source.field { throw QueryError.unknownField(name, known: [source.field]) }
+        return [0]
+    }
+    func isInverted(_ field: Int) -> Bool { true }
+    func analyzed(_ field: Int, _ text: String) -> [(bytes: [UInt8], position: Int)] { source.analyzedTokens(text).map { ($0.0, $0.1) } }
+    func termNode(_ field: Int, _ bytes: [UInt8], scoring: Bool) throws -> MatchNode? {
+        guard let p = try source.postings(bytes) else { return nil }
+        let source = source
+        return ListTermNode(docs: p.docs, freqs: p.freqs, norm: { source.norm($0) },
+                            scorer: scoring ? source.localScorer(documentFrequency: p.docs.count, occurrences: 1, bm25) : nil)
+    }
+    func phraseNode(_ field: Int, _ text: String, _ tokens: [(bytes: [UInt8], position: Int)], slop: Int, scoring: Bool) throws -> MatchNode? {
+        var scorers: [MatchNode] = []
+        if scoring { scorers = try tokens.compactMap { try termNode(field, $0.bytes, scoring: true) } }
+        let matched = SetNode(try source.matches(.phrase(field: nil, text: text, slop: slop, prefixLast: false)), constant: 0, scorers: scorers)
+        return matched.doc == PostingsCursor.exhausted ? nil : matched
+    }
+    func matchSet(_ query: Query, field: Int?) throws -> DocSet { try source.matches(query) }
 }
 
 extension MemoryIndex: PostingsSource {
@@ -353,6 +376,14 @@ extension MemoryIndex: PostingsSource {
 
     public func termPostings(_ term: UnsafeRawBufferPointer) throws -> TermPostings? {
         terms.find(term).map { materialize($0) }
+    }
+
+    func termNode(_ term: [UInt8], occurrences: Int, bm25: BM25?) -> MatchNode? {
+        guard let id = termID(term) else { return nil }
+        let p = postings[Int(id)]
+        let lengths = documentLengths
+        return ListTermNode(docs: p.docs, freqs: p.freqs, norm: { lengths[$0] },
+                            scorer: bm25.map { localScorer(documentFrequency: p.docs.count, occurrences: occurrences, $0) })
     }
 
     public func termsMatching(from lower: [UInt8]?, positions: Bool, _ verdict: (UnsafeRawBufferPointer) -> TermVerdict) throws -> [TermPostings] {

@@ -107,8 +107,9 @@ public final class IndexSearcher: @unchecked Sendable {
     public let schema: Schema
     let segments: [Segment]
     private var analyzers: [Analyzer?]
-    /// Whether term/boolean/phrase queries run on streaming cursors (tests turn it off to
-    /// compare with the set-based path).
+    /// Whether queries run on the engine — `QueryPlan`'s loops for the shapes it knows, the
+    /// match tree (`MatchTree`) for the rest. Tests turn it off to hold the engine to the
+    /// set-based path, which computes the same documents and scores from document sets.
     var usePlans = true
     /// Per inverted field: documents and tokens over every segment.
     private var fieldStats: [(docs: Int, tokens: UInt64)?]
@@ -218,6 +219,9 @@ public final class IndexSearcher: @unchecked Sendable {
     /// The live documents of segment `s` matching `query`.
     func matches(_ query: Query, in s: Segment) throws -> DocSet {
         if s.excluded { return DocSet(capacity: 0) }
+        if usePlans, try plan(query) == nil, let si = segments.firstIndex(where: { $0.reader === s.reader }) {
+            return try treeMatches(query, si)
+        }
         var r = try rawMatches(query, s)
         if let d = s.deletes { d.subtract(from: &r) }
         if let range = s.docRange { r.keepOnly(Int(range.lowerBound) ..< Int(range.upperBound)) }
@@ -229,12 +233,12 @@ public final class IndexSearcher: @unchecked Sendable {
         let limits = QueryLimits.current
         try limits.check(query)
         return try limits.withDeadline {
-            if usePlans, let plan = try plan(query) { return try count(plan) }
+            if usePlans { return try plan(query).map { try count($0) } ?? treeCount(query) }
             return try segments.reduce(0) { $0 + (try matches(query, in: $1)).count }
         }
     }
 
-    private func rawMatches(_ query: Query, _ s: Segment) throws -> DocSet {
+    func rawMatches(_ query: Query, _ s: Segment) throws -> DocSet {
         try QueryDeadline.check()
         let n = s.reader.documentCount
         if usePlans, let plan = try plan(query), let si = segments.firstIndex(where: { $0.reader === s.reader }) {
@@ -272,7 +276,7 @@ public final class IndexSearcher: @unchecked Sendable {
         }
     }
 
-    private func fieldMatches(_ query: Query, _ field: Int, _ s: Segment) throws -> DocSet {
+    func fieldMatches(_ query: Query, _ field: Int, _ s: Segment) throws -> DocSet {
         let n = s.reader.documentCount
         let def = schema.fields[field]
         if def.type.isInverted {
@@ -315,24 +319,37 @@ public final class IndexSearcher: @unchecked Sendable {
         return (docs, tokens)
     }
 
-    /// (field, analyzed term) → occurrences in the query's positive term and phrase clauses.
-    private func scoringTerms(_ q: Query, into out: inout [ScoringTerm: Int]) throws {
+    /// The set-based path's scores, clause by clause as `MatchTree` scores them: adds the score
+    /// of `q` to `scores[d]` for every `d` of `within`, all of which `q` matches.
+    private func addSetScores(_ q: Query, _ s: Segment, within: DocSet, _ bm25: BM25, _ scores: inout [Float]) throws {
         switch q {
         case let .term(f, text), let .phrase(f, text, _, _):
-            for field in try fieldNumbers(f) where schema.fields[field].type.isInverted {
-                var copy = text
-                copy.withUTF8 { u in analyzer(field).analyze(UnsafeRawBufferPointer(u)) { out[ScoringTerm(field: field, bytes: Array($0.bytes)), default: 0] += 1 } }
+            for field in try fieldNumbers(f) {
+                var here = try fieldMatches(q, field, s)
+                here.formIntersection(within)
+                guard schema.fields[field].type.isInverted else {
+                    // A term naming a numeric field scores as a constant clause.
+                    if f != nil { here.forEach { scores[Int($0)] += 1 } }
+                    continue
+                }
+                guard let inv = s.reader.invertedField(field) else { continue }
+                for t in analyzed(field, text) {
+                    let r = try resolve([QueryPlan.Term(field: field, bytes: t.bytes, occurrences: 1)], scoring: true, bm25)
+                    guard let scorer = r.scorers[0], let info = try t.bytes.withUnsafeBytes({ try inv.lookup($0) }) else { continue }
+                    let (docs, freqs) = try inv.postings(info)
+                    for (i, d) in docs.enumerated() where here.contains(d) { scores[Int(d)] += scorer.score(freqs[i], inv.norm(Int(d))) }
+                }
             }
         case let .boolean(must, should, _, _):
-            for c in must + should { try scoringTerms(c, into: &out) }
-        default:
-            break
+            for c in must { try addSetScores(c, s, within: within, bm25, &scores) }
+            for c in should {
+                var here = try rawMatches(c, s)
+                here.formIntersection(within)
+                try addSetScores(c, s, within: here, bm25, &scores)
+            }
+        case .prefix, .fuzzy, .range, .exists, .matchAll:
+            within.forEach { scores[Int($0)] += 1 }
         }
-    }
-
-    struct ScoringTerm: Hashable {
-        var field: Int
-        var bytes: [UInt8]
     }
 
     /// The top `limit` live documents matching `query`, by BM25 (the query's positive term and
@@ -366,27 +383,10 @@ public final class IndexSearcher: @unchecked Sendable {
             top.configure(tieColumns: fields.isEmpty ? nil : columns, descending: options.tieBreakDescending, after: options.after, sortedSegments: sorted)
             tieFields = fields
         }
-        if sort == .score, usePlans, let plan = try plan(query) {
-            try run(plan, top: &top, bm25: bm25)
+        if sort == .score, usePlans {
+            if let plan = try plan(query) { try run(plan, top: &top, bm25: bm25) } else { try treeTop(query, top: &top, bm25: bm25) }
             return top.sorted()
         }
-        var weights: [ScoringTerm: Int] = [:]
-        if sort == .score { try scoringTerms(query, into: &weights) }
-        // Global statistics per scoring term.
-        var prepared: [(ScoringTerm, TermScorer)] = []
-        for (t, qtf) in weights.sorted(by: { $0.key.field != $1.key.field ? $0.key.field < $1.key.field : $0.key.bytes.lexicographicallyPrecedes($1.key.bytes) }) {
-            let st = stats(t.field)
-            var df = 0
-            for s in segments {
-                if let inv = s.reader.invertedField(t.field), let info = try t.bytes.withUnsafeBytes({ try inv.lookup($0) }) { df += info.docFreq }
-            }
-            if df == 0 { continue }
-            prepared.append((t, bm25.scorer(documents: df, total: st.docs, occurrences: qtf, averageLength: Float(Double(st.tokens) / Double(max(1, st.docs))))))
-        }
-        // Term and phrase clauses on numeric fields have no term statistics: they score as
-        // constant clauses too.
-        var constantClauses = sort == .score ? query.constantScoreClauses : []
-        if sort == .score { constantClauses += numericTermClauses(query) }
         var sortColumn: DocValues.NumericColumn?
         // Sorting by a field: visit segments best range first and skip those whose best value
         // cannot enter the top k (or lies wholly before the `after` hit).
@@ -423,15 +423,7 @@ public final class IndexSearcher: @unchecked Sendable {
             switch sort {
             case .score:
                 var scores = [Float](repeating: 0, count: s.reader.documentCount)
-                for (t, scorer) in prepared {
-                    guard let inv = s.reader.invertedField(t.field), let info = try t.bytes.withUnsafeBytes({ try inv.lookup($0) }) else { continue }
-                    let (docs, freqs) = try inv.postings(info)
-                    for (i, d) in docs.enumerated() where matched.contains(d) {
-                        scores[Int(d)] += scorer.score(freqs[i], inv.norm(Int(d)))
-                    }
-                }
-                // Constant-score clauses (prefix, fuzzy, range, exists, match-all, numeric) add 1.
-                for clause in constantClauses { try rawMatches(clause, s).forEach { if matched.contains($0) { scores[Int($0)] += 1 } } }
+                try addSetScores(query, s, within: matched, bm25, &scores)
                 matched.forEach { top.offer(SearchHit(segment: si, document: $0, score: scores[Int($0)], sortValue: nil)) }
             case let .field(name, descending):
                 guard let n = schema.number(of: name), schema.fields[n].type.isNumeric else {
@@ -450,17 +442,6 @@ public final class IndexSearcher: @unchecked Sendable {
             }
         }
         return top.sorted()
-    }
-
-    /// Positive term/phrase clauses that address a numeric field.
-    private func numericTermClauses(_ q: Query) -> [Query] {
-        switch q {
-        case let .term(f?, _), let .phrase(f?, _, _, _):
-            if let n = schema.number(of: f), schema.fields[n].type.isNumeric { return [q] }
-            return []
-        case let .boolean(must, should, _, _): return (must + should).flatMap(numericTermClauses)
-        default: return []
-        }
     }
 
     /// The value of a numeric or timestamp field for a hit (nil when the document has none).

@@ -402,7 +402,7 @@ extension IndexSearcher {
     }
 
     /// Repeated terms become one with summed occurrences (first-occurrence order kept).
-    private func merge(_ terms: [QueryPlan.Term]) -> [QueryPlan.Term] {
+    func merge(_ terms: [QueryPlan.Term]) -> [QueryPlan.Term] {
         var out: [QueryPlan.Term] = []
         out.reserveCapacity(terms.count)
         for t in terms {
@@ -417,7 +417,7 @@ extension IndexSearcher {
         return fields[0]
     }
 
-    private func analyzed(_ field: Int, _ text: String) -> [(bytes: [UInt8], position: Int)] {
+    func analyzed(_ field: Int, _ text: String) -> [(bytes: [UInt8], position: Int)] {
         var out: [(bytes: [UInt8], position: Int)] = []
         out.reserveCapacity(8)
         var copy = text
@@ -438,7 +438,7 @@ extension IndexSearcher {
         func info(_ segment: Int, _ term: Int) -> IndexSegment.TermInfo? { infos[segment * termCount + term] }
     }
 
-    private func resolve(_ terms: [QueryPlan.Term], scoring: Bool, _ bm25: BM25) throws -> Resolved {
+    func resolve(_ terms: [QueryPlan.Term], scoring: Bool, _ bm25: BM25) throws -> Resolved {
         var infos: [IndexSegment.TermInfo?] = []
         infos.reserveCapacity(segments.count * terms.count)
         for s in segments {
@@ -463,7 +463,7 @@ extension IndexSearcher {
 
     /// A cursor on term `term` of `r` in `segment`, bounded to `within` (nil: the segment's
     /// view, `docRange`).
-    private func cursor(_ r: Resolved, _ segment: Int, _ term: Int, _ field: Int, positions: Bool = false, within: Range<UInt32>? = nil) throws -> PostingsCursor? {
+    func cursor(_ r: Resolved, _ segment: Int, _ term: Int, _ field: Int, positions: Bool = false, within: Range<UInt32>? = nil) throws -> PostingsCursor? {
         try QueryDeadline.check()
         guard let info = r.info(segment, term), let inv = segments[segment].reader.invertedField(field) else { return nil }
         return try open(inv, info, segment, positions: positions, within: within)
@@ -762,7 +762,7 @@ extension IndexSearcher {
 
     /// Cursors (with positions) for a phrase's distinct terms in segment `si`; nil when a term
     /// is missing there.
-    private func phraseMatcher(_ unique: [QueryPlan.Term], _ tokens: [(bytes: [UInt8], position: Int)], _ slop: Int, _ r: Resolved, _ si: Int) throws -> PhraseMatcher? {
+    func phraseMatcher(_ unique: [QueryPlan.Term], _ tokens: [(bytes: [UInt8], position: Int)], _ slop: Int, _ r: Resolved, _ si: Int) throws -> PhraseMatcher? {
         var cursors: [PostingsCursor] = []
         for (k, t) in unique.enumerated() {
             guard let c = try cursor(r, si, k, t.field, positions: true) else { return nil }

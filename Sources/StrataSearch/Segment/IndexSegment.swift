@@ -374,26 +374,16 @@ import StrataIO
 
     /// BM25 top-`limit` for analyzed query terms OR-ed (repeats counted), as `MemoryIndex.search`.
     public func search(terms: [[UInt8]], limit: Int, bm25: BM25 = BM25()) throws -> [MemoryIndex.Hit] {
-        let n = documentCount
-        guard n > 0 else { return [] }
-        var counts: [[UInt8]: Int] = [:]
-        for t in terms { counts[t, default: 0] += 1 }
-        let avgdl = Float(Double(totalTokens) / Double(n))
-        var scores = [Float](repeating: 0, count: n)
-        var touched = [Bool](repeating: false, count: n)
-        for (t, qtf) in counts {
-            guard let info = try t.withUnsafeBytes({ try lookup($0) }) else { continue }
-            let (docs, freqs) = try postings(info)
-            let scorer = bm25.scorer(documents: docs.count, total: n, occurrences: qtf, averageLength: avgdl)
-            for (i, d) in docs.enumerated() {
-                scores[Int(d)] += scorer.score(freqs[i], self.norm(Int(d)))
-                touched[Int(d)] = true
-            }
-        }
-        var hits: [MemoryIndex.Hit] = []
-        for d in 0 ..< n where touched[d] { hits.append(MemoryIndex.Hit(document: UInt32(d), score: scores[d])) }
-        hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.document < $1.document }
-        return Array(hits.prefix(limit))
+        try MatchTree.top(terms: terms, limit: limit) { try termNode($0, occurrences: $1, bm25: bm25) }
+    }
+
+    /// The match-tree node of an analyzed term on a cursor (nil: absent), scored from this
+    /// file's statistics (nil `bm25`: not scored).
+    func termNode(_ term: [UInt8], occurrences: Int, bm25: BM25?) throws -> MatchNode? {
+        guard let info = try term.withUnsafeBytes({ try lookup($0) }) else { return nil }
+        let scorer = bm25?.scorer(documents: info.docFreq, total: documentCount, occurrences: occurrences,
+                                  averageLength: Float(Double(totalTokens) / Double(max(1, documentCount))))
+        return CursorTermNode(try PostingsCursor.open(self, info), scorer: scorer)
     }
 }
 
