@@ -111,7 +111,7 @@ struct RandomQueries {
     @Test func clausesScoreOnlyWhereTheyMatch() throws {
         let schema = try Schema(fields: [FieldDefinition("body", .text(.standard))])
         let index = try SearchIndex(directory: tempDirectory("tree-scores"), schema: schema)
-        for body in ["apple banana", "apple cherry", "cherry", "date", "banana cherry apple"] { try index.add(["body": .string(body)]) }
+        for body in ["apple banana", "apple cherry", "cherry", "date", "banana cherry apple", "apple ban"] { try index.add(["body": .string(body)]) }
         try index.refresh()
         let s = index.searcher()
         func scores(_ q: String) throws -> [UInt32: Float] {
@@ -125,6 +125,11 @@ struct RandomQueries {
         // A phrase that does not occur adds nothing, though its words are in the document.
         let phrase = try scores("\"banana apple\" OR date")
         #expect(Set(phrase.keys) == [3], "only date matches; \"banana apple\" occurs nowhere in order")
+        // A phrase prefix scores the terms of its text where the document has them: "ban" is a
+        // term of document 5 only, so document 0 ("apple banana") scores apple alone.
+        let prefix = try scores("\"apple ban*\""), apple = try scores("apple")
+        #expect(Set(prefix.keys) == [0, 5])
+        #expect(abs(prefix[0]! - apple[0]!) < 1e-6 && prefix[5]! > apple[5]!)
         // Should clauses beside a must clause score where they match, and minimum-should-match counts clauses.
         let optional = try scores("+cherry apple")
         #expect(abs(optional[2]! - cherry[2]!) < 1e-6 && optional[1]! > cherry[1]!)

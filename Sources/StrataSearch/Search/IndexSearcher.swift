@@ -352,11 +352,14 @@ public final class IndexSearcher: @unchecked Sendable {
         }
     }
 
-    /// The top `limit` live documents matching `query`, by BM25 (the query's positive term and
-    /// phrase clauses score; a term repeated in the query counts once per occurrence, as in a
-    /// Lucene BooleanQuery with repeated clauses; each positive prefix, fuzzy, range, exists,
-    /// match-all or numeric clause a document matches adds 1, as Lucene's constant-score
-    /// queries do) or by a numeric field.
+    /// The top `limit` live documents matching `query`, by BM25 or by a numeric field.
+    ///
+    /// A clause scores only in the documents it matches, as in a Lucene BooleanQuery: a term or
+    /// phrase clause scores the BM25 of its analyzed terms (term frequencies; a term repeated in
+    /// the query counts once per occurrence); a boolean sums its must clauses and those of its
+    /// should clauses that match; each prefix, fuzzy, range, exists, match-all clause or term
+    /// naming a numeric field adds 1, as Lucene's constant-score queries do; mustNot clauses
+    /// never score. Ties go to the earlier segment, then the earlier document.
     public func search(_ query: Query, limit: Int, sort: SearchSort = .score, options: SearchOptions = SearchOptions(), bm25: BM25 = BM25()) throws -> [SearchHit] {
         let limits = QueryLimits.current
         try limits.check(query)
