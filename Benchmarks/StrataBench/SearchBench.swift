@@ -24,13 +24,14 @@ struct BenchQuery {
         case "phrase": return "\"" + words.joined(separator: " ") + "\""
         case "prefix": return words[0] + "*"
         case "time": return "+" + words[0] + " +ts:[\(tsFrom) TO \(tsTo)]"
+        case "mixed": return "+\"" + words[0] + " " + words[1] + "\" +" + words[2]
         default: return words.joined(separator: " ")
         }
     }
 }
 
 /// The query types of the search benchmark, in report order.
-let benchQueryTypes = ["term", "phrase", "intersection", "union", "prefix", "time"]
+let benchQueryTypes = ["term", "phrase", "intersection", "union", "prefix", "time", "mixed"]
 
 func loadBenchQueries(_ path: String) -> [BenchQuery] {
     guard let data = FileManager.default.contents(atPath: path) else { return [] }

@@ -33,6 +33,9 @@ Types (--per-type of each, fewer only if the sample has not enough distinct cand
                 never a prefix that may begin a word of >= 40 bytes (tantivy drops such words,
                 FTS5 keeps them, so the engines' counts would differ): one seen in the sample,
                 or one of hex letters only when the sample has long hex words (hashes)
+  mixed         a phrase of 2 adjacent tokens and another eligible word of the same random document,
+                at least one containing a letter, `+"a b" +c` (always >= 1 hit): a shape outside
+                Strata's specialised plans, run by its general match tree
   time          (corpora with an integer "ts" only) a high- or mid-band term (alternating) and a
                 range [ts_from, ts_to] covering a uniformly drawn 1-10 % of the sample's ts span
 Queries are distinct within a type. Each type draws from its own RNG (seeded by --seed and the
@@ -55,7 +58,7 @@ import time
 WORD_RE = re.compile(r"[^\W_]+")
 HEX_RE = re.compile(r"[0-9a-f]+")
 MAX_WORD_BYTES = 40  # tantivy's RemoveLongFilter keeps tokens of < 40 bytes
-ALL_TYPES = ("term", "intersection", "union", "phrase", "prefix", "time")
+ALL_TYPES = ("term", "intersection", "union", "phrase", "prefix", "time", "mixed")
 SMALL_FILE_BYTES_PER_DOC = 1024  # read the whole file when it is under sample_docs * this
 
 
@@ -250,6 +253,28 @@ def gen_phrase(s: Sample, rng: random.Random, n: int) -> list[dict]:
     return out
 
 
+def gen_mixed(s: Sample, rng: random.Random, n: int) -> list[dict]:
+    out, seen = [], set()
+    for _ in attempts(n):
+        if len(out) >= n:
+            break
+        toks = s.docs[rng.randrange(s.n)]
+        if len(toks) < 3:
+            continue
+        i = rng.randrange(len(toks) - 1)
+        pair = toks[i:i + 2]
+        others = [w for w in s.eligible(toks) if w not in pair]
+        if any(w is None for w in pair) or not others:
+            continue
+        w = rng.choice(others)
+        if not any(has_letter(x) for x in pair + [w]):
+            continue
+        if not keep_new(seen, (tuple(pair), w)):
+            continue
+        out.append({"query": f'+"{pair[0]} {pair[1]}" +{w}', "tags": ["mixed"]})
+    return out
+
+
 def gen_prefix(s: Sample, rng: random.Random, n: int, max_completions: int) -> list[dict]:
     cands = [w for w in s.vocab if s.df[w] >= 2 and len(w) >= 4 and w.isalpha()]
     out, seen = [], set()
@@ -331,6 +356,8 @@ def main() -> None:
             qs = gen_phrase(s, rng, args.per_type)
         elif t == "prefix":
             qs = gen_prefix(s, rng, args.per_type, args.max_completions)
+        elif t == "mixed":
+            qs = gen_mixed(s, rng, args.per_type)
         else:
             qs = gen_time(s, rng, args.per_type)
         counts[t] = len(qs)

@@ -72,12 +72,12 @@ Time field (corpora with "ts"):
 
 Queries: each line of the queries file is {"query": ..., "tags": [...]} (a time query also has
 "ts_from" and "ts_to", epoch ms, both inclusive). The type is the first tag among
-term/phrase/intersection/union/prefix/time; lines without one (e.g. intersection_union, negated,
+term/phrase/intersection/union/prefix/time/mixed; lines without one (e.g. intersection_union, negated,
 two-phase-critic) are not run and are counted in "queries.untyped". Query words are obtained by
 tokenizing the raw query the same way as documents (split on non-alphanumeric, lowercase), and the
 engine query is built from the words:
   * tantivy (index.parse_query(text, ["body"])): term `w`, intersection `+w1 +w2`,
-    union `w1 w2` (default OR), phrase `"w1 w2"`, time `+w +ts:[A TO B]` (a RangeQuery on the
+    union `w1 w2` (default OR), phrase `"w1 w2"`, mixed `+"w1 w2" +w3`, time `+w +ts:[A TO B]` (a RangeQuery on the
     integer field, both bounds included). prefix (`abc*`, one word): tantivy's query parser turns
     `abc*` into the term `abc` (it only has phrase-prefix `"a b"*`, capped at 50 expansions), so
     a prefix query is Query.regex_query(schema, "body", "abc.*"), which matches every term
@@ -86,7 +86,7 @@ engine query is built from the words:
     that fixed cost is in tantivy's prefix floor (below), so use prefix *_minus_floor_us.
     A parse failure skips the query for tantivy ("skipped").
   * FTS5 MATCH expression, every word double-quoted: term `"w"`, intersection `"w1" AND "w2"`,
-    union `"w1" OR "w2"`, phrase `"w1 w2"`, prefix `"abc"*`; time: MATCH `"w"` joined with
+    union `"w1" OR "w2"`, phrase `"w1 w2"`, mixed `"w1 w2" AND "w3"`, prefix `"abc"*`; time: MATCH `"w"` joined with
     docs_ts and `ts BETWEEN A AND B`.
   A time query on a corpus without ts, or a prefix query of more than one word, is skipped.
   (A term query whose text splits into several words, e.g. `foo-bar`, becomes the phrase
@@ -150,7 +150,7 @@ import threading
 import time
 from importlib import metadata
 
-QUERY_TYPES = ("term", "phrase", "intersection", "union", "prefix", "time")
+QUERY_TYPES = ("term", "phrase", "intersection", "union", "prefix", "time", "mixed")
 NO_HIT_WORD = "zzqxjvnohit"
 NO_HIT_RANGE = (0, 1 << 62)  # the time floor's range
 # Words = maximal runs of Unicode alphanumerics ([^\W_] = \w without the underscore).
@@ -386,6 +386,8 @@ class TantivyEngine:
             term = words[0] if len(words) == 1 else '"' + " ".join(words) + '"'
             a, b = (q["ts_from"], q["ts_to"]) if q is not None else NO_HIT_RANGE
             return f"+{term} +ts:[{a} TO {b}]"
+        if qtype == "mixed":
+            return f'+"{words[0]} {words[1]}" +{words[2]}'
         raise ValueError(qtype)
 
     def can_run(self, qtype: str, text) -> bool:
@@ -534,6 +536,8 @@ class Fts5Engine:
             term = quoted[0] if len(words) == 1 else '"' + " ".join(words) + '"'
             a, b = (q["ts_from"], q["ts_to"]) if q is not None else NO_HIT_RANGE
             return (term, a, b)
+        if qtype == "mixed":
+            return f'"{words[0]} {words[1]}" AND {quoted[2]}'
         raise ValueError(qtype)
 
     def can_run(self, qtype: str, text) -> bool:

@@ -3,18 +3,25 @@
 /// shape compiles to a tree of these (`MatchTree`); the shapes `QueryPlan` knows run on its
 /// specialised loops instead, over the same cursors, scorers and collector.
 ///
-/// A node is on its first match once built, as a `PostingsCursor` is after opening;
+/// Iteration has two phases, as Lucene's `TwoPhaseIterator`: `doc` moves over candidates,
+/// and `matches()` confirms the current one. Only a phrase's candidates can fail (every term is
+/// there; positions are read in `matches()`), so a conjunction aligns its children on cheap
+/// candidates and reads a phrase's positions only where every other clause agrees.
+/// A node is on its first candidate once built, as a `PostingsCursor` is after opening;
 /// `PostingsCursor.exhausted` means past the last.
 protocol MatchNode: AnyObject {
-    /// The current document (`PostingsCursor.exhausted` past the end).
+    /// The current candidate (`PostingsCursor.exhausted` past the end).
     var doc: UInt32 { get }
     /// At most this many documents match (conjunctions lead with the cheapest child).
     var cost: Int { get }
-    /// Moves to the first match ≥ `target`; nothing when already there or past it.
+    /// Moves to the first candidate ≥ `target`; nothing when already there or past it.
     func advance(to target: UInt32) throws
-    /// Moves past the current document.
+    /// Moves past the current candidate.
     func next() throws
-    /// The current document's score (0 for clauses that do not score).
+    /// Whether the current candidate matches (asked at most once per candidate by each parent;
+    /// nodes whose candidates all match say yes).
+    func matches() throws -> Bool
+    /// The current document's score, once it matches (0 for clauses that do not score).
     func score() throws -> Float
 }
 
@@ -33,6 +40,7 @@ final class CursorTermNode: MatchNode {
     var cost: Int { cursor.docFreq }
     func advance(to target: UInt32) throws { try cursor.advance(to: target) }
     func next() throws { try cursor.next() }
+    func matches() -> Bool { true }
     func score() -> Float {
         guard let scorer else { return 0 }
         return scorer.score(cursor.frequency, cursor.segment.norm(Int(cursor.doc)))
@@ -73,6 +81,8 @@ final class ListTermNode: MatchNode {
         doc = index < docs.count ? docs[index] : PostingsCursor.exhausted
     }
 
+    func matches() -> Bool { true }
+
     func next() {
         guard index < docs.count else { return }
         index += 1
@@ -85,15 +95,18 @@ final class ListTermNode: MatchNode {
     }
 }
 
-/// A phrase through its terms' cursors: the rarest leads the leapfrog, positions are read only
-/// for documents holding every term (`PhraseMatcher`). Scores as the sum of its terms' BM25
-/// (term frequencies, not the phrase's), as the rest of the engine does.
+/// A phrase through its terms' cursors: candidates are the documents holding every term (the
+/// rarest leads the leapfrog); `matches()` reads their positions (`PhraseMatcher`). Scores as
+/// the sum of its terms' BM25 (term frequencies, not the phrase's), as the rest of the engine.
 final class CursorPhraseNode: MatchNode {
     private let matcher: IndexSearcher.PhraseMatcher
     private let order: [PostingsCursor]
     /// Per `matcher.cursors` entry.
     private let scorers: [TermScorer?]
     private(set) var doc: UInt32 = 0
+    /// The candidate last checked, and what its positions said.
+    private var checked = PostingsCursor.exhausted
+    private var checkedMatches = false
 
     init(_ matcher: IndexSearcher.PhraseMatcher, scorers: [TermScorer?]) throws {
         self.matcher = matcher
@@ -111,11 +124,18 @@ final class CursorPhraseNode: MatchNode {
                 try c.advance(to: target)
                 if c.doc != target { target = c.doc; continue outer }
             }
-            if try matcher.matches() { doc = target; return }
-            try order[0].next()
-            target = order[0].doc
+            doc = target
+            return
         }
         doc = PostingsCursor.exhausted
+    }
+
+    func matches() throws -> Bool {
+        if checked != doc {
+            checked = doc
+            checkedMatches = try matcher.matches()
+        }
+        return checkedMatches
     }
 
     func advance(to target: UInt32) throws { if target > doc { try settle(target) } }
@@ -152,12 +172,13 @@ final class SetNode: MatchNode {
 
     func advance(to target: UInt32) { if target > doc { doc = set.first(from: target) } }
     func next() { if doc != PostingsCursor.exhausted { doc = set.first(from: doc + 1) } }
+    func matches() -> Bool { true }
 
     func score() throws -> Float {
         var s = constant
         for n in scorers {
             try n.advance(to: doc)
-            if n.doc == doc { s += try n.score() }
+            if n.doc == doc, try n.matches() { s += try n.score() }
         }
         return s
     }
@@ -179,6 +200,7 @@ final class AllNode: MatchNode {
     var cost: Int { Int(count) }
     func advance(to target: UInt32) { if target > doc { doc = target < count ? target : PostingsCursor.exhausted } }
     func next() { advance(to: doc == PostingsCursor.exhausted ? doc : doc + 1) }
+    func matches() -> Bool { true }
     func score() -> Float { constant }
 }
 
@@ -214,6 +236,11 @@ final class ConjunctionNode: MatchNode {
         try settle(children[0].doc)
     }
 
+    func matches() throws -> Bool {
+        for c in children where try !c.matches() { return false }
+        return true
+    }
+
     func score() throws -> Float {
         var s: Float = 0
         for c in children { s += try c.score() }
@@ -221,7 +248,8 @@ final class ConjunctionNode: MatchNode {
     }
 }
 
-/// Documents at least `minimum` children match; the score sums the children on the document.
+/// Documents at least `minimum` children match; the score sums the matching children.
+/// Candidates: documents at least `minimum` children are on.
 final class DisjunctionNode: MatchNode {
     private let children: [MatchNode]
     private let minimum: Int
@@ -258,9 +286,17 @@ final class DisjunctionNode: MatchNode {
         try settle()
     }
 
+    func matches() throws -> Bool {
+        var n = 0
+        for c in children where c.doc == doc {
+            if try c.matches() { n += 1; if n >= minimum { return true } }
+        }
+        return false
+    }
+
     func score() throws -> Float {
         var s: Float = 0
-        for c in children where c.doc == doc { s += try c.score() }
+        for c in children where c.doc == doc { if try c.matches() { s += try c.score() } }
         return s
     }
 }
@@ -283,6 +319,7 @@ final class ExclusionNode: MatchNode {
         while required.doc != PostingsCursor.exhausted {
             try excluded.advance(to: required.doc)
             if excluded.doc != required.doc { return }
+            if try !excluded.matches() { return }
             try required.next()
         }
     }
@@ -298,6 +335,7 @@ final class ExclusionNode: MatchNode {
         try settle()
     }
 
+    func matches() throws -> Bool { try required.matches() }
     func score() throws -> Float { try required.score() }
 }
 
@@ -316,12 +354,13 @@ final class OptionalNode: MatchNode {
     var cost: Int { required.cost }
     func advance(to target: UInt32) throws { try required.advance(to: target) }
     func next() throws { try required.next() }
+    func matches() throws -> Bool { try required.matches() }
 
     func score() throws -> Float {
         let d = required.doc
         var s = try required.score()
         try optional.advance(to: d)
-        if optional.doc == d { s += try optional.score() }
+        if optional.doc == d, try optional.matches() { s += try optional.score() }
         return s
     }
 }

@@ -106,14 +106,14 @@ enum MatchTree {
     }
 
     /// Calls `body` for each document of `node` in `range` (nil: all) and not in `deletes`, in
-    /// order, until it returns false.
+    /// order, until it returns false (candidates are confirmed after the deletes are checked).
     static func forEach(_ node: MatchNode, deletes: DeletedDocuments?, range: Range<UInt32>?, _ body: (UInt32) throws -> Bool) throws {
         if let range { try node.advance(to: range.lowerBound) }
         let end = range?.upperBound ?? PostingsCursor.exhausted
         var visited = 0
         while node.doc < end {
             let d = node.doc
-            if !(deletes?.contains(d) ?? false), try !body(d) { return }
+            if !(deletes?.contains(d) ?? false), try node.matches(), try !body(d) { return }
             visited += 1
             if visited & 4095 == 0 { try QueryDeadline.check() }
             try node.next()
