@@ -29,6 +29,12 @@ import StrataIO
                        "+disk +id:[* TO 2500] +n:[10 TO *]", "+log +id:[5000 TO 100000]", "+log +id:[3000 TO 2000]", "+error +id:[99999 TO *]",
                        "+warn +ts:[2026-09-20T00:00:00Z TO 2026-10-10T00:00:00Z]", "(+error +n:[2 TO 7]) OR \"disk crash\"",
                        "+block +x:[10 TO 20]",
+                       // Conjunctions with phrases: checked on the documents the cursors agree on
+                       // (one phrase, two, a sloppy one, with a range, an excluded term, a term the
+                       // phrase has too, a repeated word); phrases sharing a term run on the tree.
+                       "+\"error warn\" +kafka", "+\"error warn\" +\"disk crash\"", "+\"log segment\"~2 +kafka -crash",
+                       "+\"error kafka\" +n:[2 TO 7]", "+\"disk crash\" +disk", "+\"kafka kafka\" +error", "+\"error warn\" +\"warn kafka\"",
+                       "+\"log segment index\" +\"error disk\"~1 +block",
                        // Prefixes: one expansion, several, none, and the whole vocabulary.
                        "kaf*", "b*", "zz*", "inde*", "body:c*", "tags:bl*"]
         var planned = 0
@@ -48,7 +54,14 @@ import StrataIO
                 _ = scoreOf
             }
         }
-        #expect(planned >= 26, "the term, boolean, range-filtered, prefix and phrase shapes run on cursors (\(planned))")
+        #expect(planned >= 33, "the term, boolean, range-filtered, phrase-filtered, prefix and phrase shapes run on plans (\(planned))")
+        let shared = try QueryParser.parse("+\"error warn\" +\"warn kafka\"")
+        #expect(try fast.plan(shared) == nil, "phrases sharing a term run on the match tree")
+        guard case let .conjunction(terms, _, _, phrases)? = try fast.plan(QueryParser.parse("+\"disk crash\" +disk")) else {
+            Issue.record("a phrase and a term: a conjunction plan")
+            return
+        }
+        #expect(phrases.count == 1 && terms.map(\.occurrences).sorted() == [1, 2], "disk scores twice (the term and the phrase's word), crash once")
     }
 
     /// A range on a field the segment is sorted by bounds the cursors to a run of documents;

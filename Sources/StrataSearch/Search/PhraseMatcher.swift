@@ -59,6 +59,13 @@ extension IndexSearcher {
             }
         }
 
+        /// `cursors`: one per distinct term, in the order of `terms`; `tokens`: the phrase's
+        /// analyzed tokens with their positions.
+        convenience init(cursors: [PostingsCursor], terms: [QueryPlan.Term], tokens: [(bytes: [UInt8], position: Int)], slop: Int) {
+            self.init(cursors: cursors, tokenTerm: tokens.map { t in terms.firstIndex { $0.bytes == t.bytes }! },
+                      offsets: tokens.map { $0.position - tokens[0].position }, slop: slop)
+        }
+
         deinit {
             buffers.pointee.arena.deallocate()
             buffers.pointee.starts.deallocate()

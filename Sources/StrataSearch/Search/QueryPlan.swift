@@ -17,8 +17,9 @@ enum QueryPlan {
 
     case empty
     case term(Term)
-    /// Every term, every filter's range, none of the excluded terms.
-    case conjunction([Term], excluded: [Term], filters: [NumericFilter])
+    /// Every term, every filter's range, every phrase, none of the excluded terms. The phrases'
+    /// terms are among `terms` (their cursors read positions); no two phrases share a term.
+    case conjunction([Term], excluded: [Term], filters: [NumericFilter], phrases: [PhraseCheck])
     case disjunction([Term], excluded: [Term])
     /// Every term starting with `bytes` (at least one byte); each match scores 1, as Lucene's
     /// constant-score prefix query.
@@ -34,6 +35,20 @@ enum QueryPlan {
         var lower: Int64
         var upper: Int64
         var isEmpty: Bool { lower > upper }
+    }
+
+    /// A conjunction's phrase clause: its tokens with their positions, checked on the documents
+    /// the conjunction's cursors agree on.
+    struct PhraseCheck {
+        var field: Int
+        var tokens: [(bytes: [UInt8], position: Int)]
+        var slop: Int
+        /// The phrase's distinct terms, in the order its matcher takes their cursors.
+        var terms: [Term] {
+            var out: [Term] = []
+            for t in tokens where !out.contains(where: { $0.bytes == t.bytes }) { out.append(Term(field: field, bytes: t.bytes, occurrences: 1)) }
+            return out
+        }
     }
 }
 
@@ -308,18 +323,38 @@ extension IndexSearcher {
             let excluded = merge(excludedTerms.compactMap { $0 })
             if !must.isEmpty && should.isEmpty {
                 var filters: [QueryPlan.NumericFilter] = []
-                var termClauses: [Query] = []
+                var required: [QueryPlan.Term] = []
+                var phrases: [QueryPlan.PhraseCheck] = []
+                var matchesNothing = false
                 for q in must {
-                    if case .range = q {
+                    switch q {
+                    case .range:
                         guard let f = try numericFilter(q) else { return nil }
                         filters.append(f)
-                    } else {
-                        termClauses.append(q)
+                    case let .term(f, text), let .phrase(f, text, _, false):
+                        guard let field = try singleInvertedField(f) else { return nil }
+                        let tokens = analyzed(field, text)
+                        if tokens.isEmpty { matchesNothing = true } else if tokens.count == 1 {
+                            required.append(QueryPlan.Term(field: field, bytes: tokens[0].bytes, occurrences: 1))
+                        } else {
+                            var slop = 0
+                            if case let .phrase(_, _, s, _) = q { slop = s }
+                            phrases.append(QueryPlan.PhraseCheck(field: field, tokens: tokens, slop: slop))
+                        }
+                    default:
+                        return nil
                     }
                 }
-                guard !termClauses.isEmpty, let required = try terms(termClauses) else { return nil }
-                if required.contains(where: { $0 == nil }) || filters.contains(where: \.isEmpty) { return .empty }
-                return .conjunction(merge(required.compactMap { $0 }), excluded: excluded, filters: filters)
+                if required.isEmpty && phrases.isEmpty { return nil }
+                if matchesNothing || filters.contains(where: \.isEmpty) { return .empty }
+                // Each phrase reads its terms' positions from the conjunction's cursors: two
+                // phrases sharing a term would read one cursor's positions twice (the match
+                // tree runs those).
+                let phraseTerms = phrases.flatMap(\.terms)
+                if Set(phraseTerms).count < phraseTerms.count { return nil }
+                // A phrase's tokens score as terms (repeats counted), as a phrase plan's do.
+                let scored = phrases.flatMap { p in p.tokens.map { QueryPlan.Term(field: p.field, bytes: $0.bytes, occurrences: 1) } }
+                return .conjunction(merge(required + scored), excluded: excluded, filters: filters, phrases: phrases)
             }
             if must.isEmpty && !should.isEmpty && minimumShouldMatch == 1 {
                 guard let optional = try terms(should) else { return nil }
@@ -481,7 +516,7 @@ extension IndexSearcher {
         switch plan {
         case .empty, .prefix: return []
         case let .term(t): return [t]
-        case let .conjunction(terms, excluded, _), let .disjunction(terms, excluded): return terms + excluded
+        case let .conjunction(terms, excluded, _, _), let .disjunction(terms, excluded): return terms + excluded
         // One cursor per distinct term (they are also the scoring terms, repeats counted).
         case let .phrase(field, tokens, _): return merge(tokens.map { QueryPlan.Term(field: field, bytes: $0.bytes, occurrences: 1) })
         }
@@ -516,20 +551,16 @@ extension IndexSearcher {
                 if !(deletes?.contains(c.doc) ?? false) { n += 1 }
                 try c.next()
             }
-        case let .conjunction(terms, excluded, filters):
-            guard let filter = segmentFilter(filters, si) else { return 0 }
-            var cs: [PostingsCursor] = []
-            for (i, t) in terms.enumerated() {
-                guard let c = try cursor(r, si, i, t.field, within: filter.range) else { return 0 }
-                cs.append(c)
-            }
-            cs.sort { $0.docFreq < $1.docFreq }
+        case let .conjunction(terms, excluded, filters, phrases):
+            guard let filter = segmentFilter(filters, si),
+                  let (opened, matchers) = try conjunctionCursors(terms, phrases, r, si, within: filter.range) else { return 0 }
+            let cs = opened.sorted { $0.docFreq < $1.docFreq }
             let ex = try excluded.enumerated().compactMap { try cursor(r, si, terms.count + $0.offset, $0.element.field) }
             let checks = !filter.checks.isEmpty
             try intersect(cs, gate: filter) { d in
                 if let deletes, deletes.contains(d) { return }
                 if checks && !filter.passes(d) { return }
-                if try !isExcluded(d, ex) { n += 1 }
+                if try !isExcluded(d, ex), try holds(matchers) { n += 1 }
             }
         case let .disjunction(terms, excluded):
             var cs: [PostingsCursor] = []
@@ -628,17 +659,12 @@ extension IndexSearcher {
                     try c.nextBlock()
                 }
             }
-        case let .conjunction(terms, excluded, filters):
+        case let .conjunction(terms, excluded, filters, phrases):
             let constant = Float(filters.count)
             for (si, s) in segments.enumerated() where !s.excluded {
-                guard let filter = segmentFilter(filters, si) else { continue }
-                var cs: [(PostingsCursor, TermScorer?)] = []
-                for (i, t) in terms.enumerated() {
-                    guard let c = try cursor(r, si, i, t.field, within: filter.range) else { cs = []; break }
-                    cs.append((c, r.scorers[i]))
-                }
-                if cs.isEmpty { continue }
-                cs.sort { $0.0.docFreq < $1.0.docFreq }
+                guard let filter = segmentFilter(filters, si),
+                      let (opened, matchers) = try conjunctionCursors(terms, phrases, r, si, within: filter.range) else { continue }
+                let cs = opened.enumerated().map { ($0.element, r.scorers[$0.offset]) }.sorted { $0.0.docFreq < $1.0.docFreq }
                 let ex = try excluded.enumerated().compactMap { try cursor(r, si, terms.count + $0.offset, $0.element.field) }
                 bar.pointee = top.bar(segment: si)
                 let bound = ConjunctionBound(scorers: cs.map(\.1), constant: constant, bar: bar)
@@ -660,9 +686,11 @@ extension IndexSearcher {
                 }
                 // Unwrapped once: the closure tests plain values per match.
                 let deletes = s.deletes, checks = !filter.checks.isEmpty
+                let phrased = !matchers.isEmpty
                 try intersect(cs.map(\.0), gate: filter, bound: bound) { d in
                     if let deletes, deletes.contains(d) { return }
                     if checks && !filter.passes(d) { return }
+                    if phrased, try !holds(matchers) { return }
                     if batch.add(d) { try flush() }
                 }
                 try flush()
@@ -732,16 +760,12 @@ extension IndexSearcher {
             break
         case let .term(t):
             if let c = try cursor(r, si, 0, t.field) { try mark(c, into: &set) }
-        case let .conjunction(terms, excluded, filters):
-            guard let filter = segmentFilter(filters, si) else { return set }
-            var cs: [PostingsCursor] = []
-            for (i, t) in terms.enumerated() {
-                guard let c = try cursor(r, si, i, t.field, within: filter.range) else { return set }
-                cs.append(c)
-            }
-            cs.sort { $0.docFreq < $1.docFreq }
+        case let .conjunction(terms, excluded, filters, phrases):
+            guard let filter = segmentFilter(filters, si),
+                  let (opened, matchers) = try conjunctionCursors(terms, phrases, r, si, within: filter.range) else { return set }
+            let cs = opened.sorted { $0.docFreq < $1.docFreq }
             let ex = try excluded.enumerated().compactMap { try cursor(r, si, terms.count + $0.offset, $0.element.field) }
-            try intersect(cs, gate: filter) { d in if filter.passes(d), try !isExcluded(d, ex) { set.insert(d) } }
+            try intersect(cs, gate: filter) { d in if filter.passes(d), try !isExcluded(d, ex), try holds(matchers) { set.insert(d) } }
         case let .prefix(field, bytes):
             for c in try prefixCursors(field, bytes, si) { try mark(c, into: &set) }
         case let .disjunction(terms, excluded):
@@ -768,8 +792,32 @@ extension IndexSearcher {
             guard let c = try cursor(r, si, k, t.field, positions: true) else { return nil }
             cursors.append(c)
         }
-        let tokenTerm = tokens.map { t in unique.firstIndex { $0.bytes == t.bytes }! }
-        return PhraseMatcher(cursors: cursors, tokenTerm: tokenTerm, offsets: tokens.map { $0.position - tokens[0].position }, slop: slop)
+        return PhraseMatcher(cursors: cursors, terms: unique, tokens: tokens, slop: slop)
+    }
+
+    /// A conjunction's cursors in segment `si`, in term order (the phrases' terms read
+    /// positions), and its phrases' matchers over them; nil when a term is missing there.
+    private func conjunctionCursors(_ terms: [QueryPlan.Term], _ phrases: [QueryPlan.PhraseCheck], _ r: Resolved, _ si: Int,
+                                    within: Range<UInt32>?) throws -> ([PostingsCursor], [PhraseMatcher])? {
+        let positioned = Set(phrases.flatMap(\.terms))
+        var cs: [PostingsCursor] = []
+        for (i, t) in terms.enumerated() {
+            let positions = !positioned.isEmpty && positioned.contains(QueryPlan.Term(field: t.field, bytes: t.bytes, occurrences: 1))
+            guard let c = try cursor(r, si, i, t.field, positions: positions, within: within) else { return nil }
+            cs.append(c)
+        }
+        let matchers = phrases.map { p in
+            let unique = p.terms
+            let cursors = unique.map { u in cs[terms.firstIndex { $0.field == u.field && $0.bytes == u.bytes }!] }
+            return PhraseMatcher(cursors: cursors, terms: unique, tokens: p.tokens, slop: p.slop)
+        }
+        return (cs, matchers)
+    }
+
+    /// Whether every phrase of a conjunction occurs in the document its cursors are on.
+    @inline(__always) private func holds(_ matchers: [PhraseMatcher]) throws -> Bool {
+        for m in matchers where try !m.matches() { return false }
+        return true
     }
 
     /// Calls `body` for each document every cursor holds (leapfrogging with `advance`). The loop
