@@ -560,7 +560,7 @@ extension IndexSearcher {
             try intersect(cs, gate: filter) { d in
                 if let deletes, deletes.contains(d) { return }
                 if checks && !filter.passes(d) { return }
-                if try !isExcluded(d, ex), try holds(matchers) { n += 1 }
+                if try !isExcluded(d, ex), try matchers.hold() { n += 1 }
             }
         case let .disjunction(terms, excluded):
             var cs: [PostingsCursor] = []
@@ -686,11 +686,10 @@ extension IndexSearcher {
                 }
                 // Unwrapped once: the closure tests plain values per match.
                 let deletes = s.deletes, checks = !filter.checks.isEmpty
-                let phrased = !matchers.isEmpty
                 try intersect(cs.map(\.0), gate: filter, bound: bound) { d in
                     if let deletes, deletes.contains(d) { return }
                     if checks && !filter.passes(d) { return }
-                    if phrased, try !holds(matchers) { return }
+                    if try !matchers.hold() { return }
                     if batch.add(d) { try flush() }
                 }
                 try flush()
@@ -765,7 +764,7 @@ extension IndexSearcher {
                   let (opened, matchers) = try conjunctionCursors(terms, phrases, r, si, within: filter.range) else { return set }
             let cs = opened.sorted { $0.docFreq < $1.docFreq }
             let ex = try excluded.enumerated().compactMap { try cursor(r, si, terms.count + $0.offset, $0.element.field) }
-            try intersect(cs, gate: filter) { d in if filter.passes(d), try !isExcluded(d, ex), try holds(matchers) { set.insert(d) } }
+            try intersect(cs, gate: filter) { d in if filter.passes(d), try !isExcluded(d, ex), try matchers.hold() { set.insert(d) } }
         case let .prefix(field, bytes):
             for c in try prefixCursors(field, bytes, si) { try mark(c, into: &set) }
         case let .disjunction(terms, excluded):
@@ -798,7 +797,7 @@ extension IndexSearcher {
     /// A conjunction's cursors in segment `si`, in term order (the phrases' terms read
     /// positions), and its phrases' matchers over them; nil when a term is missing there.
     private func conjunctionCursors(_ terms: [QueryPlan.Term], _ phrases: [QueryPlan.PhraseCheck], _ r: Resolved, _ si: Int,
-                                    within: Range<UInt32>?) throws -> ([PostingsCursor], [PhraseMatcher])? {
+                                    within: Range<UInt32>?) throws -> ([PostingsCursor], PhraseChecks)? {
         let positioned = Set(phrases.flatMap(\.terms))
         var cs: [PostingsCursor] = []
         for (i, t) in terms.enumerated() {
@@ -811,13 +810,27 @@ extension IndexSearcher {
             let cursors = unique.map { u in cs[terms.firstIndex { $0.field == u.field && $0.bytes == u.bytes }!] }
             return PhraseMatcher(cursors: cursors, terms: unique, tokens: p.tokens, slop: p.slop)
         }
-        return (cs, matchers)
+        return (cs, PhraseChecks(matchers))
     }
 
-    /// Whether every phrase of a conjunction occurs in the document its cursors are on.
-    @inline(__always) private func holds(_ matchers: [PhraseMatcher]) throws -> Bool {
-        for m in matchers where try !m.matches() { return false }
-        return true
+    /// A conjunction's phrase matchers, for the leapfrog's body: the first (usually the only
+    /// one) unmanaged, so checking a candidate takes no reference (`matchers` keeps them alive).
+    struct PhraseChecks {
+        let matchers: [PhraseMatcher]
+        private let first: Unmanaged<PhraseMatcher>?
+
+        init(_ matchers: [PhraseMatcher]) {
+            self.matchers = matchers
+            first = matchers.first.map { Unmanaged.passUnretained($0) }
+        }
+
+        /// Whether every phrase occurs in the document the cursors are on.
+        @inline(__always) func hold() throws -> Bool {
+            guard let first else { return true }
+            if try !first._withUnsafeGuaranteedRef({ try $0.matches() }) { return false }
+            if matchers.count > 1 { for m in matchers.dropFirst() where try !m.matches() { return false } }
+            return true
+        }
     }
 
     /// Calls `body` for each document every cursor holds (leapfrogging with `advance`). The loop
