@@ -484,9 +484,13 @@ struct TopHits {
     /// sorted segment with that score rank below it, so they are turned away unread.
     private var cutoff: [Float] = []
 
+    /// By score, no tie-break columns, no `after`: `offer` takes the short path.
+    private var byScoreOnly: Bool
+
     init(limit: Int, sort: SearchSort) {
         self.limit = limit
         self.sort = sort
+        byScoreOnly = sort == .score
         heap.reserveCapacity(min(limit, 4096))
     }
 
@@ -495,6 +499,7 @@ struct TopHits {
         tieDescending = descending
         self.after = after
         tiesMayEnter = tieColumns != nil || after != nil
+        byScoreOnly = sort == .score && !tiesMayEnter
         self.sortedSegments = descending ? [] : sortedSegments
         cutoff = [Float](repeating: -.infinity, count: sortedSegments.count)
     }
@@ -560,8 +565,42 @@ struct TopHits {
         return h
     }
 
+    /// Whether `a` ranks before `b` by score, then index order (`better` without tie-breaks).
+    @inline(__always) private static func scoresBetter(_ a: SearchHit, _ b: SearchHit) -> Bool {
+        if a.score != b.score { return a.score > b.score }
+        return a.segment != b.segment ? a.segment < b.segment : a.document < b.document
+    }
+
+    /// `offer` by score alone: the heap ordered by `scoresBetter`, nothing else to read.
+    private mutating func offerByScore(_ h: SearchHit) -> Offer {
+        if heap.count < limit {
+            heap.append(h)
+            var i = heap.count - 1
+            while i > 0 {
+                let p = (i - 1) / 2
+                if Self.scoresBetter(heap[p], heap[i]) { heap.swapAt(p, i); i = p } else { break }
+            }
+            return .entered
+        }
+        guard Self.scoresBetter(h, heap[0]) else { return .rejected }
+        heap[0] = h
+        var i = 0
+        let n = heap.count
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var worst = i
+            if l < n && Self.scoresBetter(heap[worst], heap[l]) { worst = l }
+            if r < n && Self.scoresBetter(heap[worst], heap[r]) { worst = r }
+            if worst == i { break }
+            heap.swapAt(i, worst)
+            i = worst
+        }
+        return .entered
+    }
+
     @discardableResult
     mutating func offer(_ offered: SearchHit) -> Offer {
+        if byScoreOnly { return offerByScore(offered) }
         var h = offered
         if let tieColumns {
             // Read the tie-break values only when they can matter; on a tie with the k-th hit

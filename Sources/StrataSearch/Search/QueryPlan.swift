@@ -633,30 +633,11 @@ extension IndexSearcher {
             guard let scorer = r.scorers[0] else { return }
             for (si, s) in segments.enumerated() where !s.excluded {
                 guard let c = try cursor(r, si, 0, t.field) else { continue }
-                let inv = c.segment
-                // The score a hit must beat once the top k is full (ties go to earlier hits).
-                var bar = top.threshold?.score ?? -Float.infinity
-                let deletes = s.deletes
-                while c.doc != PostingsCursor.exhausted {
-                    // Block-max: skip a whole block whose best possible score cannot enter.
-                    if bar > -Float.infinity, c.block < c.fullBlocks, c.isAtBlockStart {
-                        let m = c.blockMax(c.block)
-                        if top.cannotEnter(scorer.score(m.maxFreq, m.minNorm), bar, segment: si) {
-                            try c.nextBlock()
-                            continue
-                        }
-                    }
-                    // Score the rest of the block in one tight loop.
-                    let (docs, freqs, n) = c.remainingInBlock()
-                    for k in 0 ..< n {
-                        let d = docs[k]
-                        let score = scorer.score(freqs[k], inv.norm(Int(d)))
-                        if !top.cannotEnter(score, bar, segment: si), !(deletes?.contains(d) ?? false) {
-                            top.offer(SearchHit(segment: si, document: d, score: score, sortValue: nil))
-                            if let t = top.threshold { bar = t.score }
-                        }
-                    }
-                    try c.nextBlock()
+                // One loop per norm width: the block loop reads each norm without a switch.
+                switch c.segment.normBytes {
+                case 1: try topOfTerm(c, scorer, s.deletes, si, &top, norms: UInt8.self)
+                case 2: try topOfTerm(c, scorer, s.deletes, si, &top, norms: UInt16.self)
+                default: try topOfTerm(c, scorer, s.deletes, si, &top, norms: UInt32.self)
                 }
             }
         case let .conjunction(terms, excluded, filters, phrases):
@@ -745,6 +726,35 @@ extension IndexSearcher {
                     bar.pointee = top.bar(segment: si)
                 }
             }
+        }
+    }
+
+    /// One term's top k in segment `si`, from its cursor: blocks whose best score cannot enter are
+    /// skipped by their block-max, the rest scored in one tight loop over the block.
+    private func topOfTerm<Width: FixedWidthInteger & UnsignedInteger>(_ c: PostingsCursor, _ scorer: TermScorer, _ deletes: DeletedDocuments?, _ si: Int,
+                                                                      _ top: inout TopHits, norms _: Width.Type) throws {
+        let norms = c.segment.norms
+        // The score a hit must beat once the top k is full (ties go to earlier hits).
+        var bar = top.threshold?.score ?? -Float.infinity
+        while c.doc != PostingsCursor.exhausted {
+            // Block-max: skip a whole block whose best possible score cannot enter.
+            if bar > -Float.infinity, c.block < c.fullBlocks, c.isAtBlockStart {
+                let m = c.blockMax(c.block)
+                if top.cannotEnter(scorer.score(m.maxFreq, m.minNorm), bar, segment: si) {
+                    try c.nextBlock()
+                    continue
+                }
+            }
+            let (docs, freqs, n) = c.remainingInBlock()
+            for k in 0 ..< n {
+                let d = docs[k]
+                let score = scorer.score(freqs[k], SegmentFormat.norm(norms, Int(d), as: Width.self))
+                if !top.cannotEnter(score, bar, segment: si), !(deletes?.contains(d) ?? false) {
+                    top.offer(SearchHit(segment: si, document: d, score: score, sortValue: nil))
+                    if let t = top.threshold { bar = t.score }
+                }
+            }
+            try c.nextBlock()
         }
     }
 
