@@ -258,4 +258,30 @@ import StrataIO
             }
         }
     }
+
+    /// Term top-k reads norms in the segment's width (1, 2 or 4 bytes per document, by the
+    /// longest document): scores equal the set-based path's, which reads them one at a time.
+    @Test func termTopKReadsEveryNormWidth() throws {
+        for longest in [200, 300, 70_000] {
+            let schema = try Schema(fields: [FieldDefinition("body", .text(.whitespace))])
+            let index = try SearchIndex(directory: tempDirectory("plan-norms-\(longest)"), schema: schema)
+            var r: UInt64 = 5
+            func next() -> UInt64 { r ^= r << 13; r ^= r >> 7; r ^= r << 17; return r }
+            for i in 0 ..< 700 {
+                // Lengths from 1 to 250 tokens, "hit" 1–3 times; one document of `longest` tokens.
+                let length = i == 350 ? longest : 1 + Int(next() % 250)
+                var words = (0 ..< length).map { _ in "w\(next() % 50)" }
+                for k in 0 ..< 1 + Int(next() % 3) where i % 3 == 0 { words[(k * 7) % length] = "hit" }
+                try index.add(["body": .string(words.joined(separator: " "))])
+            }
+            try index.refresh()
+            let fast = index.searcher(), slow = index.searcher()
+            slow.usePlans = false
+            let q = try QueryParser.parse("hit")
+            let a = try fast.search(q, limit: 10), b = try slow.search(q, limit: 10)
+            #expect(a.map(\.document) == b.map(\.document), "longest \(longest): the same top 10")
+            for (x, y) in zip(a, b) { #expect(abs(x.score - y.score) <= 1e-5, "longest \(longest): scores") }
+        }
+    }
+
 }
