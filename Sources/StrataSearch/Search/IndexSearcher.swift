@@ -113,6 +113,8 @@ public final class IndexSearcher: @unchecked Sendable {
     var usePlans = true
     /// Per inverted field: documents and tokens over every segment.
     private var fieldStats: [(docs: Int, tokens: UInt64)?]
+    /// The last query `treeMatches` ran and its terms' lookups (kept across its segments).
+    var lastMatchContext: (Query, MatchContext)?
 
     private let searchFields: [Int]
 

@@ -68,12 +68,19 @@ extension IndexSearcher {
         return n
     }
 
-    /// The live documents of segment `s` matching `query`, from its tree.
+    /// The live documents of segment `s` matching `query`, from its tree. Callers ask segment
+    /// by segment (aggregations, sorting by a field, deletes): the terms' lookups of the last
+    /// query are kept for the next segment's call.
     func treeMatches(_ query: Query, _ si: Int) throws -> DocSet {
         let s = segments[si]
         var set = DocSet(capacity: s.reader.documentCount)
         if s.excluded { return set }
-        guard let node = try matchTree(query, si, MatchContext(scoring: false, bm25: BM25())) else { return set }
+        let context: MatchContext
+        if let (last, kept) = lastMatchContext, last == query { context = kept } else {
+            context = MatchContext(scoring: false, bm25: BM25())
+            lastMatchContext = (query, context)
+        }
+        guard let node = try matchTree(query, si, context) else { return set }
         try MatchTree.forEach(node, deletes: s.deletes, range: s.docRange) { set.insert($0); return true }
         return set
     }
