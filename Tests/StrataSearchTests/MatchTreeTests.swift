@@ -171,4 +171,36 @@ struct RandomQueries {
         #expect(a.count == 20 && a.map(\.document) == b.map(\.document))
         for (x, y) in zip(a, b) { #expect(abs(x.score - y.score) <= 1e-5) }
     }
+
+    /// Long should lists (a heap of children beyond `MatchTree.linearDisjunctionLimit`): beside
+    /// a must clause, alone, with minimum-should-match 1–3, with phrases and excluded clauses
+    /// among them — counts and top-k equal the set-based path's.
+    @Test func longShouldListsRunOnAHeap() throws {
+        let corpus = Corpus(count: 4000, seed: 41)
+        let index = try SearchIndex(directory: tempDirectory("tree-heap"), schema: Corpus.schema(), options: .init(bufferBytes: 200_000))
+        for d in corpus.docs { try index.add(json: corpus.json(d)) }
+        try index.commit()
+        try index.delete(QueryParser.parse("n:[0 TO 2]"))
+        let fast = index.searcher(), slow = index.searcher()
+        slow.usePlans = false
+        let words = Corpus.words
+        var shoulds: [Query] = words.map { .term(field: nil, text: $0) }
+        shoulds += [.phrase(field: nil, text: "error warn", slop: 0, prefixLast: false), .phrase(field: nil, text: "disk crash", slop: 1, prefixLast: false),
+                    .prefix(field: nil, text: "ka"), .term(field: "tags", text: "red"), .term(field: "n", text: "7")]
+        #expect(shoulds.count > MatchTree.linearDisjunctionLimit)
+        var queries: [Query] = []
+        for minimum in [0, 1, 2, 3] {
+            queries.append(.boolean(must: [.term(field: nil, text: "kafka")], should: shoulds, mustNot: [], minimumShouldMatch: minimum))
+            queries.append(.boolean(must: [], should: shoulds, mustNot: [.term(field: nil, text: "log")], minimumShouldMatch: max(1, minimum)))
+        }
+        queries.append(.boolean(must: [.phrase(field: nil, text: "index offset", slop: 2, prefixLast: false)],
+                                should: Array(shoulds.dropFirst(3)), mustNot: [.prefix(field: nil, text: "cr")], minimumShouldMatch: 2))
+        for q in queries {
+            #expect(try fast.plan(q) == nil)
+            #expect(try fast.count(q) == slow.count(q), "count of \(q)")
+            let all = try slow.search(q, limit: 100_000)
+            for k in [10, 300] { expectSameHits(try fast.search(q, limit: k), try slow.search(q, limit: k), all: all, "\(q) top \(k)") }
+        }
+    }
+
 }

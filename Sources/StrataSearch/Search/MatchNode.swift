@@ -301,6 +301,99 @@ final class DisjunctionNode: MatchNode {
     }
 }
 
+/// `DisjunctionNode` for many children: a min-heap by document, so a move touches only the
+/// children behind the target, not every child (long should lists, many-term ORs in a tree).
+final class HeapDisjunctionNode: MatchNode {
+    private let children: [MatchNode]
+    private let minimum: Int
+    let cost: Int
+    private(set) var doc: UInt32 = 0
+    /// Child indices, a min-heap by each child's current document.
+    private var heap: [Int]
+    /// Heap slots left to visit while walking the children on the current document.
+    private var stack: [Int] = []
+
+    init(_ children: [MatchNode], minimum: Int = 1) throws {
+        self.children = children
+        self.minimum = max(1, minimum)
+        cost = children.reduce(0) { $0 + $1.cost }
+        heap = Array(children.indices)
+        for k in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(k) }
+        try settle()
+    }
+
+    private func siftDown(_ start: Int) {
+        var k = start
+        let n = heap.count
+        while true {
+            let l = 2 * k + 1, r = l + 1
+            var least = k
+            if l < n && children[heap[l]].doc < children[heap[least]].doc { least = l }
+            if r < n && children[heap[r]].doc < children[heap[least]].doc { least = r }
+            if least == k { return }
+            heap.swapAt(k, least)
+            k = least
+        }
+    }
+
+    private var top: UInt32 { children[heap[0]].doc }
+
+    /// Calls `body` with each child on document `d` (the heap's top `d` entries: slots whose
+    /// document is `d` form a subtree at the root).
+    private func forEachOn(_ d: UInt32, _ body: (MatchNode) throws -> Bool) rethrows {
+        stack.removeAll(keepingCapacity: true)
+        if top == d { stack.append(0) }
+        while let k = stack.popLast() {
+            if try !body(children[heap[k]]) { return }
+            let l = 2 * k + 1, r = l + 1
+            if l < heap.count && children[heap[l]].doc == d { stack.append(l) }
+            if r < heap.count && children[heap[r]].doc == d { stack.append(r) }
+        }
+    }
+
+    private func settle() throws {
+        while true {
+            let d = top
+            if d == PostingsCursor.exhausted || minimum == 1 { doc = d; return }
+            var on = 0
+            forEachOn(d) { _ in on += 1; return on < minimum }
+            if on >= minimum { doc = d; return }
+            while top == d { try children[heap[0]].next(); siftDown(0) }
+        }
+    }
+
+    func advance(to target: UInt32) throws {
+        if target <= doc { return }
+        while top < target { try children[heap[0]].advance(to: target); siftDown(0) }
+        try settle()
+    }
+
+    func next() throws {
+        guard doc != PostingsCursor.exhausted else { return }
+        let d = doc
+        while top == d { try children[heap[0]].next(); siftDown(0) }
+        try settle()
+    }
+
+    func matches() throws -> Bool {
+        var n = 0
+        try forEachOn(doc) { c in
+            if try c.matches() { n += 1 }
+            return n < minimum
+        }
+        return n >= minimum
+    }
+
+    func score() throws -> Float {
+        var s: Float = 0
+        try forEachOn(doc) { c in
+            if try c.matches() { s += try c.score() }
+            return true
+        }
+        return s
+    }
+}
+
 /// The documents of `required` that `excluded` does not match; scores as `required`.
 final class ExclusionNode: MatchNode {
     private let required: MatchNode

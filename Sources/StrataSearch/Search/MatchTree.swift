@@ -50,7 +50,7 @@ enum MatchTree {
             var scoredAlongside: MatchNode?
             if !should.isEmpty && minimumShouldMatch > 0 {
                 if optional.count < minimumShouldMatch { return nil }
-                required.append(optional.count == 1 ? optional[0] : try DisjunctionNode(optional, minimum: minimumShouldMatch))
+                required.append(optional.count == 1 ? optional[0] : try disjunction(optional, minimum: minimumShouldMatch))
             } else {
                 scoredAlongside = try union(optional)
             }
@@ -97,7 +97,14 @@ enum MatchTree {
     /// One node matching any of `nodes` (nil for none).
     static func union(_ nodes: [MatchNode]) throws -> MatchNode? {
         if nodes.count <= 1 { return nodes.first }
-        return try DisjunctionNode(nodes)
+        return try disjunction(nodes, minimum: 1)
+    }
+
+    /// Children scanned in turn up to this many; a heap beyond.
+    static let linearDisjunctionLimit = 8
+
+    private static func disjunction(_ nodes: [MatchNode], minimum: Int) throws -> MatchNode {
+        nodes.count <= linearDisjunctionLimit ? try DisjunctionNode(nodes, minimum: minimum) : try HeapDisjunctionNode(nodes, minimum: minimum)
     }
 
     private static func set(_ s: DocSet, constant: Float) -> MatchNode? {
