@@ -303,51 +303,81 @@ final class DisjunctionNode: MatchNode {
 
 /// `DisjunctionNode` for many children: a min-heap by document, so a move touches only the
 /// children behind the target, not every child (long should lists, many-term ORs in a tree).
+/// The heap, each child's current document and the walk's stack live in raw memory: moving a
+/// child and restoring the heap compare plain integers, with no exclusivity checks.
 final class HeapDisjunctionNode: MatchNode {
     private let children: [MatchNode]
     private let minimum: Int
     let cost: Int
     private(set) var doc: UInt32 = 0
-    /// Child indices, a min-heap by each child's current document.
-    private var heap: [Int]
+    private let n: Int
+    /// Child indices, a min-heap by `docs`.
+    private let heap: UnsafeMutablePointer<Int>
+    /// Per child: its current document.
+    private let docs: UnsafeMutablePointer<UInt32>
     /// Heap slots left to visit while walking the children on the current document.
-    private var stack: [Int] = []
+    private let stack: UnsafeMutablePointer<Int>
 
     init(_ children: [MatchNode], minimum: Int = 1) throws {
         self.children = children
         self.minimum = max(1, minimum)
         cost = children.reduce(0) { $0 + $1.cost }
-        heap = Array(children.indices)
-        for k in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(k) }
+        n = children.count
+        heap = .allocate(capacity: n)
+        docs = .allocate(capacity: n)
+        stack = .allocate(capacity: n)
+        for i in 0 ..< n {
+            heap[i] = i
+            docs[i] = children[i].doc
+        }
+        for k in stride(from: n / 2 - 1, through: 0, by: -1) { siftDown(k) }
         try settle()
+    }
+
+    deinit {
+        heap.deallocate()
+        docs.deallocate()
+        stack.deallocate()
     }
 
     private func siftDown(_ start: Int) {
         var k = start
-        let n = heap.count
+        let moving = heap[k], d = docs[moving]
         while true {
-            let l = 2 * k + 1, r = l + 1
-            var least = k
-            if l < n && children[heap[l]].doc < children[heap[least]].doc { least = l }
-            if r < n && children[heap[r]].doc < children[heap[least]].doc { least = r }
-            if least == k { return }
-            heap.swapAt(k, least)
+            let l = 2 * k + 1
+            if l >= n { break }
+            var least = l
+            if l + 1 < n && docs[heap[l + 1]] < docs[heap[l]] { least = l + 1 }
+            if docs[heap[least]] >= d { break }
+            heap[k] = heap[least]
             k = least
         }
+        heap[k] = moving
     }
 
-    private var top: UInt32 { children[heap[0]].doc }
+    private var top: UInt32 { docs[heap[0]] }
 
-    /// Calls `body` with each child on document `d` (the heap's top `d` entries: slots whose
-    /// document is `d` form a subtree at the root).
+    /// Moves the heap's top child with `move` and restores the heap.
+    @inline(__always) private func moveTop(_ move: (MatchNode) throws -> Void) rethrows {
+        let i = heap[0], c = children[i]
+        try move(c)
+        docs[i] = c.doc
+        siftDown(0)
+    }
+
+    /// Calls `body` with each child on document `d` (the slots whose document is `d` form a
+    /// subtree at the root) until it returns false.
     private func forEachOn(_ d: UInt32, _ body: (MatchNode) throws -> Bool) rethrows {
-        stack.removeAll(keepingCapacity: true)
-        if top == d { stack.append(0) }
-        while let k = stack.popLast() {
+        guard top == d else { return }
+        var depth = 1
+        stack[0] = 0
+        while depth > 0 {
+            depth -= 1
+            let k = stack[depth]
             if try !body(children[heap[k]]) { return }
             let l = 2 * k + 1, r = l + 1
-            if l < heap.count && children[heap[l]].doc == d { stack.append(l) }
-            if r < heap.count && children[heap[r]].doc == d { stack.append(r) }
+            if l < n && docs[heap[l]] == d { stack[depth] = l; depth += 1 }
+            if r < n && docs[heap[r]] == d { stack[depth] = r; depth += 1 }
         }
     }
 
@@ -358,30 +388,30 @@ final class HeapDisjunctionNode: MatchNode {
             var on = 0
             forEachOn(d) { _ in on += 1; return on < minimum }
             if on >= minimum { doc = d; return }
-            while top == d { try children[heap[0]].next(); siftDown(0) }
+            while top == d { try moveTop { try $0.next() } }
         }
     }
 
     func advance(to target: UInt32) throws {
         if target <= doc { return }
-        while top < target { try children[heap[0]].advance(to: target); siftDown(0) }
+        while top < target { try moveTop { try $0.advance(to: target) } }
         try settle()
     }
 
     func next() throws {
         guard doc != PostingsCursor.exhausted else { return }
         let d = doc
-        while top == d { try children[heap[0]].next(); siftDown(0) }
+        while top == d { try moveTop { try $0.next() } }
         try settle()
     }
 
     func matches() throws -> Bool {
-        var n = 0
+        var matched = 0
         try forEachOn(doc) { c in
-            if try c.matches() { n += 1 }
-            return n < minimum
+            if try c.matches() { matched += 1 }
+            return matched < minimum
         }
-        return n >= minimum
+        return matched >= minimum
     }
 
     func score() throws -> Float {
