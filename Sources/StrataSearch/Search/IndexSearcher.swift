@@ -518,7 +518,9 @@ struct TopHits {
     enum Offer { case entered, rejected, beforeAfter }
 
     /// Whether `a` and `b` rank equally on the sort alone.
-    @inline(__always) private func primaryOrder(_ a: SearchHit, _ b: SearchHit) -> Int {
+    @inline(__always) private func primaryOrder(_ a: SearchHit, _ b: SearchHit) -> Int { Self.primaryOrder(a, b, sort) }
+
+    @inline(__always) private static func primaryOrder(_ a: SearchHit, _ b: SearchHit, _ sort: SearchSort) -> Int {
         switch sort {
         case .score:
             if a.score != b.score { return a.score > b.score ? -1 : 1 }
@@ -535,10 +537,40 @@ struct TopHits {
 
     /// Whether `a` ranks before `b`.
     @inline(__always) func better(_ a: SearchHit, _ b: SearchHit) -> Bool {
-        let p = primaryOrder(a, b)
+        Self.better(a, b, sort, tieBreaks: tieColumns != nil, tieDescending)
+    }
+
+    @inline(__always) private static func better(_ a: SearchHit, _ b: SearchHit, _ sort: SearchSort, tieBreaks: Bool, _ tieDescending: Bool) -> Bool {
+        let p = primaryOrder(a, b, sort)
         if p != 0 { return p < 0 }
-        if tieColumns != nil, a.tieBreak != b.tieBreak { return tieDescending ? a.tieBreak > b.tieBreak : a.tieBreak < b.tieBreak }
+        if tieBreaks, a.tieBreak != b.tieBreak { return tieDescending ? a.tieBreak > b.tieBreak : a.tieBreak < b.tieBreak }
         return a.segment != b.segment ? a.segment < b.segment : a.document < b.document
+    }
+
+    /// Adds `h` to `heap`, whose root is its worst hit by `better`.
+    @inline(__always) private static func push(_ h: SearchHit, into heap: inout [SearchHit], _ better: (SearchHit, SearchHit) -> Bool) {
+        heap.append(h)
+        var i = heap.count - 1
+        while i > 0 {
+            let p = (i - 1) / 2
+            if better(heap[p], heap[i]) { heap.swapAt(p, i); i = p } else { break }
+        }
+    }
+
+    /// Puts `h` in place of `heap`'s root (its worst hit by `better`) and restores the heap.
+    @inline(__always) private static func replaceWorst(with h: SearchHit, in heap: inout [SearchHit], _ better: (SearchHit, SearchHit) -> Bool) {
+        heap[0] = h
+        var i = 0
+        let n = heap.count
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var worst = i
+            if l < n && better(heap[worst], heap[l]) { worst = l }
+            if r < n && better(heap[worst], heap[r]) { worst = r }
+            if worst == i { break }
+            heap.swapAt(i, worst)
+            i = worst
+        }
     }
 
     /// Whether `h` ranks strictly after `after` (the previous page's last hit): by the sort,
@@ -576,27 +608,11 @@ struct TopHits {
     /// `offer` by score alone: the heap ordered by `scoresBetter`, nothing else to read.
     private mutating func offerByScore(_ h: SearchHit) -> Offer {
         if heap.count < limit {
-            heap.append(h)
-            var i = heap.count - 1
-            while i > 0 {
-                let p = (i - 1) / 2
-                if Self.scoresBetter(heap[p], heap[i]) { heap.swapAt(p, i); i = p } else { break }
-            }
+            Self.push(h, into: &heap, Self.scoresBetter)
             return .entered
         }
         guard Self.scoresBetter(h, heap[0]) else { return .rejected }
-        heap[0] = h
-        var i = 0
-        let n = heap.count
-        while true {
-            let l = 2 * i + 1, r = l + 1
-            var worst = i
-            if l < n && Self.scoresBetter(heap[worst], heap[l]) { worst = l }
-            if r < n && Self.scoresBetter(heap[worst], heap[r]) { worst = r }
-            if worst == i { break }
-            heap.swapAt(i, worst)
-            i = worst
-        }
+        Self.replaceWorst(with: h, in: &heap, Self.scoresBetter)
         return .entered
     }
 
@@ -624,25 +640,12 @@ struct TopHits {
             h = withTieKey(h)
         }
         if let after, !ranksAfter(h, after) { return .beforeAfter }
+        let sort = self.sort, tieBreaks = tieColumns != nil, descending = tieDescending
+        let order = { (a: SearchHit, b: SearchHit) in Self.better(a, b, sort, tieBreaks: tieBreaks, descending) }
         if heap.count < limit {
-            heap.append(h)
-            var i = heap.count - 1
-            while i > 0 {
-                let p = (i - 1) / 2
-                if better(heap[p], heap[i]) { heap.swapAt(p, i); i = p } else { break }
-            }
+            Self.push(h, into: &heap, order)
         } else if better(h, heap[0]) {
-            heap[0] = h
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var worst = i
-                if l < heap.count && better(heap[worst], heap[l]) { worst = l }
-                if r < heap.count && better(heap[worst], heap[r]) { worst = r }
-                if worst == i { break }
-                heap.swapAt(i, worst)
-                i = worst
-            }
+            Self.replaceWorst(with: h, in: &heap, order)
         } else {
             if primaryOrder(h, heap[0]) == 0 { noteTieRejected(h) }
             return .rejected

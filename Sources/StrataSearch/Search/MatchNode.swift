@@ -95,40 +95,28 @@ final class ListTermNode: MatchNode {
     }
 }
 
-/// A phrase through its terms' cursors: candidates are the documents holding every term (the
-/// rarest leads the leapfrog); `matches()` reads their positions (`PhraseMatcher`). Scores as
-/// the sum of its terms' BM25 (term frequencies, not the phrase's), as the rest of the engine.
+/// A phrase through its terms' cursors: candidates are the documents of the conjunction of its
+/// terms (the rarest leads); `matches()` reads their positions (`PhraseMatcher`). Scores as that
+/// conjunction: the sum of its terms' BM25 (term frequencies, not the phrase's), as the rest of
+/// the engine.
 final class CursorPhraseNode: MatchNode {
     private let matcher: IndexSearcher.PhraseMatcher
-    private let order: [PostingsCursor]
-    /// Per `matcher.cursors` entry.
-    private let scorers: [TermScorer?]
-    private(set) var doc: UInt32 = 0
+    private let terms: ConjunctionNode
     /// The candidate last checked, and what its positions said.
     private var checked = PostingsCursor.exhausted
     private var checkedMatches = false
 
+    /// `scorers`: per `matcher.cursors` entry.
     init(_ matcher: IndexSearcher.PhraseMatcher, scorers: [TermScorer?]) throws {
         self.matcher = matcher
-        order = matcher.leapfrogCursors
-        self.scorers = scorers
-        try settle(order[0].doc)
+        terms = try ConjunctionNode(zip(matcher.cursors, scorers).map { CursorTermNode($0.0, scorer: $0.1) })
     }
 
-    var cost: Int { order[0].docFreq }
-
-    private func settle(_ start: UInt32) throws {
-        var target = start
-        outer: while target != PostingsCursor.exhausted {
-            for c in order {
-                try c.advance(to: target)
-                if c.doc != target { target = c.doc; continue outer }
-            }
-            doc = target
-            return
-        }
-        doc = PostingsCursor.exhausted
-    }
+    var doc: UInt32 { terms.doc }
+    var cost: Int { terms.cost }
+    func advance(to target: UInt32) throws { try terms.advance(to: target) }
+    func next() throws { try terms.next() }
+    func score() throws -> Float { try terms.score() }
 
     func matches() throws -> Bool {
         if checked != doc {
@@ -136,19 +124,6 @@ final class CursorPhraseNode: MatchNode {
             checkedMatches = try matcher.matches()
         }
         return checkedMatches
-    }
-
-    func advance(to target: UInt32) throws { if target > doc { try settle(target) } }
-    func next() throws {
-        guard doc != PostingsCursor.exhausted else { return }
-        try order[0].next()
-        try settle(order[0].doc)
-    }
-
-    func score() -> Float {
-        var s: Float = 0
-        for (j, c) in matcher.cursors.enumerated() { if let sc = scorers[j] { s += sc.score(c.frequency, c.segment.norm(Int(doc))) } }
-        return s
     }
 }
 
