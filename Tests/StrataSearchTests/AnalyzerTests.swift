@@ -79,6 +79,58 @@ import Testing
         bad.withUnsafeBytes { buf in a.analyze(buf) { out.append(String(decoding: $0.bytes, as: UTF8.self)) } }
         #expect(out == ["ab", "cd"], "U+FFFD is not a word character")
     }
+
+    /// The alphanumeric tokenizer's fast paths (a lowercase ASCII token handed on in place, a
+    /// capitalized one lowercased in one pass, a run that goes on into other scripts) against a
+    /// scalar-by-scalar reference, on random text mixing them with separators of both kinds,
+    /// long runs (dropped, keeping their position) and offsets.
+    @Test func alphanumericFastPathsAgreeWithAReference() {
+        let letters: [Unicode.Scalar] = ["a", "q", "z", "A", "Q", "Z", "0", "9", "é", "É", "ß", "東", "①"]
+        let separators: [Unicode.Scalar] = [" ", ",", "-", "\n", "—", "\u{A0}", "_"]
+        let lower: [Unicode.Scalar: Unicode.Scalar] = ["A": "a", "Q": "q", "Z": "z", "É": "é"]
+        var rng = SystemRandomNumberGenerator()
+        for maxLength in [5, 40] {
+            let a = Analyzer(.alphanumeric, stopWords: [], maxTokenLength: maxLength)
+            for _ in 0 ..< 400 {
+                var scalars: [Unicode.Scalar] = []
+                for _ in 0 ..< Int.random(in: 0 ..< 60, using: &rng) {
+                    let pool = Int.random(in: 0 ..< 3, using: &rng) == 0 ? separators : letters
+                    scalars.append(pool.randomElement(using: &rng)!)
+                }
+                var text = ""
+                text.unicodeScalars.append(contentsOf: scalars)
+                // Reference: maximal runs of letters and digits, lowercased; every run takes a
+                // position, runs over `maxLength` UTF-8 bytes are dropped.
+                var expected: [(String, Int, Int, Int)] = []
+                var run = "", runStart = 0, offset = 0, position = 0
+                func finish(_ end: Int) {
+                    if !run.isEmpty {
+                        if run.utf8.count <= maxLength { expected.append((run, position, runStart, end)) }
+                        position += 1
+                        run = ""
+                    }
+                }
+                for s in scalars {
+                    if letters.contains(s) {
+                        if run.isEmpty { runStart = offset }
+                        run.unicodeScalars.append(lower[s] ?? s)
+                    } else {
+                        finish(offset)
+                    }
+                    offset += String(s).utf8.count
+                }
+                finish(offset)
+                var got: [(String, Int, Int, Int)] = []
+                var copy = text
+                copy.withUTF8 { u in
+                    a.analyze(UnsafeRawBufferPointer(u)) { t in got.append((String(decoding: t.bytes, as: UTF8.self), t.position, t.startOffset, t.endOffset)) }
+                }
+                #expect(got.map(\.0) == expected.map(\.0), "\(text)")
+                #expect(got.map(\.1) == expected.map(\.1), "\(text)")
+                #expect(got.map(\.2) == expected.map(\.2) && got.map(\.3) == expected.map(\.3), "\(text)")
+            }
+        }
+    }
 }
 
 /// Over-long tokens are dropped with a position gap, in every tokenizer (Lucene's LengthFilter,

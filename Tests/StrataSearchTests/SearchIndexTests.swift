@@ -327,6 +327,37 @@ func ids(_ s: IndexSearcher, _ hits: [SearchHit]) -> [Int64] { hits.map { s.inte
             #expect(throws: StrataError.self, "\(bad)") { try copy.withUTF8 { try d.parse(UnsafeRawBufferPointer($0)) } }
         }
     }
+
+    /// Strings are scanned eight bytes at a time until a quote, backslash or control byte: random
+    /// strings with escapes and raw bytes of every value at every offset parse back to exactly
+    /// what was encoded, and a raw control byte anywhere is still refused.
+    @Test func jsonStringsScanWordsAndStopAtEveryEscape() throws {
+        var rng = SystemRandomNumberGenerator()
+        var d = JSONDocument()
+        let plain: [UInt8] = Array("abcXYZ019 ~é".utf8) + [0x7F, 0xC3, 0xA9]
+        for _ in 0 ..< 600 {
+            var value: [UInt8] = [], encoded: [UInt8] = Array(#"{"s":""#.utf8)
+            for _ in 0 ..< Int.random(in: 0 ..< 70, using: &rng) {
+                switch Int.random(in: 0 ..< 10, using: &rng) {
+                case 0: value.append(0x22); encoded += Array(#"\""#.utf8)
+                case 1: value.append(0x5C); encoded += Array(#"\\"#.utf8)
+                case 2: let c = UInt8.random(in: 0 ..< 0x20, using: &rng); value.append(c); encoded += Array(String(format: "\\u%04x", c).utf8)
+                default: let b = plain.randomElement(using: &rng)!; value.append(b); encoded.append(b)
+                }
+            }
+            encoded += Array(#""}"#.utf8)
+            try encoded.withUnsafeBytes { try d.parse($0) }
+            #expect(d.entries.count == 1)
+            let parsed = d.withBytes(d.entries[0]) { _, v in Array(v) }
+            #expect(parsed == value, "\(String(decoding: encoded, as: UTF8.self))")
+            // The same text with one raw control byte put in the string: refused wherever it is.
+            if value.count > 0 {
+                var raw = encoded
+                raw.insert(UInt8.random(in: 0 ..< 0x20, using: &rng), at: Int.random(in: 6 ..< raw.count - 2, using: &rng))
+                #expect(throws: StrataError.self) { try raw.withUnsafeBytes { try d.parse($0) } }
+            }
+        }
+    }
 }
 
 @Suite struct SearchIndexEdgeTests {

@@ -134,9 +134,11 @@ public final class Analyzer {
         if start >= 0 { emit(start, segmenter.count) }
     }
 
-    /// Runs of letters and digits, lowercased, straight from the UTF-8 bytes: ASCII is
-    /// classified and lowercased inline; other scalars are decoded (invalid UTF-8 is U+FFFD, a
-    /// separator) and classified by general category.
+    /// Runs of letters and digits, lowercased, straight from the UTF-8 bytes: a run of ASCII is
+    /// scanned in one tight loop and, when it is a whole token with no capital letter (most
+    /// tokens of logs and prose), handed on in place without a copy; other ASCII runs are
+    /// lowercased into the token buffer in one pass; other scalars are decoded (invalid UTF-8 is
+    /// U+FFFD, a separator) and classified by general category.
     private func analyzeAlphanumeric(_ text: UnsafeRawBufferPointer, _ body: (TokenRef) -> Void) {
         guard let base = text.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
         let n = text.count
@@ -147,14 +149,31 @@ public final class Analyzer {
         while i < n {
             let b0 = base[i]
             if b0 < 0x80 {
-                let lower = b0 | 0x20
-                if (b0 >= 0x30 && b0 <= 0x39) || (lower >= 0x61 && lower <= 0x7A) {
-                    if start < 0 { start = i }
-                    tokenBuffer.append(b0 >= 0x41 && b0 <= 0x5A ? b0 + 32 : b0)
-                } else if start >= 0 {
-                    finishRun(&position, &start, i, body)
+                guard Self.isASCIIAlphanumeric(b0) else {
+                    if start >= 0 { finishRun(&position, &start, i, body) }
+                    i &+= 1
+                    continue
                 }
-                i += 1
+                var j = i &+ 1
+                var capitals = Self.isASCIICapital(b0) ? 1 : 0
+                while j < n {
+                    let b = base[j]
+                    guard Self.isASCIIAlphanumeric(b) else { break }
+                    capitals |= Self.isASCIICapital(b) ? 1 : 0
+                    j &+= 1
+                }
+                if start < 0 && capitals == 0 && (j == n || base[j] < 0x80) {
+                    emit(UnsafeRawBufferPointer(start: base + i, count: j &- i), &position, i, j, body)
+                } else {
+                    if start < 0 { start = i }
+                    let out = tokenBuffer.reserve(j &- i).assumingMemoryBound(to: UInt8.self)
+                    for k in 0 ..< j &- i {
+                        let b = base[i &+ k]
+                        out[k] = Self.isASCIICapital(b) ? b | 0x20 : b
+                    }
+                    tokenBuffer.count += j &- i
+                }
+                i = j
                 continue
             }
             let (scalar, length) = Self.decodeScalar(base, i, n)
@@ -169,17 +188,30 @@ public final class Analyzer {
         if start >= 0 { finishRun(&position, &start, n, body) }
     }
 
+    /// ASCII digits and letters.
+    @inline(__always) static func isASCIIAlphanumeric(_ b: UInt8) -> Bool {
+        b &- 0x30 < 10 || (b | 0x20) &- 0x61 < 26
+    }
+
+    @inline(__always) static func isASCIICapital(_ b: UInt8) -> Bool { b &- 0x41 < 26 }
+
     /// Emits the alphanumeric run in the token buffer (unless too long or a stop word) and
     /// starts a new one. A method with inout state, not a local function capturing it, so the
     /// state stays in registers (captured variables would be boxed and access-checked).
     @inline(__always)
     private func finishRun(_ position: inout Int, _ start: inout Int, _ end: Int, _ body: (TokenRef) -> Void) {
-        if tokenBuffer.count <= maxTokenLength && stopWords?.contains(tokenBuffer.bytes) != true {
-            body(TokenRef(bytes: tokenBuffer.bytes, position: position, startOffset: start, endOffset: end))
-        }
-        position += 1
+        emit(tokenBuffer.bytes, &position, start, end, body)
         tokenBuffer.removeAll()
         start = -1
+    }
+
+    /// Hands on one token (unless too long or a stop word); every run takes a position.
+    @inline(__always)
+    private func emit(_ bytes: UnsafeRawBufferPointer, _ position: inout Int, _ start: Int, _ end: Int, _ body: (TokenRef) -> Void) {
+        if bytes.count <= maxTokenLength && stopWords?.contains(bytes) != true {
+            body(TokenRef(bytes: bytes, position: position, startOffset: start, endOffset: end))
+        }
+        position += 1
     }
 
     /// The scalar at byte `i` and its length; invalid or truncated UTF-8 is U+FFFD, one byte.
@@ -202,6 +234,21 @@ public final class Analyzer {
     /// Letters (L*), digits and other numbers (N*) and private use (Co): tantivy's and
     /// FTS5 unicode61's token characters.
     @inline(__always) static func isAlphanumeric(_ s: UInt32) -> Bool {
+        if s < alphanumericTableLimit { return alphanumericTable[Int(s >> 6)] & (1 << UInt64(s & 63)) != 0 }
+        return isAlphanumericByCategory(s)
+    }
+
+    /// Scalars below this are classified from a bitmap (Latin, Greek, Cyrillic, the general
+    /// punctuation of prose — most non-ASCII text), built once from the general categories;
+    /// the property lookup costs hundreds of instructions per scalar.
+    static let alphanumericTableLimit: UInt32 = 0x3000
+    static let alphanumericTable: [UInt64] = {
+        var words = [UInt64](repeating: 0, count: Int(alphanumericTableLimit) / 64)
+        for s in 0 ..< alphanumericTableLimit where isAlphanumericByCategory(s) { words[Int(s >> 6)] |= 1 << UInt64(s & 63) }
+        return words
+    }()
+
+    static func isAlphanumericByCategory(_ s: UInt32) -> Bool {
         guard let u = Unicode.Scalar(s) else { return false }
         switch u.properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,

@@ -57,6 +57,21 @@ enum SegmentFormat {
         withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) }
     }
 
+    /// `putVarint` into a byte writer (the encoders' hot paths: one capacity check per value).
+    @inline(__always) static func putVarint(_ v: UInt64, _ out: ByteWriter) {
+        let p = out.reserve(10)
+        var v = v, n = 0
+        while v >= 0x80 { p.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, toByteOffset: n, as: UInt8.self); v >>= 7; n &+= 1 }
+        p.storeBytes(of: UInt8(v), toByteOffset: n, as: UInt8.self)
+        out.count += n &+ 1
+    }
+
+    /// `putLE` into a byte writer.
+    @inline(__always) static func putLE<T: FixedWidthInteger>(_ v: T, _ out: ByteWriter) {
+        out.reserve(MemoryLayout<T>.size).storeBytes(of: v.littleEndian, as: T.self)
+        out.count += MemoryLayout<T>.size
+    }
+
     /// Unsigned byte-wise order (the dictionary's order).
     @inline(__always)
     /// What a prefix query does with dictionary term `t` met in byte order from the block that

@@ -118,7 +118,7 @@ struct InvertedFieldEncoder {
     private let dictionary: SpillBuffer
     private var blockStarts: [UInt32] = []
     private var blockKeys: [UInt64] = []
-    private var previousTerm: [UInt8] = []
+    private let previousTerm = ByteWriter(capacity: 256)
     private var termCount = 0
     // The term being added: its postings arrive one at a time (`beginTerm`, `addPosting`,
     // `endTerm`). Positions go on to the positions section as they come; documents and
@@ -127,20 +127,23 @@ struct InvertedFieldEncoder {
     private var termDocs = 0
     private var termPostingsStart = 0
     private var termPositionsStart = 0
-    private var termPositions: [UInt8] = []
+    private let termPositions = ByteWriter(capacity: 1 << 12)
     /// Position values (first position, then gaps) not yet encoded: all of them until the term
     /// has a full postings block (then they are varints), afterwards fewer than 128 (§4).
-    private var positionValues: [UInt32] = []
+    private let positionValues = WordBuffer()
     /// The term has a full postings block: its positions are packed in blocks of 128 values.
     private var packsPositions = false
-    private var pendingDocs = [UInt32](repeating: 0, count: BitPacking.blockSize)
-    private var pendingFreqs = [UInt32](repeating: 0, count: BitPacking.blockSize)
+    /// Four runs of 128 words in one allocation (`blockWords` owns it, never grown): the
+    /// pending documents and frequencies, and the block's deltas and frequencies − 1 as packed.
+    private let blockWords = WordBuffer(capacity: 4 * BitPacking.blockSize)
+    private let pendingDocs: UnsafeMutablePointer<UInt32>
+    private let pendingFreqs: UnsafeMutablePointer<UInt32>
     private var previousDoc: UInt32 = 0
-    private var deltas = [UInt32](repeating: 0, count: BitPacking.blockSize)
-    private var freqScratch = [UInt32](repeating: 0, count: BitPacking.blockSize)
-    private var skip: [UInt8] = []
-    private var blockBytes: [UInt8] = []
-    private var tail: [UInt8] = []
+    private let deltas: UnsafeMutablePointer<UInt32>
+    private let freqScratch: UnsafeMutablePointer<UInt32>
+    private let skip = ByteWriter(capacity: 256)
+    private let blockBytes = ByteWriter(capacity: 1 << 12)
+    private let tail = ByteWriter(capacity: 1 << 10)
 
     init(norms: [UInt32], spillDirectory: String?) {
         self.init(norms: NormSource(norms), spillDirectory: spillDirectory)
@@ -148,6 +151,10 @@ struct InvertedFieldEncoder {
 
     init(norms: NormSource, spillDirectory: String?) {
         self.norms = norms
+        pendingDocs = blockWords.state.pointee.base
+        pendingFreqs = pendingDocs + BitPacking.blockSize
+        deltas = pendingFreqs + BitPacking.blockSize
+        freqScratch = deltas + BitPacking.blockSize
         postings = SpillBuffer(directory: spillDirectory)
         positions = SpillBuffer(directory: spillDirectory)
         dictionary = SpillBuffer(directory: spillDirectory)
@@ -171,11 +178,11 @@ struct InvertedFieldEncoder {
         termDocs = 0
         termPostingsStart = postings.count
         termPositionsStart = positions.count
-        termPositions.removeAll(keepingCapacity: true)
-        positionValues.removeAll(keepingCapacity: true)
+        termPositions.removeAll()
+        positionValues.removeAll()
         packsPositions = false
-        skip.removeAll(keepingCapacity: true)
-        blockBytes.removeAll(keepingCapacity: true)
+        skip.removeAll()
+        blockBytes.removeAll()
         previousDoc = 0
     }
 
@@ -187,14 +194,15 @@ struct InvertedFieldEncoder {
     mutating func addPosting(doc: UInt32, freq: UInt32, positions pos: UnsafePointer<UInt32>) throws {
         let k = termDocs % BitPacking.blockSize
         var last: UInt32 = 0
+        let values = positionValues.state
         for j in 0 ..< Int(freq) {
-            positionValues.append(pos[j] - last)
+            WordBuffer.append(pos[j] - last, to: values)
             last = pos[j]
-            if packsPositions && positionValues.count == BitPacking.blockSize { packPositions() }
+            if packsPositions && values.pointee.count == BitPacking.blockSize { packPositions() }
         }
         if termPositions.count >= 1 << 16 {
-            try positions.withTail { $0.append(contentsOf: termPositions) }
-            termPositions.removeAll(keepingCapacity: true)
+            try positions.append(termPositions.bytes)
+            termPositions.removeAll()
         }
         pendingDocs[k] = doc
         pendingFreqs[k] = freq
@@ -206,17 +214,15 @@ struct InvertedFieldEncoder {
     /// ≤ 128): a width byte, then the values bit-packed.
     private mutating func packPositions() {
         packPositions(0 ..< positionValues.count)
-        positionValues.removeAll(keepingCapacity: true)
+        positionValues.removeAll()
     }
 
     /// Appends `range` of the pending values as one packed block (left pending).
     private mutating func packPositions(_ range: Range<Int>) {
-        positionValues.withUnsafeBufferPointer { all in
-            let v = UnsafeBufferPointer(rebasing: all[range])
-            let w = BitPacking.width(v)
-            termPositions.append(UInt8(w))
-            BitPacking.pack(v, width: w, into: &termPositions)
-        }
+        let v = UnsafeBufferPointer(rebasing: positionValues.words[range])
+        let w = BitPacking.width(v)
+        termPositions.append(UInt8(w))
+        BitPacking.pack(v, width: w, into: termPositions)
     }
 
     /// Encodes the 128 pending postings as a full block (its skip entry and packed bytes).
@@ -238,35 +244,29 @@ struct InvertedFieldEncoder {
         var maxFreq: UInt32 = 0, minNorm = UInt32.max
         var previous = previousDoc // 0 for a term's first block
         let norms = self.norms
-        pendingDocs.withUnsafeBufferPointer { docs in
-            pendingFreqs.withUnsafeBufferPointer { freqs in
-                deltas.withUnsafeMutableBufferPointer { deltas in
-                    freqScratch.withUnsafeMutableBufferPointer { freqScratch in
-                        for k in 0 ..< BitPacking.blockSize {
-                            let d = docs[k], f = freqs[k]
-                            deltas[k] = d &- previous
-                            previous = d
-                            freqScratch[k] = f &- 1
-                            maxFreq = max(maxFreq, f)
-                            minNorm = min(minNorm, norms[Int(d)])
-                        }
-                    }
-                }
-            }
+        let docs = pendingDocs, freqs = pendingFreqs, deltas = deltas, freqScratch = freqScratch
+        for k in 0 ..< BitPacking.blockSize {
+            let d = docs[k], f = freqs[k]
+            deltas[k] = d &- previous
+            previous = d
+            freqScratch[k] = f &- 1
+            maxFreq = max(maxFreq, f)
+            minNorm = min(minNorm, norms[Int(d)])
         }
         previousDoc = previous
-        SegmentFormat.putLE(previousDoc, &skip)
-        SegmentFormat.putLE(UInt32(blockBytes.count), &skip)
-        SegmentFormat.putLE(UInt16(min(maxFreq, 0xFFFF)), &skip)
-        SegmentFormat.putLE(UInt16(min(minNorm, 0xFFFF)), &skip)
-        SegmentFormat.putLE(UInt32(positionsBlock), &skip)
+        SegmentFormat.putLE(previousDoc, skip)
+        SegmentFormat.putLE(UInt32(blockBytes.count), skip)
+        SegmentFormat.putLE(UInt16(min(maxFreq, 0xFFFF)), skip)
+        SegmentFormat.putLE(UInt16(min(minNorm, 0xFFFF)), skip)
+        SegmentFormat.putLE(UInt32(positionsBlock), skip)
         skip.append(UInt8(positionValues.count))
-        let dw = deltas.withUnsafeBufferPointer { BitPacking.width($0) }
-        let fw = freqScratch.withUnsafeBufferPointer { BitPacking.width($0) }
+        let deltaWords = UnsafeBufferPointer(start: deltas, count: BitPacking.blockSize)
+        let freqWords = UnsafeBufferPointer(start: freqScratch, count: BitPacking.blockSize)
+        let dw = BitPacking.width(deltaWords), fw = BitPacking.width(freqWords)
         blockBytes.append(UInt8(dw))
         blockBytes.append(UInt8(fw))
-        deltas.withUnsafeBufferPointer { BitPacking.pack($0, width: dw, into: &blockBytes) }
-        freqScratch.withUnsafeBufferPointer { BitPacking.pack($0, width: fw, into: &blockBytes) }
+        BitPacking.pack(deltaWords, width: dw, into: blockBytes)
+        BitPacking.pack(freqWords, width: fw, into: blockBytes)
     }
 
     /// Ends the current term (nothing is written for a term without postings).
@@ -274,26 +274,29 @@ struct InvertedFieldEncoder {
         guard termDocs > 0 else { return }
         let pStart = termPostingsStart, qStart = termPositionsStart
         let fullBlocks = termDocs / BitPacking.blockSize
-        tail.removeAll(keepingCapacity: true)
-        SegmentFormat.putVarint(UInt64(fullBlocks), &tail)
-        try postings.withTail { $0.append(contentsOf: tail) }
-        try postings.withTail { $0.append(contentsOf: skip) }
-        try postings.withTail { $0.append(contentsOf: blockBytes) }
-        tail.removeAll(keepingCapacity: true)
+        let out = postings.tail
+        SegmentFormat.putVarint(UInt64(fullBlocks), out)
+        out.append(skip.bytes)
+        out.append(blockBytes.bytes)
         var previous = previousDoc
+        let docs = pendingDocs, freqs = pendingFreqs
         for k in 0 ..< termDocs % BitPacking.blockSize {
-            SegmentFormat.putVarint(UInt64(fullBlocks == 0 && k == 0 ? pendingDocs[k] : pendingDocs[k] - previous), &tail)
-            previous = pendingDocs[k]
-            SegmentFormat.putVarint(UInt64(pendingFreqs[k]), &tail)
+            SegmentFormat.putVarint(UInt64(fullBlocks == 0 && k == 0 ? docs[k] : docs[k] - previous), out)
+            previous = docs[k]
+            SegmentFormat.putVarint(UInt64(freqs[k]), out)
         }
-        try postings.withTail { $0.append(contentsOf: tail) }
+        try postings.settle()
         if packsPositions {
             if !positionValues.isEmpty { packPositions() }
+            try positions.append(termPositions.bytes)
         } else {
-            for v in positionValues { SegmentFormat.putVarint(UInt64(v), &termPositions) }
+            // Varints straight onto the section (the term's earlier bytes, if any, first).
+            if termPositions.count > 0 { try positions.append(termPositions.bytes) }
+            let out = positions.tail
+            for v in positionValues.words { SegmentFormat.putVarint(UInt64(v), out) }
+            try positions.settle()
         }
-        try positions.withTail { $0.append(contentsOf: termPositions) }
-        termPositions.removeAll(keepingCapacity: true)
+        termPositions.removeAll()
         let docCount = termDocs
         // Dictionary entry: blocks of 16 terms, prefix-compressed within a block; the first
         // entry of a block holds the absolute section offsets, the others follow on.
@@ -303,23 +306,24 @@ struct InvertedFieldEncoder {
             blockStarts.append(UInt32(dictionary.count))
             blockKeys.append(SegmentFormat.blockKey(term))
         } else {
-            while shared < min(previousTerm.count, term.count) && previousTerm[shared] == term[shared] { shared += 1 }
+            let previous = previousTerm.bytes, n = min(previous.count, term.count)
+            while shared < n && previous[shared] == term[shared] { shared += 1 }
         }
         let postingsBytes = postings.count - pStart, positionsBytes = positions.count - qStart
-        try dictionary.withTail { dictionary in
-            SegmentFormat.putVarint(UInt64(shared), &dictionary)
-            SegmentFormat.putVarint(UInt64(term.count - shared), &dictionary)
-            dictionary.append(contentsOf: term[shared...])
-            SegmentFormat.putVarint(UInt64(docCount), &dictionary)
-            if blockStart {
-                SegmentFormat.putVarint(UInt64(pStart), &dictionary)
-                SegmentFormat.putVarint(UInt64(qStart), &dictionary)
-            }
-            SegmentFormat.putVarint(UInt64(postingsBytes), &dictionary)
-            SegmentFormat.putVarint(UInt64(positionsBytes), &dictionary)
+        let entry = dictionary.tail
+        SegmentFormat.putVarint(UInt64(shared), entry)
+        SegmentFormat.putVarint(UInt64(term.count - shared), entry)
+        entry.append(UnsafeRawBufferPointer(rebasing: term[shared...]))
+        SegmentFormat.putVarint(UInt64(docCount), entry)
+        if blockStart {
+            SegmentFormat.putVarint(UInt64(pStart), entry)
+            SegmentFormat.putVarint(UInt64(qStart), entry)
         }
-        previousTerm.removeAll(keepingCapacity: true)
-        previousTerm.append(contentsOf: term)
+        SegmentFormat.putVarint(UInt64(postingsBytes), entry)
+        SegmentFormat.putVarint(UInt64(positionsBytes), entry)
+        try dictionary.settle()
+        previousTerm.removeAll()
+        previousTerm.append(term)
         termCount += 1
     }
 

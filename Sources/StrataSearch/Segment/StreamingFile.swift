@@ -79,13 +79,14 @@ final class SegmentOutput {
 /// A byte stream that stays in memory up to `limit` bytes and spills to an unlinked temp file
 /// beyond it (a section of a segment being built, copied into the output at the end).
 final class SpillBuffer {
-    private var bytes: [UInt8] = []
+    /// The in-memory tail (appended to in place: no copy-on-write check per write).
+    let tail = ByteWriter(capacity: 1 << 12)
     private let limit: Int
     private let directory: String?
     private var file: DataFile?
     private var spilled = 0
     /// Bytes appended so far.
-    var count: Int { spilled + bytes.count }
+    var count: Int { spilled + tail.count }
 
     /// `directory`: where a temp file may go (nil: always memory).
     init(directory: String?, limit: Int = 4 << 20) {
@@ -93,11 +94,15 @@ final class SpillBuffer {
         self.limit = limit
     }
 
-    /// Appends through a closure writing into the in-memory tail (the encoders' `[UInt8]` API).
-    @inline(__always) func withTail<R>(_ body: (inout [UInt8]) throws -> R) throws -> R {
-        let r = try body(&bytes)
-        if bytes.count >= limit, directory != nil { try spill() }
-        return r
+    /// Appends `bytes`.
+    @inline(__always) func append(_ bytes: UnsafeRawBufferPointer) throws {
+        tail.append(bytes)
+        try settle()
+    }
+
+    /// Spills the tail once it passes the limit (after writing to `tail` directly).
+    @inline(__always) func settle() throws {
+        if tail.count >= limit, directory != nil { try spill() }
     }
 
     private func spill() throws {
@@ -106,9 +111,9 @@ final class SpillBuffer {
             file = try DataFile(path: path, flags: O_RDWR | O_CREAT | O_EXCL)
             try FileSystem.remove(path) // unlinked: gone when closed, even after a crash
         }
-        try bytes.withUnsafeBytes { try file!.write($0, at: Int64(spilled)) }
-        spilled += bytes.count
-        bytes.removeAll(keepingCapacity: true)
+        try file!.write(tail.bytes, at: Int64(spilled))
+        spilled += tail.count
+        tail.removeAll()
     }
 
     /// Copies everything to `out`.
@@ -123,6 +128,6 @@ final class SpillBuffer {
                 at += n
             }
         }
-        try out.write(bytes)
+        try out.write(tail.bytes)
     }
 }
