@@ -58,6 +58,12 @@ final class IndexBuffer {
         }
     }
 
+    /// Adds a text value of the current document already analyzed (`InversionPipeline`'s
+    /// token records from `tokens`); returns the address past them.
+    func addAnalyzed(_ field: Int, _ definition: FieldDefinition, tokens: UnsafeRawPointer, count: Int) -> UnsafeRawPointer {
+        invertedIndex(field, definition).addAnalyzed(tokens, count: count)
+    }
+
     /// Sets a numeric value of the current document (the first value of a field wins).
     func setNumber(_ field: Int, _ type: FieldType, _ bits: Int64) {
         if numeric[field] == nil {

@@ -85,6 +85,29 @@ public struct BM25: Sendable, Equatable {
     /// Adds one value of the current document (a document may have several values; their
     /// positions are `valueGap` apart). Finish the document with `endDocument()`.
     public func addValue(_ text: UnsafeRawBufferPointer) {
+        let analyzer = self.analyzer
+        addTokens { invert in analyzer.analyze(text) { invert($0.bytes, $0.position) } }
+    }
+
+    /// `addValue` of a value analyzed elsewhere (`InversionPipeline`): `count` records of u32
+    /// position, u32 length and the bytes, from `tokens`; returns the address past them.
+    func addAnalyzed(_ tokens: UnsafeRawPointer, count: Int) -> UnsafeRawPointer {
+        var p = tokens
+        addTokens { invert in
+            for _ in 0 ..< count {
+                let position = Int(p.loadUnaligned(as: UInt32.self))
+                let n = Int(p.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+                invert(UnsafeRawBufferPointer(start: p + 8, count: n), position)
+                p += 8 &+ n
+            }
+        }
+        return p
+    }
+
+    /// One value's tokens (bytes and position in the value), from `source`, into the current
+    /// document: the term table, the postings and the length, with the value gap before it.
+    @inline(__always)
+    private func addTokens(_ source: ((UnsafeRawBufferPointer, Int) -> Void) -> Void) {
         let doc = UInt32(documentLengths.count)
         if valuesInDocument > 0 { nextPosition += Self.valueGap }
         valuesInDocument += 1
@@ -94,11 +117,11 @@ public struct BM25: Sendable, Equatable {
         let before = terms.measuredBytes() + pool.usedBytes
         let pool = self.pool
         let terms = self.terms
-        analyzer.analyze(text) { token in
+        source { bytes, position in
             length += 1
-            let (id, isNew) = terms.intern(token.bytes)
+            let (id, isNew) = terms.intern(bytes)
             if isNew { _ = pool.addTerm() }
-            last = base + token.position
+            last = base + position
             pool.add(Int(id), doc: doc, position: UInt32(truncatingIfNeeded: last))
         }
         estimatedBytes += terms.measuredBytes() + pool.usedBytes - before

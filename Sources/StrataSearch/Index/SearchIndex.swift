@@ -30,13 +30,20 @@ public final class SearchIndex: @unchecked Sendable {
         /// Integer or timestamp fields whose order (ascending, missing values first) numbers
         /// the documents of every segment written (index sorting); empty: the order added.
         public var indexSort: [String] = []
+        /// Build the memory buffer on a second thread: the adding thread parses and analyzes
+        /// documents, the other looks their terms up and writes their postings, so indexing
+        /// uses two cores. The documents, their order and every byte written are the same
+        /// either way. The thread starts with the first batch of added documents (256).
+        public var pipelinedIndexing = true
         public init(bufferBytes: Int = 64 << 20, mergePolicy: TieredMergePolicy = TieredMergePolicy(),
-                    backgroundMerges: Bool = false, publishRefreshes: Bool = false, indexSort: [String] = []) {
+                    backgroundMerges: Bool = false, publishRefreshes: Bool = false, indexSort: [String] = [],
+                    pipelinedIndexing: Bool = true) {
             self.bufferBytes = bufferBytes
             self.mergePolicy = mergePolicy
             self.backgroundMerges = backgroundMerges
             self.publishRefreshes = publishRefreshes
             self.indexSort = indexSort
+            self.pipelinedIndexing = pipelinedIndexing
         }
     }
 
@@ -121,7 +128,17 @@ public final class SearchIndex: @unchecked Sendable {
     private var lastGeneration: UInt64
     public private(set) var schema: Schema
     var segments: [Live] = []
-    private var buffer = IndexBuffer()
+    private var ownBuffer = IndexBuffer()
+    /// Inverts documents into its buffers on a second thread (`Options.pipelinedIndexing`).
+    private var pipeline: InversionPipeline?
+    /// The buffer being filled (with a pipeline: its buffer, read or replaced here only after
+    /// `drainPipeline()`).
+    private var buffer: IndexBuffer {
+        get { pipeline?.buffer ?? ownBuffer }
+        set { if let pipeline { pipeline.buffer = newValue } else { ownBuffer = newValue } }
+    }
+    /// A batch was handed to the pipeline since the last check of the buffer's size.
+    private var handedOver = false
     var nextSegment: UInt32
     private var parsed = JSONDocument()
     private var scratch: [UInt8] = []
@@ -184,6 +201,7 @@ public final class SearchIndex: @unchecked Sendable {
         nextSegment = committed.nextSegmentNumber
         segments = try Self.openSegments(committed, directory: directory)
         try removeUnreferencedFiles()
+        if options.pipelinedIndexing { pipeline = InversionPipeline(flushBytes: options.bufferBytes) }
         if options.backgroundMerges {
             merger = BackgroundMerger(self)
             janitor = FileJanitor()
@@ -194,6 +212,7 @@ public final class SearchIndex: @unchecked Sendable {
     }
 
     deinit {
+        pipeline?.stop()
         merger?.stop()
         janitor?.stop()
         writerLock?.release()
@@ -205,6 +224,8 @@ public final class SearchIndex: @unchecked Sendable {
         merger?.stop()
         janitor?.stop()
         lock.withLock {
+            pipeline?.discardFilling()
+            pipeline?.stop()
             writerLock?.release()
             writerLock = nil
         }
@@ -263,10 +284,38 @@ public final class SearchIndex: @unchecked Sendable {
     public var committedUserData: [String: String] { lock.withLock { committed.userData } }
 
     /// The buffer's estimated and measured heap bytes (calibration).
-    var bufferBytes: (estimated: Int, measured: Int) { lock.withLock { (buffer.estimatedBytes, buffer.measuredBytes()) } }
+    var bufferBytes: (estimated: Int, measured: Int) { lock.withLock { drainPipeline(); return (buffer.estimatedBytes, buffer.measuredBytes()) } }
 
     /// Documents added since the last flush.
-    public var bufferedDocuments: Int { lock.withLock { buffer.documentCount } }
+    public var bufferedDocuments: Int {
+        lock.withLock {
+            drainPipeline()
+            return pipeline?.bufferedDocuments ?? buffer.documentCount
+        }
+    }
+
+    /// Waits until the pipeline has written every document added into its buffers (caller
+    /// holds the lock).
+    private func drainPipeline() {
+        pipeline?.drain(fields: schema.fields)
+    }
+
+    /// Writes the buffers the pipeline sealed (each full where one thread would have flushed
+    /// it) as segments, oldest first. Caller holds the lock.
+    @discardableResult
+    private func writeSealedBuffers() throws -> Bool {
+        guard let pipeline else { return false }
+        var sealed = pipeline.takeSealed()
+        if sealed.isEmpty { return false }
+        while let b = sealed.first {
+            do { _ = try write(b) } catch {
+                pipeline.restoreSealed(sealed)
+                throw error
+            }
+            sealed.removeFirst()
+        }
+        return true
+    }
 
     private func checkOpen() throws {
         if writerLock == nil { throw StrataError.closed("search index at \(directory)") }
@@ -384,6 +433,19 @@ public final class SearchIndex: @unchecked Sendable {
             }
         }
         schema = newSchema
+        uncommittedChanges = true
+        if let pipeline {
+            for (f, type, k) in pending {
+                let e = parsed.entries[k]
+                switch type {
+                case .text: parsed.withBytes(e) { _, v in pipeline.addText(f, schema.fields[f], v) }
+                case .keyword: parsed.withBytes(e) { _, v in pipeline.addValue(f, v) }
+                case .i64, .f64, .timestamp: pipeline.setNumber(f, numericBits(e, type))
+                }
+            }
+            if pipeline.endDocument(fields: schema.fields) { handedOver = true }
+            return
+        }
         for (f, type, k) in pending {
             let e = parsed.entries[k]
             switch type {
@@ -394,7 +456,6 @@ public final class SearchIndex: @unchecked Sendable {
             }
         }
         buffer.endDocument()
-        uncommittedChanges = true
     }
 
     /// Queues the value of entry `k` for multi-field `d` (checks its type and `ignore_above`).
@@ -435,6 +496,12 @@ public final class SearchIndex: @unchecked Sendable {
 
     private func flushIfFull() throws {
         let flushed = try lock.withLock { () -> Bool in
+            if pipeline != nil {
+                // Sealed buffers are looked for after a hand-over only (once per batch).
+                guard handedOver else { return false }
+                handedOver = false
+                return try writeSealedBuffers()
+            }
             guard buffer.estimatedBytes >= options.bufferBytes else { return false }
             try flushBuffer()
             return true
@@ -443,9 +510,18 @@ public final class SearchIndex: @unchecked Sendable {
         if flushed { merger?.wake() }
     }
 
-    /// Writes the buffer as a new (uncommitted, not fsync'd) segment. Caller holds the lock.
+    /// Writes every buffered document as segments: the pipeline's sealed buffers first, then
+    /// the current one. Caller holds the lock.
     private func flushBuffer() throws {
-        guard buffer.documentCount > 0 else { pendingTermDeletes.removeAll(); return }
+        drainPipeline()
+        try writeSealedBuffers()
+        if try write(buffer) { buffer = IndexBuffer() }
+    }
+
+    /// Writes `buffer` as a new (uncommitted, not fsync'd) segment, with the buffered term
+    /// deletes; false when it holds no document. Caller holds the lock.
+    private func write(_ buffer: IndexBuffer) throws -> Bool {
+        guard buffer.documentCount > 0 else { pendingTermDeletes.removeAll(); return false }
         let number = nextSegment
         let name = Manifest.segmentName(number)
         let fields: [Int], newOf: [Int32]?
@@ -470,8 +546,8 @@ public final class SearchIndex: @unchecked Sendable {
             pendingTermDeletes.removeAll()
         }
         segments.append(live)
-        buffer = IndexBuffer()
         uncommittedChanges = true
+        return true
     }
 
     /// Term deletes waiting for the buffer's flush: the field, the exact term, and how many
@@ -494,6 +570,10 @@ public final class SearchIndex: @unchecked Sendable {
             guard terms.count == 1, let term = terms.first else {
                 throw StrataError.invalidArgument("'\(value)' is \(terms.count) terms in field '\(name)'; delete by term needs exactly one")
             }
+            // Documents in buffers the pipeline sealed are segments for this delete, as they
+            // would be without the pipeline; the rest are buffered.
+            drainPipeline()
+            _ = try writeSealedBuffers()
             for i in segments.indices {
                 guard let inv = segments[i].reader.invertedField(f), let info = try term.withUnsafeBytes({ try inv.lookup($0) }) else { continue }
                 var docs = DocSet(capacity: segments[i].reader.documentCount)
