@@ -14,9 +14,11 @@ import StrataIO
         let corpus = Corpus(count: 3_000, seed: 11)
         var schema = try Corpus.schema()
         schema.dynamic = .add
+        // Every flush stays a segment of its own, so the split points are compared too.
+        let noMerges = TieredMergePolicy(mergeFactor: 1_000, maxDeletedRatio: 1.0)
         func build(_ pipelined: Bool) throws -> String {
             let dir = tempDirectory(pipelined ? "pipe-on" : "pipe-off")
-            let index = try SearchIndex(directory: dir, schema: schema, options: .init(bufferBytes: 96 << 10, pipelinedIndexing: pipelined))
+            let index = try SearchIndex(directory: dir, schema: schema, options: .init(bufferBytes: 320 << 10, mergePolicy: noMerges, pipelinedIndexing: pipelined))
             for (i, d) in corpus.docs.enumerated() {
                 var json = corpus.json(d)
                 // A field first seen at document 1,000 (dynamic mapping: text plus keyword).
@@ -25,7 +27,7 @@ import StrataIO
                 if i % 7 == 0 { json = String(json.dropLast()) + #","body2":["One Two","","three \#(i)"]"# + "}" }
                 try index.add(json: json)
                 if i % 97 == 96 { try index.delete(field: "tags", value: "red") }
-                if i % 450 == 449 { try index.refresh() }
+                if i % 1_100 == 1_099 { try index.refresh() }
                 if i == 2_000 { _ = try index.commit() }
             }
             #expect(index.bufferedDocuments <= corpus.docs.count)
@@ -35,6 +37,9 @@ import StrataIO
         }
         let on = try build(true), off = try build(false)
         let files = try FileSystem.list(on).sorted()
+        // More segments than refreshes and commits made: buffers filled between them.
+        let segments = files.filter { $0.hasPrefix("s") && $0.hasSuffix(".dv") }
+        #expect(segments.count > 3_000 / 1_100 + 2, "\(segments.count) segments")
         #expect(try FileSystem.list(off).sorted() == files)
         #expect(files.count > 10, "several segments: \(files)")
         for f in files {
