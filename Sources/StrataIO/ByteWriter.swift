@@ -53,7 +53,10 @@ public final class ByteWriter {
     }
 
     @usableFromInline @inline(never)
-    func grow(_ needed: Int) {
+    func grow(_ needed: Int) { Self.grow(state, needed) }
+
+    @usableFromInline @inline(never)
+    static func grow(_ state: UnsafeMutablePointer<State>, _ needed: Int) {
         var newCapacity = state.pointee.capacity * 2
         while newCapacity < needed { newCapacity *= 2 }
         let p = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
@@ -85,6 +88,45 @@ public final class ByteWriter {
     }
 
     public func append(_ bytes: [UInt8]) { bytes.withUnsafeBytes { append($0) } }
+
+    /// Appends `v` in this machine's byte order: scratch words that are read back in memory as
+    /// `T` (see `elements(as:)`), never bytes for a file.
+    @inlinable @inline(__always) public func appendNative<T: FixedWidthInteger>(_ v: T) { handle.appendNative(v) }
+
+    /// A handle that writes through the writer's state alone, for a loop that should hold no
+    /// reference (and so retain nothing) per write. Valid only while the writer is alive.
+    @inlinable public var handle: Handle { Handle(state: state) }
+
+    /// See `ByteWriter.handle`.
+    public struct Handle {
+        @usableFromInline let state: UnsafeMutablePointer<State>
+        @usableFromInline init(state: UnsafeMutablePointer<State>) { self.state = state }
+
+        /// Bytes written so far.
+        @inlinable public var count: Int { @inline(__always) get { state.pointee.count } }
+
+        /// As `ByteWriter.appendNative`.
+        @inlinable @inline(__always) public func appendNative<T: FixedWidthInteger>(_ v: T) {
+            let s = state, n = MemoryLayout<T>.size
+            if s.pointee.count + n > s.pointee.capacity { ByteWriter.grow(s, s.pointee.count + n) }
+            (s.pointee.base + s.pointee.count).storeBytes(of: v, as: T.self)
+            s.pointee.count += n
+        }
+    }
+
+    /// The bytes so far as values of `T`, written by `appendNative` (valid until the next write or
+    /// removal). The buffer is 16-byte aligned, so any integer type can be read in place.
+    @inlinable public func elements<T: FixedWidthInteger>(as: T.Type) -> UnsafeBufferPointer<T> {
+        UnsafeBufferPointer(start: state.pointee.base.assumingMemoryBound(to: T.self), count: state.pointee.count / MemoryLayout<T>.size)
+    }
+
+    /// Drops the first `n` bytes, moving the rest to the front.
+    public func removeFirst(_ n: Int) {
+        precondition(n >= 0 && n <= state.pointee.count)
+        let s = state
+        s.pointee.base.copyMemory(from: s.pointee.base + n, byteCount: s.pointee.count - n)
+        s.pointee.count -= n
+    }
 
     /// Appends `n` zero bytes (a slot to patch later) and returns its position.
     @inlinable @inline(__always) public func appendZeros(_ n: Int) -> Int {

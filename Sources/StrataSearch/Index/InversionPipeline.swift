@@ -61,9 +61,7 @@ final class InversionPipeline: @unchecked Sendable {
     private var filling = Batch()
     /// Analyzers of text fields, used on the adding thread only (the buffer's own are the other
     /// thread's).
-    private var analyzers: [Int: Analyzer] = [:]
-    /// Where the current text value's token count goes.
-    private var countSlot = 0
+    private var analyzers: [Analyzer?] = []
 
     init(flushBytes: Int) {
         self.flushBytes = flushBytes
@@ -100,13 +98,20 @@ final class InversionPipeline: @unchecked Sendable {
     // MARK: writing a batch (adding thread)
 
     /// Analyzes a text value of `field` into the batch.
-    func addText(_ field: Int, _ definition: FieldDefinition, _ text: UnsafeRawBufferPointer) {
+    /// The field's definition is read once, when the field's analyzer is made.
+    func addText(_ field: Int, _ definition: @autoclosure () -> FieldDefinition, _ text: UnsafeRawBufferPointer) {
         let analyzer: Analyzer
-        if let a = analyzers[field] { analyzer = a } else { analyzer = definition.makeAnalyzer(); analyzers[field] = analyzer }
+        if field < analyzers.count, let a = analyzers[field] {
+            analyzer = a
+        } else {
+            analyzer = definition().makeAnalyzer()
+            if field >= analyzers.count { analyzers += repeatElement(nil, count: field + 1 - analyzers.count) }
+            analyzers[field] = analyzer
+        }
         let out = filling.bytes
         out.append(Op.tokens.rawValue)
         put(UInt32(field))
-        countSlot = out.count
+        let countSlot = out.count
         put(UInt32(0))
         var count: UInt32 = 0
         analyzer.analyze(text) { token in
@@ -136,13 +141,14 @@ final class InversionPipeline: @unchecked Sendable {
     }
 
     /// Ends the document; hands the batch over when it is full (waiting while the other thread
-    /// is behind by a whole batch). Returns whether it did.
+    /// is behind by a whole batch). Returns whether it did. `fields` (the schema's, for the
+    /// batch) is read only at a hand-over.
     @discardableResult
-    func endDocument(fields: [FieldDefinition]) -> Bool {
+    func endDocument(fields: @autoclosure () -> [FieldDefinition]) -> Bool {
         filling.bytes.append(Op.endDocument.rawValue)
         filling.documents += 1
         guard filling.documents >= Self.batchDocuments || filling.bytes.count >= Self.batchBytes else { return false }
-        handOver(fields: fields)
+        handOver(fields: fields())
         return true
     }
 

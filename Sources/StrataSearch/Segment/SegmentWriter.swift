@@ -130,12 +130,12 @@ struct InvertedFieldEncoder {
     private let termPositions = ByteWriter(capacity: 1 << 12)
     /// Position values (first position, then gaps) not yet encoded: all of them until the term
     /// has a full postings block (then they are varints), afterwards fewer than 128 (§4).
-    private let positionValues = WordBuffer()
+    private let positionValues = ByteWriter(capacity: 4 * 256)
     /// The term has a full postings block: its positions are packed in blocks of 128 values.
     private var packsPositions = false
     /// Four runs of 128 words in one allocation (`blockWords` owns it, never grown): the
     /// pending documents and frequencies, and the block's deltas and frequencies − 1 as packed.
-    private let blockWords = WordBuffer(capacity: 4 * BitPacking.blockSize)
+    private let blockWords = ByteWriter(capacity: 4 * 4 * BitPacking.blockSize)
     private let pendingDocs: UnsafeMutablePointer<UInt32>
     private let pendingFreqs: UnsafeMutablePointer<UInt32>
     private var previousDoc: UInt32 = 0
@@ -151,7 +151,7 @@ struct InvertedFieldEncoder {
 
     init(norms: NormSource, spillDirectory: String?) {
         self.norms = norms
-        pendingDocs = blockWords.state.pointee.base
+        pendingDocs = blockWords.base.bindMemory(to: UInt32.self, capacity: 4 * BitPacking.blockSize)
         pendingFreqs = pendingDocs + BitPacking.blockSize
         deltas = pendingFreqs + BitPacking.blockSize
         freqScratch = deltas + BitPacking.blockSize
@@ -186,6 +186,9 @@ struct InvertedFieldEncoder {
         previousDoc = 0
     }
 
+    /// Position values waiting in `positionValues` (4 bytes each).
+    @inline(__always) private var pendingPositionValues: Int { positionValues.count / 4 }
+
     /// Bytes of the current term's positions so far.
     @inline(__always) private var termPositionsBytes: Int { positions.count - termPositionsStart + termPositions.count }
 
@@ -194,11 +197,11 @@ struct InvertedFieldEncoder {
     mutating func addPosting(doc: UInt32, freq: UInt32, positions pos: UnsafePointer<UInt32>) throws {
         let k = termDocs % BitPacking.blockSize
         var last: UInt32 = 0
-        let values = positionValues.state
+        let values = positionValues.handle
         for j in 0 ..< Int(freq) {
-            WordBuffer.append(pos[j] - last, to: values)
+            values.appendNative(pos[j] - last)
             last = pos[j]
-            if packsPositions && values.pointee.count == BitPacking.blockSize { packPositions() }
+            if packsPositions && values.count == 4 * BitPacking.blockSize { packPositions() }
         }
         if termPositions.count >= 1 << 16 {
             try positions.append(termPositions.bytes)
@@ -213,13 +216,13 @@ struct InvertedFieldEncoder {
     /// Appends the pending position values as one packed block (128 of them, or the term's last
     /// ≤ 128): a width byte, then the values bit-packed.
     private mutating func packPositions() {
-        packPositions(0 ..< positionValues.count)
+        packPositions(0 ..< pendingPositionValues)
         positionValues.removeAll()
     }
 
     /// Appends `range` of the pending values as one packed block (left pending).
     private mutating func packPositions(_ range: Range<Int>) {
-        let v = UnsafeBufferPointer(rebasing: positionValues.words[range])
+        let v = UnsafeBufferPointer(rebasing: positionValues.elements(as: UInt32.self)[range])
         let w = BitPacking.width(v)
         termPositions.append(UInt8(w))
         BitPacking.pack(v, width: w, into: termPositions)
@@ -231,11 +234,11 @@ struct InvertedFieldEncoder {
             // The term's first full block: its positions so far become packed blocks.
             packsPositions = true
             var start = 0
-            while positionValues.count - start >= BitPacking.blockSize {
+            while pendingPositionValues - start >= BitPacking.blockSize {
                 packPositions(start ..< start + BitPacking.blockSize)
                 start += BitPacking.blockSize
             }
-            positionValues.removeFirst(start)
+            positionValues.removeFirst(4 * start)
         }
         let positionsBlock = termPositionsBytes
         guard positionsBlock <= Int(UInt32.max) else {
@@ -259,7 +262,7 @@ struct InvertedFieldEncoder {
         SegmentFormat.putLE(UInt16(min(maxFreq, 0xFFFF)), skip)
         SegmentFormat.putLE(UInt16(min(minNorm, 0xFFFF)), skip)
         SegmentFormat.putLE(UInt32(positionsBlock), skip)
-        skip.append(UInt8(positionValues.count))
+        skip.append(UInt8(pendingPositionValues))
         let deltaWords = UnsafeBufferPointer(start: deltas, count: BitPacking.blockSize)
         let freqWords = UnsafeBufferPointer(start: freqScratch, count: BitPacking.blockSize)
         let dw = BitPacking.width(deltaWords), fw = BitPacking.width(freqWords)
@@ -287,13 +290,13 @@ struct InvertedFieldEncoder {
         }
         try postings.settle()
         if packsPositions {
-            if !positionValues.isEmpty { packPositions() }
+            if pendingPositionValues > 0 { packPositions() }
             try positions.append(termPositions.bytes)
         } else {
             // Varints straight onto the section (the term's earlier bytes, if any, first).
             if termPositions.count > 0 { try positions.append(termPositions.bytes) }
             let out = positions.tail
-            for v in positionValues.words { SegmentFormat.putVarint(UInt64(v), out) }
+            for v in positionValues.elements(as: UInt32.self) { SegmentFormat.putVarint(UInt64(v), out) }
             try positions.settle()
         }
         termPositions.removeAll()
