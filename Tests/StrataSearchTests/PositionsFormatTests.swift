@@ -134,6 +134,32 @@ import StrataIO
         #expect(try IndexSegment(path: path).postings(info).docs == (0 ..< 700).map { UInt32($0) })
     }
 
+    /// Positions that run past the term's range (its last block cut short, as a damaged
+    /// dictionary entry would say) are `corrupt` when a cursor reaches them; the positions
+    /// before the cut still read.
+    @Test func positionsPastTheTermAreCorrupt() throws {
+        let (idx, expected) = Self.index()
+        let path = tempPath("short.seg")
+        try Data(SegmentWriter.encode(idx)).write(to: URL(fileURLWithPath: path))
+        let seg = try IndexSegment(path: path)
+        var info = try #require(try Array("w".utf8).withUnsafeBytes { try seg.lookup($0) })
+        for cut in [1, 3, 40] {
+            info.positions = info.positions.lowerBound ..< (info.positions.upperBound - cut)
+            let c = try PostingsCursor.open(seg, info, positions: true)
+            var out: [UInt32] = []
+            var read = 0
+            #expect(throws: StrataError.self, "cut \(cut)") {
+                while c.doc != PostingsCursor.exhausted {
+                    try c.positions(into: &out)
+                    #expect(out == expected[Int(c.doc)])
+                    read += 1
+                    try c.next()
+                }
+            }
+            #expect(read > 600 && read < 700, "cut \(cut): \(read) documents read before the damage")
+        }
+    }
+
     /// A width byte above 32, behind a valid CRC, is `corrupt` when read, never a crash.
     @Test func damagedWidthIsCorrupt() throws {
         let (idx, expected) = Self.index()

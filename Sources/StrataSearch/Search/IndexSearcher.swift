@@ -547,29 +547,39 @@ struct TopHits {
         return a.segment != b.segment ? a.segment < b.segment : a.document < b.document
     }
 
-    /// Adds `h` to `heap`, whose root is its worst hit by `better`.
+    /// Adds `h` to `heap`, whose root is its worst hit by `better`. The sift moves a hole up
+    /// through the heap's storage (one copy per level, no swaps, no per-step bounds or
+    /// uniqueness checks).
     @inline(__always) private static func push(_ h: SearchHit, into heap: inout [SearchHit], _ better: (SearchHit, SearchHit) -> Bool) {
         heap.append(h)
-        var i = heap.count - 1
-        while i > 0 {
-            let p = (i - 1) / 2
-            if better(heap[p], heap[i]) { heap.swapAt(p, i); i = p } else { break }
+        heap.withUnsafeMutableBufferPointer { b in
+            var i = b.count &- 1
+            while i > 0 {
+                let p = (i &- 1) >> 1
+                guard better(b[p], h) else { break }
+                b[i] = b[p]
+                i = p
+            }
+            b[i] = h
         }
     }
 
-    /// Puts `h` in place of `heap`'s root (its worst hit by `better`) and restores the heap.
+    /// Puts `h` in place of `heap`'s root (its worst hit by `better`) and restores the heap,
+    /// moving a hole down as `push` moves one up.
     @inline(__always) private static func replaceWorst(with h: SearchHit, in heap: inout [SearchHit], _ better: (SearchHit, SearchHit) -> Bool) {
-        heap[0] = h
-        var i = 0
-        let n = heap.count
-        while true {
-            let l = 2 * i + 1, r = l + 1
-            var worst = i
-            if l < n && better(heap[worst], heap[l]) { worst = l }
-            if r < n && better(heap[worst], heap[r]) { worst = r }
-            if worst == i { break }
-            heap.swapAt(i, worst)
-            i = worst
+        heap.withUnsafeMutableBufferPointer { b in
+            let n = b.count
+            var i = 0
+            while true {
+                let l = 2 &* i &+ 1, r = l &+ 1
+                guard l < n else { break }
+                // The worse child (the one `better` ranks after the other).
+                let c = r < n && better(b[l], b[r]) ? r : l
+                guard better(h, b[c]) else { break }
+                b[i] = b[c]
+                i = c
+            }
+            b[i] = h
         }
     }
 
@@ -662,7 +672,26 @@ struct TopHits {
     /// The worst kept hit once `limit` are kept (the bar a new hit must pass).
     var threshold: SearchHit? { heap.count == limit ? heap.first : nil }
 
-    func sorted() -> [SearchHit] { heap.sorted { better($0, $1) } }
+    /// The hits, best first. The comparison captures the sort's settings, not the collector
+    /// (a closure over `self` copies it, arrays and all, for each sort).
+    func sorted() -> [SearchHit] {
+        if byScoreOnly && heap.count > 32 { return heap.sorted(by: Self.scoresBetter) }
+        if byScoreOnly {
+            // A few hits (a top 10): an insertion sort, its comparison inlined.
+            var out = heap
+            out.withUnsafeMutableBufferPointer { b in
+                for i in b.indices.dropFirst() {
+                    let h = b[i]
+                    var j = i
+                    while j > 0 && Self.scoresBetter(h, b[j &- 1]) { b[j] = b[j &- 1]; j &-= 1 }
+                    b[j] = h
+                }
+            }
+            return out
+        }
+        let sort = self.sort, tieBreaks = tieColumns != nil, descending = tieDescending
+        return heap.sorted { Self.better($0, $1, sort, tieBreaks: tieBreaks, descending) }
+    }
 }
 
 /// A parsed bound of a numeric query, compared against a column without converting values.

@@ -159,7 +159,7 @@ import StrataIO
     /// On the first posting of the block in the buffer.
     @inline(__always) var isAtBlockStart: Bool { index == 0 }
     /// Postings before the current one.
-    @inline(__always) var ordinal: Int { block * BitPacking.blockSize + index }
+    @inline(__always) var ordinal: Int { block &* BitPacking.blockSize &+ index }
     /// The last document of the block in the buffer.
     @inline(__always) var blockLastDoc: UInt32 { count > 0 ? buffer[count - 1] : Self.exhausted }
 
@@ -449,7 +449,7 @@ import StrataIO
         precondition(tracksPositions, "cursor opened without positions")
         if pendingFrequencies >= 0 { unpackFrequencies() }
         let target = ordinal
-        if positionsOrdinal == target + 1 {
+        if positionsOrdinal == target &+ 1 {
             // The current posting again (read whole before): back to its first position.
             positionsAt = currentPositionsAt
             positionsIndex = currentPositionsIndex
@@ -458,10 +458,10 @@ import StrataIO
         if positionsOrdinal < target {
             // The positions of postings [from, to) of the block are skipped: (to − from) plus
             // Σ (f − 1) over them, the difference of two running sums.
-            let bufferStart = block * BitPacking.blockSize
-            let from = positionsOrdinal - bufferStart, to = target - bufferStart
+            let bufferStart = block &* BitPacking.blockSize
+            let from = positionsOrdinal &- bufferStart, to = target &- bufferStart
             let sums = buffer + Self.frequencySumsAt
-            let skipCount = (to - from) + Int(sums[to - 1] &- (from == 0 ? 0 : sums[from - 1]))
+            let skipCount = (to &- from) &+ Int(sums[to &- 1] &- (from == 0 ? 0 : sums[from &- 1]))
             positionsOrdinal = target
             if packedPositions { try skipPacked(skipCount) } else { try skipVarints(skipCount) }
         }
@@ -503,7 +503,31 @@ import StrataIO
     /// Reads `n` packed values from (positionsAt, positionsIndex) as positions (§4): each is one
     /// unaligned 8-byte load and a shift — the load may reach past the term's bytes but never
     /// past the file, which ends with the dictionary and a 72-byte footer after the positions.
+    /// A posting's positions usually lie in one block: their bounds are checked once, and a
+    /// position's range only when it passes `limit` (which one past `UInt32.max` always does).
     @inline(__always) private func packedPositions(_ n: Int, to dst: UnsafeMutablePointer<UInt32>, upTo limit: UInt32) throws -> (count: Int, complete: Bool) {
+        let at = positionsAt, i = positionsIndex
+        let w = try packedWidth(at)
+        guard i &+ n <= BitPacking.blockSize else { return try packedPositionsAcrossBlocks(n, to: dst, upTo: limit) }
+        guard at &+ 1 &+ ((i &+ n) &* w &+ 7) >> 3 <= positionsRange.upperBound else { throw segment.fail(at, "positions run past the term") }
+        let block = base + at + 1
+        let bound = UInt64(limit)
+        var p: UInt64 = 0
+        for k in 0 ..< n {
+            p &+= BitPacking.value(in: block, width: w, index: i &+ k)
+            if p > bound {
+                if p > UInt64(UInt32.max) { throw segment.fail(at, "position out of range") }
+                return (k, false)
+            }
+            dst[k] = UInt32(truncatingIfNeeded: p)
+        }
+        positionsIndex = i &+ n
+        positionsOrdinal = ordinal &+ 1
+        return (n, true)
+    }
+
+    /// `packedPositions` for a posting whose positions cross into later blocks.
+    private func packedPositionsAcrossBlocks(_ n: Int, to dst: UnsafeMutablePointer<UInt32>, upTo limit: UInt32) throws -> (count: Int, complete: Bool) {
         var at = positionsAt, i = positionsIndex
         let stop = positionsRange.upperBound
         var w = try packedWidth(at)
@@ -515,16 +539,17 @@ import StrataIO
                 w = try packedWidth(at)
             }
             guard at + 1 + (i &* w + w + 7) >> 3 <= stop else { throw segment.fail(at, "positions run past the term") }
-            let v = BitPacking.value(in: base + at + 1, width: w, index: i)
-            p = k == 0 ? v : p + v
-            if p > UInt64(UInt32.max) { throw segment.fail(at, "position out of range") }
-            if p > UInt64(limit) { return (k, false) }
+            p &+= BitPacking.value(in: base + at + 1, width: w, index: i)
+            if p > UInt64(limit) {
+                if p > UInt64(UInt32.max) { throw segment.fail(at, "position out of range") }
+                return (k, false)
+            }
             dst[k] = UInt32(truncatingIfNeeded: p)
             i += 1
         }
         positionsAt = at
         positionsIndex = i
-        positionsOrdinal = ordinal + 1
+        positionsOrdinal = ordinal &+ 1
         return (n, true)
     }
 }
