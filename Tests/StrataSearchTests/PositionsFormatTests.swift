@@ -31,6 +31,28 @@ import StrataIO
         return (idx, expected)
     }
 
+    /// The test index's segment bytes, written to a file of `tag`, and the term "w"'s entry.
+    static func written(_ tag: String) throws -> (bytes: [UInt8], info: IndexSegment.TermInfo, expected: [[UInt32]], path: String) {
+        let (idx, expected) = index()
+        let bytes = SegmentWriter.encode(idx)
+        let path = tempPath(tag)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let info = try #require(try Array("w".utf8).withUnsafeBytes { try IndexSegment(path: path).lookup($0) })
+        return (bytes, info, expected, path)
+    }
+
+    /// `good` damaged by `damage`, its whole-file CRC made valid again, written to a file of
+    /// `tag` and opened: damage a checksum cannot see.
+    static func reopened(_ good: [UInt8], _ tag: String, _ damage: (inout [UInt8]) -> Void) throws -> IndexSegment {
+        var bytes = good
+        damage(&bytes)
+        let crc = bytes[0 ..< bytes.count - 12].withUnsafeBytes { CRC32C.checksum($0) }
+        withUnsafeBytes(of: crc.littleEndian) { bytes.replaceSubrange(bytes.count - 12 ..< bytes.count - 8, with: $0) }
+        let bad = tempPath(tag)
+        try Data(bytes).write(to: URL(fileURLWithPath: bad))
+        return try IndexSegment(path: bad)
+    }
+
     @Test func packedPositionsAndSkipEntriesAsSpecified() throws {
         let (idx, expected) = Self.index()
         let bytes = SegmentWriter.encode(idx)
@@ -94,23 +116,13 @@ import StrataIO
     /// Document gaps of 0 in a full block, or gaps that do not sum to the block's last
     /// document in the skip entry, behind a valid CRC, are `corrupt` when the block is read.
     @Test func damagedDocumentGapsAreCorrupt() throws {
-        let (idx, _) = Self.index()
-        let good = SegmentWriter.encode(idx)
-        let path = tempPath("gaps.seg")
-        try Data(good).write(to: URL(fileURLWithPath: path))
-        let info = try #require(try Array("w".utf8).withUnsafeBytes { try IndexSegment(path: path).lookup($0) })
+        let (good, info, _, path) = try Self.written("gaps.seg")
         let skip = info.postings.lowerBound + 1, blockArea = skip + 17 * 5
         func u32(_ b: [UInt8], _ o: Int) -> Int { Int(b[o]) | Int(b[o + 1]) << 8 | Int(b[o + 2]) << 16 | Int(b[o + 3]) << 24 }
         let block1 = blockArea + u32(good, skip + 17 + 4)
         #expect(good[block1] == 1, "every document holds the term: gaps of 1, width 1")
         func reopened(_ damage: (inout [UInt8]) -> Void) throws -> IndexSegment {
-            var bytes = good
-            damage(&bytes)
-            let crc = bytes[0 ..< bytes.count - 12].withUnsafeBytes { CRC32C.checksum($0) }
-            withUnsafeBytes(of: crc.littleEndian) { bytes.replaceSubrange(bytes.count - 12 ..< bytes.count - 8, with: $0) }
-            let bad = tempPath("bad-gaps.seg")
-            try Data(bytes).write(to: URL(fileURLWithPath: bad))
-            return try IndexSegment(path: bad)
+            try Self.reopened(good, "bad-gaps.seg", damage)
         }
         // One gap of 0 (a bit cleared): the document repeats.
         var seg = try reopened { $0[block1 + 2 + 5] &= 0xFE }
@@ -138,11 +150,8 @@ import StrataIO
     /// dictionary entry would say) are `corrupt` when a cursor reaches them; the positions
     /// before the cut still read.
     @Test func positionsPastTheTermAreCorrupt() throws {
-        let (idx, expected) = Self.index()
-        let path = tempPath("short.seg")
-        try Data(SegmentWriter.encode(idx)).write(to: URL(fileURLWithPath: path))
+        var (_, info, expected, path) = try Self.written("short.seg")
         let seg = try IndexSegment(path: path)
-        var info = try #require(try Array("w".utf8).withUnsafeBytes { try seg.lookup($0) })
         for cut in [1, 3, 40] {
             info.positions = info.positions.lowerBound ..< (info.positions.upperBound - cut)
             let c = try PostingsCursor.open(seg, info, positions: true)
@@ -160,19 +169,24 @@ import StrataIO
         }
     }
 
+    /// A full-block count other than ⌊docFreq / 128⌋, behind a valid CRC, is `corrupt` when a
+    /// cursor opens: fewer blocks would make the varint tail longer than the block buffer.
+    @Test func wrongFullBlockCountIsCorrupt() throws {
+        let (good, info, _, _) = try Self.written("blocks-good.seg")
+        #expect(good[info.postings.lowerBound] == 5)
+        for blocks: UInt8 in [0, 4, 6] {
+            let seg = try Self.reopened(good, "blocks-\(blocks).seg") { $0[info.postings.lowerBound] = blocks }
+            #expect(throws: StrataError.self, "\(blocks) full blocks") {
+                let c = try PostingsCursor.open(seg, info, positions: true)
+                while c.doc != PostingsCursor.exhausted { try c.next() }
+            }
+        }
+    }
+
     /// A width byte above 32, behind a valid CRC, is `corrupt` when read, never a crash.
     @Test func damagedWidthIsCorrupt() throws {
-        let (idx, expected) = Self.index()
-        var bytes = SegmentWriter.encode(idx)
-        let path = tempPath("good.seg")
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-        let info = try #require(try Array("w".utf8).withUnsafeBytes { try IndexSegment(path: path).lookup($0) })
-        bytes[info.positions.lowerBound] = 40
-        let crc = bytes[0 ..< bytes.count - 12].withUnsafeBytes { CRC32C.checksum($0) }
-        withUnsafeBytes(of: crc.littleEndian) { bytes.replaceSubrange(bytes.count - 12 ..< bytes.count - 8, with: $0) }
-        let bad = tempPath("bad.seg")
-        try Data(bytes).write(to: URL(fileURLWithPath: bad))
-        let seg = try IndexSegment(path: bad)
+        let (bytes, info, expected, _) = try Self.written("good.seg")
+        let seg = try Self.reopened(bytes, "bad.seg") { $0[info.positions.lowerBound] = 40 }
         #expect(throws: StrataError.self) { _ = try seg.positions(info, freqs: expected.map { UInt32($0.count) }) }
     }
 }

@@ -154,6 +154,41 @@ import StrataIO
     /// score is skipped whole, and the skip lands exactly on the next block (a better document
     /// opens it here); with tie-breaks, a region whose bound equals the k-th score is not
     /// skipped (its ties may still enter).
+    /// Conjunctions merged a window at a time agree with the leapfrog and with the set-based
+    /// path: dense lists of similar length (windows end at a block's end), sparse ones whose
+    /// blocks span more than a window (windows end at `windowSpan`), a third list probed per
+    /// candidate, a rare list beside a common one (the leapfrog), phrases, an excluded term, a
+    /// range that bounds the cursors, deletes, several segments.
+    @Test func windowedIntersectionsAgreeWithTheLeapfrog() throws {
+        let schema = try Schema(fields: [FieldDefinition("body", .text(.whitespace)), FieldDefinition("n", .i64)], dynamic: .strict)
+        let index = try SearchIndex(directory: tempDirectory("plan-windows"), schema: schema, options: .init(bufferBytes: 300_000))
+        let words: [(String, Int)] = [("a", 3), ("b", 5), ("c", 7), ("s", 97), ("t", 89), ("r", 1500)]
+        for d in 0 ..< 40_000 {
+            let body = words.filter { d % $0.1 == 0 }.map(\.0) + ["z"]
+            try index.add(json: "{\"body\": \"\(body.joined(separator: " "))\", \"n\": \(d)}")
+        }
+        try index.commit()
+        try index.delete(QueryParser.parse("n:[20000 TO 20999]"))
+        #expect(index.segmentCount >= 2)
+        let windowed = index.searcher(), leapfrog = index.searcher(), slow = index.searcher()
+        leapfrog.windowedIntersections = false
+        slow.usePlans = false
+        let queries = ["+a +b", "+a +b +c", "+a +c -b", "+s +t", "+s +t +z", "+a +s", "+r +a", "+r +a +b", "+a +z",
+                       "\"a b\"", "\"s t\"", "\"a b c\"", "+\"a b\" +c", "+a +b +n:[1000 TO 30000]", "+s +t +n:[9000 TO *]"]
+        for q in queries {
+            let query = try QueryParser.parse(q)
+            #expect(try windowed.plan(query) != nil, "\(q) runs on a plan")
+            let n = try slow.count(query)
+            #expect(try windowed.count(query) == n, "count of \(q)")
+            #expect(try leapfrog.count(query) == n, "leapfrog count of \(q)")
+            for k in [1, 10, 1000] {
+                let w = try windowed.search(query, limit: k)
+                #expect(w == (try leapfrog.search(query, limit: k)), "\(q) top \(k)")
+                #expect(w.map(\.document) == (try slow.search(query, limit: k)).map(\.document), "\(q) top \(k), set path")
+            }
+        }
+    }
+
     @Test func conjunctionTopKSkipsRegionsBelowTheBar() throws {
         let schema = try Schema(fields: [FieldDefinition("body", .text(.standard)), FieldDefinition("n", .i64)], dynamic: .strict)
         let index = try SearchIndex(directory: tempDirectory("plan-regions"), schema: schema)

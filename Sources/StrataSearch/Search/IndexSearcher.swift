@@ -111,6 +111,9 @@ public final class IndexSearcher: @unchecked Sendable {
     /// match tree (`MatchTree`) for the rest. Tests turn it off to hold the engine to the
     /// set-based path, which computes the same documents and scores from document sets.
     var usePlans = true
+    /// Whether conjunctions of similar-length lists are merged a window at a time
+    /// (`intersectInWindows`); tests turn it off to compare with the leapfrog alone.
+    var windowedIntersections = true
     /// Per inverted field: documents and tokens over every segment.
     private var fieldStats: [(docs: Int, tokens: UInt64)?]
     /// The last query `treeMatches` ran and its terms' lookups (kept across its segments).
@@ -184,6 +187,7 @@ public final class IndexSearcher: @unchecked Sendable {
         }
         let r = IndexSearcher(schema: schema, restricted: view)
         r.usePlans = usePlans
+        r.windowedIntersections = windowedIntersections
         return r
     }
 

@@ -851,10 +851,16 @@ extension IndexSearcher {
     /// reach the k-th score are skipped without decoding them.
     private func intersect(_ cs: [PostingsCursor], gate: SegmentFilter? = nil, bound: ConjunctionBound? = nil, _ body: (UInt32) throws -> Void) throws {
         guard !cs.isEmpty else { return }
-        let refs = cs.map { Unmanaged.passUnretained($0) }
         // Unwrapped once: the loop reads plain values.
         let filter = gate ?? SegmentFilter()
         let gated = !filter.checks.isEmpty
+        if windowedIntersections, cs.count >= 2 {
+            let byLength = cs.indices.sorted { (cs[$0].docFreq, $0) < (cs[$1].docFreq, $1) }
+            if cs[byLength[1]].docFreq <= Self.windowedRatio * cs[byLength[0]].docFreq {
+                return try intersectInWindows(cs, pair: (byLength[0], byLength[1]), filter: filter, gated: gated, bound: bound, body)
+            }
+        }
+        let refs = cs.map { Unmanaged.passUnretained($0) }
         let pruned = bound != nil
         let prune = bound ?? ConjunctionBound(scorers: [], constant: 0, bar: nil)
         var region = ConjunctionBound.Region()
@@ -880,6 +886,95 @@ extension IndexSearcher {
                     if agreed {
                         try body(target)
                         target = try c[0]._withUnsafeGuaranteedRef { try $0.next(); return $0.doc }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The two rarest lists are intersected a window at a time (`intersectInWindows`) when the
+    /// second is at most this many times longer than the first; else the leapfrog, whose cost
+    /// follows the rarest list alone, skips more.
+    static let windowedRatio = 16
+    /// The longest window, in documents: the byte map's size.
+    static let windowSpan = 8192
+
+    /// `intersect` for two rarest lists of similar length, a window at a time. Both are
+    /// aligned on a target; the window runs from it to the first end of their buffered blocks
+    /// (at most `windowSpan` documents). The first list's documents in the window mark a byte
+    /// map, the second's read it, so a candidate costs a load and an add, with no compare to
+    /// mispredict and no chain from one posting to the next (a merge's steps wait on each
+    /// other's loads). Each candidate moves both cursors onto it and probes the other cursors
+    /// with `advance(to:)`, as the leapfrog does. Filters and block-max pruning act at each
+    /// window's start; `body` checks the filters.
+    private func intersectInWindows(_ cs: [PostingsCursor], pair: (Int, Int), filter: SegmentFilter, gated: Bool, bound: ConjunctionBound?,
+                                    _ body: (UInt32) throws -> Void) throws {
+        let all = cs.map { Unmanaged.passUnretained($0) }
+        let first = Unmanaged.passUnretained(cs[pair.0]), second = Unmanaged.passUnretained(cs[pair.1])
+        let probed = cs.indices.filter { $0 != pair.0 && $0 != pair.1 }.map { Unmanaged.passUnretained(cs[$0]) }
+        let span = UInt32(Self.windowSpan)
+        let marks = UnsafeMutablePointer<UInt8>.allocate(capacity: Self.windowSpan)
+        marks.initialize(repeating: 0, count: Self.windowSpan)
+        // A window's candidates: their indices in the two blocks (one spare write past them).
+        let inFirst = UnsafeMutablePointer<UInt8>.allocate(capacity: BitPacking.blockSize + 1)
+        let inSecond = UnsafeMutablePointer<UInt8>.allocate(capacity: BitPacking.blockSize + 1)
+        defer { marks.deallocate(); inFirst.deallocate(); inSecond.deallocate() }
+        let exhausted = PostingsCursor.exhausted
+        var region = ConjunctionBound.Region()
+        try withExtendedLifetime(cs) {
+            try all.withUnsafeBufferPointer { c in
+                try probed.withUnsafeBufferPointer { o in
+                    var target: UInt32 = 0
+                    while target != exhausted {
+                        if gated {
+                            target = filter.nextCandidate(target)
+                            if target == exhausted { return }
+                        }
+                        if let bound {
+                            let next = bound.skip(target, c, &region)
+                            if next != target { target = next; continue }
+                        }
+                        let (d0, last0) = try first._withUnsafeGuaranteedRef { try $0.advance(to: target); return ($0.doc, $0.blockLastDoc) }
+                        if d0 == exhausted { return }
+                        let (d1, last1) = try second._withUnsafeGuaranteedRef { try $0.advance(to: max(target, d0)); return ($0.doc, $0.blockLastDoc) }
+                        if d1 == exhausted { return }
+                        if d1 > last0 { target = d1; continue }   // the first list's block ends before the second's next document
+                        let start = max(d0, d1)
+                        let end = min(last0, last1, start &+ (span &- 1))
+                        // Mark the first list's documents in [start, end], read the marks at the
+                        // second's, clear them.
+                        let (a, aFrom, _) = first._withUnsafeGuaranteedRef { $0.bufferedDocs }
+                        let (b, bFrom, _) = second._withUnsafeGuaranteedRef { $0.bufferedDocs }
+                        // A mark is the posting's index in the first block plus one (blocks
+                        // hold 128), so a candidate knows where both cursors go.
+                        var i = aFrom
+                        while a[i] < start { i &+= 1 }
+                        let aStart = i
+                        while a[i] <= end { marks[Int(a[i] &- start)] = UInt8(truncatingIfNeeded: i &+ 1); i &+= 1 }
+                        let aEnd = i
+                        var j = bFrom, n = 0
+                        while b[j] < start { j &+= 1 }
+                        while b[j] <= end {
+                            let mark = marks[Int(b[j] &- start)]
+                            inFirst[n] = mark
+                            inSecond[n] = UInt8(truncatingIfNeeded: j)
+                            n &+= mark != 0 ? 1 : 0
+                            j &+= 1
+                        }
+                        for k in aStart ..< aEnd { marks[Int(a[k] &- start)] = 0 }
+                        for q in 0 ..< n {
+                            first._withUnsafeGuaranteedRef { $0.move(toBuffered: Int(inFirst[q]) &- 1) }
+                            second._withUnsafeGuaranteedRef { $0.move(toBuffered: Int(inSecond[q])) }
+                            let m = b[Int(inSecond[q])]
+                            var agreed = true
+                            for l in 0 ..< o.count {
+                                let d = try o[l]._withUnsafeGuaranteedRef { try $0.advance(to: m); return $0.doc }
+                                if d == exhausted { return }
+                                if d != m { agreed = false; break }
+                            }
+                            if agreed { try body(m) }
+                        }
+                        target = end &+ 1
                     }
                 }
             }

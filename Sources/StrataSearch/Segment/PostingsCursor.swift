@@ -77,7 +77,9 @@ import StrataIO
     public static func open(_ segment: IndexSegment, _ info: IndexSegment.TermInfo, positions: Bool = false) throws -> PostingsCursor {
         var r = ByteReader(UnsafeRawBufferPointer(rebasing: segment.data[info.postings]), base: Int64(info.postings.lowerBound))
         let blocks = Int(clamping: try r.readUnsignedVarint(maxBytes: 5))
-        guard blocks <= info.docFreq / BitPacking.blockSize, SegmentFormat.skipEntrySize * blocks <= r.remaining else {
+        // Exactly ⌊docFreq / 128⌋ (§3): fewer would leave a varint tail longer than a block,
+        // which the block buffer cannot hold.
+        guard blocks == info.docFreq / BitPacking.blockSize, SegmentFormat.skipEntrySize * blocks <= r.remaining else {
             throw segment.fail(info.postings.lowerBound, "\(blocks) blocks for \(info.docFreq) documents")
         }
         let c = PostingsCursor(segment, info, fullBlocks: blocks, skip: info.postings.lowerBound + r.position, positions: positions)
@@ -268,6 +270,19 @@ import StrataIO
     @inline(__always) func remainingInBlock(frequencies: Bool = true) -> (docs: UnsafePointer<UInt32>, freqs: UnsafePointer<UInt32>, count: Int) {
         if frequencies && pendingFrequencies >= 0 { unpackFrequencies() }
         return (UnsafePointer(buffer + index), UnsafePointer(buffer + Self.frequenciesAt + index), count - index)
+    }
+
+    /// The buffered block's documents (ascending, followed by `exhausted` sentinels), the
+    /// current posting's index in it and the block's size: for merges over whole blocks.
+    @inline(__always) var bufferedDocs: (docs: UnsafePointer<UInt32>, index: Int, count: Int) {
+        (UnsafePointer(buffer), index, count)
+    }
+
+    /// Moves to posting `i` of the buffered block (`index` ≤ i < `count`), as `advance(to:)`
+    /// to its document would.
+    @inline(__always) func move(toBuffered i: Int) {
+        index = i
+        doc = buffer[i]
     }
 
     /// Moves to the first posting of the next block (or past the end).
