@@ -895,7 +895,7 @@ extension IndexSearcher {
     /// The two rarest lists are intersected a window at a time (`intersectInWindows`) when the
     /// second is at most this many times longer than the first; else the leapfrog, whose cost
     /// follows the rarest list alone, skips more.
-    static let windowedRatio = 16
+    static let windowedRatio = 8
     /// The longest window, in documents: the byte map's size.
     static let windowSpan = 8192
 
@@ -913,8 +913,10 @@ extension IndexSearcher {
         let first = Unmanaged.passUnretained(cs[pair.0]), second = Unmanaged.passUnretained(cs[pair.1])
         let probed = cs.indices.filter { $0 != pair.0 && $0 != pair.1 }.map { Unmanaged.passUnretained(cs[$0]) }
         let span = UInt32(Self.windowSpan)
+        // Zeroed as far as windows have reached (a short query's windows are short: zeroing
+        // the whole map would cost more than its intersection).
         let marks = UnsafeMutablePointer<UInt8>.allocate(capacity: Self.windowSpan)
-        marks.initialize(repeating: 0, count: Self.windowSpan)
+        var zeroed = 0
         // A window's candidates: their indices in the two blocks (one spare write past them).
         let inFirst = UnsafeMutablePointer<UInt8>.allocate(capacity: BitPacking.blockSize + 1)
         let inSecond = UnsafeMutablePointer<UInt8>.allocate(capacity: BitPacking.blockSize + 1)
@@ -941,6 +943,11 @@ extension IndexSearcher {
                         if d1 > last0 { target = d1; continue }   // the first list's block ends before the second's next document
                         let start = max(d0, d1)
                         let end = min(last0, last1, start &+ (span &- 1))
+                        let reach = Int(end &- start) &+ 1
+                        if reach > zeroed {
+                            (marks + zeroed).initialize(repeating: 0, count: reach &- zeroed)
+                            zeroed = reach
+                        }
                         // Mark the first list's documents in [start, end], read the marks at the
                         // second's, clear them.
                         let (a, aFrom, _) = first._withUnsafeGuaranteedRef { $0.bufferedDocs }
