@@ -843,12 +843,14 @@ extension IndexSearcher {
         }
     }
 
-    /// Calls `body` for each document every cursor holds (leapfrogging with `advance`). The loop
-    /// reaches the cursors through unmanaged references (`cs` keeps them alive), so it does no
-    /// reference counting. `gate`: a conjunction's filters, whose zone maps move each target
-    /// past documents no range can match.
-    /// `bound`: top-k pruning by block maxima; runs of documents whose blocks cannot together
-    /// reach the k-th score are skipped without decoding them.
+    /// Calls `body` for each document every cursor holds, in order, with every cursor on it:
+    /// by windows (`intersectInWindows`) when the two rarest lists are of similar length, else
+    /// by leapfrogging with `advance`. The loop reaches the cursors through unmanaged
+    /// references (`cs` keeps them alive), so it does no reference counting. `gate`: a
+    /// conjunction's filters, whose zone maps move each target past documents no range can
+    /// match (`body` still checks them). `bound`: top-k pruning by block maxima; runs of
+    /// documents whose blocks cannot together reach the k-th score are skipped without
+    /// decoding them.
     private func intersect(_ cs: [PostingsCursor], gate: SegmentFilter? = nil, bound: ConjunctionBound? = nil, _ body: (UInt32) throws -> Void) throws {
         guard !cs.isEmpty else { return }
         // Unwrapped once: the loop reads plain values.
