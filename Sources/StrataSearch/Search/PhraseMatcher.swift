@@ -78,6 +78,7 @@ extension IndexSearcher {
         }
 
         private func matches(_ cs: UnsafeBufferPointer<Unmanaged<PostingsCursor>>) throws -> Bool {
+            if slop == 0 && tokenCount == 2 && termCount == 2 { return try pairOccurs(cs) }
             // Lay this document's positions out in the arena, one run per term.
             var total = 0
             for t in 0 ..< termCount {
@@ -88,15 +89,7 @@ extension IndexSearcher {
                 decodedTo[t] = -1
                 total += f
             }
-            if buffers.pointee.arenaCapacity < total {
-                let capacity = max(total, 2 * buffers.pointee.arenaCapacity)
-                buffers.pointee.arena.deallocate()
-                buffers.pointee.arena = .allocate(capacity: capacity)
-                buffers.pointee.arenaCapacity = capacity
-                buffers.pointee.starts.deallocate()
-                buffers.pointee.starts = .allocate(capacity: capacity)
-                buffers.pointee.startsCapacity = capacity
-            }
+            if buffers.pointee.arenaCapacity < total { grow(total) }
             let arena = buffers.pointee.arena, starts = buffers.pointee.starts
             func load(_ t: Int, upTo limit: Int) throws {
                 if decodedTo[t] >= limit { return }
@@ -150,6 +143,50 @@ extension IndexSearcher {
                 if count == 0 { return false }
             }
             return true
+        }
+
+        /// An exact phrase of two different words (half of the phrases users type): the
+        /// positions of the word rarer in this document are read whole, the other's only up to
+        /// the last place it could follow (or precede) one of them, and the first pair at the
+        /// phrase's distance ends the check.
+        private func pairOccurs(_ cs: UnsafeBufferPointer<Unmanaged<PostingsCursor>>) throws -> Bool {
+            // `gap`: how far the second token sits after the first; a start (the first token's
+            // position less its offset, 0 from the parser) may not be negative.
+            let first = cs[tokenTerm[0]], second = cs[tokenTerm[1]]
+            let lead = offsets[0], gap = offsets[1] - lead
+            let f0 = Int(first._withUnsafeGuaranteedRef { $0.frequency }), f1 = Int(second._withUnsafeGuaranteedRef { $0.frequency })
+            if buffers.pointee.arenaCapacity < f0 + f1 { grow(f0 + f1) }
+            let a = buffers.pointee.arena, b = a + f0
+            // a: the first word's positions, b: the second's; the rarer is read whole.
+            let n0: Int, n1: Int
+            if f0 <= f1 {
+                n0 = try first._withUnsafeGuaranteedRef { try $0.positions(to: a, upTo: UInt32.max) }.count
+                if n0 == 0 { return false }
+                n1 = try second._withUnsafeGuaranteedRef { try $0.positions(to: b, upTo: UInt32(clamping: Int(a[n0 - 1]) + gap)) }.count
+            } else {
+                n1 = try second._withUnsafeGuaranteedRef { try $0.positions(to: b, upTo: UInt32.max) }.count
+                if n1 == 0 || Int(b[n1 - 1]) < gap { return false }
+                n0 = try first._withUnsafeGuaranteedRef { try $0.positions(to: a, upTo: UInt32(Int(b[n1 - 1]) - gap)) }.count
+            }
+            // Is some b[j] − a[i] == gap? Both ascending: a merge, ending at the first pair.
+            var i = 0, j = 0
+            while i < n0 && j < n1 {
+                let want = Int(a[i]) + gap, have = Int(b[j])
+                if have == want && Int(a[i]) >= lead { return true }
+                if have <= want { j += 1 } else { i += 1 }
+            }
+            return false
+        }
+
+        /// Room in the arena (and the start list) for `total` positions.
+        private func grow(_ total: Int) {
+            let capacity = max(total, 2 * buffers.pointee.arenaCapacity)
+            buffers.pointee.arena.deallocate()
+            buffers.pointee.arena = .allocate(capacity: capacity)
+            buffers.pointee.arenaCapacity = capacity
+            buffers.pointee.starts.deallocate()
+            buffers.pointee.starts = .allocate(capacity: capacity)
+            buffers.pointee.startsCapacity = capacity
         }
     }
 }

@@ -19,14 +19,10 @@ import StrataIO
     private let blockArea: Int
     let fullBlocks: Int
     /// Documents [0, 128), then `scanWidth` documents past the last one set to `exhausted`
-    /// (`seal()`: a vector scan may read them), then frequencies from `frequenciesAt`, then
-    /// (cursors with positions) their running sums less one each from `frequencySumsAt`:
-    /// Σ (f − 1) over the block's postings up to each, so the positions before a posting are
-    /// counted by one subtraction, not a walk over the postings skipped.
+    /// (`seal()`: a vector scan may read them), then frequencies from `frequenciesAt`.
     private let buffer: UnsafeMutablePointer<UInt32>
     private static let scanWidth = 16
     private static let frequenciesAt = BitPacking.blockSize + scanWidth
-    private static let frequencySumsAt = frequenciesAt + BitPacking.blockSize
     /// Block now in the buffer (fullBlocks = the tail), its size, and the index in it.
     private(set) var block: Int { get { state.pointee.block } set { state.pointee.block = newValue } }
     private var count: Int { get { state.pointee.count } set { state.pointee.count = newValue } }
@@ -96,7 +92,7 @@ import StrataIO
         end = info.postings.upperBound
         positionsRange = info.positions
         packedPositions = fullBlocks > 0
-        buffer = .allocate(capacity: Self.frequencySumsAt + BitPacking.blockSize)
+        buffer = .allocate(capacity: Self.frequenciesAt + BitPacking.blockSize)
         state = .allocate(capacity: 1)
         state.initialize(to: State())
         state.pointee.positionsAt = info.positions.lowerBound
@@ -153,9 +149,6 @@ import StrataIO
         let at = pendingFrequencies
         let packed = base.assumingMemoryBound(to: UInt8.self) + at
         strata_unpack128(packed, size - at, UInt32(pendingWidth), 1, buffer + Self.frequenciesAt)
-        // Positions reads skip postings by these sums (a wrapped sum is damage too: the reads
-        // it leads to stay checked against the term's bytes).
-        if tracksPositions { _ = strata_unpack128_running(packed, size - at, UInt32(pendingWidth), 0, buffer + Self.frequencySumsAt) }
         pendingFrequencies = -1
     }
     /// On the first posting of the block in the buffer.
@@ -217,7 +210,6 @@ import StrataIO
             pendingFrequencies = -1
             var r = ByteReader(UnsafeRawBufferPointer(start: base + tailStart, count: end - tailStart), base: Int64(tailStart))
             var d = previous
-            var sum: UInt32 = 0
             for k in 0 ..< tail {
                 let delta = try r.readUnsignedVarint(maxBytes: 5), freq = try r.readUnsignedVarint(maxBytes: 5)
                 let next = (d < 0 ? 0 : d) + Int64(delta)
@@ -227,8 +219,6 @@ import StrataIO
                 d = next
                 buffer[k] = UInt32(d)
                 buffer[Self.frequenciesAt + k] = UInt32(freq)
-                sum &+= UInt32(freq) &- 1
-                buffer[Self.frequencySumsAt + k] = sum
             }
             if r.position != r.bytes.count { throw segment.fail(tailStart + r.position, "\(r.remaining) bytes after the last posting") }
             count = tail
@@ -471,12 +461,13 @@ import StrataIO
             positionsOrdinal = target
         }
         if positionsOrdinal < target {
-            // The positions of postings [from, to) of the block are skipped: (to − from) plus
-            // Σ (f − 1) over them, the difference of two running sums.
+            // The positions of postings [from, to) of the block are skipped: Σ f over them, a
+            // sum of at most one block of frequencies (vectorized). Candidates are sparse, so
+            // this costs less than keeping a block of running sums per block decoded. A
+            // wrapped sum is damage: the skip it leads to stays checked against the term.
             let bufferStart = block &* BitPacking.blockSize
             let from = positionsOrdinal &- bufferStart, to = target &- bufferStart
-            let sums = buffer + Self.frequencySumsAt
-            let skipCount = (to &- from) &+ Int(sums[to &- 1] &- (from == 0 ? 0 : sums[from &- 1]))
+            let skipCount = Int(Self.sum(buffer + Self.frequenciesAt + from, to &- from))
             positionsOrdinal = target
             if packedPositions { try skipPacked(skipCount) } else { try skipVarints(skipCount) }
         }
@@ -513,6 +504,13 @@ import StrataIO
         positionsAt = at
         positionsOrdinal = target + 1
         return (n, true)
+    }
+
+    /// Σ of `n` frequencies, wrapping (a loop the compiler vectorizes).
+    @inline(__always) private static func sum(_ p: UnsafeMutablePointer<UInt32>, _ n: Int) -> UInt32 {
+        var s: UInt32 = 0
+        for k in 0 ..< n { s &+= p[k] }
+        return s
     }
 
     /// Reads `n` packed values from (positionsAt, positionsIndex) as positions (§4): each is one
